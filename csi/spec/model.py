@@ -1,0 +1,424 @@
+"""The canonical, frozen model specification every front end compiles to.
+
+A :class:`ModelSpec` is data: constructs (each a block of items with a
+measurement mode), directed structural paths with an expected sign, and the
+construct whose index is the headline number.  The TOML files, the lavaan-style
+text and the Python builder all produce one; the PLS kernels, reports and the
+semopy adapter all read one.  Parameter labels such as ``SAT ~ QUAL`` are built
+from it in one place (:meth:`ModelSpec.path_labels` and friends).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from csi.errors import SpecError
+
+MODES = ("A", "B")
+"""Measurement modes: A = reflective / correlation weights, B = composite / regression weights."""
+
+SIGNS = ("+", "-", "?")
+"""Expected signs of a path; used only to flag estimates, never to constrain them."""
+
+ITEM_TYPES = ("interval", "ordinal", "binary", "percent")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One survey item (manifest variable).
+
+    Parameters
+    ----------
+    name
+        Column name in the data.
+    scale_min, scale_max
+        Theoretical end points of the response scale (e.g. 1 and 10), used by
+        the 0-100 index.  ``None`` when unknown (e.g. a model given as text).
+    reverse
+        Reverse-worded item, recoded as ``scale_min + scale_max - x`` before
+        estimation.
+    missing_codes
+        Response codes that mean "don't know" / "refused" and are treated as
+        missing.
+    type
+        One of :data:`ITEM_TYPES`.
+    label
+        Human-readable question text.
+    """
+
+    name: str
+    scale_min: float | None = None
+    scale_max: float | None = None
+    reverse: bool = False
+    missing_codes: tuple[float, ...] = ()
+    type: str = "interval"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise SpecError(f"an item name must be a non-empty string, got {self.name!r}")
+        if (self.scale_min is None) != (self.scale_max is None):
+            raise SpecError(
+                f"item {self.name!r}: give both scale_min and scale_max or neither "
+                f"(got scale_min={self.scale_min!r}, scale_max={self.scale_max!r})"
+            )
+        if self.scale_min is not None:
+            for bound in (self.scale_min, self.scale_max):
+                if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
+                    raise SpecError(f"item {self.name!r}: scale bounds must be finite numbers, got {bound!r}")
+            if not self.scale_max > self.scale_min:
+                raise SpecError(
+                    f"item {self.name!r}: scale_max ({self.scale_max}) must exceed scale_min ({self.scale_min})"
+                )
+        if self.reverse and self.scale_min is None:
+            raise SpecError(f"item {self.name!r} is reverse-coded, which needs scale_min and scale_max")
+        if self.type not in ITEM_TYPES:
+            raise SpecError(f"item {self.name!r}: unknown type {self.type!r}; accepted: {', '.join(ITEM_TYPES)}")
+        object.__setattr__(self, "missing_codes", tuple(self.missing_codes))
+
+    @property
+    def has_scale(self) -> bool:
+        """Whether the theoretical scale end points are known."""
+        return self.scale_min is not None
+
+
+@dataclass(frozen=True)
+class Construct:
+    """A latent variable and its block of items.
+
+    Parameters
+    ----------
+    name
+        Short identifier used in paths and labels (e.g. ``"SAT"``).
+    items
+        The block's items, in order.
+    mode
+        ``"A"`` (reflective, ``=~``) or ``"B"`` (composite, ``<~``).
+    label
+        Long name for reports (e.g. ``"Customer satisfaction"``).
+    """
+
+    name: str
+    items: tuple[Item, ...]
+    mode: str = "A"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise SpecError(
+                f"construct name {self.name!r} is not accepted: use letters, digits and underscores, "
+                "not starting with a digit"
+            )
+        items = tuple(Item(i) if isinstance(i, str) else i for i in self.items)
+        object.__setattr__(self, "items", items)
+        if not items:
+            raise SpecError(f"construct {self.name!r} has no items; every construct needs at least one")
+        if self.mode not in MODES:
+            raise SpecError(
+                f"construct {self.name!r}: unknown mode {self.mode!r}; accepted: 'A' (reflective, =~) "
+                "or 'B' (composite, <~)"
+            )
+        names = [i.name for i in items]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise SpecError(f"construct {self.name!r} lists item(s) {', '.join(dup)} more than once")
+
+    @property
+    def item_names(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.items)
+
+
+@dataclass(frozen=True)
+class Path:
+    """A directed structural path ``source -> target`` with an expected sign."""
+
+    source: str
+    target: str
+    sign: str = "?"
+
+    def __post_init__(self) -> None:
+        if self.sign not in SIGNS:
+            raise SpecError(
+                f"path {self.source} -> {self.target}: unknown expected sign {self.sign!r}; accepted: + - ?"
+            )
+
+    @property
+    def label(self) -> str:
+        """lavaan-style label, ``target ~ source``."""
+        return f"{self.target} ~ {self.source}"
+
+
+@dataclass(frozen=True)
+class Covariance:
+    """A free residual covariance ``a ~~ b`` (items or constructs), for CB-SEM."""
+
+    left: str
+    right: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A customer-satisfaction path model.
+
+    Construct order is the declaration order; the PLS kernels use it for the
+    rows and columns of every construct matrix.  Instances are immutable and
+    compare equal when every field is equal, so a round trip through TOML or
+    lavaan text can be checked with ``==``.
+
+    Parameters
+    ----------
+    name
+        Model identifier (e.g. ``"ECSI-7"``).
+    constructs
+        The measurement model.
+    paths
+        The structural model; must be acyclic.
+    target
+        The construct whose index is the headline number (``None``: none).
+    label
+        Long description.
+    covariances
+        Residual covariances (``~~``); only covariance-based SEM uses them.
+    """
+
+    name: str
+    constructs: tuple[Construct, ...]
+    paths: tuple[Path, ...] = ()
+    target: str | None = None
+    label: str = ""
+    covariances: tuple[Covariance, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "constructs", tuple(self.constructs))
+        object.__setattr__(self, "paths", tuple(self.paths))
+        object.__setattr__(self, "covariances", tuple(self.covariances))
+        _validate(self)
+
+    # ------------------------------------------------------------------ names
+    @property
+    def construct_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.constructs)
+
+    @property
+    def item_names(self) -> tuple[str, ...]:
+        """Every item, block by block in construct order."""
+        return tuple(n for c in self.constructs for n in c.item_names)
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(i for c in self.constructs for i in c.items)
+
+    def construct(self, name: str) -> Construct:
+        """The construct called ``name``; a :class:`SpecError` lists the valid names otherwise."""
+        for c in self.constructs:
+            if c.name == name:
+                return c
+        raise SpecError(f"unknown construct {name!r}; the model has {', '.join(self.construct_names)}")
+
+    def block_of(self, item: str) -> str:
+        """Name of the construct that item ``item`` belongs to."""
+        for c in self.constructs:
+            if item in c.item_names:
+                return c.name
+        raise SpecError(f"unknown item {item!r}; the model's items are {', '.join(self.item_names)}")
+
+    # --------------------------------------------------------------- matrices
+    @property
+    def block_index(self) -> np.ndarray:
+        """``(p,)`` int array: the construct index of every item (in :attr:`item_names` order)."""
+        return np.repeat(np.arange(len(self.constructs)), [len(c.items) for c in self.constructs])
+
+    @property
+    def block_mask(self) -> np.ndarray:
+        """``(p, J)`` 0/1 float matrix: item h belongs to construct j."""
+        mask = np.zeros((len(self.item_names), len(self.constructs)))
+        mask[np.arange(mask.shape[0]), self.block_index] = 1.0
+        return mask
+
+    @property
+    def adjacency(self) -> np.ndarray:
+        """``(J, J)`` 0/1 float matrix ``D`` with ``D[j, k] = 1`` when path k -> j exists.
+
+        Rows are the dependent (to) construct, columns the predictor (from)
+        construct, as in R plspm's ``path_coefs``.
+        """
+        idx = {n: i for i, n in enumerate(self.construct_names)}
+        d = np.zeros((len(idx), len(idx)))
+        for p in self.paths:
+            d[idx[p.target], idx[p.source]] = 1.0
+        return d
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(c.mode for c in self.constructs)
+
+    @property
+    def endogenous(self) -> tuple[str, ...]:
+        """Constructs with at least one incoming path, in construct order."""
+        targets = {p.target for p in self.paths}
+        return tuple(n for n in self.construct_names if n in targets)
+
+    @property
+    def exogenous(self) -> tuple[str, ...]:
+        targets = {p.target for p in self.paths}
+        return tuple(n for n in self.construct_names if n not in targets)
+
+    def predecessors(self, name: str) -> tuple[str, ...]:
+        """Constructs with a path into ``name``, in construct order."""
+        self.construct(name)
+        src = {p.source for p in self.paths if p.target == name}
+        return tuple(n for n in self.construct_names if n in src)
+
+    def successors(self, name: str) -> tuple[str, ...]:
+        self.construct(name)
+        dst = {p.target for p in self.paths if p.source == name}
+        return tuple(n for n in self.construct_names if n in dst)
+
+    # ------------------------------------------------------------- rebinding
+    def with_items(self, mapping: Mapping[str, Iterable[str]] | Mapping[str, str]) -> ModelSpec:
+        """Bind the model to other column names.
+
+        Parameters
+        ----------
+        mapping
+            Either construct -> list of column names (replacing the whole
+            block; scale metadata is kept position by position when the block
+            keeps its length), or item -> column name (renaming single items).
+
+        Returns
+        -------
+        ModelSpec
+            A new spec; ``self`` is unchanged.
+        """
+        names = set(self.construct_names)
+        items = set(self.item_names)
+        new_constructs = []
+        for c in self.constructs:
+            if c.name in mapping:
+                cols = mapping[c.name]
+                cols = [cols] if isinstance(cols, str) else list(cols)
+                if len(cols) == len(c.items):
+                    new_items = tuple(replace(it, name=col) for it, col in zip(c.items, cols))
+                else:
+                    proto = c.items[0]
+                    new_items = tuple(replace(proto, name=col, label="") for col in cols)
+                new_constructs.append(replace(c, items=new_items))
+            else:
+                new_items = tuple(
+                    replace(it, name=mapping[it.name]) if it.name in mapping else it for it in c.items
+                )
+                new_constructs.append(replace(c, items=new_items))
+        unknown = [k for k in mapping if k not in names and k not in items]
+        if unknown:
+            raise SpecError(
+                f"cannot bind {', '.join(map(repr, unknown))}: not a construct or item of model "
+                f"{self.name!r} (constructs: {', '.join(self.construct_names)})"
+            )
+        return replace(self, constructs=tuple(new_constructs))
+
+    def with_scale(self, scale_min: float, scale_max: float) -> ModelSpec:
+        """A copy in which every item has the given theoretical scale bounds."""
+        return replace(
+            self,
+            constructs=tuple(
+                replace(c, items=tuple(replace(i, scale_min=scale_min, scale_max=scale_max) for i in c.items))
+                for c in self.constructs
+            ),
+        )
+
+    # ----------------------------------------------------------------- labels
+    def path_labels(self) -> tuple[str, ...]:
+        """``target ~ source`` for every path, in :attr:`paths` order."""
+        return tuple(p.label for p in self.paths)
+
+    def __str__(self) -> str:
+        from csi.spec.lavaan import render_lavaan
+
+        return render_lavaan(self)
+
+
+def topological_order(names: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[str]:
+    """Order ``names`` so every edge ``(a, b)`` has ``a`` before ``b``.
+
+    Raises
+    ------
+    SpecError
+        When the edges contain a cycle; the message names one cycle.
+    """
+    names = list(names)
+    succ: dict[str, list[str]] = {n: [] for n in names}
+    for a, b in edges:
+        succ[a].append(b)
+    state: dict[str, int] = dict.fromkeys(names, 0)
+    order: list[str] = []
+
+    def visit(n: str, stack: list[str]) -> None:
+        state[n] = 1
+        stack.append(n)
+        for m in succ[n]:
+            if state[m] == 1:
+                cyc = stack[stack.index(m) :] + [m]
+                raise SpecError(
+                    f"the paths contain a cycle: {' -> '.join(cyc)}; satisfaction index models must be "
+                    "recursive (acyclic)"
+                )
+            if state[m] == 0:
+                visit(m, stack)
+        stack.pop()
+        state[n] = 2
+        order.append(n)
+
+    for n in names:
+        if state[n] == 0:
+            visit(n, [])
+    return order[::-1]
+
+
+def _validate(spec: ModelSpec) -> None:
+    if not spec.constructs:
+        raise SpecError(f"model {spec.name!r} declares no constructs")
+    seen: set[str] = set()
+    for c in spec.constructs:
+        if not isinstance(c, Construct):
+            raise SpecError(f"model {spec.name!r}: constructs must be Construct objects, got {type(c).__name__}")
+        if c.name in seen:
+            raise SpecError(f"construct {c.name!r} is declared twice")
+        seen.add(c.name)
+    owner: dict[str, str] = {}
+    for c in spec.constructs:
+        for item in c.item_names:
+            if item in owner:
+                raise SpecError(
+                    f"item {item!r} is in two blocks ({owner[item]} and {c.name}); every item belongs to "
+                    "exactly one construct"
+                )
+            if item in seen:
+                raise SpecError(f"item {item!r} has the same name as a construct; rename one of them")
+            owner[item] = c.name
+    pairs: set[tuple[str, str]] = set()
+    for p in spec.paths:
+        for end in (p.source, p.target):
+            if end not in seen:
+                raise SpecError(
+                    f"path {p.source} -> {p.target} names unknown construct {end!r}; "
+                    f"the model has {', '.join(spec.construct_names)}"
+                )
+        if p.source == p.target:
+            raise SpecError(f"path {p.source} -> {p.target} is a self loop; a construct cannot predict itself")
+        if (p.source, p.target) in pairs:
+            raise SpecError(f"path {p.source} -> {p.target} is declared twice")
+        pairs.add((p.source, p.target))
+    topological_order(spec.construct_names, [(p.source, p.target) for p in spec.paths])
+    if spec.target is not None and spec.target not in seen:
+        raise SpecError(
+            f"target construct {spec.target!r} is not in the model; choose one of {', '.join(spec.construct_names)}"
+        )
+    known = seen | set(owner)
+    for cov in spec.covariances:
+        for end in (cov.left, cov.right):
+            if end not in known:
+                raise SpecError(f"covariance {cov.left} ~~ {cov.right} names unknown variable {end!r}")
