@@ -1,13 +1,15 @@
 """csi: customer satisfaction indices from structural equation models."""
 
 from csi.errors import (
-    CSIError,
     ConvergenceWarning,
+    CSIError,
     DataError,
     EstimationError,
     ModelSyntaxError,
     SpecError,
 )
+from csi.estimators import fit
+from csi.results.fit import FitResult
 from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 
 __version__ = "0.1.0"
@@ -19,10 +21,12 @@ __all__ = [
     "Covariance",
     "DataError",
     "EstimationError",
+    "FitResult",
     "Item",
     "ModelSpec",
     "ModelSyntaxError",
     "Path",
     "SpecError",
     "__version__",
+    "fit",
 ]

@@ -1,0 +1,69 @@
+"""Estimators: option objects whose ``fit(spec, data)`` returns a new FitResult."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from csi.errors import EstimationError
+from csi.estimators.pls import PLS
+from csi.results.fit import FitResult
+from csi.spec.model import ModelSpec
+
+ESTIMATORS: dict[str, type] = {"pls": PLS}
+"""Estimator classes by method name."""
+
+
+def make_estimator(method: str, **options: Any) -> Any:
+    """The estimator object for ``method`` with ``options``; unknown names are rejected with the valid list."""
+    if method not in ESTIMATORS:
+        raise EstimationError(f"unknown method {method!r}; accepted: {', '.join(map(repr, ESTIMATORS))}")
+    cls = ESTIMATORS[method]
+    fields = list(cls.__dataclass_fields__)
+    unknown = [k for k in options if k not in fields]
+    if unknown:
+        raise EstimationError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for method {method!r}; accepted: {', '.join(fields)}"
+        )
+    return cls(**options)
+
+
+def fit(
+    spec: ModelSpec,
+    data: pd.DataFrame,
+    method: str = "pls",
+    scheme: str = "path",
+    scaled: bool = True,
+    *,
+    weights: Any = None,
+    **options: Any,
+) -> FitResult:
+    """Fit a model to survey data.
+
+    Parameters
+    ----------
+    spec
+        A :class:`~csi.spec.model.ModelSpec` (see :func:`csi.load_model`).
+    data
+        Survey responses: one row per respondent, one column per item.
+    method
+        Estimator name; see :data:`ESTIMATORS`.
+    scheme, scaled
+        Inner weighting scheme and item standardisation (PLS).
+    weights
+        Respondent weights: a column of ``data`` or an array.
+    **options
+        Further estimator options (``tol``, ``max_iter``, ``stop``,
+        ``sign_rule``, ``missing``, ...).
+
+    Returns
+    -------
+    FitResult
+    """
+    if not isinstance(spec, ModelSpec):
+        raise EstimationError(
+            f"fit needs a ModelSpec as its first argument, got {type(spec).__name__}; load one with "
+            "csi.load_model('ecsi') or a path to a .toml file"
+        )
+    return make_estimator(method, scheme=scheme, scaled=scaled, **options).fit(spec, data, weights=weights)

@@ -1,0 +1,308 @@
+"""The result of fitting a model: frozen, labelled, tidy.
+
+A :class:`FitResult` holds the estimates of one estimator on one data set as
+labelled pandas objects.  Its :attr:`~FitResult.estimates` table lists every
+parameter in lavaan's ``lhs, op, rhs, estimate`` form:
+
+=========  ==========  ===========  ===================================
+op         lhs         rhs          meaning
+=========  ==========  ===========  ===================================
+``~``      target      source       direct effect (path coefficient)
+``=~``     construct   item         loading
+``<~``     construct   item         outer weight
+``r2``     construct   construct    R² of an endogenous construct
+``ind``    target      source       indirect effect
+``total``  target      source       total effect
+=========  ==========  ===========  ===================================
+
+:func:`parameter_label` gives the ``"lhs op rhs"`` string used to name
+bootstrap draws and report rows.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from csi.spec.model import ModelSpec
+
+
+def parameter_label(lhs: str, op: str, rhs: str) -> str:
+    """The one label of a parameter, e.g. ``"SAT ~ VAL"`` or ``"SAT =~ sat1"``."""
+    return f"{lhs} {op} {rhs}"
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """Estimates of a fitted model.
+
+    Attributes
+    ----------
+    spec
+        The model that was fitted.
+    method
+        Estimator name (``"pls"``, ...).
+    options
+        Every estimator option in force, including defaults.
+    n
+        Number of respondents used.
+    weights
+        Outer weights by item (composites of standardised items, or of centred
+        items when ``scaled=False``, with unit variance).
+    loadings
+        Correlation of each item with its construct's score.
+    cross_loadings
+        Correlation of every item (rows) with every construct score (columns).
+    paths
+        Path coefficients, rows = dependent (to) construct, columns = predictor.
+    construct_correlations
+        Correlations of the construct scores.
+    total_effects
+        Total effects in the same layout as ``paths``.
+    scores
+        Construct scores (mean 0, variance 1 with divisor N), one column per
+        construct, indexed by the data rows used.
+    iterations, converged
+        Convergence diagnostics of the iterative algorithm.
+    item_means, item_sds
+        Mean and standard deviation (divisor N) of every item on its raw scale,
+        after reverse coding; the 0-100 index needs them.
+    block_quality
+        Per construct: Cronbach's alpha, Dillon-Goldstein rho and the first two
+        eigenvalues of the block's correlation matrix.
+    """
+
+    spec: ModelSpec
+    method: str
+    options: Mapping[str, Any]
+    n: int
+    weights: pd.Series
+    loadings: pd.Series
+    cross_loadings: pd.DataFrame
+    paths: pd.DataFrame
+    construct_correlations: pd.DataFrame
+    total_effects: pd.DataFrame
+    scores: pd.DataFrame
+    iterations: int
+    converged: bool
+    item_means: pd.Series
+    item_sds: pd.Series
+    block_quality: pd.DataFrame
+    moments: np.ndarray = field(repr=False)
+    """The moment matrix the estimator used (correlation or covariance, divisor N)."""
+    data: Any = field(repr=False, default=None)
+    """The prepared item data (:class:`csi.data.prepare.PreparedData`), for resampling."""
+
+    # ------------------------------------------------------------ structural
+    @cached_property
+    def r2(self) -> pd.Series:
+        """R² of each endogenous construct."""
+        names = list(self.spec.endogenous)
+        B = self.paths.loc[names].to_numpy()
+        R = self.construct_correlations.loc[names].to_numpy()
+        return pd.Series(np.sum(B * R, axis=1), index=pd.Index(names, name="construct"), name="r2")
+
+    @cached_property
+    def r2_adj(self) -> pd.Series:
+        """Adjusted R², ``1 - (1 - R²)(n - 1) / (n - k - 1)`` with k predictors."""
+        k = np.array([len(self.spec.predecessors(c)) for c in self.r2.index])
+        return (1 - (1 - self.r2) * (self.n - 1) / (self.n - k - 1)).rename("r2_adj")
+
+    @cached_property
+    def inner_model(self) -> pd.DataFrame:
+        """OLS table of every structural equation on the construct scores.
+
+        Standard errors are those of an OLS regression with intercept on the
+        scores: ``se_k = sqrt((1 - R²) / (n - k - 1) * [R_PP^-1]_kk)``, with
+        t and two-sided p from Student's t on ``n - k - 1`` degrees of freedom
+        (R plspm's ``inner_model``, which calls ``lm``).
+        """
+        rows = []
+        for target in self.spec.endogenous:
+            pred = list(self.spec.predecessors(target))
+            k = len(pred)
+            dof = self.n - k - 1
+            resid = (1.0 - self.r2[target]) / dof
+            Rinv = np.linalg.inv(self.construct_correlations.loc[pred, pred].to_numpy())
+            se = np.sqrt(resid * np.diag(Rinv))
+            est = self.paths.loc[target, pred].to_numpy()
+            coef = [("(Intercept)", 0.0, np.sqrt(resid))] + list(zip(pred, est, se))
+            for source, b, s in coef:
+                t = b / s
+                rows.append((target, source, b, s, t, 2 * stats.t.sf(abs(t), dof)))
+        return pd.DataFrame(rows, columns=["lhs", "rhs", "estimate", "std_error", "t_value", "p_value"])
+
+    @cached_property
+    def effects(self) -> pd.DataFrame:
+        """Direct, indirect and total effect for every pair joined by a directed path."""
+        rows = []
+        names = self.spec.construct_names
+        order = {n: i for i, n in enumerate(names)}
+        reach = _reachability(self.spec)
+        for source in names:
+            for target in sorted(reach[source], key=order.__getitem__):
+                direct = self.paths.loc[target, source]
+                total = self.total_effects.loc[target, source]
+                rows.append((source, target, direct, total - direct, total))
+        return pd.DataFrame(rows, columns=["from", "to", "direct", "indirect", "total"])
+
+    # ----------------------------------------------------------- measurement
+    @cached_property
+    def outer_model(self) -> pd.DataFrame:
+        """Per item: construct, weight, loading, communality (loading²) and redundancy.
+
+        Redundancy = communality × R² of the item's construct (0 if exogenous).
+        """
+        block = [self.spec.block_of(i) for i in self.spec.item_names]
+        r2 = self.r2.reindex(block, fill_value=0.0).to_numpy()
+        comm = self.loadings.to_numpy() ** 2
+        return pd.DataFrame(
+            {
+                "construct": block,
+                "weight": self.weights.to_numpy(),
+                "loading": self.loadings.to_numpy(),
+                "communality": comm,
+                "redundancy": comm * r2,
+            },
+            index=pd.Index(self.spec.item_names, name="item"),
+        )
+
+    @cached_property
+    def quality(self) -> pd.DataFrame:
+        """Per construct: mode, items, R², adjusted R², block communality, mean
+        redundancy, AVE (Mode A only), alpha, Dillon-Goldstein rho, eigenvalues.
+
+        Block communality is the mean squared loading of the block; for Mode A
+        it equals the AVE (Fornell & Larcker 1981).
+        """
+        om = self.outer_model
+        g = om.groupby("construct", sort=False)
+        names = list(self.spec.construct_names)
+        out = pd.DataFrame(index=pd.Index(names, name="construct"))
+        out["mode"] = list(self.spec.modes)
+        out["n_items"] = [len(c.items) for c in self.spec.constructs]
+        out["r2"] = self.r2.reindex(names)
+        out["r2_adj"] = self.r2_adj.reindex(names)
+        out["block_communality"] = g["communality"].mean().reindex(names)
+        out["mean_redundancy"] = g["redundancy"].mean().reindex(names)
+        out["ave"] = out["block_communality"].where(out["mode"] == "A")
+        return out.join(self.block_quality)
+
+    @cached_property
+    def gof(self) -> float:
+        """Goodness of fit (Tenenhaus, Amato & Esposito Vinzi 2004).
+
+        ``sqrt(mean communality * mean R²)``: the communality averaged over the
+        items of blocks with more than one item, R² over endogenous constructs
+        (R plspm ``get_gof``).  A descriptive index, not a test of fit
+        (Henseler & Sarstedt 2013).
+        """
+        sizes = self.outer_model.groupby("construct", sort=False)["communality"].transform("size")
+        comm = self.outer_model["communality"][sizes > 1]
+        return float(np.sqrt(comm.mean() * self.r2.mean()))
+
+    # ----------------------------------------------------------------- tidy
+    @cached_property
+    def estimates(self) -> pd.DataFrame:
+        """Every parameter as ``lhs, op, rhs, estimate`` (see the module table)."""
+        rows: list[tuple[str, str, str, float]] = []
+        for p in self.spec.paths:
+            rows.append((p.target, "~", p.source, self.paths.loc[p.target, p.source]))
+        for item, row in self.outer_model.iterrows():
+            rows.append((row["construct"], "=~", item, row["loading"]))
+        for item, row in self.outer_model.iterrows():
+            rows.append((row["construct"], "<~", item, row["weight"]))
+        for c, v in self.r2.items():
+            rows.append((c, "r2", c, v))
+        for _, e in self.effects.iterrows():
+            rows.append((e["to"], "ind", e["from"], e["indirect"]))
+        for _, e in self.effects.iterrows():
+            rows.append((e["to"], "total", e["from"], e["total"]))
+        return pd.DataFrame(rows, columns=["lhs", "op", "rhs", "estimate"])
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every tidy table by name, for writing to files."""
+        return {
+            "estimates": self.estimates,
+            "outer_model": self.outer_model.reset_index(),
+            "inner_model": self.inner_model,
+            "effects": self.effects,
+            "quality": self.quality.reset_index(),
+            "cross_loadings": self.cross_loadings.rename_axis("item").reset_index(),
+            "scores": self.scores,
+        }
+
+    # -------------------------------------------------------------- display
+    def summary(self) -> str:
+        """A readable text summary."""
+        return _render_text(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return _render_html(self)
+
+
+def _reachability(spec: ModelSpec) -> dict[str, set[str]]:
+    succ = {n: set(spec.successors(n)) for n in spec.construct_names}
+    reach: dict[str, set[str]] = {}
+
+    def visit(n: str) -> set[str]:
+        if n not in reach:
+            out: set[str] = set()
+            for m in succ[n]:
+                out |= {m} | visit(m)
+            reach[n] = out
+        return reach[n]
+
+    for n in spec.construct_names:
+        visit(n)
+    return reach
+
+
+def _header(fit: FitResult) -> list[tuple[str, str]]:
+    opts = ", ".join(f"{k}={v}" for k, v in fit.options.items())
+    status = "converged" if fit.converged else "NOT CONVERGED"
+    return [
+        ("Model", fit.spec.name),
+        ("Method", f"{fit.method} ({opts})"),
+        ("Observations", str(fit.n)),
+        ("Iterations", f"{fit.iterations} ({status})"),
+        ("GoF", f"{fit.gof:.4f}"),
+    ]
+
+
+def _summary_tables(fit: FitResult) -> list[tuple[str, pd.DataFrame]]:
+    paths = fit.inner_model[fit.inner_model["rhs"] != "(Intercept)"].copy()
+    paths.insert(1, "op", "~")
+    quality = fit.quality[["r2", "r2_adj", "ave", "cronbach_alpha", "dg_rho"]]
+    outer = fit.outer_model[["construct", "weight", "loading"]]
+    return [
+        ("Structural model (OLS on construct scores)", paths.set_index(["lhs", "op", "rhs"])),
+        ("Constructs", quality),
+        ("Measurement model", outer),
+    ]
+
+
+def _render_text(fit: FitResult) -> str:
+    lines = [f"{k:<14}{v}" for k, v in _header(fit)]
+    for title, table in _summary_tables(fit):
+        lines += ["", title, "-" * len(title), table.to_string(float_format=lambda x: f"{x:.4f}", na_rep="")]
+    return "\n".join(lines)
+
+
+def _render_html(fit: FitResult) -> str:
+    head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in _header(fit))
+    parts = [f"<table>{head}</table>"]
+    for title, table in _summary_tables(fit):
+        parts.append(f"<h4>{html.escape(title)}</h4>")
+        parts.append(table.to_html(float_format=lambda x: f"{x:.4f}", na_rep="", escape=True))
+    return "<div>" + "".join(parts) + "</div>"
