@@ -9,6 +9,7 @@ from csi.errors import (
     SpecError,
 )
 from csi.estimators import fit
+from csi.index import compute_index
 from csi.results.fit import FitResult
 from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 
@@ -28,5 +29,6 @@ __all__ = [
     "Path",
     "SpecError",
     "__version__",
+    "compute_index",
     "fit",
 ]
