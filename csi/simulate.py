@@ -173,7 +173,9 @@ def _loading_vector(spec: ModelSpec, loadings: Mapping[str, float] | None) -> np
     return lam
 
 
-def construct_correlations(spec: ModelSpec, B: np.ndarray, exogenous_correlation: float) -> tuple[np.ndarray, np.ndarray]:
+def construct_correlations(
+    spec: ModelSpec, B: np.ndarray, exogenous_correlation: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact construct correlation matrix ``Phi`` of the standardized recursive SEM.
 
     Exogenous constructs have unit variance and pairwise correlation

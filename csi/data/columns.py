@@ -98,7 +98,7 @@ def column_to_float(series: pd.Series, *, allow_bool: bool, role: str = "column"
         raise DataError(f"{role} {name!r} holds complex numbers; csi needs real response codes")
     if pd.api.types.is_numeric_dtype(dtype):
         return series.to_numpy(dtype=float, na_value=np.nan, copy=True)
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         out = np.empty(len(series), dtype=float)
         for pos, (label, value) in enumerate(series.items()):
             if _is_missing_scalar(value):
