@@ -1,23 +1,347 @@
-"""Temporary minimal item preparation (replaced by the full validator)."""
+"""Validate survey data against a model and return the item matrix the kernels use.
+
+This is the "validate at the edge" step of the architecture: everything after
+:func:`prepare_items` can assume a finite float matrix in ``spec.item_names``
+order, on the items' native scales, with reverse-worded items recoded.  Every
+problem a survey file can have is reported as a :class:`~csi.errors.DataError`
+that names the column, the row label and the value, never as a NumPy
+traceback or a silent ``NaN``.
+
+Conventions follow the project methodology (section 1, "Data conventions"):
+raw responses stay on their native scale; codes listed in an item's
+``missing_codes`` (e.g. 98 = "don't know") are missing; reverse-worded items
+are recoded ``x' = scale_min + scale_max - x``; the default missing-data
+treatment inside an estimation sample is listwise deletion, with item-mean
+imputation as an alternative.  Unlike the methodology's engine default, this
+function's default policy is ``"error"``: a missing value is reported and the
+caller chooses a treatment explicitly, and the chosen treatment is recorded on
+the result.
+"""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from csi.data.columns import column_to_float
+from csi.errors import DataError
+from csi.spec.model import Item, ModelSpec
+
+MISSING_POLICIES: dict[str, str] = {
+    "error": "stop with an error naming the columns that have missing values",
+    "listwise": "drop every respondent with a missing value in any item",
+    "mean": "replace a missing value by the item's (weighted) mean over the respondents who answered it",
+}
+"""Accepted values of ``missing=``; one name per choice, unknown names are rejected."""
+
 
 @dataclass(frozen=True)
 class PreparedData:
+    """Survey items validated against a model, ready for estimation.
+
+    Attributes
+    ----------
+    X
+        ``(n_used, p)`` read-only float64 array, columns in ``item_names``
+        order; missing codes removed, reverse items recoded, missing values
+        treated by ``missing``.
+    row_labels
+        Index labels (from the input frame) of the ``n_used`` rows of ``X``.
+    item_names
+        Column order of ``X`` (``spec.item_names``).
+    n_input
+        Rows in the input frame.
+    n_dropped
+        Rows removed (listwise deletion); ``n_input - n_used``.
+    n_missing
+        Per item (``item_names`` order), how many values were missing in the
+        input, missing codes included, before the policy was applied.
+    weights
+        ``(n_used,)`` read-only float64 respondent weights, finite and > 0, as
+        given (not rescaled), or ``None`` for equal weights.
+    missing
+        The missing-data policy applied (a key of :data:`MISSING_POLICIES`).
+    """
+
     X: np.ndarray
     row_labels: pd.Index
+    item_names: tuple[str, ...]
     n_input: int
     n_dropped: int
+    n_missing: tuple[int, ...]
     weights: np.ndarray | None
     missing: str
 
+    @property
+    def n_used(self) -> int:
+        """Rows of ``X``."""
+        return int(self.X.shape[0])
 
-def prepare_items(spec, data, *, missing="error", weights=None) -> PreparedData:
-    X = data[list(spec.item_names)].to_numpy(dtype=float)
-    return PreparedData(X, data.index, len(data), 0, None, missing)
+    def to_frame(self) -> pd.DataFrame:
+        """``X`` as a new DataFrame indexed by ``row_labels``."""
+        return pd.DataFrame(self.X.copy(), index=self.row_labels, columns=list(self.item_names))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_frame(data: object) -> pd.DataFrame:
+    # A DataFrame is the contract; a mapping of column name -> values is converted
+    # because it carries column names.  A bare array is refused: matching columns
+    # to items by position is exactly the silent error this layer exists to stop.
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, Mapping):
+        try:
+            return pd.DataFrame(dict(data))
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"could not turn the mapping of columns into a table: {exc}") from None
+    hint = ""
+    if isinstance(data, np.ndarray | list | tuple):
+        hint = "; wrap an array with pd.DataFrame(array, columns=spec.item_names) so columns are matched by name"
+    raise DataError(
+        f"survey data must be a pandas DataFrame (or a mapping of column name -> values), "
+        f"got {type(data).__name__}{hint}"
+    )
+
+
+def _closest(name: str, columns: Sequence[object]) -> list[str]:
+    lowered = {str(c).lower(): str(c) for c in columns}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    return [lowered[h] for h in hits]
+
+
+def _check_columns(spec: ModelSpec, frame: pd.DataFrame) -> None:
+    columns = list(frame.columns)
+    present = set(columns)
+    absent = [n for n in spec.item_names if n not in present]
+    if absent:
+        parts = []
+        for n in absent:
+            near = _closest(n, columns)
+            parts.append(f"{n!r} (closest: {', '.join(map(repr, near))})" if near else f"{n!r} (no similar column)")
+        raise DataError(
+            f"the data lack {len(absent)} item column(s) of model {spec.name!r}: {'; '.join(parts)}. "
+            "Rename the columns or bind the model to your names with spec.with_items({...})"
+        )
+    dup = sorted({n for n in spec.item_names if columns.count(n) > 1})
+    if dup:
+        raise DataError(f"the data have more than one column named {', '.join(map(repr, dup))}; names must be unique")
+
+
+def _item_column(item: Item, series: pd.Series, labels: pd.Index) -> np.ndarray:
+    x = column_to_float(series, allow_bool=item.type == "binary")
+    inf = np.isinf(x)
+    if inf.any():
+        pos = int(np.argmax(inf))
+        raise DataError(f"column {item.name!r} holds an infinite value {x[pos]} (first at row {labels[pos]!r})")
+    if item.missing_codes:
+        x[np.isin(x, np.asarray(item.missing_codes, dtype=float))] = np.nan
+    if item.has_scale:
+        with np.errstate(invalid="ignore"):
+            out = (x < item.scale_min) | (x > item.scale_max)
+        if out.any():
+            pos = int(np.argmax(out))
+            codes = f"; declared missing codes: {list(item.missing_codes)}" if item.missing_codes else ""
+            raise DataError(
+                f"column {item.name!r} holds {x[pos]:g} at row {labels[pos]!r}, outside the item's scale "
+                f"[{item.scale_min:g}, {item.scale_max:g}] ({int(out.sum())} value(s) out of range){codes}. "
+                "Declare codes such as 98/99 as missing_codes or correct the scale bounds"
+            )
+        if item.reverse:
+            x = item.scale_min + item.scale_max - x
+    return x
+
+
+def _weights(weights: object, frame: pd.DataFrame) -> np.ndarray:
+    labels = frame.index
+    if isinstance(weights, str):
+        if weights not in frame.columns:
+            near = _closest(weights, list(frame.columns))
+            hint = f" (closest: {', '.join(map(repr, near))})" if near else ""
+            raise DataError(f"weights column {weights!r} is not in the data{hint}")
+        series = frame[weights]
+        if isinstance(series, pd.DataFrame):
+            raise DataError(f"the data have more than one column named {weights!r}")
+    elif isinstance(weights, pd.Series):
+        series = weights
+        if not series.index.equals(labels):
+            if series.index.has_duplicates or set(series.index) != set(labels):
+                raise DataError(
+                    "a weights Series must be indexed by the same row labels as the data "
+                    f"({len(series)} weights vs {len(labels)} rows)"
+                )
+            series = series.reindex(labels)
+        series = series.rename("weights")
+    else:
+        arr = np.asarray(weights)
+        if arr.ndim != 1:
+            raise DataError(f"weights must be one-dimensional, got shape {arr.shape}")
+        series = pd.Series(arr, index=labels if len(arr) == len(labels) else None, name="weights")
+    if len(series) != len(labels):
+        raise DataError(f"got {len(series)} weights for {len(labels)} rows of data; give one weight per respondent")
+    w = column_to_float(series.set_axis(labels), allow_bool=False, role="weights column")
+    bad = ~np.isfinite(w) | ~(w > 0)
+    if bad.any():
+        pos = int(np.argmax(bad))
+        raise DataError(
+            f"respondent weights must be finite and > 0; got {w[pos]} at row {labels[pos]!r} "
+            f"({int(bad.sum())} invalid weight(s))"
+        )
+    return w
+
+
+def min_rows(spec: ModelSpec) -> tuple[int, int, int]:
+    """Smallest sample size the model can be estimated on.
+
+    The largest least-squares problem in PLS is either an inner regression of
+    an endogenous construct on its ``k_inner`` predecessors or a mode-B block
+    regression on ``k_modeb`` items.  With an intercept, ``k + 1`` parameters
+    plus at least one residual degree of freedom need ``n >= k + 2``; ``3`` is a
+    floor so correlations and bootstrap resamples are not degenerate.
+
+    Returns
+    -------
+    (n_min, k_inner, k_modeb)
+    """
+    k_inner = max((len(spec.predecessors(c)) for c in spec.construct_names), default=0)
+    k_modeb = max((len(c.items) for c in spec.constructs if c.mode == "B"), default=0)
+    return max(3, max(k_inner, k_modeb) + 2), k_inner, k_modeb
+
+
+def _missing_error(names: Sequence[str], X: np.ndarray, labels: pd.Index) -> DataError:
+    parts = []
+    for h in np.flatnonzero(np.isnan(X).any(axis=0)):
+        col = np.isnan(X[:, h])
+        parts.append(f"{names[h]!r}: {int(col.sum())} missing, first at row {labels[int(np.argmax(col))]!r}")
+    accepted = ", ".join(f"{k!r} ({v})" for k, v in MISSING_POLICIES.items())
+    return DataError(
+        f"missing values (empty cells or declared missing codes) in {len(parts)} item column(s): "
+        f"{'; '.join(parts)}. Choose a treatment with missing=...; accepted: {accepted}"
+    )
+
+
+def _column_means(X: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    observed = ~np.isnan(X)
+    ww = np.ones(X.shape[0]) if w is None else w
+    num = np.where(observed, X, 0.0).T @ ww
+    den = observed.T.astype(float) @ ww
+    return num / den
+
+
+# ------------------------------------------------------------------------- public
+
+
+def prepare_items(
+    spec: ModelSpec,
+    data: pd.DataFrame | Mapping[str, object],
+    *,
+    missing: str = "error",
+    weights: str | Sequence[float] | np.ndarray | pd.Series | None = None,
+) -> PreparedData:
+    """Check survey data against a model and build the item matrix.
+
+    Parameters
+    ----------
+    spec
+        The model; its items give column names, scales, reverse flags and
+        missing codes.
+    data
+        One row per respondent.  A pandas DataFrame, or a mapping of column
+        name -> values (turned into one).  Extra columns are ignored.  Never
+        modified.
+    missing
+        Missing-data policy, one of :data:`MISSING_POLICIES`: ``"error"``
+        (default), ``"listwise"`` or ``"mean"`` (methodology section 1).
+    weights
+        Respondent weights: the name of a column of ``data``, or one value per
+        row (array, list, or a Series indexed like ``data``).  Must be finite
+        and > 0.  Under ``missing="mean"`` the imputed item means are weighted.
+
+    Returns
+    -------
+    PreparedData
+
+    Raises
+    ------
+    DataError
+        For anything the estimators could not use: a missing or duplicated
+        column (with the closest existing names), non-numeric or infinite
+        values, values outside an item's theoretical scale, missing values
+        under ``missing="error"``, invalid weights, a constant item, or fewer
+        rows than :func:`min_rows`.
+
+    Notes
+    -----
+    Order of the checks: columns; per item dtype, infinities, missing codes,
+    scale range and reverse recoding (methodology section 1); weights; the
+    missing-data policy; sample size; constant items (on the rows used, since
+    a constant column makes standardisation divide by zero).
+    """
+    if missing not in MISSING_POLICIES:
+        raise DataError(f"unknown missing-data policy {missing!r}; accepted: {', '.join(map(repr, MISSING_POLICIES))}")
+    frame = _as_frame(data)
+    _check_columns(spec, frame)
+    labels = frame.index
+    n_input = len(frame)
+    names = spec.item_names
+
+    X = np.empty((n_input, len(names)), dtype=float)
+    for h, item in enumerate(spec.items):
+        X[:, h] = _item_column(item, frame[item.name], labels)
+    w = None if weights is None else _weights(weights, frame)
+
+    isnan = np.isnan(X)
+    n_missing = tuple(int(v) for v in isnan.sum(axis=0))
+    keep = np.ones(n_input, dtype=bool)
+    if isnan.any():
+        if missing == "error":
+            raise _missing_error(names, X, labels)
+        if missing == "listwise":
+            keep = ~isnan.any(axis=1)
+        else:  # "mean"
+            empty = [names[h] for h in np.flatnonzero(isnan.all(axis=0))]
+            if empty:
+                raise DataError(
+                    f"item column(s) {', '.join(map(repr, empty))} have no observed values, so "
+                    "missing='mean' has no mean to impute; drop the item from the model or fix the data"
+                )
+            X = np.where(isnan, _column_means(X, w)[None, :], X)
+    X = X[keep]
+    used_labels = labels[keep]
+    if w is not None:
+        w = w[keep]
+
+    n_min, k_inner, k_modeb = min_rows(spec)
+    if X.shape[0] < n_min:
+        after = f" after listwise deletion of {n_input - X.shape[0]} row(s)" if missing == "listwise" else ""
+        raise DataError(
+            f"{X.shape[0]} usable row(s){after}, but model {spec.name!r} needs at least {n_min}: "
+            f"its largest inner regression has {k_inner} predictor(s) and its largest mode-B block has "
+            f"{k_modeb} item(s), and n must be at least max(3, k + 2)"
+        )
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    if constant.size:
+        parts = [f"{names[h]!r} (always {X[0, h]:g})" for h in constant]
+        raise DataError(
+            f"item column(s) {', '.join(parts)} do not vary over the {X.shape[0]} rows used; a constant item "
+            "has no correlation with anything, so drop it from the model"
+        )
+
+    X.setflags(write=False)
+    if w is not None:
+        w.setflags(write=False)
+    return PreparedData(
+        X=X,
+        row_labels=used_labels,
+        item_names=names,
+        n_input=n_input,
+        n_dropped=n_input - X.shape[0],
+        n_missing=n_missing,
+        weights=w,
+        missing=missing,
+    )
