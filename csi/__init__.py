@@ -11,6 +11,7 @@ from csi.errors import (
 from csi.estimators import fit
 from csi.index import compute_index
 from csi.results.fit import FitResult
+from csi.simulate import SimulatedData, simulate
 from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 
 __version__ = "0.1.0"
@@ -28,7 +29,9 @@ __all__ = [
     "ModelSyntaxError",
     "Path",
     "SpecError",
+    "SimulatedData",
     "__version__",
+    "simulate",
     "compute_index",
     "fit",
 ]
