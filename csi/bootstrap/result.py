@@ -1,0 +1,134 @@
+"""The result of a bootstrap: draws plus summaries that can change without resampling."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from csi.bootstrap.intervals import INTERVALS, bootstrap_bias, bootstrap_pvalue, bootstrap_se, confidence_interval
+from csi.bootstrap.statistics import StatisticLayout
+from csi.errors import EstimationError
+from csi.results.fit import FitResult
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapResult:
+    """Replicates of every labelled quantity of a fit, with interval summaries.
+
+    Attributes
+    ----------
+    fit
+        The original fit.
+    draws
+        One row per replicate, one column per quantity, named ``"lhs op rhs"``
+        as in :attr:`estimates` (e.g. ``"SAT ~ VAL"``, ``"SAT =~ sat1"``,
+        ``"SAT <~ sat1"``, ``"SAT r2 SAT"``, ``"SAT index SAT"``).  Failed
+        replicates are rows of NaN.
+    original
+        The original estimate of every column.
+    n_not_converged, n_singular
+        Replicates whose PLS iterations hit the limit, and replicates whose
+        moment matrix was singular.
+    plan
+        Provenance of the resamples (kind, seed entropy, block size).
+    ci, level
+        Interval type and level used by :attr:`estimates`.
+    """
+
+    fit: FitResult
+    layout: StatisticLayout = field(repr=False)
+    draws: pd.DataFrame = field(repr=False)
+    original: np.ndarray = field(repr=False)
+    n_not_converged: int
+    n_singular: int
+    failed_policy: str
+    sign_change: str
+    plan: dict[str, Any]
+    ci: str = "percentile"
+    level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.ci not in INTERVALS:
+            raise EstimationError(f"unknown interval type {self.ci!r}; accepted: {', '.join(INTERVALS)}")
+        if not (isinstance(self.level, float | int) and 0 < self.level < 1):
+            raise EstimationError(f"level must be strictly between 0 and 1, got {self.level!r}")
+
+    @property
+    def n_resamples(self) -> int:
+        return len(self.draws)
+
+    @property
+    def n_failed(self) -> int:
+        """Replicates excluded from the summaries."""
+        return int(np.isnan(self.draws.to_numpy()).all(axis=1).sum())
+
+    def with_ci(self, ci: str | None = None, level: float | None = None) -> BootstrapResult:
+        """The same draws summarised with another interval type or level (no resampling)."""
+        return replace(self, ci=ci or self.ci, level=self.level if level is None else level)
+
+    @cached_property
+    def jackknife_values(self) -> np.ndarray:
+        """Leave-one-out statistics (n, q), computed on first use (BCa acceleration)."""
+        from csi.bootstrap.run import jackknife
+
+        return jackknife(self.fit, self.layout, self.sign_change)
+
+    @cached_property
+    def estimates(self) -> pd.DataFrame:
+        """``lhs, op, rhs, estimate`` plus ``mean, bias, se, ci_lower, ci_upper, p_value``.
+
+        ``p_value`` is the two-sided bootstrap p-value of ``H0: θ = 0`` by
+        inverting the percentile interval (not meaningful for R², indices).
+        """
+        D = self.draws.to_numpy()
+        est = self.original
+        opts: dict[str, Any] = {}
+        if self.ci == "bca":
+            opts["jackknife_values"] = self.jackknife_values
+        if self.ci == "studentized":
+            raise EstimationError(
+                "studentized intervals need an inner bootstrap per replicate, which csi.bootstrap does not run; "
+                "use 'percentile', 'basic', 'normal', 'bc' or 'bca'"
+            )
+        lower, upper = confidence_interval(self.ci, D, est, self.level, **opts)
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(D, axis=0) if len(D) else np.full(len(est), np.nan)
+        return pd.DataFrame(
+            {
+                "lhs": self.layout.lhs,
+                "op": self.layout.op,
+                "rhs": self.layout.rhs,
+                "estimate": est,
+                "mean": mean,
+                "bias": bootstrap_bias(D, est),
+                "se": bootstrap_se(D),
+                "ci_lower": lower,
+                "ci_upper": upper,
+                "p_value": bootstrap_pvalue(D, est),
+            }
+        )
+
+    def summary(self) -> str:
+        """Text summary: provenance, failures, and the table of estimates."""
+        head = [
+            f"Bootstrap of {self.fit.spec.name} ({self.fit.method}), {self.n_resamples} resamples",
+            f"Plan: {self.plan}",
+            f"Failed replicates: {self.n_failed} (not converged {self.n_not_converged}, "
+            f"singular {self.n_singular}; policy {self.failed_policy})",
+            f"Interval: {self.ci} {100 * self.level:g}%   sign change: {self.sign_change}",
+            "",
+        ]
+        table = self.estimates.set_index(["lhs", "op", "rhs"])
+        return "\n".join(head) + table.to_string(float_format=lambda x: f"{x:.4f}")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        title = html.escape(f"Bootstrap of {self.fit.spec.name}: {self.n_resamples} resamples, {self.n_failed} failed")
+        return f"<div><p>{title}</p>{self.estimates.to_html(float_format=lambda x: f'{x:.4f}', escape=True)}</div>"

@@ -1,0 +1,225 @@
+"""The batched bootstrap of a PLS fit.
+
+Each resample is a vector of draw frequencies; its moment matrix comes from one
+matrix product (:func:`csi.core.moments.resample_moments`) and the PLS kernels
+then run on the whole stack of moment matrices at once, so there is no Python
+loop per replicate.  Work proceeds in chunks of replicates to bound memory;
+chunks run on a thread pool (NumPy releases the GIL in its kernels).
+
+Reproducibility: the resampling plan draws replicate r's rows from a stream
+that depends only on (seed, r) (see :mod:`csi.bootstrap.plans`), and the
+frequency products are taken in fixed blocks of :data:`csi.bootstrap.plans.BLOCK`
+replicates, so a seed gives byte-identical draws whatever ``chunk_size`` or
+``n_jobs``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from csi.bootstrap.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan
+from csi.bootstrap.result import BootstrapResult
+from csi.bootstrap.statistics import SIGN_CHANGES, StatisticLayout, replicate_statistics
+from csi.core.moments import resample_moments
+from csi.errors import ConvergenceWarning, EstimationError
+from csi.results.fit import FitResult
+
+FAILURE_POLICIES = ("drop", "keep", "raise")
+"""What to do with a replicate whose PLS iterations did not converge: ``drop``
+(default: excluded from every summary, counted), ``keep`` (use its last
+iterate, counted), ``raise`` (stop with an error).  Replicates with singular
+moments (e.g. a resample in which an item is constant) are always dropped and
+counted."""
+
+
+def _chunk_bounds(n_resamples: int, chunk_size: int) -> list[tuple[int, int]]:
+    return [(a, min(a + chunk_size, n_resamples)) for a in range(0, n_resamples, chunk_size)]
+
+
+def default_chunk_size(n_rows: int) -> int:
+    """Replicates per chunk: about 8 million frequency cells, a multiple of the block size."""
+    size = max(BLOCK, (8_000_000 // max(n_rows, 1)) // BLOCK * BLOCK)
+    return min(size, 64 * BLOCK)
+
+
+def bootstrap(
+    fit: FitResult,
+    n_resamples: int = 5000,
+    seed: int | np.random.SeedSequence | None = None,
+    *,
+    indices: Any = None,
+    strata: Any = None,
+    ci: str = "percentile",
+    level: float = 0.95,
+    sign_change: str = "none",
+    failed: str = "drop",
+    chunk_size: int | None = None,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+) -> BootstrapResult:
+    """Nonparametric bootstrap of every estimate and 0-100 index of a PLS fit.
+
+    Parameters
+    ----------
+    fit
+        A PLS :class:`~csi.results.fit.FitResult`; its options (scheme,
+        scaling, stopping and sign rules) are used in every replicate.
+    n_resamples
+        Number of resamples B (ignored when ``indices`` is given).
+    seed
+        Integer seed (recorded); ``None`` draws fresh entropy and records it.
+    indices
+        Optional (B, n) array of 0-based row positions, one resample per row,
+        to reproduce another program's resamples replicate by replicate.
+    strata
+        Optional grouping (a column name of the fitted data's rows or an array
+        aligned with them): rows are resampled within each stratum.
+    ci, level
+        Interval type and level of the ``estimates`` table; change them later
+        with :meth:`BootstrapResult.with_ci` without resampling.
+    sign_change
+        See :data:`csi.bootstrap.statistics.SIGN_CHANGES`.
+    failed
+        See :data:`FAILURE_POLICIES`.
+    chunk_size
+        Replicates per chunk (memory bound); default from the data size.
+        Results do not depend on it.
+    n_jobs
+        Threads; default: all cores.  Results do not depend on it.
+    progress
+        Show a progress bar; default: only when writing to a terminal and the
+        run is long.
+
+    Returns
+    -------
+    BootstrapResult
+    """
+    if fit.method != "pls":
+        raise EstimationError(f"the batched bootstrap runs PLS fits; got method {fit.method!r}")
+    if sign_change not in SIGN_CHANGES:
+        raise EstimationError(f"unknown sign_change {sign_change!r}; accepted: {', '.join(SIGN_CHANGES)}")
+    if failed not in FAILURE_POLICIES:
+        raise EstimationError(f"unknown failed-replicate policy {failed!r}; accepted: {', '.join(FAILURE_POLICIES)}")
+    data = fit.data
+    X, w = data.X, data.weights
+    n = X.shape[0]
+    if indices is not None:
+        if strata is not None:
+            raise EstimationError("give either indices or strata, not both")
+        plan = FixedPlan(indices, n)
+    elif strata is not None:
+        plan = StratifiedPlan(_strata_labels(fit, strata), n_resamples, seed)
+    else:
+        plan = OrdinaryPlan(n, n_resamples, seed)
+    B = plan.n_resamples
+    if chunk_size is None:
+        chunk_size = default_chunk_size(n)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    layout = StatisticLayout.of(fit)
+
+    def run_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        a, b = bounds
+        # Frequency products in fixed blocks aligned on BLOCK, so each replicate's
+        # moments are computed identically whatever the chunking.
+        edges = sorted({a, b} | set(range((a // BLOCK + 1) * BLOCK, b, BLOCK)))
+        parts = [resample_moments(X, plan.counts(s, e), w) for s, e in zip(edges[:-1], edges[1:])]
+        means = np.concatenate([p[0] for p in parts])
+        covs = np.concatenate([p[1] for p in parts])
+        return replicate_statistics(fit, means, covs, layout, sign_change)
+
+    chunks = _chunk_bounds(B, chunk_size)
+    workers = n_jobs or os.cpu_count() or 1
+    show = progress if progress is not None else (sys.stderr.isatty() and B * n > 5_000_000)
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(tqdm(pool.map(run_chunk, chunks), total=len(chunks), disable=not show, unit="chunk",
+                            desc="bootstrap"))  # fmt: skip
+    stats = np.concatenate([r[0] for r in results])
+    converged = np.concatenate([r[1] for r in results])
+    singular = np.isnan(stats).all(axis=1)
+    not_converged = ~converged & ~singular
+    if not_converged.any():
+        if failed == "raise":
+            first = int(np.flatnonzero(not_converged)[0])
+            raise EstimationError(
+                f"{int(not_converged.sum())} of {B} replicates did not converge (first: replicate {first}); "
+                "raise max_iter in the fit, or use failed='drop' or 'keep'"
+            )
+        if failed == "drop":
+            stats[not_converged] = np.nan
+        warnings.warn(
+            f"{int(not_converged.sum())} of {B} bootstrap replicates did not converge ({failed}ped)"
+            if failed == "drop"
+            else f"{int(not_converged.sum())} of {B} bootstrap replicates did not converge (kept)",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    if singular.any():
+        warnings.warn(
+            f"{int(singular.sum())} of {B} bootstrap replicates had singular moments (an item constant "
+            "in the resample) and were dropped",
+            UserWarning,
+            stacklevel=2,
+        )
+    draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"))
+    draws.index.name = "replicate"
+    return BootstrapResult(
+        fit=fit,
+        layout=layout,
+        draws=draws,
+        original=_original_values(fit, layout),
+        n_not_converged=int(not_converged.sum()),
+        n_singular=int(singular.sum()),
+        failed_policy=failed,
+        sign_change=sign_change,
+        plan=plan.describe(),
+        ci=ci,
+        level=level,
+    )
+
+
+def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none") -> np.ndarray:
+    """Leave-one-out statistics (n, q) through the same moment path, for BCa acceleration."""
+    data = fit.data
+    n = data.X.shape[0]
+    out = []
+    for a in range(0, n, 512):
+        b = min(a + 512, n)
+        counts = np.ones((b - a, n))
+        counts[np.arange(b - a), np.arange(a, b)] = 0.0
+        means, covs = resample_moments(data.X, counts, data.weights)
+        out.append(replicate_statistics(fit, means, covs, layout, sign_change)[0])
+    return np.concatenate(out)
+
+
+def _original_values(fit: FitResult, layout: StatisticLayout) -> np.ndarray:
+    from csi.bootstrap.statistics import _original
+
+    return _original(fit, layout)
+
+
+def _strata_labels(fit: FitResult, strata: Any) -> np.ndarray:
+    rows = fit.data.row_labels
+    if isinstance(strata, str):
+        raise EstimationError(
+            f"strata={strata!r} names a column, but the fit keeps only the model's items; pass the column "
+            "itself, e.g. strata=data[" + repr(strata) + "]"
+        )
+    if isinstance(strata, pd.Series):
+        missing = rows.difference(strata.index)
+        if len(missing):
+            raise EstimationError(f"strata has no label for row(s) {list(missing[:5])} of the fitted data")
+        return strata.loc[rows].to_numpy()
+    arr = np.asarray(strata)
+    if arr.shape != (len(rows),):
+        raise EstimationError(f"strata must have one label per fitted row ({len(rows)}), got shape {arr.shape}")
+    return arr
