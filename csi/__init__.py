@@ -1,8 +1,9 @@
 """csi: customer satisfaction indices from structural equation models."""
 
 from csi.errors import (
-    CSIError,
+    BootstrapError,
     ConvergenceWarning,
+    CSIError,
     DataError,
     EstimationError,
     ModelSyntaxError,
@@ -13,6 +14,7 @@ from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 __version__ = "0.1.0"
 
 __all__ = [
+    "BootstrapError",
     "CSIError",
     "Construct",
     "ConvergenceWarning",

@@ -302,7 +302,7 @@ class ModelSpec:
                 cols = mapping[c.name]
                 cols = [cols] if isinstance(cols, str) else list(cols)
                 if len(cols) == len(c.items):
-                    new_items = tuple(replace(it, name=col) for it, col in zip(c.items, cols))
+                    new_items = tuple(replace(it, name=col) for it, col in zip(c.items, cols, strict=True))
                 else:
                     proto = c.items[0]
                     new_items = tuple(replace(proto, name=col, label="") for col in cols)
