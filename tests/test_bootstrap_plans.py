@@ -119,6 +119,7 @@ def test_stratified_keeps_stratum_sizes_and_membership():
     # position i holds a row of the same stratum as row i
     np.testing.assert_array_equal(strata[idx], np.broadcast_to(strata, idx.shape))
     F = plan.counts()
+    np.testing.assert_array_equal(F, counts_from_indices(idx, 200))
     for lab in np.unique(strata):
         rows = strata == lab
         np.testing.assert_array_equal(F[:, rows].sum(axis=1), rows.sum())

@@ -45,6 +45,7 @@ has no randomness.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -183,17 +184,30 @@ class _BlockPlan(ResamplingPlan):
         """Indices (BLOCK, n_draw) of one block; the subclass's draw rule."""
         raise NotImplementedError
 
-    def indices(self, start: int = 0, stop: int | None = None) -> NDArray[np.intp]:
-        stop = self.n_resamples if stop is None else stop
-        self._check_range(start, stop)
-        out = np.empty((stop - start, self.n_draw), dtype=np.intp)
-        first, last = start // BLOCK, -(-stop // BLOCK)
-        for k in range(first, last):
+    def _blocks(self, start: int, stop: int) -> Iterator[tuple[int, int, NDArray[np.intp]]]:
+        """Yield ``(lo, hi, rows)``: indices of replicates ``[lo, hi)`` block by block."""
+        for k in range(start // BLOCK, -(-stop // BLOCK)):
             # Always draw the whole block, then keep the rows in range: this is
             # what makes replicate r independent of how the range was cut.
             block = self._draw_block(self._block_rng(k))
             lo, hi = max(start, k * BLOCK), min(stop, (k + 1) * BLOCK)
-            out[lo - start : hi - start] = block[lo - k * BLOCK : hi - k * BLOCK]
+            yield lo, hi, block[lo - k * BLOCK : hi - k * BLOCK]
+
+    def indices(self, start: int = 0, stop: int | None = None) -> NDArray[np.intp]:
+        stop = self.n_resamples if stop is None else stop
+        self._check_range(start, stop)
+        out = np.empty((stop - start, self.n_draw), dtype=np.intp)
+        for lo, hi, rows in self._blocks(start, stop):
+            out[lo - start : hi - start] = rows
+        return out
+
+    def counts(self, start: int = 0, stop: int | None = None) -> NDArray[np.float64]:
+        stop = self.n_resamples if stop is None else stop
+        self._check_range(start, stop)
+        out = np.empty((stop - start, self.n))
+        # Count block by block so the (B, n_draw) index matrix is never built.
+        for lo, hi, rows in self._blocks(start, stop):
+            out[lo - start : hi - start] = counts_from_indices(rows, self.n)
         return out
 
     def describe(self) -> dict[str, Any]:
