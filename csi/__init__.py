@@ -1,6 +1,7 @@
 """csi: customer satisfaction indices from structural equation models."""
 
 from csi.errors import (
+    BootstrapError,
     ConvergenceWarning,
     CSIError,
     DataError,
@@ -17,6 +18,7 @@ from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 __version__ = "0.1.0"
 
 __all__ = [
+    "BootstrapError",
     "CSIError",
     "Construct",
     "ConvergenceWarning",

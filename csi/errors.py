@@ -46,5 +46,9 @@ class EstimationError(CSIError):
     """An estimator cannot be applied to these data or this specification."""
 
 
+class BootstrapError(CSIError):
+    """A resampling option is invalid (seed, number of resamples, level, interval kind, ...)."""
+
+
 class ConvergenceWarning(UserWarning):
     """An iterative algorithm stopped at its iteration limit before converging."""

@@ -302,15 +302,13 @@ class ModelSpec:
                 cols = mapping[c.name]
                 cols = [cols] if isinstance(cols, str) else list(cols)
                 if len(cols) == len(c.items):
-                    new_items = tuple(replace(it, name=col) for it, col in zip(c.items, cols))
+                    new_items = tuple(replace(it, name=col) for it, col in zip(c.items, cols, strict=True))
                 else:
                     proto = c.items[0]
                     new_items = tuple(replace(proto, name=col, label="") for col in cols)
                 new_constructs.append(replace(c, items=new_items))
             else:
-                new_items = tuple(
-                    replace(it, name=mapping[it.name]) if it.name in mapping else it for it in c.items
-                )
+                new_items = tuple(replace(it, name=mapping[it.name]) if it.name in mapping else it for it in c.items)
                 new_constructs.append(replace(c, items=new_items))
         unknown = [k for k in mapping if k not in names and k not in items]
         if unknown:
