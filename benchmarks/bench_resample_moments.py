@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from csi.bootstrap.plans import OrdinaryPlan
+from csi.resample.plans import OrdinaryPlan
 from csi.core.moments import cov_to_corr, resample_moments
 
 N, P, B = 250, 27, 5000

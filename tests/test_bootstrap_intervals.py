@@ -1,4 +1,4 @@
-"""Tests of csi.bootstrap.intervals, against scipy.stats.bootstrap on the same draws."""
+"""Tests of csi.resample.intervals, against scipy.stats.bootstrap on the same draws."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from scipy.stats import DegenerateDataWarning
 
-from csi.bootstrap.intervals import (
+from csi.resample.intervals import (
     INTERVALS,
     basic_ci,
     bc_ci,

@@ -1,4 +1,4 @@
-"""Tests of csi.bootstrap.plans: seeding contract, stratification, fixed indices."""
+"""Tests of csi.resample.plans: seeding contract, stratification, fixed indices."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from csi.bootstrap.plans import (
+from csi.resample.plans import (
     BLOCK,
     FixedPlan,
     OrdinaryPlan,

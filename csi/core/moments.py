@@ -126,7 +126,7 @@ def resample_moments(
     counts : array_like, shape (B, n)
         Draw frequencies ``F`` (integer or float).  Any non-negative values are
         accepted, so fractional (Bayesian/weighted) bootstraps and the
-        jackknife (:func:`csi.bootstrap.plans.jackknife_counts`) use the same
+        jackknife (:func:`csi.resample.plans.jackknife_counts`) use the same
         path.  A replicate with ``s_b = 0`` yields NaN moments.
     weights : array_like, shape (n,), optional
         Respondent weights ``w``; unit weights when ``None``.

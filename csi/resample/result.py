@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csi.bootstrap.intervals import INTERVALS, bootstrap_bias, bootstrap_pvalue, bootstrap_se, confidence_interval
-from csi.bootstrap.statistics import StatisticLayout
+from csi.resample.intervals import INTERVALS, bootstrap_bias, bootstrap_pvalue, bootstrap_se, confidence_interval
+from csi.resample.statistics import StatisticLayout
 from csi.errors import EstimationError
 from csi.results.fit import FitResult
 
@@ -74,7 +74,7 @@ class BootstrapResult:
     @cached_property
     def jackknife_values(self) -> np.ndarray:
         """Leave-one-out statistics (n, q), computed on first use (BCa acceleration)."""
-        from csi.bootstrap.run import jackknife
+        from csi.resample.run import jackknife
 
         return jackknife(self.fit, self.layout, self.sign_change)
 

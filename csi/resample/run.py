@@ -7,8 +7,8 @@ loop per replicate.  Work proceeds in chunks of replicates to bound memory;
 chunks run on a thread pool (NumPy releases the GIL in its kernels).
 
 Reproducibility: the resampling plan draws replicate r's rows from a stream
-that depends only on (seed, r) (see :mod:`csi.bootstrap.plans`), and the
-frequency products are taken in fixed blocks of :data:`csi.bootstrap.plans.BLOCK`
+that depends only on (seed, r) (see :mod:`csi.resample.plans`), and the
+frequency products are taken in fixed blocks of :data:`csi.resample.plans.BLOCK`
 replicates, so a seed gives byte-identical draws whatever ``chunk_size`` or
 ``n_jobs``.
 """
@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csi.bootstrap.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan
-from csi.bootstrap.result import BootstrapResult
-from csi.bootstrap.statistics import SIGN_CHANGES, StatisticLayout, replicate_statistics
+from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan
+from csi.resample.result import BootstrapResult
+from csi.resample.statistics import SIGN_CHANGES, StatisticLayout, replicate_statistics
 from csi.core.moments import resample_moments
 from csi.errors import ConvergenceWarning, EstimationError
 from csi.results.fit import FitResult
@@ -85,7 +85,7 @@ def bootstrap(
         Interval type and level of the ``estimates`` table; change them later
         with :meth:`BootstrapResult.with_ci` without resampling.
     sign_change
-        See :data:`csi.bootstrap.statistics.SIGN_CHANGES`.
+        See :data:`csi.resample.statistics.SIGN_CHANGES`.
     failed
         See :data:`FAILURE_POLICIES`.
     chunk_size
@@ -202,7 +202,7 @@ def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none"
 
 
 def _original_values(fit: FitResult, layout: StatisticLayout) -> np.ndarray:
-    from csi.bootstrap.statistics import _original
+    from csi.resample.statistics import _original
 
     return _original(fit, layout)
 

@@ -292,7 +292,7 @@ def bca_ci(
     ----------
     jackknife_values : array_like, shape (n,) or (n, q)
         Leave-one-out estimates ``θ₍i₎`` (obtainable through the moment path
-        with :func:`csi.bootstrap.plans.jackknife_counts`).  Required.
+        with :func:`csi.resample.plans.jackknife_counts`).  Required.
 
     Notes
     -----
