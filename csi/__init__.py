@@ -1,8 +1,8 @@
 """csi: customer satisfaction indices from structural equation models."""
 
 from csi.errors import (
-    CSIError,
     ConvergenceWarning,
+    CSIError,
     DataError,
     EstimationError,
     ModelSyntaxError,
