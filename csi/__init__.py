@@ -8,6 +8,7 @@ from csi.errors import (
     ModelSyntaxError,
     SpecError,
 )
+from csi.spec.load import list_models, load_model
 from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 
 __version__ = "0.1.0"
@@ -25,4 +26,6 @@ __all__ = [
     "Path",
     "SpecError",
     "__version__",
+    "list_models",
+    "load_model",
 ]

@@ -517,20 +517,29 @@ def render_lavaan(spec: ModelSpec) -> str:
         if i.label:
             meta.append(f"#: label {_fmt_name(i.name)} {_fmt_str(i.label)}")
 
-    def item_directive(head: Callable[[object], str], groups: list[tuple[object, list[str]]], skip: object) -> None:
+    def item_directive(head: Callable[[object], str], pairs: list[tuple[object, str]], skip: object) -> None:
+        groups = _group(pairs)
+        if skip not in {v for v, _ in pairs}:
+            # Every item has a value: state the commonest for all items, then the exceptions.
+            groups.sort(key=lambda g: -len(g[1]))
+            meta.append(f"#: {head(groups[0][0])}")
+            groups = groups[1:]
         for value, names in groups:
-            if value == skip:
-                continue
-            # One group covering every item needs no list.
-            listed = "" if len(names) == len(items) else " " + " ".join(_fmt_name(n) for n in names)
-            meta.append(f"#: {head(value)}{listed}")
+            if value != skip:
+                meta.append(f"#: {head(value)} " + " ".join(_fmt_name(n) for n in names))
 
-    scales = _group([((i.scale_min, i.scale_max) if i.has_scale else None, i.name) for i in items])
-    item_directive(lambda v: f"scale {_fmt_num(v[0])} {_fmt_num(v[1])}", scales, None)
-    item_directive(lambda v: f"type {v}", _group([(i.type, i.name) for i in items]), "interval")
-    item_directive(lambda v: "reverse", _group([(i.reverse, i.name) for i in items]), False)
-    codes = _group([(i.missing_codes, i.name) for i in items])
-    item_directive(lambda v: "missing " + " ".join(_fmt_num(x) for x in v), codes, ())
+    item_directive(
+        lambda v: f"scale {_fmt_num(v[0])} {_fmt_num(v[1])}",  # type: ignore[index]
+        [((i.scale_min, i.scale_max) if i.has_scale else None, i.name) for i in items],
+        None,
+    )
+    item_directive(lambda v: f"type {v}", [(i.type, i.name) for i in items], "interval")
+    item_directive(lambda v: "reverse", [(i.reverse, i.name) for i in items], False)
+    item_directive(
+        lambda v: "missing " + " ".join(_fmt_num(x) for x in v),  # type: ignore[attr-defined]
+        [(i.missing_codes, i.name) for i in items],
+        (),
+    )
     for p in spec.paths:
         if p.sign != "?":
             meta.append(f"#: sign {_fmt_name(p.target)} ~ {_fmt_name(p.source)} {p.sign}")
