@@ -51,8 +51,7 @@ def _shipped_model(name: str) -> ModelSpec:
         if spec.name.lower() == key:
             return spec
     choices = sorted(files) + sorted(s.name for s in specs.values())
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-    close += [c for c in difflib.get_close_matches(key, [c.lower() for c in choices], n=3, cutoff=0.5)]
+    close = difflib.get_close_matches(key, [c.lower() for c in choices], n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(map(repr, dict.fromkeys(close)))}?" if close else ""
     shipped = ", ".join(f"{k} ({specs[k].name})" for k in sorted(specs))
     raise SpecError(
