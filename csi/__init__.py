@@ -1,4 +1,9 @@
-"""csi: customer satisfaction indices from structural equation models."""
+"""csi: customer satisfaction indices from structural equation models.
+
+The public API: declare or load a model (:func:`load_model`), fit it
+(:func:`fit`), bootstrap it (:func:`bootstrap`), turn it into 0-100 indices
+(:func:`compute_index`), and simulate demo data (:func:`simulate`).
+"""
 
 from csi.errors import (
     BootstrapError,
@@ -11,14 +16,18 @@ from csi.errors import (
 )
 from csi.estimators import fit
 from csi.index import compute_index
+from csi.resample.result import BootstrapResult
+from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
 from csi.simulate import SimulatedData, simulate
+from csi.spec.load import list_models, load_model
 from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BootstrapError",
+    "BootstrapResult",
     "CSIError",
     "Construct",
     "ConvergenceWarning",
@@ -30,10 +39,13 @@ __all__ = [
     "ModelSpec",
     "ModelSyntaxError",
     "Path",
-    "SpecError",
     "SimulatedData",
+    "SpecError",
     "__version__",
-    "simulate",
+    "bootstrap",
     "compute_index",
     "fit",
+    "list_models",
+    "load_model",
+    "simulate",
 ]

@@ -74,11 +74,22 @@ class Item:
                 raise SpecError(
                     f"item {self.name!r}: scale_max ({self.scale_max}) must exceed scale_min ({self.scale_min})"
                 )
+        if not isinstance(self.reverse, bool):
+            raise SpecError(f"item {self.name!r}: reverse must be True or False, got {self.reverse!r}")
         if self.reverse and self.scale_min is None:
             raise SpecError(f"item {self.name!r} is reverse-coded, which needs scale_min and scale_max")
         if self.type not in ITEM_TYPES:
             raise SpecError(f"item {self.name!r}: unknown type {self.type!r}; accepted: {', '.join(ITEM_TYPES)}")
-        object.__setattr__(self, "missing_codes", tuple(self.missing_codes))
+        if isinstance(self.missing_codes, (str, bytes)) or not isinstance(self.missing_codes, Iterable):
+            raise SpecError(f"item {self.name!r}: missing_codes must be a list of numbers, got {self.missing_codes!r}")
+        codes = tuple(self.missing_codes)
+        for code in codes:
+            # NaN would make two equal specs compare unequal, and a missing code of NaN is meaningless anyway.
+            if isinstance(code, bool) or not isinstance(code, (int, float)) or not math.isfinite(code):
+                raise SpecError(f"item {self.name!r}: missing codes must be finite numbers, got {code!r}")
+        object.__setattr__(self, "missing_codes", codes)
+        if not isinstance(self.label, str):
+            raise SpecError(f"item {self.name!r}: label must be a string, got {self.label!r}")
 
     @property
     def has_scale(self) -> bool:
@@ -113,7 +124,12 @@ class Construct:
                 f"construct name {self.name!r} is not accepted: use letters, digits and underscores, "
                 "not starting with a digit"
             )
-        items = tuple(Item(i) if isinstance(i, str) else i for i in self.items)
+        # A bare string would otherwise be split into one item per character.
+        raw = (self.items,) if isinstance(self.items, (str, Item)) else self.items
+        items = tuple(Item(i) if isinstance(i, str) else i for i in raw)
+        for i in items:
+            if not isinstance(i, Item):
+                raise SpecError(f"construct {self.name!r}: items must be names or Item objects, got {i!r}")
         object.__setattr__(self, "items", items)
         if not items:
             raise SpecError(f"construct {self.name!r} has no items; every construct needs at least one")
@@ -122,6 +138,8 @@ class Construct:
                 f"construct {self.name!r}: unknown mode {self.mode!r}; accepted: 'A' (reflective, =~) "
                 "or 'B' (composite, <~)"
             )
+        if not isinstance(self.label, str):
+            raise SpecError(f"construct {self.name!r}: label must be a string, got {self.label!r}")
         names = [i.name for i in items]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -377,6 +395,16 @@ def topological_order(names: Iterable[str], edges: Iterable[tuple[str, str]]) ->
 
 
 def _validate(spec: ModelSpec) -> None:
+    if not isinstance(spec.name, str):
+        raise SpecError(f"the model name must be a string, got {spec.name!r}")
+    if not isinstance(spec.label, str):
+        raise SpecError(f"model {spec.name!r}: label must be a string, got {spec.label!r}")
+    for p in spec.paths:
+        if not isinstance(p, Path):
+            raise SpecError(f"model {spec.name!r}: paths must be Path objects, got {p!r}")
+    for cov in spec.covariances:
+        if not isinstance(cov, Covariance):
+            raise SpecError(f"model {spec.name!r}: covariances must be Covariance objects, got {cov!r}")
     if not spec.constructs:
         raise SpecError(f"model {spec.name!r} declares no constructs")
     seen: set[str] = set()
