@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from csi.resample.plans import OrdinaryPlan
 from csi.core.moments import cov_to_corr, resample_moments
+from csi.resample.plans import OrdinaryPlan
 
 N, P, B = 250, 27, 5000
 

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from scipy.stats import DegenerateDataWarning
 
+from csi.errors import BootstrapError
 from csi.resample.intervals import (
     INTERVALS,
     basic_ci,
@@ -23,7 +24,6 @@ from csi.resample.intervals import (
     quantiles,
     studentized_ci,
 )
-from csi.errors import BootstrapError
 
 
 def _loo_means(x: np.ndarray) -> np.ndarray:

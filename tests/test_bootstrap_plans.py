@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from csi.core.moments import counts_from_indices, moments, resample_moments
+from csi.errors import BootstrapError, CSIError, DataError
 from csi.resample.plans import (
     BLOCK,
     FixedPlan,
@@ -15,8 +17,6 @@ from csi.resample.plans import (
     jackknife_counts,
     seed_sequence,
 )
-from csi.core.moments import counts_from_indices, moments, resample_moments
-from csi.errors import BootstrapError, CSIError, DataError
 
 # tests/ -> repo root (parents[1]) -> folder holding shared/ (parents[2])
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"

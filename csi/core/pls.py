@@ -120,6 +120,7 @@ def pls_weights(
     max_iter: int = 300,
     stop: str = "max_abs",
     sign_rule: str = "loadings",
+    n_obs: int | None = None,
 ) -> PLSWeights:
     """Outer weights by Wold's iterative PLS algorithm on moment matrices.
 
@@ -144,6 +145,10 @@ def pls_weights(
         Stopping rule (see :data:`STOP_RULES`).
     sign_rule
         See :data:`SIGN_RULES`.
+    n_obs
+        Sample size, used only by the ``plspm`` stopping rule: R plspm scales its
+        composites as ``scale(Y) * sqrt((N-1)/N)``, so the unscaled weights it
+        compares carry a factor ``(N-1)/N`` that decides borderline stops.
 
     Returns
     -------
@@ -159,6 +164,7 @@ def pls_weights(
     # R plspm compares successive *unscaled* weights (its w_old starts as the scaled
     # unit weights); keep them so its stopping rule is reproduced step for step.
     raw = w
+    raw_factor = (n_obs - 1) / n_obs if (stop == "plspm" and n_obs) else 1.0
     iterations = np.zeros(S.shape[0], dtype=np.int64)
     active = np.ones(S.shape[0], dtype=bool)
     for it in range(1, max_iter + 1):
@@ -170,8 +176,8 @@ def pls_weights(
             c = (P @ c[..., None])[..., 0]
         w_new, SW_new = _normalise(S, c, M, block)
         if stop == "plspm":
-            change = np.sum((np.abs(raw) - np.abs(c)) ** 2, axis=-1)
-            raw = c
+            change = np.sum((np.abs(raw) - np.abs(raw_factor * c)) ** 2, axis=-1)
+            raw = raw_factor * c
         else:
             change = np.max(np.abs(w - w_new), axis=-1)
         w = np.where(active[:, None], w_new, w)

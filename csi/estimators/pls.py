@@ -117,7 +117,7 @@ class PLS:
         mode_b = np.array([m == "B" for m in spec.modes])
         res = pls_weights(
             S, M, D, mode_b, self.scheme,
-            tol=self.tol, max_iter=self.max_iter, stop=self.stop, sign_rule=self.sign_rule,
+            tol=self.tol, max_iter=self.max_iter, stop=self.stop, sign_rule=self.sign_rule, n_obs=X.shape[0],
         )  # fmt: skip
         converged = bool(res.converged)
         if not converged:

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from csi.errors import EstimationError
 from csi.resample.intervals import INTERVALS, bootstrap_bias, bootstrap_pvalue, bootstrap_se, confidence_interval
 from csi.resample.statistics import StatisticLayout
-from csi.errors import EstimationError
 from csi.results.fit import FitResult
 
 

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from csi.core.moments import resample_moments
+from csi.errors import ConvergenceWarning, EstimationError
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan
 from csi.resample.result import BootstrapResult
 from csi.resample.statistics import SIGN_CHANGES, StatisticLayout, replicate_statistics
-from csi.core.moments import resample_moments
-from csi.errors import ConvergenceWarning, EstimationError
 from csi.results.fit import FitResult
 
 FAILURE_POLICIES = ("drop", "keep", "raise")

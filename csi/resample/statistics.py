@@ -91,7 +91,7 @@ def replicate_statistics(
         S = np.where(finite[:, None, None], S, fit.moments)  # placeholder moments, result discarded below
     res = pls_weights(
         S, M, D, mode_b, opt["scheme"],
-        tol=opt["tol"], max_iter=opt["max_iter"], stop=opt["stop"], sign_rule=opt["sign_rule"],
+        tol=opt["tol"], max_iter=opt["max_iter"], stop=opt["stop"], sign_rule=opt["sign_rule"], n_obs=fit.n,
     )  # fmt: skip
     w = res.w
     if sign_change == "construct":
