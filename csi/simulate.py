@@ -58,7 +58,7 @@ from csi.spec.model import Item, ModelSpec, topological_order
 SATISFACTION_MARGINAL_10 = np.array([0.01, 0.01, 0.02, 0.03, 0.06, 0.08, 0.13, 0.21, 0.20, 0.25])
 """Left-skewed response distribution of a 1-10 satisfaction item (categories 1..10)."""
 
-DEFAULT_PATH_VALUES: dict[str, float] = {"+": 0.4, "-": -0.3, "?": 0.2}
+DEFAULT_PATH_VALUES: dict[str, float] = {"+": 0.5, "-": -0.3, "?": 0.2}
 """Population path coefficient by expected sign, unless ``paths=`` overrides it."""
 
 DEFAULT_LOADING = 0.8
@@ -134,13 +134,17 @@ def _real(value: object, what: str) -> float:
 def path_matrix(spec: ModelSpec, paths: Mapping[object, float] | None = None) -> np.ndarray:
     """``J x J`` population path matrix ``B`` (row = target, column = source).
 
-    Defaults come from :data:`DEFAULT_PATH_VALUES` by expected sign; ``paths``
-    overrides single paths, keyed ``"target ~ source"`` or ``(source, target)``.
+    Defaults come from :data:`DEFAULT_PATH_VALUES` by expected sign, divided
+    by the square root of the number of paths into the same construct so that
+    constructs with many drivers (ECSI satisfaction has four) keep a moderate
+    R² (about 0.5 with the default exogenous correlation); ``paths`` overrides
+    single paths, keyed ``"target ~ source"`` or ``(source, target)``.
     """
     idx = {c: i for i, c in enumerate(spec.construct_names)}
     B = np.zeros((len(idx), len(idx)))
     for p in spec.paths:
-        B[idx[p.target], idx[p.source]] = DEFAULT_PATH_VALUES[p.sign]
+        k = len(spec.predecessors(p.target))
+        B[idx[p.target], idx[p.source]] = DEFAULT_PATH_VALUES[p.sign] / np.sqrt(k)
     declared = {(p.source, p.target) for p in spec.paths}
     for key, value in (paths or {}).items():
         if isinstance(key, str) and key.count("~") == 1 and "=~" not in key and "~~" not in key:

@@ -202,13 +202,13 @@ def test_correlated_exogenous_blocks():
     Psi[:3, :3] = 0.5 + 0.5 * np.eye(3)
     inv = np.linalg.inv(np.eye(4) - B)
     np.testing.assert_allclose(inv @ Psi @ inv.T, Phi, atol=1e-12)
-    b = np.array([0.4, 0.4, -0.3])
+    b = np.array([0.5, 0.5, -0.3]) / np.sqrt(3)  # defaults shrink with the number of drivers
     assert 1 - psi[3] == pytest.approx(b @ Psi[:3, :3] @ b)
 
 
 def test_default_and_overridden_paths(spec):
     sim = simulate(spec, 10, seed=0, paths={"SAT ~ QUAL": 0.5, ("COMP", "LOY"): -0.1})
-    assert sim.paths["SAT ~ EXP"] == 0.4
+    assert sim.paths["SAT ~ EXP"] == pytest.approx(0.5 / np.sqrt(len(spec.predecessors("SAT"))))
     assert sim.paths["SAT ~ QUAL"] == 0.5
     assert sim.paths["COMP ~ SAT"] == -0.3
     assert sim.paths["LOY ~ COMP"] == -0.1

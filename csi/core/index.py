@@ -37,8 +37,10 @@ def index_0_100(
     numpy.ndarray
         (..., J) indices.
     """
-    num = (u * (means - lo)) @ M
-    den = (u * (hi - lo)) @ M
+    # einsum rather than ``@``: a BLAS product's rows can change in the last bit
+    # with the number of rows, and bootstrap chunks must not change results.
+    num = np.einsum("...h,hj->...j", u * (means - lo), M)
+    den = np.einsum("...h,hj->...j", u * (hi - lo), M)
     return 100.0 * num / den
 
 

@@ -127,10 +127,17 @@ def bootstrap(
 
     def run_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         a, b = bounds
-        # Frequency products in fixed blocks aligned on BLOCK, so each replicate's
-        # moments are computed identically whatever the chunking.
-        edges = sorted({a, b} | set(range((a // BLOCK + 1) * BLOCK, b, BLOCK)))
-        parts = [resample_moments(X, plan.counts(s, e), w) for s, e in zip(edges[:-1], edges[1:])]
+        # The frequency product of a whole block of BLOCK replicates is always taken
+        # at once and then sliced: a matrix product's rows can differ in the last
+        # bit with the number of rows, so this keeps every replicate's moments
+        # identical whatever the chunking.
+        first = a // BLOCK * BLOCK
+        parts = []
+        for s in range(first, b, BLOCK):
+            e = min(s + BLOCK, B)
+            m, c = resample_moments(X, plan.counts(s, e), w)
+            lo, hi = max(a, s) - s, min(b, e) - s
+            parts.append((m[lo:hi], c[lo:hi]))
         means = np.concatenate([p[0] for p in parts])
         covs = np.concatenate([p[1] for p in parts])
         return replicate_statistics(fit, means, covs, layout, sign_change)

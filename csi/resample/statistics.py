@@ -105,7 +105,8 @@ def replicate_statistics(
     items = {n: i for i, n in enumerate(spec.item_names)}
     if layout.with_index:
         lo, hi = scale_bounds(spec)
-        index = index_0_100(unstandardise(w, sd, opt["scaled"]), means, lo, hi, M)
+        with np.errstate(divide="ignore", invalid="ignore"):  # singular replicates: discarded below
+            index = index_0_100(unstandardise(w, sd, opt["scaled"]), means, lo, hi, M)
     cols = []
     for lhs, op, rhs in zip(layout.lhs, layout.op, layout.rhs):
         if op == "~":
