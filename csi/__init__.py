@@ -6,6 +6,7 @@ The public API: declare or load a model (:func:`load_model`), fit it
 """
 
 from csi.errors import (
+    AdmissibilityWarning,
     BootstrapError,
     ConvergenceWarning,
     CSIError,
@@ -26,6 +27,7 @@ from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdmissibilityWarning",
     "BootstrapError",
     "BootstrapResult",
     "CSIError",
