@@ -2,10 +2,11 @@
 
 The public API: declare or load a model (:func:`load_model`), fit it
 (:func:`fit`), bootstrap it (:func:`bootstrap`), turn it into 0-100 indices
-(:func:`compute_index`), and simulate demo data (:func:`simulate`).
+(:func:`compute_index`), assess its quality (:func:`assess`), and simulate demo data (:func:`simulate`).
 """
 
 from csi.errors import (
+    AdmissibilityWarning,
     BootstrapError,
     ConvergenceWarning,
     CSIError,
@@ -16,6 +17,7 @@ from csi.errors import (
 )
 from csi.estimators import fit
 from csi.index import compute_index
+from csi.quality import Assessment, assess
 from csi.resample.result import BootstrapResult
 from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
@@ -26,6 +28,8 @@ from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdmissibilityWarning",
+    "Assessment",
     "BootstrapError",
     "BootstrapResult",
     "CSIError",
@@ -42,6 +46,7 @@ __all__ = [
     "SimulatedData",
     "SpecError",
     "__version__",
+    "assess",
     "bootstrap",
     "compute_index",
     "fit",

@@ -52,3 +52,7 @@ class BootstrapError(CSIError):
 
 class ConvergenceWarning(UserWarning):
     """An iterative algorithm stopped at its iteration limit before converging."""
+
+
+class AdmissibilityWarning(UserWarning):
+    """A consistent estimator returned an inadmissible solution (e.g. rho_A > 1 or a correlation above 1)."""

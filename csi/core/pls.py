@@ -212,6 +212,26 @@ def pls_inner(S: np.ndarray, w: np.ndarray, M: np.ndarray, D: np.ndarray) -> PLS
     sd = np.sqrt(np.diagonal(S, axis1=-2, axis2=-1))
     cross = SW / sd[..., :, None]
     block = np.argmax(M, axis=1)
+    B, r2, total = ols_paths(R, D)
+    return PLSInner(R=R, B=B, r2=r2, loadings=_own_block(cross, block), cross=cross, total=total)
+
+
+def ols_paths(R: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS path coefficients, R² and total effects of a recursive model from construct correlations.
+
+    ``beta_j = R_PP^-1 R_Pj`` for each endogenous construct j with predecessors P,
+    ``R²_j = R_jP beta_j`` and total effects ``(I - B)^-1 - I`` (Tenenhaus et al.
+    2005, §2.3).  Shared by PLS (composite correlations) and PLSc (disattenuated
+    correlations, Dijkstra & Henseler 2015a).
+
+    Returns
+    -------
+    B : (..., J, J) ndarray
+        ``B[j, k]`` = effect of k on j.
+    r2 : (..., J) ndarray
+        0 for exogenous constructs.
+    total : (..., J, J) ndarray
+    """
     J = D.shape[0]
     B = np.zeros(R.shape)
     r2 = np.zeros(R.shape[:-1])
@@ -224,4 +244,4 @@ def pls_inner(S: np.ndarray, w: np.ndarray, M: np.ndarray, D: np.ndarray) -> PLS
         B[..., j, pred] = beta
         r2[..., j] = np.sum(beta * rpj, axis=-1)
     total = np.linalg.inv(np.eye(J) - B) - np.eye(J)
-    return PLSInner(R=R, B=B, r2=r2, loadings=_own_block(cross, block), cross=cross, total=total)
+    return B, r2, total

@@ -8,10 +8,11 @@ import pandas as pd
 
 from csi.errors import EstimationError
 from csi.estimators.pls import PLS
+from csi.estimators.plsc import PLSc
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
-ESTIMATORS: dict[str, type] = {"pls": PLS}
+ESTIMATORS: dict[str, type] = {"pls": PLS, "plsc": PLSc}
 """Estimator classes by method name."""
 
 
@@ -50,7 +51,8 @@ def fit(
     method
         Estimator name; see :data:`ESTIMATORS`.
     scheme, scaled
-        Inner weighting scheme and item standardisation (PLS).
+        Inner weighting scheme and item standardisation (PLS, PLSc; PLSc
+        needs ``scaled=True``).
     weights
         Respondent weights: a column of ``data`` or an array.
     **options

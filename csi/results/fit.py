@@ -77,6 +77,16 @@ class FitResult:
     block_quality
         Per construct: Cronbach's alpha, Dillon-Goldstein rho and the first two
         eigenvalues of the block's correlation matrix.
+    admissible
+        Whether the solution passed the estimator's admissibility checks
+        (PLSc: methodology §4.2); always True for PLS.
+    rho_a
+        Reliability rho_A of each construct used by a consistent estimator
+        (PLSc), 1 for composites and single items; None for PLS.
+
+    For ``method="plsc"`` the loadings, cross-loadings, construct
+    correlations, paths and total effects are the consistent (disattenuated)
+    estimates; weights and scores are the PLS ones.
     """
 
     spec: ModelSpec
@@ -99,6 +109,8 @@ class FitResult:
     """The moment matrix the estimator used (correlation or covariance, divisor N)."""
     data: Any = field(repr=False, default=None)
     """The prepared item data (:class:`csi.data.prepare.PreparedData`), for resampling."""
+    admissible: bool = True
+    rho_a: pd.Series | None = None
 
     # ------------------------------------------------------------ structural
     @cached_property
@@ -277,7 +289,7 @@ def _header(fit: FitResult) -> list[tuple[str, str]]:
         ("Observations", str(fit.n)),
         ("Iterations", f"{fit.iterations} ({status})"),
         ("GoF", f"{fit.gof:.4f}"),
-    ]
+    ] + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None else [])
 
 
 def _summary_tables(fit: FitResult) -> list[tuple[str, pd.DataFrame]]:

@@ -1,0 +1,95 @@
+"""Consistent PLS (Dijkstra & Henseler 2015a, MIS Quarterly 39(2):297-316; 2015b, CSDA 81:10-23).
+
+PLSc runs PLS unchanged and then corrects the common-factor blocks (Mode A,
+at least two items) for measurement error with the pure kernel
+:func:`csi.core.plsc.plsc`.  It therefore shares every option of
+:class:`~csi.estimators.pls.PLS` by inheritance, and its weights, scores and
+0-100 indices equal those of PLS: only loadings, construct correlations and
+paths change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from csi.core.pls import pls_inner
+from csi.core.plsc import plsc
+from csi.errors import AdmissibilityWarning, EstimationError
+from csi.estimators.pls import PLS
+from csi.results.fit import FitResult
+from csi.spec.model import ModelSpec
+
+
+@dataclass(frozen=True)
+class PLSc(PLS):
+    """Consistent partial least squares path modelling.
+
+    Same options as :class:`~csi.estimators.pls.PLS`; ``scaled`` must be
+    True because the correction factor of Dijkstra & Henseler (2015a) is
+    defined on the item correlation matrix.  Mode A blocks with at least two
+    items are treated as common factors, Mode B blocks and single items as
+    error-free composites (rho_A = 1).  Paths are OLS on the disattenuated
+    construct correlations, which is consistent for recursive models.
+
+    An inadmissible solution (rho_A > 1, |loading| > 1, a construct
+    correlation above 1 in absolute value, or a construct correlation matrix
+    that is not positive definite) is returned with ``admissible=False`` and
+    an :class:`~csi.errors.AdmissibilityWarning`.
+    """
+
+    name = "plsc"
+
+    def _check(self, spec: ModelSpec) -> None:
+        super()._check(spec)
+        if self.scaled is not True:
+            raise EstimationError(
+                "PLSc needs scaled=True: its correction factor (Dijkstra & Henseler 2015) is defined on the "
+                "item correlation matrix; use method='pls' for scaled=False"
+            )
+
+    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, weights: Any = None) -> FitResult:
+        """Fit the model to survey data; see :meth:`PLS.fit <csi.estimators.pls.PLS.fit>`.
+
+        Returns
+        -------
+        FitResult
+            With ``method="plsc"``, consistent ``loadings``,
+            ``cross_loadings``, ``construct_correlations``, ``paths`` and
+            ``total_effects``, PLS ``weights`` and ``scores``, plus ``rho_a``
+            and ``admissible``.
+        """
+        self._check(spec)
+        base = super().fit(spec, data, weights=weights)
+        S, M, D = base.moments, spec.block_mask, spec.adjacency
+        w = base.weights.to_numpy()
+        inner = pls_inner(S, w, M, D)
+        mode_a = np.array([m == "A" for m in spec.modes])
+        res = plsc(S, w, M, D, mode_a, inner.loadings, inner.cross, inner.R)
+        ok = bool(res.admissible)
+        if not ok:
+            warnings.warn(
+                "PLSc returned an inadmissible solution (rho_A > 1, |loading| > 1, |construct correlation| > 1 "
+                "or a construct correlation matrix that is not positive definite); the estimates are flagged "
+                "admissible=False. Check the blocks with rho_a outside (0, 1].",
+                AdmissibilityWarning,
+                stacklevel=2,
+            )
+        items, lvs = base.loadings.index, base.paths.index
+        return dataclasses.replace(
+            base,
+            method=self.name,
+            options=dataclasses.asdict(self),
+            loadings=pd.Series(res.loadings, index=items, name="loading"),
+            cross_loadings=pd.DataFrame(res.cross, index=items, columns=lvs),
+            paths=pd.DataFrame(res.B, index=lvs, columns=lvs),
+            construct_correlations=pd.DataFrame(res.R, index=lvs, columns=lvs),
+            total_effects=pd.DataFrame(res.total, index=lvs, columns=lvs),
+            admissible=ok,
+            rho_a=pd.Series(res.rho_a, index=lvs, name="rho_a"),
+        )

@@ -1,0 +1,25 @@
+"""Quality criteria of a fitted model: reliability, validity, collinearity, effect sizes, fit.
+
+Each criterion is a function of a :class:`~csi.results.fit.FitResult` returning
+a labelled table; the formulas are pure batched kernels in
+:mod:`csi.core.quality` and :mod:`csi.core.plsc`.  :func:`assess` gathers them
+all in an :class:`Assessment`.
+"""
+
+from csi.quality.assessment import Assessment, assess
+from csi.quality.model_fit import implied, srmr
+from csi.quality.reliability import reliability
+from csi.quality.structural import f_squared, vif
+from csi.quality.validity import fornell_larcker, htmt
+
+__all__ = [
+    "Assessment",
+    "assess",
+    "f_squared",
+    "fornell_larcker",
+    "htmt",
+    "implied",
+    "reliability",
+    "srmr",
+    "vif",
+]

@@ -1,0 +1,25 @@
+"""What every criterion needs from a fit: the item correlation matrix and standardised weights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from csi.core.plsc import factor_blocks
+from csi.results.fit import FitResult
+
+
+def correlation_and_weights(fit: FitResult) -> tuple[np.ndarray, np.ndarray]:
+    """Item correlation matrix (p, p) and outer weights of the standardised items (p,).
+
+    A ``scaled=False`` fit stores the covariance matrix and weights of centred
+    items; ``w_h sd_h`` are the weights of the standardised items, with the
+    same unit-variance composites, so every criterion works on correlations.
+    """
+    S = np.asarray(fit.moments)
+    d = np.sqrt(np.diagonal(S))
+    return S / np.outer(d, d), fit.weights.to_numpy() * d
+
+
+def factor_mask(fit: FitResult) -> np.ndarray:
+    """(J,) True for common-factor blocks: Mode A with at least two items."""
+    return factor_blocks(fit.spec.block_mask, np.array([m == "A" for m in fit.spec.modes]))
