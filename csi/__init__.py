@@ -5,6 +5,16 @@ The public API: declare or load a model (:func:`load_model`), fit it
 (:func:`compute_index`), assess its quality (:func:`assess`), and simulate demo data (:func:`simulate`).
 """
 
+from csi.classical import (
+    equal_weight_index,
+    fuzzy_evaluate,
+    item_scores,
+    kano,
+    loyalty_segments,
+    membership_matrix,
+    pca_index,
+    servqual,
+)
 from csi.errors import (
     AdmissibilityWarning,
     BootstrapError,
@@ -28,6 +38,14 @@ from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 __version__ = "0.1.0"
 
 __all__ = [
+    "equal_weight_index",
+    "fuzzy_evaluate",
+    "item_scores",
+    "kano",
+    "loyalty_segments",
+    "membership_matrix",
+    "pca_index",
+    "servqual",
     "AdmissibilityWarning",
     "Assessment",
     "BootstrapError",

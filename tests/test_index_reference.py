@@ -58,3 +58,12 @@ def test_scale_override_and_missing_scale(satisfaction):
     ), nos.spec.paths)
     with pytest.raises(EstimationError, match="theoretical scale"):
         csi.compute_index(csi.fit(bare, satisfaction))
+
+
+def test_equal_weighting_matches_classical_equal_weight_index_on_mixed_scales():
+    # ACSI mixes 1-10 ratings, a 0/1 complaint item and 0-50 % price tolerance.
+    spec = csi.load_model("acsi")
+    data = csi.simulate(spec, 400, seed=3).data
+    from_fit = csi.compute_index(csi.fit(spec, data), weighting="equal")
+    classical = csi.equal_weight_index(spec, data).index
+    np.testing.assert_allclose(from_fit[classical.index], classical, rtol=0, atol=1e-10)

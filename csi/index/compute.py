@@ -61,12 +61,17 @@ def scale_bounds(spec: ModelSpec, scale: Scale = None) -> tuple[np.ndarray, np.n
     return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
-def unstandardised_weights(fit: FitResult, weighting: str = "model") -> pd.Series:
-    """Outer weights in the raw item metric, normalised to sum 1 within each block (methodology §3.1)."""
+def unstandardised_weights(fit: FitResult, weighting: str = "model", scale: Scale = None) -> pd.Series:
+    """Outer weights in the raw item metric, normalised to sum 1 within each block (methodology §3.1).
+
+    ``weighting="equal"`` gives every item the same weight on the 0-100 scale,
+    ``u_h = 1 / (max_h - min_h)``, as :func:`csi.classical.equal_weight_index` does.
+    """
     if weighting not in WEIGHTINGS:
         raise EstimationError(f"unknown weighting {weighting!r}; accepted: {', '.join(WEIGHTINGS)}")
     if weighting == "equal":
-        u = np.ones(len(fit.weights))
+        lo, hi = scale_bounds(fit.spec, scale)
+        u = 1.0 / (hi - lo)
     else:
         u = unstandardise(fit.weights.to_numpy(), fit.item_sds.to_numpy(), bool(fit.options.get("scaled", True)))
     M = fit.spec.block_mask
@@ -93,7 +98,7 @@ def compute_index(fit: FitResult, scale: Scale = None, *, negative: str = "error
         naming the items (the structural estimates stay valid); ``"force"``:
         compute anyway and warn.
     weighting
-        ``"model"`` (default) or ``"equal"`` (unweighted item means, for
+        ``"model"`` (default) or ``"equal"`` (mean of the items' 0-100 scores, for
         comparison only).
 
     Returns
@@ -104,7 +109,7 @@ def compute_index(fit: FitResult, scale: Scale = None, *, negative: str = "error
     if negative not in NEGATIVE_POLICIES:
         raise EstimationError(f"unknown negative-weight policy {negative!r}; accepted: {', '.join(NEGATIVE_POLICIES)}")
     lo, hi = scale_bounds(fit.spec, scale)
-    u = unstandardised_weights(fit, weighting)
+    u = unstandardised_weights(fit, weighting, scale)
     bad = u[u < 0]
     if len(bad):
         where = ", ".join(f"{i} ({fit.spec.block_of(i)})" for i in bad.index)
