@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pandas as pd
@@ -10,6 +11,7 @@ from csi.errors import EstimationError
 from csi.estimators.pls import PLS
 from csi.estimators.plsc import PLSc
 from csi.results.fit import FitResult
+from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 
 ESTIMATORS: dict[str, type] = {"pls": PLS, "plsc": PLSc}
@@ -31,7 +33,7 @@ def make_estimator(method: str, **options: Any) -> Any:
 
 
 def fit(
-    spec: ModelSpec,
+    spec: ModelSpec | str | os.PathLike[str],
     data: pd.DataFrame,
     method: str = "pls",
     scheme: str = "path",
@@ -45,7 +47,9 @@ def fit(
     Parameters
     ----------
     spec
-        A :class:`~csi.spec.model.ModelSpec` (see :func:`csi.load_model`).
+        A :class:`~csi.spec.model.ModelSpec`, or anything
+        :func:`csi.load_model` accepts: a shipped model name (``"ecsi"``), a
+        path to a ``.toml`` or lavaan-style text file, or model text.
     data
         Survey responses: one row per respondent, one column per item.
     method
@@ -63,9 +67,11 @@ def fit(
     -------
     FitResult
     """
-    if not isinstance(spec, ModelSpec):
+    if isinstance(spec, str | os.PathLike):
+        spec = load_model(spec)
+    elif not isinstance(spec, ModelSpec):
         raise EstimationError(
-            f"fit needs a ModelSpec as its first argument, got {type(spec).__name__}; load one with "
-            "csi.load_model('ecsi') or a path to a .toml file"
+            f"fit needs a ModelSpec, a model name, a file path or model text as its first argument, "
+            f"got {type(spec).__name__}; e.g. csi.fit('ecsi', data)"
         )
     return make_estimator(method, scheme=scheme, scaled=scaled, **options).fit(spec, data, weights=weights)

@@ -1,0 +1,150 @@
+"""Timing of the batched bootstrap (csi.bootstrap) against per-resample loops.
+
+Run from the repository root: ``PYTHONPATH=. python benchmarks/bench_bootstrap.py``
+(``--quick`` for small sizes).  For each case (ECSI-7, demo data):
+
+* **csi.bootstrap**: the batched bootstrap, timed over all B resamples;
+* **csi.fit loop**: csi's own single fits over the same resamples (rows drawn
+  with the same kind of plan), timed on a subset of ``--loop-resamples`` and
+  extrapolated linearly to B;
+* **plspm-python** (PyPI ``plspm``, which needs pandas < 3, so it lives in a
+  separate virtual environment): with ``--plspm-python PYTHON`` its
+  ``Plspm(..., bootstrap=True, bootstrap_iterations=k)`` is timed in that
+  interpreter and extrapolated per resample to B; without it the row says
+  "skipped".
+
+Peak memory is the resident-set maximum (ru_maxrss) of this process after
+the csi runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import numpy as np  # noqa: E402
+from _common import once_seconds, peak_rss_mib, print_table  # noqa: E402
+
+import csi  # noqa: E402
+from csi.demo import demo_data  # noqa: E402
+
+PLSPM_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time, warnings
+    warnings.filterwarnings("ignore")
+    import pandas as pd
+    import plspm.config as c
+    from plspm.mode import Mode
+    from plspm.plspm import Plspm
+    from plspm.scheme import Scheme
+
+    job = json.loads(sys.argv[1])
+    data = pd.read_csv(job["data"])
+    names = job["constructs"]
+    paths = pd.DataFrame(0, index=names, columns=names)
+    for source, target in job["paths"]:
+        paths.loc[target, source] = 1
+    config = c.Config(paths, scaled=True)
+    for name, items in job["blocks"].items():
+        config.add_lv(name, Mode.A, *[c.MV(i) for i in items])
+    Plspm(data, config, Scheme.PATH)  # warm-up
+    t0 = time.perf_counter()
+    Plspm(data, config, Scheme.PATH, bootstrap=True, bootstrap_iterations=job["iterations"])
+    print(json.dumps({"seconds": time.perf_counter() - t0}))
+    """
+)
+
+
+def csi_loop_seconds(fit: csi.FitResult, data, n_resamples: int, seed: int) -> float:
+    """Seconds for ``n_resamples`` single ``csi.fit`` calls on bootstrap resamples of ``data``."""
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    rows = [rng.integers(0, n, n) for _ in range(n_resamples)]
+    opts = dict(fit.options)
+
+    def loop() -> None:
+        for r in rows:
+            csi.fit(fit.spec, data.iloc[r], **opts)
+
+    seconds, _ = once_seconds(loop)
+    return seconds
+
+
+def plspm_seconds(python: str, spec: csi.ModelSpec, data, iterations: int) -> tuple[float | None, str]:
+    """Seconds of a plspm-python bootstrap of ``iterations`` resamples, or (None, reason)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "data.csv")
+        data.to_csv(path, index=False)
+        job = {
+            "data": path,
+            "constructs": list(spec.construct_names),
+            "paths": [[p.source, p.target] for p in spec.paths],
+            "blocks": {c.name: [i.name for i in c.items] for c in spec.constructs},
+            "iterations": iterations,
+        }
+        try:
+            proc = subprocess.run([python, "-c", PLSPM_SCRIPT, json.dumps(job)], capture_output=True, text=True,
+                                  timeout=3600)  # fmt: skip
+        except OSError as e:
+            return None, f"skipped: cannot run {python!r} ({e})"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, f"skipped: plspm-python failed ({last})"
+    return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"], ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--loop-resamples", type=int, default=200, help="resamples timed for the csi.fit loop")
+    parser.add_argument("--plspm-python", metavar="PYTHON", help="interpreter of a venv with plspm and pandas<3")
+    parser.add_argument("--plspm-resamples", type=int, default=100, help="bootstrap_iterations timed in plspm")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    cases = [(250, 5000), (25_000, 1000)]
+    if args.quick:
+        cases = [(250, 200), (2_000, 100)]
+        args.loop_resamples = min(args.loop_resamples, 20)
+        args.plspm_resamples = min(args.plspm_resamples, 5)
+
+    print(f"csi {csi.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs; ECSI-7 (24 items, 7 constructs), path scheme, percentile intervals")  # fmt: skip
+    rows = []
+    for n, B in cases:
+        data = demo_data(n, seed=args.seed).data
+        fit = csi.fit("ecsi", data)
+        csi.bootstrap(fit, 64, seed=0, progress=False)  # warm-up: thread pool, BLAS
+        t_csi, boot = once_seconds(lambda fit=fit, B=B: csi.bootstrap(fit, B, seed=args.seed, progress=False))
+        rows.append([f"{n:,}", f"{B:,}", "csi.bootstrap (batched)", f"{t_csi:.2f}", f"{B / t_csi:,.0f}", "1.0",
+                     f"measured, {boot.n_failed} failed"])  # fmt: skip
+        k = min(args.loop_resamples, B)
+        t_loop = csi_loop_seconds(fit, data, k, args.seed) * B / k
+        rows.append([f"{n:,}", f"{B:,}", "csi.fit loop", f"{t_loop:.2f}", f"{B / t_loop:,.0f}",
+                     f"{t_loop / t_csi:.1f}", f"extrapolated from {k} resamples"])  # fmt: skip
+        if args.plspm_python:
+            k = min(args.plspm_resamples, B)
+            seconds, why = plspm_seconds(args.plspm_python, fit.spec, data, k)
+        else:
+            seconds, why = None, "skipped: no --plspm-python interpreter given"
+        if seconds is None:
+            rows.append([f"{n:,}", f"{B:,}", "plspm-python", "-", "-", "-", why])
+        else:
+            t_pl = seconds * B / k
+            rows.append([f"{n:,}", f"{B:,}", "plspm-python", f"{t_pl:.2f}", f"{B / t_pl:,.1f}",
+                         f"{t_pl / t_csi:.1f}", f"extrapolated from {k} resamples"])  # fmt: skip
+    print_table(["n", "B", "method", "seconds", "resamples/s", "x csi", "note"], rows, text=("method", "note"))
+    print("x csi: seconds relative to csi.bootstrap on the same case.")
+    print(f"peak memory of this process (ru_maxrss; csi.bootstrap and the csi.fit loop): {peak_rss_mib():.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
