@@ -9,25 +9,15 @@ or boolean column is reported the same way everywhere.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from csi.data.columns import column_to_float
+from csi.data.prepare import as_frame
 from csi.errors import DataError
 
-
-def as_frame(data: object, what: str = "survey data") -> pd.DataFrame:
-    """The caller's table as a DataFrame (never copied, never modified)."""
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, Mapping):
-        try:
-            return pd.DataFrame(dict(data))
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"could not turn the mapping of columns into a table: {exc}") from None
-    raise DataError(f"{what} must be a pandas DataFrame (or a mapping of column name -> values), got {type(data).__name__}")
+__all__ = ["as_frame"]
 
 
 def float_column(frame: pd.DataFrame, name: str, role: str = "column") -> np.ndarray:

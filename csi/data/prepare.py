@@ -89,7 +89,8 @@ class PreparedData:
 # --------------------------------------------------------------------------- helpers
 
 
-def _as_frame(data: object) -> pd.DataFrame:
+def as_frame(data: object, what: str = "survey data") -> pd.DataFrame:
+    """The caller's table as a DataFrame (never copied, never modified)."""
     # A DataFrame is the contract; a mapping of column name -> values is converted
     # because it carries column names.  A bare array is refused: matching columns
     # to items by position is exactly the silent error this layer exists to stop.
@@ -104,7 +105,7 @@ def _as_frame(data: object) -> pd.DataFrame:
     if isinstance(data, np.ndarray | list | tuple):
         hint = "; wrap an array with pd.DataFrame(array, columns=spec.item_names) so columns are matched by name"
     raise DataError(
-        f"survey data must be a pandas DataFrame (or a mapping of column name -> values), "
+        f"{what} must be a pandas DataFrame (or a mapping of column name -> values), "
         f"got {type(data).__name__}{hint}"
     )
 
@@ -284,7 +285,7 @@ def prepare_items(
     """
     if missing not in MISSING_POLICIES:
         raise DataError(f"unknown missing-data policy {missing!r}; accepted: {', '.join(map(repr, MISSING_POLICIES))}")
-    frame = _as_frame(data)
+    frame = as_frame(data)
     _check_columns(spec, frame)
     labels = frame.index
     n_input = len(frame)
