@@ -29,8 +29,6 @@ class BootstrapResult:
         as in :attr:`estimates` (e.g. ``"SAT ~ VAL"``, ``"SAT =~ sat1"``,
         ``"SAT <~ sat1"``, ``"SAT r2 SAT"``, ``"SAT index SAT"``).  Failed
         replicates are rows of NaN.
-    original
-        The original estimate of every column.
     n_not_converged, n_singular
         Replicates whose PLS iterations hit the limit, and replicates whose
         moment matrix was singular.
@@ -43,7 +41,6 @@ class BootstrapResult:
     fit: FitResult
     layout: StatisticLayout = field(repr=False)
     draws: pd.DataFrame = field(repr=False)
-    original: np.ndarray = field(repr=False)
     n_not_converged: int
     n_singular: int
     failed_policy: str
@@ -57,6 +54,11 @@ class BootstrapResult:
             raise EstimationError(f"unknown interval type {self.ci!r}; accepted: {', '.join(INTERVALS)}")
         if not (isinstance(self.level, float | int) and 0 < self.level < 1):
             raise EstimationError(f"level must be strictly between 0 and 1, got {self.level!r}")
+
+    @property
+    def original(self) -> np.ndarray:
+        """The original estimate of every column of :attr:`draws`."""
+        return self.layout.original
 
     @property
     def n_resamples(self) -> int:

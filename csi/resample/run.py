@@ -164,9 +164,8 @@ def bootstrap(
         if failed == "drop":
             stats[not_converged] = np.nan
         warnings.warn(
-            f"{int(not_converged.sum())} of {B} bootstrap replicates did not converge ({failed}ped)"
-            if failed == "drop"
-            else f"{int(not_converged.sum())} of {B} bootstrap replicates did not converge (kept)",
+            f"{int(not_converged.sum())} of {B} bootstrap replicates did not converge "
+            f"({'dropped' if failed == 'drop' else 'kept'})",
             ConvergenceWarning,
             stacklevel=2,
         )
@@ -183,7 +182,6 @@ def bootstrap(
         fit=fit,
         layout=layout,
         draws=draws,
-        original=_original_values(fit, layout),
         n_not_converged=int(not_converged.sum()),
         n_singular=int(singular.sum()),
         failed_policy=failed,
@@ -206,12 +204,6 @@ def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none"
         means, covs = resample_moments(data.X, counts, data.weights)
         out.append(replicate_statistics(fit, means, covs, layout, sign_change)[0])
     return np.concatenate(out)
-
-
-def _original_values(fit: FitResult, layout: StatisticLayout) -> np.ndarray:
-    from csi.resample.statistics import _original
-
-    return _original(fit, layout)
 
 
 def _strata_labels(fit: FitResult, strata: Any) -> np.ndarray:

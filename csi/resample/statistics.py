@@ -16,7 +16,7 @@ import numpy as np
 from csi.core.index import index_0_100, unstandardise
 from csi.core.moments import cov_to_corr
 from csi.core.pls import pls_inner, pls_weights
-from csi.index.compute import scale_bounds
+from csi.index.compute import compute_index, scale_bounds
 from csi.results.fit import FitResult, parameter_label
 
 SIGN_CHANGES = ("none", "individual", "construct")
@@ -37,6 +37,8 @@ class StatisticLayout:
     op: list[str]
     rhs: list[str]
     with_index: bool
+    original: np.ndarray
+    """The fit's own value of every statistic, in layout order."""
 
     @classmethod
     def of(cls, fit: FitResult) -> StatisticLayout:
@@ -53,7 +55,10 @@ class StatisticLayout:
                 op.append("index")
                 rhs.append(c)
         labels = [parameter_label(a, o, b) for a, o, b in zip(lhs, op, rhs)]
-        return cls(labels, lhs, op, rhs, with_index)
+        original = list(est["estimate"])
+        if with_index:
+            original += list(compute_index(fit, negative="force"))
+        return cls(labels, lhs, op, rhs, with_index, np.asarray(original))
 
 
 def replicate_statistics(
@@ -127,18 +132,9 @@ def replicate_statistics(
             raise AssertionError(op)
     stats = np.stack(cols, axis=-1)
     if sign_change == "individual":
-        original = _original(fit, layout)
         flippable = np.isin(layout.op, ["~", "=~", "<~", "ind", "total"])
-        differs = np.sign(stats) != np.sign(original)
+        differs = np.sign(stats) != np.sign(layout.original)
         stats = np.where(differs & flippable, -stats, stats)
     stats[~finite] = np.nan
     return stats, res.converged & finite
 
-
-def _original(fit: FitResult, layout: StatisticLayout) -> np.ndarray:
-    est = list(fit.estimates["estimate"])
-    if layout.with_index:
-        from csi.index.compute import compute_index
-
-        est += list(compute_index(fit, negative="force"))
-    return np.asarray(est)
