@@ -2,7 +2,8 @@
 
 The public API: declare or load a model (:func:`load_model`), fit it
 (:func:`fit`), bootstrap it (:func:`bootstrap`), turn it into 0-100 indices
-(:func:`compute_index`), assess its quality (:func:`assess`), and simulate demo data (:func:`simulate`).
+(:func:`compute_index`), produce panel indices with aggregation and change tests
+(:func:`index_panel`), assess its quality (:func:`assess`), and simulate demo data (:func:`simulate`).
 """
 
 from csi.classical import (
@@ -26,7 +27,16 @@ from csi.errors import (
     SpecError,
 )
 from csi.estimators import fit
-from csi.index import compute_index
+from csi.index import (
+    PanelIndexResult,
+    SimulatedPanel,
+    compute_index,
+    impacts,
+    index_panel,
+    ipma,
+    read_panel_result,
+    simulate_panel,
+)
 from csi.quality import Assessment, assess
 from csi.resample.result import BootstrapResult
 from csi.resample.run import bootstrap
@@ -60,15 +70,22 @@ __all__ = [
     "Item",
     "ModelSpec",
     "ModelSyntaxError",
+    "PanelIndexResult",
     "Path",
     "SimulatedData",
+    "SimulatedPanel",
     "SpecError",
     "__version__",
     "assess",
     "bootstrap",
     "compute_index",
     "fit",
+    "impacts",
+    "index_panel",
+    "ipma",
     "list_models",
     "load_model",
+    "read_panel_result",
     "simulate",
+    "simulate_panel",
 ]

@@ -1,5 +1,21 @@
-"""Index production: 0-100 indices, impacts, aggregation."""
+"""Index production: 0-100 indices, impacts, panels (company x wave), aggregation and change tests."""
 
 from csi.index.compute import compute_index, scale_bounds, unstandardised_weights
+from csi.index.impacts import impacts, ipma, score_sds
+from csi.index.panel import index_panel
+from csi.index.result import PanelIndexResult, read_panel_result
+from csi.index.simulate_panel import SimulatedPanel, simulate_panel
 
-__all__ = ["compute_index", "scale_bounds", "unstandardised_weights"]
+__all__ = [
+    "PanelIndexResult",
+    "SimulatedPanel",
+    "compute_index",
+    "impacts",
+    "index_panel",
+    "ipma",
+    "read_panel_result",
+    "scale_bounds",
+    "score_sds",
+    "simulate_panel",
+    "unstandardised_weights",
+]

@@ -1,0 +1,76 @@
+"""Company -> industry -> sector -> national aggregation, point estimate and replicates alike.
+
+ACSI's cross-industry index (theacsi.org, "Building the Cross-Industry Index";
+methodology §3.3): an industry's score is the revenue-weighted mean of its
+companies' scores, a sector's the revenue-weighted mean of its industries', the
+nation's the GDP-share-weighted mean of its sectors'.  Weights are renormalised
+over the children that have a score (suppressed or failed children drop out,
+and the parent's ``units`` row records the shares actually used).
+
+Uncertainty (methodology §3.4, route 3): company samples are independent, so
+each bootstrap replicate of every company is aggregated with the same weights;
+the parent's replicate ``b`` is ``Σ_c a_c I*_cb``, which carries every
+company's sampling error up the hierarchy.  A parent replicate is failed (NaN)
+when one of its children's replicate ``b`` failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from csi.index.hierarchy import Hierarchy
+
+
+@dataclass
+class UnitEstimate:
+    """One unit in one wave."""
+
+    status: str  # ok | suppressed | failed
+    n: int
+    index: np.ndarray | None  # (J,)
+    draws: np.ndarray | None  # (B, J)
+    share: float = float("nan")  # normalised weight within its parent actually used
+
+
+def aggregate(
+    hierarchy: Hierarchy,
+    weights: dict[tuple[str, str, str], float],
+    companies: dict[tuple[str, str], UnitEstimate],
+) -> dict[tuple[str, str, str], UnitEstimate]:
+    """Every unit's estimate, bottom-up; keys ``(level, unit, wave)``.
+
+    Parameters
+    ----------
+    hierarchy
+        Units and parents per wave.
+    weights
+        ``(level, unit, wave) -> weight`` of every unit below national.
+    companies
+        ``(company, wave) -> UnitEstimate`` of every company cell.
+    """
+    out: dict[tuple[str, str, str], UnitEstimate] = {("company", u, w): e for (u, w), e in companies.items()}
+    for below, level in zip(hierarchy.levels[:-1], hierarchy.levels[1:]):
+        for wave in hierarchy.waves:
+            for unit in hierarchy.units[(level, wave)]:
+                kids = hierarchy.children(level, unit, wave)
+                ok = [k for k in kids if out[(below, k, wave)].status == "ok"]
+                n = sum(out[(below, k, wave)].n for k in kids)
+                if not ok:
+                    failed = any(out[(below, k, wave)].status == "failed" for k in kids)
+                    out[(level, unit, wave)] = UnitEstimate("failed" if failed else "suppressed", n, None, None)
+                    continue
+                raw = np.array([weights[(below, k, wave)] for k in ok])
+                share = raw / raw.sum()
+                index = np.zeros_like(out[(below, ok[0], wave)].index)
+                draws = None
+                # A fixed left-to-right sum over sorted children: the same bits whatever order cells ran in.
+                for k, a in zip(ok, share):
+                    child = out[(below, k, wave)]
+                    child.share = float(a)
+                    index = index + a * child.index
+                    if child.draws is not None:
+                        draws = a * child.draws if draws is None else draws + a * child.draws
+                out[(level, unit, wave)] = UnitEstimate("ok", n, index, draws)
+    return out

@@ -1,0 +1,143 @@
+"""One estimation cell of a panel: fit, index and bootstrap of one company in one wave.
+
+A cell is self-contained (its rows, the model and the options travel with it),
+so cells can run in worker processes in any order.  Its bootstrap seed is a
+function of the run seed and the cell's identity only (:func:`cell_seed`), so
+a panel's numbers do not depend on the order of the cells, on the number of
+workers or on which other cells the panel holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from csi.errors import CSIError
+from csi.estimators import fit as fit_model
+from csi.index.compute import compute_index
+from csi.index.impacts import impacts
+from csi.quality.reliability import reliability
+from csi.resample.run import bootstrap
+from csi.results.fit import FitResult
+from csi.spec.model import ModelSpec
+
+ESTIMATE_OPS = ("~", "=~", "<~", "r2")
+"""Parameters reported per fit: paths, loadings, outer weights, R²."""
+
+QUALITY_CRITERIA = ("cronbach_alpha", "rho_a", "rho_c", "ave", "r2")
+
+
+def cell_seed(entropy: int, *identity: str) -> np.random.SeedSequence:
+    """The seed of one cell: ``SeedSequence(entropy, spawn_key=k)``.
+
+    ``k`` is four 32-bit words of the SHA-256 of the identity strings (e.g.
+    ``("company", "Acme", "2024")``) joined by a unit separator, so it is stable
+    across runs, machines and Python versions (unlike ``hash()``) and differs
+    between cells.
+    """
+    digest = hashlib.sha256("\x1f".join(identity).encode("utf-8")).digest()
+    words = tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
+    return np.random.SeedSequence(entropy, spawn_key=words)
+
+
+@dataclass(frozen=True)
+class CellTask:
+    """Everything one cell needs (picklable)."""
+
+    level: str
+    unit: str
+    wave: str
+    spec: ModelSpec
+    data: pd.DataFrame
+    weight: str | None
+    min_n: int
+    n_resamples: int
+    entropy: int
+    method: str
+    fit_options: dict[str, Any]
+    ci: str
+    conf_level: float
+    strata: np.ndarray | None = None
+    negative: str = "force"
+
+
+@dataclass
+class CellResult:
+    """What a cell hands back: status, point indices, index draws and tidy rows."""
+
+    level: str
+    unit: str
+    wave: str
+    status: str  # ok | suppressed | failed
+    n: int
+    index: np.ndarray | None = None  # (J,)
+    draws: np.ndarray | None = None  # (B, J)
+    estimates: pd.DataFrame | None = None
+    quality: pd.DataFrame | None = None
+    impacts: pd.DataFrame | None = None
+    n_failed_replicates: int = 0
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    negative_weights: bool = False
+
+
+def _quality(fit: FitResult) -> pd.DataFrame:
+    rel = reliability(fit)[["cronbach_alpha", "rho_a", "rho_c", "ave"]].copy()
+    rel["r2"] = fit.r2.reindex(rel.index)
+    long = rel.rename_axis("construct").reset_index().melt("construct", var_name="criterion", value_name="value")
+    # construct-major order, criteria in QUALITY_CRITERIA order
+    order = {c: i for i, c in enumerate(fit.spec.construct_names)}
+    crit = {c: i for i, c in enumerate(QUALITY_CRITERIA)}
+    long = long.sort_values(["construct", "criterion"], key=lambda s: s.map(order if s.name == "construct" else crit))
+    return long.dropna(subset=["value"]).reset_index(drop=True)
+
+
+def run_cell(task: CellTask) -> CellResult:
+    """Fit, index and bootstrap one cell; never raises for bad cell data (status ``failed`` instead)."""
+    out = CellResult(task.level, task.unit, task.wave, "ok", len(task.data))
+    if len(task.data) < task.min_n:
+        out.status = "suppressed"
+        return out
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = fit_model(task.spec, task.data, method=task.method, weights=task.weight, **task.fit_options)
+        except CSIError as e:
+            out.status, out.message = "failed", str(e)
+            return out
+        out.n = fit.n
+        if fit.n < task.min_n:
+            out.status = "suppressed"
+            return out
+        u_negative = False
+        try:
+            compute_index(fit)
+        except CSIError:
+            u_negative = True
+        out.negative_weights = u_negative
+        out.index = compute_index(fit, negative="force").to_numpy() if u_negative else compute_index(fit).to_numpy()
+        est = fit.estimates
+        est = est[est["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
+        if task.n_resamples > 0:
+            boot = bootstrap(
+                fit, task.n_resamples, seed=cell_seed(task.entropy, task.level, task.unit, task.wave),
+                strata=task.strata, ci=task.ci, level=task.conf_level, n_jobs=1, progress=False,
+            )  # fmt: skip
+            cols = [f"{c} index {c}" for c in task.spec.construct_names]
+            out.draws = boot.draws[cols].to_numpy()
+            out.n_failed_replicates = boot.n_failed
+            be = boot.estimates
+            be = be[be["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
+            est = be[["lhs", "op", "rhs", "estimate", "se", "ci_lower", "ci_upper"]]
+        else:
+            est = est.assign(se=np.nan, ci_lower=np.nan, ci_upper=np.nan)
+        out.estimates = est
+        out.quality = _quality(fit)
+        out.impacts = impacts(fit, negative="force")
+    out.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
+    return out

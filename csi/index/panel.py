@@ -1,0 +1,380 @@
+"""Index production for a panel: companies x waves, aggregated to industries, sectors and the nation.
+
+The pipeline (methodology §3.2-3.5, §5.3):
+
+1. validate the long respondent table, the hierarchy and the unit weights
+   (:mod:`csi.index.hierarchy`);
+2. fit the model per company x wave (ACSI practice: Johnson et al. 2001), or
+   one pooled model per industry x wave with company indices from the pooled
+   weights and each company's item means (``pooled=True``); cells with fewer
+   than ``min_n`` respondents are suppressed (reported, not dropped);
+3. bootstrap every cell through the batched :func:`csi.bootstrap`, each with
+   its own seed derived from the run seed and the cell's identity
+   (:func:`csi.index.cells.cell_seed`);
+4. aggregate point estimates and every replicate up the hierarchy
+   (:mod:`csi.index.aggregate`), so industry, sector and national intervals
+   carry all the sampling error;
+5. wave-over-wave changes for every unit (:mod:`csi.index.change`);
+6. one pooled national fit per wave for the structural estimates, impacts and
+   quality criteria the report shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import csi
+from csi.data.prepare import MISSING_POLICIES, as_frame
+from csi.errors import DataError, EstimationError
+from csi.estimators import ESTIMATORS
+from csi.index.aggregate import UnitEstimate, aggregate
+from csi.index.cells import CellResult, CellTask, run_cell
+from csi.index.change import change
+from csi.index.compute import scale_bounds
+from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
+from csi.index.pooled import pooled_tasks, run_pooled
+from csi.index.result import PanelIndexResult, typed
+from csi.resample.intervals import INTERVALS, bootstrap_se, confidence_interval
+from csi.resample.plans import seed_sequence
+from csi.spec.load import load_model
+from csi.spec.model import ModelSpec
+from csi.spec.toml_io import to_toml
+
+PANEL_INTERVALS = ("percentile", "basic", "normal", "bc")
+"""Interval types available at every level (BCa needs a jackknife, which aggregates do not have)."""
+
+
+def _spec(model: ModelSpec | str | os.PathLike[str]) -> ModelSpec:
+    spec = model if isinstance(model, ModelSpec) else load_model(model)
+    scale_bounds(spec)  # every item needs a scale for the 0-100 index; raises naming the items
+    return spec
+
+
+def _check_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise EstimationError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def data_hash(frame: pd.DataFrame, columns: Iterable[str]) -> str:
+    """SHA-256 of a canonical serialisation of the columns used: names, then pandas' per-row hashes."""
+    cols = list(dict.fromkeys(columns))
+    h = hashlib.sha256("\x1f".join(cols).encode("utf-8"))
+    h.update(pd.util.hash_pandas_object(frame[cols], index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import scipy
+
+    return {
+        "csi": csi.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scipy": scipy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _run_tasks(fn: Callable[[Any], Any], tasks: list[Any], n_jobs: int, progress: bool | None, desc: str) -> list[Any]:
+    from tqdm.auto import tqdm
+
+    show = progress if progress is not None else (sys.stderr.isatty() and len(tasks) > 20)
+    if n_jobs == 1 or len(tasks) <= 1:
+        return [fn(t) for t in tqdm(tasks, disable=not show, unit="cell", desc=desc)]
+    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        # map keeps the task order, so results are assembled identically whatever finishes first.
+        it = pool.map(fn, tasks, chunksize=max(1, len(tasks) // (8 * n_jobs)))
+        return list(tqdm(it, total=len(tasks), disable=not show, unit="cell", desc=desc))
+
+
+def index_panel(
+    data: pd.DataFrame,
+    model: ModelSpec | str | os.PathLike[str],
+    *,
+    company: str,
+    wave: str,
+    industry: str | None = None,
+    sector: str | None = None,
+    respondent_weight: str | None = None,
+    unit_weights: pd.DataFrame | None = None,
+    min_n: int = 50,
+    n_resamples: int = 1000,
+    seed: int | None = None,
+    method: str = "pls",
+    pooled: bool = False,
+    level: float = 0.95,
+    ci: str = "percentile",
+    missing: str = "listwise",
+    national_fit: bool = True,
+    n_jobs: int | None = 1,
+    progress: bool | None = None,
+    **fit_options: Any,
+) -> PanelIndexResult:
+    """0-100 indices of every company, industry, sector and the nation, per wave, with CIs and changes.
+
+    Parameters
+    ----------
+    data
+        Long respondent table: one row per respondent, with the company, wave
+        (and optionally industry, sector, respondent-weight) columns and the
+        model's item columns.  Item metadata of the model apply (scale bounds,
+        reverse-coded items, missing codes such as 98/99).  Never modified.
+    model
+        A :class:`~csi.spec.model.ModelSpec` or a shipped model name / file /
+        text (:func:`csi.load_model`); every item needs a scale.
+    company, wave, industry, sector, respondent_weight
+        Column names.  Without ``industry`` and ``sector`` companies aggregate
+        straight to the nation; either may be left out.
+    unit_weights
+        Table ``level, unit, wave, weight``: company revenue (level
+        ``company``), industry revenue (``industry``), sector GDP share
+        (``sector``), for every unit and wave of the panel; a missing or
+        duplicated row is an error naming the unit.  ``None``: equal weights
+        at every level (recorded in the manifest).
+    min_n
+        Company cells with fewer usable respondents are suppressed: listed
+        with NaN index and their n, left out of the aggregates (whose weights
+        are renormalised over the companies with a score).
+    n_resamples
+        Bootstrap resamples per cell (0: no intervals).
+    seed
+        Run seed (int >= 0); ``None`` draws fresh entropy and records it.
+        Cell ``(company, wave)`` bootstraps with
+        ``SeedSequence(seed, spawn_key=sha256(company, wave))``, so results are
+        byte-identical whatever ``n_jobs`` or the order of the rows.
+    method
+        Estimator (``"pls"``; the bootstrap runs PLS fits).
+    pooled
+        ``False`` (default, ACSI practice): one model per company x wave.
+        ``True``: one model per industry x wave (needs ``industry``), company
+        indices from the pooled weights and the company's item means,
+        bootstrapped within company.
+    level, ci
+        Confidence level and interval type (:data:`PANEL_INTERVALS`) at every
+        level; changes are significant when their p-value is below ``1 - level``.
+    missing
+        Missing-data policy within a cell (default listwise deletion,
+        methodology §1); see :data:`csi.data.MISSING_POLICIES`.
+    national_fit
+        Also fit the model on all respondents of each wave (bootstrapped within
+        company) for the national structural estimates, impacts and quality.
+    n_jobs
+        Worker processes over cells (``None``: all cores).  Results do not
+        depend on it.
+    progress
+        Progress bar; default only on a terminal for more than 20 cells.
+    **fit_options
+        Passed to :func:`csi.fit` (``scheme``, ``scaled``, ``tol``, ...).
+
+    Returns
+    -------
+    PanelIndexResult
+    """
+    frame = as_frame(data, "panel data")
+    spec = _spec(model)
+    roles = {"company": company, "wave": wave, "industry": industry, "sector": sector,
+             "respondent weight": respondent_weight}  # fmt: skip
+    for role, col in roles.items():
+        if col is not None:
+            check_column(frame, col, role)
+    used = [c for c in roles.values() if c is not None]
+    if len(set(used)) != len(used):
+        raise DataError(f"one column is given for two roles: {roles}")
+    clash = [c for c in used if c in spec.item_names]
+    if clash:
+        raise DataError(f"column(s) {', '.join(map(repr, clash))} are items of model {spec.name!r}, not unit columns")
+    if method not in ESTIMATORS:
+        raise EstimationError(f"unknown method {method!r}; accepted: {', '.join(map(repr, ESTIMATORS))}")
+    min_n = _check_int(min_n, "min_n", 1)
+    n_resamples = _check_int(n_resamples, "n_resamples", 0)
+    if n_resamples and method != "pls":
+        raise EstimationError(f"the panel bootstrap runs PLS fits; method {method!r} needs n_resamples=0")
+    if ci not in PANEL_INTERVALS:
+        raise EstimationError(f"unknown interval type {ci!r} for panels; accepted: {', '.join(PANEL_INTERVALS)}")
+    assert set(PANEL_INTERVALS) <= set(INTERVALS)
+    if not (isinstance(level, float | int) and not isinstance(level, bool) and 0 < level < 1):
+        raise EstimationError(f"level must lie strictly between 0 and 1, got {level!r}")
+    if missing not in MISSING_POLICIES:
+        raise DataError(f"unknown missing-data policy {missing!r}; accepted: {', '.join(map(repr, MISSING_POLICIES))}")
+    if pooled and industry is None:
+        raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")
+    n_jobs = (os.cpu_count() or 1) if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
+    entropy = int(seed_sequence(seed).entropy)  # type: ignore[arg-type]
+    fit_options = {"missing": missing, **fit_options}
+
+    hierarchy = build_hierarchy(frame, company, wave, industry, sector)
+    weights = unit_weight_table(unit_weights, hierarchy)
+
+    keep = list(spec.item_names) + ([respondent_weight] if respondent_weight else [])
+    company_key = frame[company].map(key)
+    wave_key = frame[wave].map(key)
+    common = dict(spec=spec, weight=respondent_weight, n_resamples=n_resamples, entropy=entropy, method=method,
+                  fit_options=fit_options, ci=ci, conf_level=float(level))  # fmt: skip
+
+    fit_cells: list[CellResult] = []  # fits reported beside the company fits (pooled industries, nation)
+    if pooled:
+        ptasks = pooled_tasks(frame[keep], company_key, wave_key, frame[industry].map(key), hierarchy,
+                              {**common, "min_n": min_n})  # fmt: skip
+        found = {}
+        for head, *comps in _run_tasks(run_pooled, ptasks, n_jobs, progress, "industries"):
+            fit_cells.append(head)
+            found.update({(c.unit, c.wave): c for c in comps})
+        cells = [found[(u, w)] for w in hierarchy.waves for u in hierarchy.units[("company", w)]]
+    else:
+        groups = frame.groupby([company_key, wave_key], sort=False).indices
+        tasks = [
+            CellTask(level="company", unit=u, wave=w, data=frame[keep].iloc[groups[(u, w)]], min_n=min_n, **common)
+            for w in hierarchy.waves
+            for u in hierarchy.units[("company", w)]
+        ]
+        cells = _run_tasks(run_cell, tasks, n_jobs, progress, "companies")
+    if national_fit:
+        ntasks = []
+        for w in hierarchy.waves:
+            rows = np.flatnonzero(wave_key.to_numpy() == w)
+            ntasks.append(CellTask(level=NATIONAL, unit=NATIONAL, wave=w, data=frame[keep].iloc[rows], min_n=1,
+                                   strata=company_key.to_numpy()[rows], **common))  # fmt: skip
+        fit_cells += _run_tasks(run_cell, ntasks, n_jobs, False, "national")
+
+    companies = {(c.unit, c.wave): UnitEstimate(c.status, c.n, c.index, c.draws) for c in cells}
+    units = aggregate(hierarchy, weights, companies)
+    result_tables = _tables(spec, hierarchy, units, cells, fit_cells, ci, float(level))
+
+    status = Counter(c.status for c in cells)
+    failed_reps = {lv: 0 for lv in hierarchy.levels}
+    for (lv, _, _), e in units.items():
+        if e.draws is not None:
+            failed_reps[lv] += int(np.isnan(e.draws).any(axis=1).sum())
+    cell_warnings = Counter(w for c in cells + fit_cells for w in c.warnings)
+    negative = [f"{c.unit} / {c.wave}" for c in cells if c.negative_weights]
+    if negative:
+        warnings.warn(
+            f"{len(negative)} company cell(s) have a negative outer weight, so their index is not a weighted mean "
+            f"(computed anyway; listed in the manifest): {', '.join(negative[:5])}",
+            UserWarning,
+            stacklevel=2,
+        )
+    manifest = {
+        "model": {"name": spec.name, "target": spec.target, "text": to_toml(spec)},
+        "options": {
+            "company": company,
+            "wave": wave,
+            "industry": industry,
+            "sector": sector,
+            "respondent_weight": respondent_weight,
+            "min_n": min_n,
+            "n_resamples": n_resamples,
+            "method": method,
+            "pooled": bool(pooled),
+            "level": float(level),
+            "ci": ci,
+            "national_fit": bool(national_fit),
+            "fit_options": {k: v for k, v in fit_options.items()},
+            "unit_weights": "equal" if unit_weights is None else "table",
+            "change_test": "independent waves; difference of replicate draws; p = 2 Phi(-|change| / SE)",
+            "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))",
+        },  # fmt: skip
+        "seed": entropy,
+        "data_hash": data_hash(frame, used + keep),
+        "versions": _versions(),
+        "hierarchy": list(hierarchy.levels),
+        "waves": hierarchy.waves,
+        "counts": {
+            "respondents": len(frame),
+            "cells": len(cells),
+            "ok": status.get("ok", 0),
+            "suppressed": status.get("suppressed", 0),
+            "failed": status.get("failed", 0),
+            "failed_replicates": failed_reps,
+            "failed_replicates_company_total": int(sum(c.n_failed_replicates for c in cells)),
+        },
+        "failures": {f"{c.unit} / {c.wave}": c.message for c in cells if c.status == "failed"},
+        "negative_weights": negative,
+        "warnings": dict(sorted(cell_warnings.items())),
+    }
+    return PanelIndexResult(manifest=manifest, **result_tables)
+
+
+def _tables(
+    spec: ModelSpec,
+    hierarchy: Any,
+    units: dict[tuple[str, str, str], UnitEstimate],
+    cells: list[CellResult],
+    fit_cells: list[CellResult],
+    ci: str,
+    level: float,
+) -> dict[str, pd.DataFrame]:
+    constructs = list(spec.construct_names)
+    J = len(constructs)
+    index_rows, unit_rows = [], []
+    for lv_pos, lv in enumerate(hierarchy.levels):
+        parent_level = hierarchy.levels[lv_pos + 1] if lv != NATIONAL else None
+        for w in hierarchy.waves:
+            for u in hierarchy.units[(lv, w)]:
+                e = units[(lv, u, w)]
+                parent = hierarchy.parent[(lv, u, w)] if parent_level else None
+                unit_rows.append((lv, u, parent_level, parent, w, e.share if e.status == "ok" and parent else np.nan,
+                                  e.n, e.status))  # fmt: skip
+                if e.status == "ok":
+                    est = e.index
+                    if e.draws is not None:
+                        se = bootstrap_se(e.draws)
+                        lo, hi = confidence_interval(ci, e.draws, est, level)
+                    else:
+                        se = lo = hi = np.full(J, np.nan)
+                else:
+                    est = se = lo = hi = np.full(J, np.nan)
+                for j, c in enumerate(constructs):
+                    index_rows.append((lv, u, w, c, est[j], se[j], lo[j], hi[j], e.n))
+    index = pd.DataFrame(index_rows, columns=["level", "unit", "wave", "construct", "index", "se", "ci_lower",
+                                              "ci_upper", "n"])  # fmt: skip
+    units_df = pd.DataFrame(unit_rows, columns=["level", "unit", "parent_level", "parent", "wave", "weight", "n",
+                                                "status"])  # fmt: skip
+
+    change_rows = []
+    for lv in hierarchy.levels:
+        for w0, w1 in zip(hierarchy.waves[:-1], hierarchy.waves[1:]):
+            for u in sorted(set(hierarchy.units[(lv, w0)]) & set(hierarchy.units[(lv, w1)])):
+                a, b = units[(lv, u, w0)], units[(lv, u, w1)]
+                if a.status == "ok" and b.status == "ok":
+                    d, lo, hi, p, sig = change(a.index, b.index, a.draws, b.draws, ci, level)
+                else:
+                    d = lo = hi = p = np.full(J, np.nan)
+                    sig = np.zeros(J, dtype=bool)
+                for j, c in enumerate(constructs):
+                    change_rows.append((lv, u, c, w0, w1, d[j], lo[j], hi[j], p[j], bool(sig[j])))
+    changes = pd.DataFrame(change_rows, columns=["level", "unit", "construct", "wave_from", "wave_to", "change",
+                                                 "ci_lower", "ci_upper", "p_value", "significant"])  # fmt: skip
+
+    def stack(attr: str, name: str) -> pd.DataFrame:
+        parts = []
+        for c in cells + fit_cells:
+            df = getattr(c, attr)
+            if df is not None:
+                parts.append(df.assign(level=c.level, unit=c.unit, wave=c.wave))
+        from csi.index.result import COLUMNS
+
+        if not parts:
+            return pd.DataFrame({col: [] for col in COLUMNS[name]})
+        return pd.concat(parts, ignore_index=True)
+
+    return {
+        "index": typed("index", index),
+        "changes": typed("changes", changes),
+        "units": typed("units", units_df),
+        "estimates": typed("estimates", stack("estimates", "estimates")),
+        "impacts": typed("impacts", stack("impacts", "impacts")),
+        "quality": typed("quality", stack("quality", "quality")),
+    }
