@@ -87,14 +87,19 @@ class CellResult:
 
 
 def _quality(fit: FitResult) -> pd.DataFrame:
-    rel = reliability(fit)[["cronbach_alpha", "rho_a", "rho_c", "ave"]].copy()
-    rel["r2"] = fit.r2.reindex(rel.index)
-    long = rel.rename_axis("construct").reset_index().melt("construct", var_name="criterion", value_name="value")
-    # construct-major order, criteria in QUALITY_CRITERIA order
-    order = {c: i for i, c in enumerate(fit.spec.construct_names)}
-    crit = {c: i for i, c in enumerate(QUALITY_CRITERIA)}
-    long = long.sort_values(["construct", "criterion"], key=lambda s: s.map(order if s.name == "construct" else crit))
-    return long.dropna(subset=["value"]).reset_index(drop=True)
+    """``construct, criterion, value`` (construct-major, :data:`QUALITY_CRITERIA` order, NaN rows left out)."""
+    rel = reliability(fit)
+    r2 = fit.r2.reindex(rel.index).to_numpy()
+    values = np.column_stack([rel[c].to_numpy(dtype=float) for c in QUALITY_CRITERIA[:-1]] + [r2])
+    keep = ~np.isnan(values)
+    J, K = values.shape
+    return pd.DataFrame(
+        {
+            "construct": np.repeat(np.asarray(rel.index, dtype=object), K)[keep.ravel()],
+            "criterion": np.tile(np.asarray(QUALITY_CRITERIA, dtype=object), J)[keep.ravel()],
+            "value": values[keep],
+        }
+    )
 
 
 def run_cell(task: CellTask) -> CellResult:

@@ -73,13 +73,18 @@ def impacts(fit: FitResult, points: float = 5.0, *, scale: Scale = None, negativ
     """
     if isinstance(points, bool) or not isinstance(points, int | float) or not np.isfinite(points):
         raise EstimationError(f"points must be a finite number, got {points!r}")
-    index = compute_index(fit, scale, negative=negative)
-    sds = score_sds(fit, scale)
-    eff = fit.effects
+    index = compute_index(fit, scale, negative=negative).to_numpy()
+    sds = score_sds(fit, scale).to_numpy()
+    names = list(fit.spec.construct_names)
+    # Pairs joined by a directed path: the non-zero pattern of (I - D)^-1 - I for the recursive adjacency D.
+    D = fit.spec.adjacency
+    reach = np.linalg.inv(np.eye(len(names)) - D) - np.eye(len(names))
+    T = fit.total_effects.to_numpy()
     rows = []
-    for _, e in eff.iterrows():
-        k, t = e["from"], e["to"]
-        rows.append((k, t, float(points) * e["total"] * sds[t] / sds[k], index[k]))
+    for k, driver in enumerate(names):  # drivers in model order, then targets in model order (as fit.effects)
+        for t, target in enumerate(names):
+            if abs(reach[t, k]) > 0.5:
+                rows.append((driver, target, float(points) * T[t, k] * sds[t] / sds[k], index[k]))
     return pd.DataFrame(rows, columns=["driver", "target", "impact", "performance"])
 
 

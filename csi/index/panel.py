@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 import csi
-from csi.data.prepare import MISSING_POLICIES, as_frame
+from csi.data.prepare import MISSING_POLICIES, as_frame, prepare_items
 from csi.errors import DataError, EstimationError
 from csi.estimators import ESTIMATORS
 from csi.index.aggregate import UnitEstimate, aggregate
@@ -214,6 +214,10 @@ def index_panel(
     entropy = int(seed_sequence(seed).entropy)  # type: ignore[arg-type]
     fit_options = {"missing": missing, **fit_options}
 
+    # Validate every item value once at the edge (scale range, codes, weights), so a bad value is one clear
+    # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
+    # one company) still mark just that cell failed.
+    prepare_items(spec, frame, missing=missing, weights=respondent_weight)
     hierarchy = build_hierarchy(frame, company, wave, industry, sector)
     weights = unit_weight_table(unit_weights, hierarchy)
 
