@@ -23,10 +23,11 @@ per wave; industry revenue = the sum of its companies' revenues times a
 coverage factor ``U(1.1, 1.5)`` (measured firms do not make up the whole
 industry); sector GDP shares ``Dirichlet(1, ..., 1)`` per wave.
 
-Randomness: root ``SeedSequence(seed)``; parameters (company levels, wave
-movements, weights) from its child ``spawn_key=(0,)``, respondents of cell
-``(c, t)`` from ``spawn_key=(1, c, t)``, so a cell's respondents do not depend
-on how many companies or waves the panel has.
+Randomness: ``SeedSequence(seed, spawn_key=k)`` streams, one per owner of
+the draws: company level ``(0, c)``, respondents of cell ``(1, c, t)``, company
+revenue ``(2, c)``, wave movement and revenue drift ``(3, c, t)``, industry
+coverage ``(4, i)``, GDP shares ``(5, t)``; so a cell's respondents and its
+population index do not depend on how many companies or waves the panel has.
 """
 
 from __future__ import annotations
@@ -154,12 +155,20 @@ def simulate_panel(
     lo = np.array([i.scale_min for i in spec.items], dtype=float)
     hi = np.array([i.scale_max for i in spec.items], dtype=float)
 
-    prng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(0,)))
-    level = prng.normal(0.0, company_sd, C)
-    move = prng.normal(0.0, wave_sd, (C, T))
-    revenue = 100 * np.exp(prng.normal(0.0, 1.0, C))[:, None] * np.exp(prng.normal(0.0, 0.05, (C, T)))
-    coverage = prng.uniform(1.1, 1.5, n_ind or 1)
-    gdp = prng.dirichlet(np.ones(n_sec or 1), T)  # (T, sectors)
+    def stream(*key: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=key))
+
+    # One stream per parameter owner, so a company's (or wave's) draws do not depend on the panel's size.
+    level = np.array([stream(0, c).normal(0.0, company_sd) for c in range(C)])
+    base = np.array([100 * np.exp(stream(2, c).normal(0.0, 1.0)) for c in range(C)])
+    move = np.empty((C, T))
+    revenue = np.empty((C, T))
+    for c in range(C):
+        for t in range(T):
+            move[c, t], drift = stream(3, c, t).normal(0.0, [wave_sd, 0.05])
+            revenue[c, t] = base[c] * np.exp(drift)
+    coverage = np.array([stream(4, i).uniform(1.1, 1.5) for i in range(n_ind or 1)])
+    gdp = np.array([stream(5, t).dirichlet(np.ones(n_sec or 1)) for t in range(T)])  # (T, sectors)
 
     comp_names = [f"C{c + 1:03d}" for c in range(C)]
     ind_of = [f"I{c % n_ind + 1:02d}" for c in range(C)] if n_ind else None
