@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["bench_fit.py", "bench_bootstrap.py"])
+@pytest.mark.parametrize("script", ["bench_fit.py", "bench_bootstrap.py", "bench_index.py"])
 def test_benchmark_runs_quick(script: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
@@ -21,3 +21,21 @@ def test_benchmark_runs_quick(script: str) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "seconds" in proc.stdout
+
+
+def test_coverage_study_of_a_moderate_run_is_near_nominal() -> None:
+    """benchmarks/coverage_index.py on 8 small panels: 95% intervals must cover well above 80% (expected about 95%).
+
+    Not a tight check of the rate (that is the script's job, reported in its output); it fails when intervals are
+    far too narrow, centred wrongly, or compared with the wrong population value.
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from coverage_index import coverage
+    finally:
+        sys.path.pop(0)
+    cov = coverage(reps=8, companies=4, respondents=100, n_resamples=100, seed=1)
+    company = cov[cov["level"] == "company"]
+    assert len(company) == 8 * 4 * 6
+    assert company["covered"].mean() > 0.8
+    assert cov[cov["level"] == "national"]["covered"].mean() > 0.7
