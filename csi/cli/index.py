@@ -51,6 +51,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--missing", choices=list(MISSING_POLICIES), default="listwise",
                    help="missing values within a cell (default: listwise)")  # fmt: skip
     p.add_argument("--items", metavar="JSON", help="bind the model to the data's columns (JSON text or file)")
+    p.add_argument("--national-bootstrap", type=count(0), default=0, metavar="B",
+                   help="resamples of the pooled national fits, for intervals of their paths (default: 0)")  # fmt: skip
     p.add_argument("--jobs", type=count(1), default=1, help="worker processes over cells (default: 1)")
     p.set_defaults(run=run)
 
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         data, spec, company=args.company, wave=args.wave, industry=args.industry, sector=args.sector,
         respondent_weight=args.respondent_weight, unit_weights=unit_weights, min_n=args.min_n,
         n_resamples=args.bootstrap, seed=args.seed, pooled=args.pooled, ci=args.ci, level=args.level,
-        missing=args.missing, n_jobs=args.jobs,
+        missing=args.missing, national_resamples=args.national_bootstrap, n_jobs=args.jobs,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     out = result.write(args.out)
