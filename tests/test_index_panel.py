@@ -232,6 +232,11 @@ def test_pooled_company_index_uses_pooled_weights_and_company_means(panel):
     assert got["index"] == pytest.approx(expected, abs=1e-10)
     assert got["ci_lower"] < got["index"] < got["ci_upper"]
     assert set(r.estimates["level"]) == {"industry"}
+    par = csi.index_panel(panel.data, "acsi", company="company", wave="wave", industry="industry", sector="sector",
+                          unit_weights=panel.unit_weights, min_n=40, n_resamples=30, seed=2, pooled=True,
+                          national_fit=False, n_jobs=2)  # fmt: skip
+    for name in COLUMNS:
+        pd.testing.assert_frame_equal(getattr(par, name), getattr(r, name), check_exact=True)
 
 
 @pytest.mark.parametrize(

@@ -154,7 +154,10 @@ def index_panel(
         Run seed (int >= 0); ``None`` draws fresh entropy and records it.
         Cell ``(company, wave)`` bootstraps with
         ``SeedSequence(seed, spawn_key=sha256(company, wave))``, so results are
-        byte-identical whatever ``n_jobs`` or the order of the rows.
+        byte-identical whatever ``n_jobs``, the order in which cells run, or
+        which other companies the panel holds.  (A cell's respondents are
+        resampled by position in the data's row order, so reordering the rows
+        *within* a cell draws other resamples.)
     method
         Estimator (``"pls"``; the bootstrap runs PLS fits).
     pooled
