@@ -8,7 +8,10 @@ population index for every unit) with its own seed, runs
 population value.  Printed: the empirical coverage per level, for the target
 construct (SAT) and for all constructs, with the Monte-Carlo standard error
 ``sqrt(c (1 - c) / k)`` (k intervals; company intervals within a repetition are
-independent, so for company rows this SE is right, for national rows k = reps).
+independent, so for company rows this SE is right, for national rows k = reps),
+the mean interval width, the mean error ``index - population`` (bias), the SD
+of the errors and the median bootstrap SE (median, because a block whose
+replicate weights come close to cancelling gives a few huge index draws).
 """
 
 from __future__ import annotations
@@ -64,11 +67,13 @@ def summarise(cov: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
         g = sub.groupby("level", sort=False)
         t = pd.DataFrame({"coverage": g["covered"].mean(), "intervals": g.size(),
                           "mean_width": g.apply(lambda d: (d["ci_upper"] - d["ci_lower"]).mean(), include_groups=False),
-                          "mean_bias": g.apply(lambda d: (d["index"] - d["population"]).mean(), include_groups=False)})  # fmt: skip
+                          "mean_bias": g.apply(lambda d: (d["index"] - d["population"]).mean(), include_groups=False),
+                          "sd_error": g.apply(lambda d: (d["index"] - d["population"]).std(), include_groups=False),
+                          "median_se": g["se"].median()})  # fmt: skip
         t["mc_se"] = np.sqrt(t["coverage"] * (1 - t["coverage"]) / t["intervals"])
         parts.append(t.assign(constructs=label).reset_index())
     return pd.concat(parts, ignore_index=True)[["constructs", "level", "coverage", "mc_se", "intervals", "mean_width",
-                                                "mean_bias"]]  # fmt: skip
+                                                "mean_bias", "sd_error", "median_se"]]  # fmt: skip
 
 
 def main() -> None:
