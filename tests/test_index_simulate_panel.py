@@ -67,3 +67,22 @@ def test_layout_and_reproducibility():
     np.testing.assert_array_equal(pa, pc)
     with pytest.raises(CSIError, match="one per company"):
         csi.simulate_panel("acsi", companies=3, respondents=[5, 5])
+
+
+def test_reverse_coded_items_are_written_reversed_and_recoded_by_the_panel():
+    from dataclasses import replace
+
+    spec = csi.load_model("acsi")
+    constructs = tuple(
+        replace(c, items=tuple(replace(i, reverse=True) if i.name == "WRONGQ" else i for i in c.items))
+        for c in spec.constructs
+    )
+    rev = replace(spec, constructs=constructs)
+    p = csi.simulate_panel(rev, companies=1, respondents=20_000, waves=1, seed=2, industries=None, sectors=None)
+    plain = csi.simulate_panel(spec, companies=1, respondents=20_000, waves=1, seed=2, industries=None, sectors=None)
+    np.testing.assert_array_equal(p.data["WRONGQ"], 11 - plain.data["WRONGQ"])
+    pd.testing.assert_frame_equal(p.population, plain.population)
+    r = csi.index_panel(p.data, rev, company="company", wave="wave", n_resamples=0, national_fit=False)
+    qual = r.index.query("level == 'company' and construct == 'QUAL'")["index"].iloc[0]
+    pop = p.population.query("level == 'company' and construct == 'QUAL'")["index"].iloc[0]
+    assert qual == pytest.approx(pop, abs=0.5)  # recoded: without the recode QUAL would sit near 50

@@ -321,6 +321,7 @@ def index_panel(
             "failed_replicates_company_total": int(sum(c.n_failed_replicates for c in cells)),
         },
         "failures": {f"{c.unit} / {c.wave}": c.message for c in cells if c.status == "failed"},
+        "fit_failures": {f"{c.level} {c.unit} / {c.wave}": c.message for c in fit_cells if c.status == "failed"},
         "negative_weights": negative,
         "warnings": dict(sorted(cell_warnings.items())),
     }
