@@ -111,12 +111,22 @@ class FitResult:
     """The prepared item data (:class:`csi.data.prepare.PreparedData`), for resampling."""
     admissible: bool = True
     rho_a: pd.Series | None = None
+    parameter_table: pd.DataFrame | None = field(repr=False, default=None)
+    """CB-SEM only: lavaan's parameter table (estimate, std_error, z_value, p_value, std_estimate, free)."""
+    fit_measures: pd.Series | None = None
+    """CB-SEM only: lavaan's ``fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, aic, bic, ...)."""
+    cbsem_state: Any = field(repr=False, default=None)
+    """CB-SEM only: parameter structure and estimates, for the warm-started bootstrap."""
 
     # ------------------------------------------------------------ structural
     @cached_property
     def r2(self) -> pd.Series:
         """R² of each endogenous construct."""
         names = list(self.spec.endogenous)
+        if self.parameter_table is not None:
+            t = self.parameter_table
+            r2 = t[t["op"] == "r2"].set_index("lhs")["estimate"].reindex(names)
+            return pd.Series(r2.to_numpy(), index=pd.Index(names, name="construct"), name="r2")
         B = self.paths.loc[names].to_numpy()
         R = self.construct_correlations.loc[names].to_numpy()
         return pd.Series(np.sum(B * R, axis=1), index=pd.Index(names, name="construct"), name="r2")
@@ -223,7 +233,14 @@ class FitResult:
     # ----------------------------------------------------------------- tidy
     @cached_property
     def estimates(self) -> pd.DataFrame:
-        """Every parameter as ``lhs, op, rhs, estimate`` (see the module table)."""
+        """Every parameter as ``lhs, op, rhs, estimate`` (see the module table).
+
+        For a CB-SEM fit: lavaan's parameter table, with ``estimate``
+        unstandardised, ``std_estimate`` lavaan's ``std.all`` and the ``~~``
+        (co)variance rows (see :mod:`csi.estimators.cbsem`).
+        """
+        if self.parameter_table is not None:
+            return self.parameter_table.copy()
         rows: list[tuple[str, str, str, float]] = []
         for p in self.spec.paths:
             rows.append((p.target, "~", p.source, self.paths.loc[p.target, p.source]))
