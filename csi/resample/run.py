@@ -101,6 +101,13 @@ def bootstrap(
     -------
     BootstrapResult
     """
+    if fit.method == "cbsem":
+        from csi.estimators.cbsem_bootstrap import bootstrap_cbsem
+
+        return bootstrap_cbsem(
+            fit, n_resamples, seed, indices=indices, strata=strata, ci=ci, level=level, sign_change=sign_change,
+            failed=failed, chunk_size=chunk_size, n_jobs=n_jobs, progress=progress,
+        )  # fmt: skip
     if fit.method != "pls":
         raise EstimationError(f"the batched bootstrap runs PLS fits; got method {fit.method!r}")
     if sign_change not in SIGN_CHANGES:
@@ -194,6 +201,10 @@ def bootstrap(
 
 def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none") -> np.ndarray:
     """Leave-one-out statistics (n, q) through the same moment path, for BCa acceleration."""
+    if fit.method == "cbsem":
+        from csi.estimators.cbsem_bootstrap import jackknife_cbsem
+
+        return jackknife_cbsem(fit)
     data = fit.data
     n = data.X.shape[0]
     out = []
