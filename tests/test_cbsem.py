@@ -159,12 +159,18 @@ def test_weights_scores_and_index(exact):
     assert idx.between(0, 100).all()
 
 
-def test_ecsi_index_close_to_pls(satisfaction):
-    """CB-SEM block weights and PLS Mode A weights both weight a block's items nearly equally on
-    these data, so the 0-100 indices agree to well under a point."""
-    cb = csi.compute_index(csi.fit(satisfaction_spec(), satisfaction, method="cbsem"))
-    pls = csi.compute_index(csi.fit(satisfaction_spec(), satisfaction))
-    assert (cb - pls).abs().max() < 1.0
+def test_ecsi_index_is_weighted_mean_of_block(satisfaction):
+    """With positive block weights the 0-100 index lies between the block's smallest and largest item
+    mean on the 0-100 scale, and matches the weighted mean computed by hand."""
+    fit = csi.fit(satisfaction_spec(), satisfaction, method="cbsem")
+    idx = csi.compute_index(fit)
+    assert (fit.weights > 0).all()
+    item_0_100 = fit.item_means / 10 * 100
+    for c in fit.spec.constructs:
+        items = list(c.item_names)
+        u = fit.weights[items] / fit.item_sds[items]
+        assert idx[c.name] == pytest.approx(float((u * item_0_100[items]).sum() / u.sum()), abs=1e-10)
+        assert item_0_100[items].min() < idx[c.name] < item_0_100[items].max()
 
 
 def test_syntax_and_errors(satisfaction):
