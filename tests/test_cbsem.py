@@ -183,8 +183,12 @@ def test_syntax_and_errors(satisfaction):
     with pytest.raises(EstimationError, match="unknown obj"):
         csi.fit(satisfaction_spec(), satisfaction, method="cbsem", obj="ML2")
     with pytest.raises(EstimationError, match="cannot use residual covariances"):
-        csi.fit("A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3\nB ~ A\na1 ~~ b1", pd.DataFrame(
-            np.random.default_rng(0).standard_normal((50, 6)), columns=["a1", "a2", "a3", "b1", "b2", "b3"]))
+        csi.fit(
+            "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3\nB ~ A\na1 ~~ b1",
+            pd.DataFrame(
+                np.random.default_rng(0).standard_normal((50, 6)), columns=["a1", "a2", "a3", "b1", "b2", "b3"]
+            ),
+        )
 
 
 def test_pls_outputs_unchanged(satisfaction):
