@@ -139,7 +139,9 @@ def htmt_bootstrap(
     M = spec.block_mask
     J = M.shape[1]
     a, b = np.triu_indices(J, k=1)
-    draws = np.concatenate([_htmt(_correlations(X, w, plan, lo, hi), M)[:, a, b] for lo, hi in _chunks(plan, chunk_size)])
+    draws = np.concatenate(
+        [_htmt(_correlations(X, w, plan, lo, hi), M)[:, a, b] for lo, hi in _chunks(plan, chunk_size)]
+    )
 
     point = htmt_table(fit).to_numpy()[a, b]
     singular = np.isnan(draws).all(axis=1) if draws.shape[1] else np.zeros(len(draws), dtype=bool)

@@ -111,7 +111,7 @@ def cv_predictions(fit: FitResult, folds: Any) -> Predictions:
     n = X.shape[0]
     F = _check_folds(folds, n)
     spec = fit.spec
-    M, D = spec.block_mask, spec.adjacency
+    M = spec.block_mask
     names = list(spec.construct_names)
     exo = np.array([c in spec.exogenous for c in names])
     endo_items = np.flatnonzero(M[:, ~exo].sum(axis=1) > 0)
