@@ -139,12 +139,16 @@ def htmt_bootstrap(
     M = spec.block_mask
     J = M.shape[1]
     a, b = np.triu_indices(J, k=1)
-    draws = np.concatenate(
-        [_htmt(_correlations(X, w, plan, lo, hi), M)[:, a, b] for lo, hi in _chunks(plan, chunk_size)]
-    )
+    parts, bad = [], []
+    for lo, hi in _chunks(plan, chunk_size):
+        R = _correlations(X, w, plan, lo, hi)
+        bad.append(~np.isfinite(R).all(axis=(-2, -1)))
+        parts.append(_htmt(R, M)[:, a, b])
+    singular = np.concatenate(bad)
+    draws = np.concatenate(parts)
+    draws[singular] = np.nan
 
     point = htmt_table(fit).to_numpy()[a, b]
-    singular = np.isnan(draws).all(axis=1) if draws.shape[1] else np.zeros(len(draws), dtype=bool)
     if singular.any():
         warnings.warn(
             f"{int(singular.sum())} of {plan.n_resamples} HTMT bootstrap replicates had an item constant in the "
