@@ -129,3 +129,16 @@ def test_single_item_block_gives_na_verdict():
 def test_bad_options(sat_fit, bad):
     with pytest.raises(BootstrapError):
         htmt_bootstrap(sat_fit, 10, seed=1, **bad)
+
+
+def test_strata_resample_within_groups(sat_fit):
+    from csi.resample.plans import StratifiedPlan
+
+    strata = np.arange(sat_fit.n) % 3
+    res = htmt_bootstrap(sat_fit, 30, seed=6, strata=strata)
+    idx = StratifiedPlan(strata, 30, seed=6).indices()
+    fixed = htmt_bootstrap(sat_fit, indices=idx)
+    np.testing.assert_allclose(res.draws.to_numpy(), fixed.draws.to_numpy(), rtol=0, atol=1e-13)
+    assert res.plan["kind"] == "stratified"
+    with pytest.raises(BootstrapError, match="either indices or strata"):
+        htmt_bootstrap(sat_fit, indices=idx, strata=strata)

@@ -131,3 +131,13 @@ def test_satisfaction_runs_with_repetitions(satisfaction):
 def test_bad_options(sim, kwargs):
     with pytest.raises(EstimationError):
         plspredict(csi.fit(spec(), sim), seed=1, **kwargs)
+
+
+def test_fit_without_data_is_refused(sim):
+    import dataclasses
+
+    bare = dataclasses.replace(csi.fit(spec(), sim), data=None)
+    with pytest.raises(EstimationError, match="refit with csi.fit"):
+        plspredict(bare, seed=1)
+    with pytest.raises(EstimationError, match="refit with csi.fit"):
+        csi.quality.htmt_bootstrap(bare, 10, seed=1)

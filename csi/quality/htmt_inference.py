@@ -21,6 +21,7 @@ import pandas as pd
 from csi.core.moments import cov_to_corr, resample_moments
 from csi.core.quality import htmt as _htmt
 from csi.errors import BootstrapError
+from csi.quality._common import prepared_data
 from csi.quality.validity import htmt as htmt_table
 from csi.resample.intervals import quantiles
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, ResamplingPlan, SeedLike, StratifiedPlan
@@ -127,7 +128,8 @@ def htmt_bootstrap(
     thr = tuple(float(t) for t in thresholds)
     if not thr or not all(np.isfinite(thr)) or any(t <= 0 for t in thr):
         raise BootstrapError(f"thresholds must be positive numbers, e.g. (0.85, 0.90), got {thresholds!r}")
-    X, w = fit.data.X, fit.data.weights
+    data = prepared_data(fit, "htmt_bootstrap")
+    X, w = data.X, data.weights
     n = X.shape[0]
     plan = _plan(fit, n, n_resamples, seed, indices, strata)
     if chunk_size is None:

@@ -23,6 +23,7 @@ from csi.core.moments import cov_to_corr, moments
 from csi.core.pls import pls_inner, pls_weights
 from csi.core.plsc import plsc
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
+from csi.quality._common import prepared_data
 from csi.resample.plans import SeedLike, seed_sequence
 from csi.results.fit import FitResult
 
@@ -107,7 +108,8 @@ def cv_predictions(fit: FitResult, folds: Any) -> Predictions:
     """
     if fit.method not in ("pls", "plsc"):
         raise EstimationError(f"PLSpredict runs PLS and PLSc fits; got method {fit.method!r}")
-    X, w = fit.data.X, fit.data.weights
+    data = prepared_data(fit, "PLSpredict")
+    X, w = data.X, data.weights
     n = X.shape[0]
     F = _check_folds(folds, n)
     spec = fit.spec
@@ -157,7 +159,7 @@ def cv_predictions(fit: FitResult, folds: Any) -> Predictions:
         naive[test] += mean[s][endo_items]
     reps = F.shape[0]
     items = [spec.item_names[h] for h in endo_items]
-    idx = fit.data.row_labels
+    idx = data.row_labels
 
     def frame(a: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(a, index=idx, columns=pd.Index(items, name="item"))
@@ -212,16 +214,18 @@ def plspredict(
         pls_rmse, pls_mae, lm_q2_predict, lm_rmse, lm_mae``; ``attrs`` holds
         ``k``, ``repetitions`` and ``seed_entropy``.
     """
+    data = prepared_data(fit, "PLSpredict")
+    n = data.X.shape[0]
     if folds is None:
         root = seed_sequence(seed)
-        folds = fold_labels(fit.data.X.shape[0], k, repetitions, root)
+        folds = fold_labels(n, k, repetitions, root)
         attrs = {"k": k, "repetitions": repetitions, "seed_entropy": int(root.entropy)}  # type: ignore[arg-type]
     else:
-        F = _check_folds(folds, fit.data.X.shape[0])
+        F = _check_folds(folds, n)
         attrs = {"k": int(len(np.unique(F[0]))), "repetitions": F.shape[0], "seed_entropy": None}
     pred = cv_predictions(fit, folds)
     y = pred.observed.to_numpy()
-    v = np.ones(y.shape[0]) if fit.data.weights is None else np.asarray(fit.data.weights)
+    v = np.ones(n) if data.weights is None else np.asarray(data.weights)
     v = v[:, None] / v.sum()
     sse0 = np.sum(v * (y - pred.naive.to_numpy()) ** 2, axis=0)
     out = pd.DataFrame({"construct": [fit.spec.block_of(i) for i in pred.pls.columns], "item": list(pred.pls.columns)})
