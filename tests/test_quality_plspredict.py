@@ -31,7 +31,7 @@ def sim() -> pd.DataFrame:
 
 
 def _hand_prediction(train: csi.FitResult, test: pd.DataFrame) -> pd.DataFrame:
-    """Earliest-antecedent prediction from a fit's public tables (Shmueli et al. 2016, §3)."""
+    """Earliest-antecedent prediction from a fit's public tables (Shmueli et al. 2016)."""
     scaled = train.options["scaled"]
     Z = test[list(train.spec.item_names)] - train.item_means
     Xs = Z / train.item_sds if scaled else Z

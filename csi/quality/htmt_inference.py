@@ -93,8 +93,8 @@ def htmt_bootstrap(
     ``ci_lower`` and ``ci_upper`` are the ``1 - level`` and ``level``
     quantiles (type 7, as :mod:`csi.resample.intervals`) of the replicates:
     each is a one-sided bound at ``level``, together the equal-tailed
-    ``2 level - 1`` interval (90 % for the default 0.95, as SmartPLS shows
-    its 5 % / 95 % bounds for HTMT).
+    ``2 level - 1`` interval (the 5 % and 95 % quantiles, a 90 % interval,
+    for the default 0.95).
 
     Parameters
     ----------

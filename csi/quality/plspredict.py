@@ -82,11 +82,11 @@ def cv_predictions(fit: FitResult, folds: Any) -> Predictions:
     are formed with the training weights, and the endogenous constructs are
     predicted by the reduced form of the structural model, the training total
     effects of the exogenous constructs ("earliest antecedents", Shmueli et
-    al. 2016, §3).  An endogenous item is predicted as
+    al. 2016).  An endogenous item is predicted as
     ``mean_h + sd_h lambda_h y_hat_j`` with the training loading ``lambda_h``.
     For a PLSc fit the consistent loadings and total effects are used.
 
-    The linear-model benchmark (Shmueli et al. 2019, §"LM benchmark") regresses
+    The linear-model benchmark (Shmueli et al. 2019) regresses
     each endogenous item on all items of the exogenous constructs, with an
     intercept, on the training folds (weighted least squares with respondent
     weights): ``beta = S_xx^-1 S_xy``, ``y_hat = ybar + (x - xbar)' beta``.
