@@ -139,13 +139,27 @@ class FitResult:
 
     @cached_property
     def inner_model(self) -> pd.DataFrame:
-        """OLS table of every structural equation on the construct scores.
+        """Table of every structural equation: ``lhs, rhs, estimate`` and, for PLS, OLS inference.
 
-        Standard errors are those of an OLS regression with intercept on the
-        scores: ``se_k = sqrt((1 - R²) / (n - k - 1) * [R_PP^-1]_kk)``, with
-        t and two-sided p from Student's t on ``n - k - 1`` degrees of freedom
-        (R plspm's ``inner_model``, which calls ``lm``).
+        PLS: the paths are an OLS regression with intercept on the construct
+        scores, and the table adds that regression's ``std_error``,
+        ``t_value`` and ``p_value``:
+        ``se_k = sqrt((1 - R²) / (n - k - 1) * [R_PP^-1]_kk)``, t and
+        two-sided p from Student's t on ``n - k - 1`` degrees of freedom
+        (R plspm's ``inner_model``, which calls ``lm``); an ``(Intercept)``
+        row is included.
+
+        Other estimators (PLSc): the paths are OLS on *disattenuated*
+        construct correlations, not a regression on observed scores, so the
+        OLS formula does not give their sampling variance (it ignores the
+        estimated reliabilities; Dijkstra & Henseler 2015b, CSDA 81:10-23,
+        derive the asymptotic variance, and Aguirre-Urreta & Rönkkö 2018
+        recommend the bootstrap).  The table then holds the estimates only,
+        without standard-error columns and without an intercept row.
         """
+        if self.method != "pls":
+            rows_est = [(t, s, self.paths.loc[t, s]) for t in self.spec.endogenous for s in self.spec.predecessors(t)]
+            return pd.DataFrame(rows_est, columns=["lhs", "rhs", "estimate"])
         rows = []
         for target in self.spec.endogenous:
             pred = list(self.spec.predecessors(target))
@@ -315,10 +329,16 @@ def _summary_tables(fit: FitResult) -> list[tuple[str, pd.DataFrame]]:
     quality = fit.quality[["r2", "r2_adj", "ave", "cronbach_alpha", "dg_rho"]]
     outer = fit.outer_model[["construct", "weight", "loading"]]
     return [
-        ("Structural model (OLS on construct scores)", paths.set_index(["lhs", "op", "rhs"])),
+        (_inner_title(fit), paths.set_index(["lhs", "op", "rhs"])),
         ("Constructs", quality),
         ("Measurement model", outer),
     ]
+
+
+def _inner_title(fit: FitResult) -> str:
+    if fit.method == "pls":
+        return "Structural model (OLS on construct scores)"
+    return "Structural model (OLS on disattenuated correlations; no analytic standard errors)"
 
 
 def _render_text(fit: FitResult) -> str:
