@@ -1,0 +1,1 @@
+"""Reports of a panel-index run: HTML, PDF and Excel, and the charts they hold."""
