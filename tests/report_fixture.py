@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def write_panel_results(
         comp_n: dict[str, int] = {}
         for c, (company, industry, _sector, weight) in enumerate(companies):
             size = min_n // 2 if (company == small and w == len(waves) - 1) else n
-            shift = 0.35 * np.sin(1.3 * c + 0.9 * w)
+            shift = 0.4 * np.sin(1.3 * c + 2.1 * w)
             data = _company_data(spec, size, seed + 100 * w + c, shift)
             status = "ok" if size >= min_n else "suppressed"
             units_rows.append(("company", company, "industry", industry, wave, weight, size, status))
@@ -128,7 +129,9 @@ def write_panel_results(
                     index_rows.append(("company", company, wave, con, np.nan, np.nan, np.nan, np.nan, size))
                 continue
             fit = csi.fit(spec, data)
-            boot = csi.bootstrap(fit, n_resamples, seed=seed + 100 * w + c)
+            with warnings.catch_warnings():  # a replicate with a negative weight is indexed anyway (and warns)
+                warnings.simplefilter("ignore", UserWarning)
+                boot = csi.bootstrap(fit, n_resamples, seed=seed + 100 * w + c)
             e = boot.estimates[boot.estimates["op"] == "index"].set_index("lhs")
             for con in spec.construct_names:
                 r = e.loc[con]
@@ -157,7 +160,9 @@ def write_panel_results(
                 agg[unit] = (mean, se)
                 nn = agg_n[unit] = sum(level_n[ch] for ch in children)
                 parent_level = {"industry": "sector", "sector": "national", "national": ""}[level]
-                parent = "" if level == "national" else ("National" if level == "sector" else parents["sector"][unit][0])
+                parent = (
+                    "" if level == "national" else ("National" if level == "sector" else parents["sector"][unit][0])
+                )
                 wt = 1.0 if level == "national" else (SECTOR_WEIGHTS[unit] if level == "sector" else 1.0)
                 units_rows.append((level, unit, parent_level, parent, wave, wt, nn, "ok"))
                 for con in spec.construct_names:
@@ -171,7 +176,9 @@ def write_panel_results(
         pooled = pd.concat(wave_data, ignore_index=True)
         all_data.append(pooled.assign(wave=wave))
         fit = csi.fit(spec, pooled)
-        boot = csi.bootstrap(fit, n_resamples, seed=seed + 100 * w + 99)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            boot = csi.bootstrap(fit, n_resamples, seed=seed + 100 * w + 99)
         est_rows += _fit_rows(fit, boot, "national", "National", wave)
         qual_rows += _quality_rows(fit, "national", "National", wave)
         nat = level_idx["National"][0]
@@ -218,3 +225,36 @@ def write_panel_results(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return out
+
+
+# ------------------------------------------------------------------ shared folders
+# The report test modules wrap these in session fixtures; each folder is built once per session.
+
+HOSTILE_COMPANY = "<script>alert(1)</script>"
+HOSTILE_LABEL = 'Satisfaction & "value" <b>bold</b>'
+FORMULA_COMPANY = '=HYPERLINK("http://example.invalid","x")'
+_BUILT: dict[str, Path] = {}
+
+
+def _build(name: str, factory, **kwargs) -> Path:
+    if name not in _BUILT:
+        _BUILT[name] = write_panel_results(factory.mktemp(name), **kwargs)
+    return _BUILT[name]
+
+
+def panel_dir(tmp_path_factory) -> Path:
+    """Three waves, six companies in three industries and two sectors, one company suppressed in the last wave."""
+    return _build("panel", tmp_path_factory, waves=("2022", "2023", "2024"))
+
+
+def hostile_dir(tmp_path_factory) -> Path:
+    """Two waves; companies named like markup, a formula, a dollar amount and 'NA'; SAT's label with & < > "."""
+    companies = (
+        (HOSTILE_COMPANY, "Supermarkets", "Retail", 4.0),
+        ("NA", "Supermarkets", "Retail", 3.0),
+        ("$100 Store", "Department stores", "Retail", 2.0),
+        (FORMULA_COMPANY, "Department stores", "Retail", 2.5),
+        ("007", "Banks", "Finance", 6.0),
+        ("Tiny Credit", "Banks", "Finance", 0.5),
+    )
+    return _build("hostile", tmp_path_factory, companies=companies, construct_labels={"SAT": HOSTILE_LABEL})

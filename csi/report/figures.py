@@ -25,7 +25,7 @@ def figure_svg(fig: Any) -> str:
 
     buf = io.StringIO()
     with matplotlib.rc_context(SVG_RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})  # constrained layout fits it
     text = buf.getvalue()
     return text[text.index("<svg") :]
 
