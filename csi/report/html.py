@@ -85,6 +85,15 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return frame.to_dict("records") if len(frame) else []
 
 
+def _nested(manifest: Any, key: str, sub: str) -> Any:
+    inner = manifest.get(key)
+    return inner.get(sub) if isinstance(inner, dict) else None
+
+
+def _first_present(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
 def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain Python values (strings unescaped; the template escapes)."""
     from markupsafe import Markup
@@ -133,8 +142,11 @@ def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]
         "manifest": _records(tables.manifest_table(data)),
         "seed": manifest_value(data.manifest, "seed"),
         "input_hash": manifest_value(data.manifest, "input_hash", "input_sha256", "data_hash"),
-        "method": manifest_value(data.manifest, "method", "estimator"),
-        "failed_replicates": manifest_value(data.manifest, "failed_replicates", "n_failed"),
+        "method": manifest_value(data.manifest, "method", "estimator") or _nested(data.manifest, "options", "method"),
+        "failed_replicates": _first_present(
+            manifest_value(data.manifest, "failed_replicates", "n_failed"),
+            _nested(data.manifest, "counts", "failed_replicates"),
+        ),
         "csi_version": csi.__version__,
         "label_of": data.label,
     }
