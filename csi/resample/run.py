@@ -24,11 +24,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import resample_moments
+from csi.core import fused
+from csi.core.moments import moment_basis, moment_sums, resample_moments
 from csi.errors import ConvergenceWarning, EstimationError
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan
 from csi.resample.result import BootstrapResult
-from csi.resample.statistics import SIGN_CHANGES, StatisticLayout, replicate_statistics
+from csi.resample.statistics import (
+    SIGN_CHANGES,
+    StatisticLayout,
+    fused_model,
+    fused_statistics_of,
+    replicate_statistics,
+)
 from csi.results.fit import FitResult
 
 FAILURE_POLICIES = ("drop", "keep", "raise")
@@ -43,10 +50,27 @@ def _chunk_bounds(n_resamples: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(a, min(a + chunk_size, n_resamples)) for a in range(0, n_resamples, chunk_size)]
 
 
-def default_chunk_size(n_rows: int) -> int:
-    """Replicates per chunk: about 8 million frequency cells, a multiple of the block size."""
+def default_chunk_size(n_rows: int, n_resamples: int | None = None, workers: int = 1) -> int:
+    """Replicates per chunk, a multiple of the block size.
+
+    At most about 8 million frequency cells (memory), and small enough that
+    every worker gets about four chunks (load balance).
+    """
     size = max(BLOCK, (8_000_000 // max(n_rows, 1)) // BLOCK * BLOCK)
-    return min(size, 64 * BLOCK)
+    size = min(size, 64 * BLOCK)
+    if n_resamples is not None:
+        share = -(-n_resamples // (4 * max(workers, 1)))
+        size = min(size, max(BLOCK, -(-share // BLOCK) * BLOCK))
+    return size
+
+
+ENGINE_VARIABLE = "CSI_BOOTSTRAP_ENGINE"
+"""Environment variable: ``numpy`` forces the NumPy reference kernels instead of the compiled one."""
+
+
+def use_fused(method: str) -> bool:
+    """Whether a bootstrap of a fit with this method runs the compiled kernel of :mod:`csi.core.fused`."""
+    return method == "pls" and fused.available() and os.environ.get(ENGINE_VARIABLE, "").lower() != "numpy"
 
 
 def bootstrap(
@@ -101,8 +125,8 @@ def bootstrap(
     -------
     BootstrapResult
     """
-    if fit.method != "pls":
-        raise EstimationError(f"the batched bootstrap runs PLS fits; got method {fit.method!r}")
+    if fit.method not in ("pls", "plsc"):
+        raise EstimationError(f"the batched bootstrap runs PLS and PLSc fits; got method {fit.method!r}")
     if sign_change not in SIGN_CHANGES:
         raise EstimationError(f"unknown sign_change {sign_change!r}; accepted: {', '.join(SIGN_CHANGES)}")
     if failed not in FAILURE_POLICIES:
@@ -119,11 +143,29 @@ def bootstrap(
     else:
         plan = OrdinaryPlan(n, n_resamples, seed)
     B = plan.n_resamples
+    workers = n_jobs or os.cpu_count() or 1
     if chunk_size is None:
-        chunk_size = default_chunk_size(n)
+        chunk_size = default_chunk_size(n, B, workers)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     layout = StatisticLayout.of(fit)
+    if use_fused(fit.method):
+        basis = moment_basis(X, w, plan.n_draw)
+        mdl = fused_model(fit, layout, sign_change)
+
+    def run_fused_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        a, b = bounds
+        if basis.exact:
+            # Exact integer sums do not depend on how the product is blocked.
+            G = moment_sums(basis, plan.counts(a, b, basis.R.dtype))
+        else:  # as in run_chunk: whole blocks, then slice
+            first = a // BLOCK * BLOCK
+            parts = []
+            for s in range(first, b, BLOCK):
+                e = min(s + BLOCK, B)
+                parts.append(moment_sums(basis, plan.counts(s, e))[max(a, s) - s : min(b, e) - s])
+            G = np.concatenate(parts)
+        return fused_statistics_of(fit, G, basis, layout, sign_change, mdl)
 
     def run_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         a, b = bounds
@@ -143,12 +185,12 @@ def bootstrap(
         return replicate_statistics(fit, means, covs, layout, sign_change)
 
     chunks = _chunk_bounds(B, chunk_size)
-    workers = n_jobs or os.cpu_count() or 1
+    work = run_fused_chunk if use_fused(fit.method) else run_chunk
     show = progress if progress is not None else (sys.stderr.isatty() and B * n > 5_000_000)
     from tqdm.auto import tqdm
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(tqdm(pool.map(run_chunk, chunks), total=len(chunks), disable=not show, unit="chunk",
+        results = list(tqdm(pool.map(work, chunks), total=len(chunks), disable=not show, unit="chunk",
                             desc="bootstrap"))  # fmt: skip
     stats = np.concatenate([r[0] for r in results])
     converged = np.concatenate([r[1] for r in results])
