@@ -321,7 +321,7 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
             raw[j] = w[j]
         converged = False
         it = 0
-        for it in range(1, max_iter + 1):
+        for it in range(1, max_iter + 1):  # noqa: B007 - read after the loop
             _composite(SW, w, C, bstart)
             _inner_weights(C, D, pred, pstart, scheme, E, A, b)
             for h in range(p):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from csi.core.index import index_0_100, unstandardise
 from csi.core.fused import SCHEME_CODES, STOP_CODES, FusedModel, fused_statistics, output_offsets
+from csi.core.index import index_0_100, unstandardise
 from csi.core.moments import MomentBasis, cov_to_corr
 from csi.core.pls import pls_inner, pls_weights
 from csi.index.compute import compute_index, scale_bounds
