@@ -42,7 +42,15 @@ from numpy.typing import ArrayLike, NDArray
 _COUNT_SLAB = 256
 """Replicates per bincount call in :func:`counts_from_indices` (speed only)."""
 
-__all__ = ["MomentBasis", "counts_from_indices", "cov_to_corr", "moment_basis", "moment_sums", "moments", "resample_moments"]
+__all__ = [
+    "MomentBasis",
+    "counts_from_indices",
+    "cov_to_corr",
+    "moment_basis",
+    "moment_sums",
+    "moments",
+    "resample_moments",
+]
 
 
 def moments(X: ArrayLike, weights: ArrayLike | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

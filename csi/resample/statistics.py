@@ -140,7 +140,6 @@ def replicate_statistics(
     return stats, res.converged & finite
 
 
-
 def fused_model(fit: FitResult, layout: StatisticLayout, sign_change: str = "none") -> FusedModel:
     """The fit's structure and options as arrays for :mod:`csi.core.fused`."""
     spec, opt = fit.spec, fit.options
