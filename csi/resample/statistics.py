@@ -17,6 +17,7 @@ from csi.core.fused import SCHEME_CODES, STOP_CODES, FusedModel, fused_statistic
 from csi.core.index import index_0_100, unstandardise
 from csi.core.moments import MomentBasis, cov_to_corr
 from csi.core.pls import pls_inner, pls_weights
+from csi.core.plsc import plsc
 from csi.index.compute import compute_index, scale_bounds
 from csi.results.fit import FitResult, parameter_label
 
@@ -65,7 +66,7 @@ class StatisticLayout:
 def replicate_statistics(
     fit: FitResult, means: np.ndarray, covs: np.ndarray, layout: StatisticLayout, sign_change: str = "none"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Statistics of every replicate.
+    """Statistics of every replicate (PLS, or PLSc when ``fit.method == "plsc"``).
 
     Parameters
     ----------
@@ -106,6 +107,13 @@ def replicate_statistics(
         flip = np.abs((lam0 - lam) @ M) > np.abs((lam0 + lam) @ M)
         w = w * np.where(flip, -1.0, 1.0)[:, block]
     inner = pls_inner(S, w, M, D)
+    if fit.method == "plsc":
+        # PLSc keeps the PLS weights (and so the indices) and corrects loadings and paths
+        # (Dijkstra & Henseler 2015a); an inadmissible replicate keeps its NaNs, as in a single fit.
+        mode_a = np.array([m == "A" for m in spec.modes])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pc = plsc(S, w, M, D, mode_a, inner.loadings, inner.cross, inner.R)
+        inner = inner._replace(B=pc.B, r2=pc.r2, loadings=pc.loadings, total=pc.total)
 
     names = {n: i for i, n in enumerate(spec.construct_names)}
     items = {n: i for i, n in enumerate(spec.item_names)}
