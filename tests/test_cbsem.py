@@ -195,3 +195,17 @@ def test_pls_outputs_unchanged(satisfaction):
     fit = csi.fit(satisfaction_spec(), satisfaction)
     assert fit.parameter_table is None and fit.fit_measures is None
     assert "std_estimate" not in fit.estimates.columns
+
+
+def test_summary_shows_lavaan_sections(case):
+    fit, _ = case
+    text = fit.summary()
+    fm = fit.fit_measures
+    assert f"{fm['chisq']:.3f} on {fm['df']:.0f} df" in text and "GoF" not in text
+    assert "Measurement model (ML)" in text and "OLS" not in text
+    if fit.spec.paths:
+        path = fit.parameter_table.query("op == '~'").iloc[0]
+        assert "Structural model (ML" in text and f"{path['std_error']:.4f}" in text
+    assert "<h4>Measurement model (ML)</h4>" in fit._repr_html_()
+    # inner_model keeps the standardised paths without OLS inference
+    assert list(fit.inner_model.columns) == ["lhs", "rhs", "estimate"]
