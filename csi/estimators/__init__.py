@@ -8,13 +8,14 @@ from typing import Any
 import pandas as pd
 
 from csi.errors import EstimationError
+from csi.estimators.fixed import PCA, SumScore
 from csi.estimators.pls import PLS
 from csi.estimators.plsc import PLSc
 from csi.results.fit import FitResult
 from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 
-ESTIMATORS: dict[str, type] = {"pls": PLS, "plsc": PLSc}
+ESTIMATORS: dict[str, type] = {"pls": PLS, "plsc": PLSc, "sumscore": SumScore, "pca": PCA}
 """Estimator classes by method name."""
 
 
@@ -74,4 +75,9 @@ def fit(
             f"fit needs a ModelSpec, a model name, a file path or model text as its first argument, "
             f"got {type(spec).__name__}; e.g. csi.fit('ecsi', data)"
         )
-    return make_estimator(method, scheme=scheme, scaled=scaled, **options).fit(spec, data, weights=weights)
+    fields = ESTIMATORS[method].__dataclass_fields__ if method in ESTIMATORS else ()
+    if "scheme" in fields or scheme != "path":
+        # Estimators without an inner scheme (sum scores, PCA) accept the default silently
+        # and reject any other value through make_estimator's option check.
+        options["scheme"] = scheme
+    return make_estimator(method, scaled=scaled, **options).fit(spec, data, weights=weights)
