@@ -79,7 +79,9 @@ def unstandardised_weights(fit: FitResult, weighting: str = "model", scale: Scal
     return pd.Series(u / total, index=fit.weights.index, name="weight_normalized")
 
 
-def compute_index(fit: FitResult, scale: Scale = None, *, negative: str = "error", weighting: str = "model") -> pd.Series:
+def compute_index(
+    fit: FitResult, scale: Scale = None, *, negative: str = "error", weighting: str = "model"
+) -> pd.Series:
     """The 0-100 index of every construct (Fornell et al. 1996).
 
     ``index_j = 100 (Σ u_h x̄_h − Σ u_h min_h) / Σ u_h (max_h − min_h)`` over the

@@ -137,4 +137,3 @@ def replicate_statistics(
         stats = np.where(differs & flippable, -stats, stats)
     stats[~finite] = np.nan
     return stats, res.converged & finite
-
