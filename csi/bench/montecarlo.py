@@ -219,6 +219,8 @@ def run_study(
     bad_n = [n for n in ns if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 10]
     if bad_n:
         raise CSIError(f"sample sizes must be integers >= 10, got {bad_n}")
+    for m in models:
+        csi.load_model(m)  # fail early on a bad name
     use, skipped = available_methods(methods)
     if skipped:
         warnings.warn(
@@ -227,8 +229,6 @@ def run_study(
             UserWarning,
             stacklevel=2,
         )
-    for m in models:
-        csi.load_model(m)  # fail early on a bad name
     tasks = [(m, pop, int(n), r, tuple(use), seed, bootstrap, level)
              for m in models for pop in populations for n in ns for r in range(reps)]  # fmt: skip
     workers = os.cpu_count() or 1 if n_jobs in (None, -1) else int(n_jobs)

@@ -122,5 +122,5 @@ def run_speed(args: argparse.Namespace) -> int:
     boot = args.bootstrap if args.bootstrap is not None else (100 if args.quick else 1000)
     frame = speed.speed_table(model=args.model, n=args.n, repeat=repeat, bootstrap=boot)
     print(f"Median seconds ({repeat} repeats per fit), {args.model}, n = {args.n}:")
-    print(table(frame.set_index(["what", "method"]), digits=4))
+    print(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     return EXIT_OK
