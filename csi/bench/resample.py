@@ -10,7 +10,7 @@ resampled moment matrices with each estimator's own kernel:
   whose draws it reproduces, see the tests);
 * ``plsc``: the same weights, then :func:`csi.core.plsc.plsc` (inadmissible
   replicates are kept; NaN values are ignored by the percentiles);
-* ``sumscore``, ``pca``: :func:`csi.estimators.fixed.fixed_weight_statistics`
+* ``sumscore``, ``pca``: :func:`csi.estimators.fixed.fixed_weights`
   then ``pls_inner``.
 
 Rows are drawn by :class:`csi.resample.plans.OrdinaryPlan`, so one seed gives
@@ -29,7 +29,7 @@ from csi.core.moments import cov_to_corr, resample_moments
 from csi.core.pls import pls_inner, pls_weights
 from csi.core.plsc import plsc
 from csi.errors import EstimationError
-from csi.estimators.fixed import equal_raw_weights, fixed_weight_statistics
+from csi.estimators.fixed import equal_raw_weights, fixed_weights
 from csi.index.compute import scale_bounds
 from csi.resample.plans import BLOCK, OrdinaryPlan
 from csi.results.fit import FitResult
@@ -70,7 +70,7 @@ def statistics(fit: FitResult, means: np.ndarray, covs: np.ndarray) -> tuple[np.
         ).w  # fmt: skip
     else:
         raw = equal_raw_weights(spec) if method == "sumscore" else None
-        w = fixed_weight_statistics(S, corr, sd, raw, M, scaled)
+        w = fixed_weights(S, corr, sd, raw, M, scaled)
     inner = pls_inner(S, w, M, D)
     Bmat = inner.B
     if method == "plsc":

@@ -54,10 +54,13 @@ def fit(
     data
         Survey responses: one row per respondent, one column per item.
     method
-        Estimator name; see :data:`ESTIMATORS`.
+        Estimator name; see :data:`ESTIMATORS`: ``"pls"``, ``"plsc"``, and the
+        fixed-weight composites ``"sumscore"`` and ``"pca"``
+        (:mod:`csi.estimators.fixed`).
     scheme, scaled
-        Inner weighting scheme and item standardisation (PLS, PLSc; PLSc
-        needs ``scaled=True``).
+        Inner weighting scheme (PLS, PLSc; the fixed-weight methods have none
+        and reject any other value than the default) and item
+        standardisation (PLSc needs ``scaled=True``).
     weights
         Respondent weights: a column of ``data`` or an array.
     **options

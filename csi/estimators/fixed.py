@@ -75,7 +75,7 @@ def first_component_weights(corr: np.ndarray, M: np.ndarray) -> np.ndarray:
     return w
 
 
-def fixed_weight_statistics(
+def fixed_weights(
     S: np.ndarray, corr: np.ndarray, sd: np.ndarray, raw: np.ndarray | None, M: np.ndarray, scaled: bool
 ) -> np.ndarray:
     """(..., p) unit-variance weights in the metric of ``S`` of a fixed-weight rule.
@@ -150,7 +150,7 @@ class FixedWeights:
         self._check(spec, corr)
         S = corr if self.scaled else cov
         M, D = spec.block_mask, spec.adjacency
-        w = fixed_weight_statistics(S, corr, sd, self._raw_weights(spec), M, self.scaled)
+        w = fixed_weights(S, corr, sd, self._raw_weights(spec), M, self.scaled)
         inner = pls_inner(S, w, M, D)
 
         items = pd.Index(spec.item_names, name="item")
