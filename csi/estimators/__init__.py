@@ -79,4 +79,12 @@ def fit(
             f"fit needs a ModelSpec, a model name, a file path or model text as its first argument, "
             f"got {type(spec).__name__}; e.g. csi.fit('ecsi', data)"
         )
-ESTIMATORS: dict[str, type] = {"pls": PLS, "plsc": PLSc, "cbsem": CBSEM, "sumscore": SumScore, "pca": PCA}
+    fields = ESTIMATORS[method].__dataclass_fields__ if method in ESTIMATORS else {"scheme", "scaled"}
+    # scheme and scaled are PLS options; an estimator without them (cbsem, sumscore, pca) accepts only
+    # their defaults and rejects any other value.
+    for key, value, default in (("scheme", scheme, "path"), ("scaled", scaled, True)):
+        if key in fields:
+            options[key] = value
+        elif value != default:
+            raise EstimationError(f"method {method!r} has no option {key!r}; accepted: {', '.join(fields)}")
+    return make_estimator(method, **options).fit(spec, data, weights=weights)
