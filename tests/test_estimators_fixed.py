@@ -110,7 +110,7 @@ def test_sumscore_with_mixed_scales_weights_items_equally_on_0_100() -> None:
 
 def test_options_are_checked(sample) -> None:
     spec, data = sample
-    with pytest.raises(EstimationError, match="unknown option.*'scheme'.*accepted: scaled, missing"):
+    with pytest.raises(EstimationError, match="no option 'scheme'.*accepted: scaled, missing"):
         csi.fit(spec, data, method="pca", scheme="centroid")
     with pytest.raises(EstimationError, match="scaled must be True or False"):
         csi.fit(spec, data, method="sumscore", scaled=1)
