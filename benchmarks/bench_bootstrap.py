@@ -13,8 +13,11 @@ Run from the repository root: ``PYTHONPATH=. python benchmarks/bench_bootstrap.p
   interpreter and extrapolated per resample to B; without it the row says
   "skipped".
 
-Peak memory is the resident-set maximum (ru_maxrss) of this process after
-the csi runs.
+Each case runs in its own child process, so its peak memory (ru_maxrss of
+the child, which also runs the csi.fit loop) is per case.  The first
+``csi.bootstrap`` call of a child (numba's cached kernel being loaded, or
+compiled on a fresh install) is reported as warm-up, outside the timing; the
+csi.bootstrap time is the median of ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -101,6 +104,26 @@ def plspm_seconds(python: str, spec: csi.ModelSpec, data, iterations: int) -> tu
     return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"], ""
 
 
+def run_case(n: int, B: int, args: argparse.Namespace) -> dict:
+    """Time one case in this process (called in a child process by :func:`main`)."""
+    import time
+
+    data = demo_data(n, seed=args.seed).data
+    fit = csi.fit("ecsi", data)
+    t0 = time.perf_counter()
+    csi.bootstrap(fit, 64, seed=0, progress=False)  # warm-up: kernel load/compile, thread pool, BLAS
+    warmup = time.perf_counter() - t0
+    times = []
+    for _ in range(args.repeat):
+        t_csi, boot = once_seconds(lambda: csi.bootstrap(fit, B, seed=args.seed, progress=False))
+        times.append(t_csi)
+    rss = peak_rss_mib()
+    k = min(args.loop_resamples, B)
+    t_loop = csi_loop_seconds(fit, data, k, args.seed) * B / k
+    return {"n": n, "B": B, "csi": float(np.median(times)), "warmup": warmup, "failed": boot.n_failed,
+            "loop": t_loop, "loop_k": k, "rss": rss, "rss_after_loop": peak_rss_mib()}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
@@ -108,41 +131,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plspm-python", metavar="PYTHON", help="interpreter of a venv with plspm and pandas<3")
     parser.add_argument("--plspm-resamples", type=int, default=100, help="bootstrap_iterations timed in plspm")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=5, help="csi.bootstrap runs per case (median reported)")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: "n,B", run one case and print JSON
     args = parser.parse_args(argv)
+    if args.case:
+        n, B = (int(v) for v in args.case.split(","))
+        print(json.dumps(run_case(n, B, args)))
+        return 0
     cases = [(250, 5000), (25_000, 1000)]
     if args.quick:
         cases = [(250, 200), (2_000, 100)]
         args.loop_resamples = min(args.loop_resamples, 20)
         args.plspm_resamples = min(args.plspm_resamples, 5)
+        args.repeat = min(args.repeat, 2)
 
     print(f"csi {csi.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs; ECSI-7 (24 items, 7 constructs), path scheme, percentile intervals")  # fmt: skip
     rows = []
     for n, B in cases:
+        child = [sys.executable, os.path.abspath(__file__), "--case", f"{n},{B}", "--seed", str(args.seed),
+                 "--repeat", str(args.repeat), "--loop-resamples", str(args.loop_resamples)]  # fmt: skip
+        proc = subprocess.run(child, capture_output=True, text=True, env=os.environ.copy())
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr)
+            return proc.returncode
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        t_csi, t_loop = res["csi"], res["loop"]
+        rows.append([f"{n:,}", f"{B:,}", "csi.bootstrap (batched)", f"{t_csi:.3f}", f"{B / t_csi:,.0f}", "1.0",
+                     f"{res['rss']:.0f}", f"median of {args.repeat}, {res['failed']} failed, "
+                     f"warm-up {res['warmup']:.2f} s"])  # fmt: skip
+        rows.append([f"{n:,}", f"{B:,}", "csi.fit loop", f"{t_loop:.2f}", f"{B / t_loop:,.0f}",
+                     f"{t_loop / t_csi:.1f}", f"{res['rss_after_loop']:.0f}",
+                     f"extrapolated from {res['loop_k']} resamples"])  # fmt: skip
         data = demo_data(n, seed=args.seed).data
         fit = csi.fit("ecsi", data)
-        csi.bootstrap(fit, 64, seed=0, progress=False)  # warm-up: thread pool, BLAS
-        t_csi, boot = once_seconds(lambda fit=fit, B=B: csi.bootstrap(fit, B, seed=args.seed, progress=False))
-        rows.append([f"{n:,}", f"{B:,}", "csi.bootstrap (batched)", f"{t_csi:.2f}", f"{B / t_csi:,.0f}", "1.0",
-                     f"measured, {boot.n_failed} failed"])  # fmt: skip
-        k = min(args.loop_resamples, B)
-        t_loop = csi_loop_seconds(fit, data, k, args.seed) * B / k
-        rows.append([f"{n:,}", f"{B:,}", "csi.fit loop", f"{t_loop:.2f}", f"{B / t_loop:,.0f}",
-                     f"{t_loop / t_csi:.1f}", f"extrapolated from {k} resamples"])  # fmt: skip
         if args.plspm_python:
             k = min(args.plspm_resamples, B)
             seconds, why = plspm_seconds(args.plspm_python, fit.spec, data, k)
         else:
             seconds, why = None, "skipped: no --plspm-python interpreter given"
         if seconds is None:
-            rows.append([f"{n:,}", f"{B:,}", "plspm-python", "-", "-", "-", why])
+            rows.append([f"{n:,}", f"{B:,}", "plspm-python", "-", "-", "-", "-", why])
         else:
             t_pl = seconds * B / k
             rows.append([f"{n:,}", f"{B:,}", "plspm-python", f"{t_pl:.2f}", f"{B / t_pl:,.1f}",
-                         f"{t_pl / t_csi:.1f}", f"extrapolated from {k} resamples"])  # fmt: skip
-    print_table(["n", "B", "method", "seconds", "resamples/s", "x csi", "note"], rows, text=("method", "note"))
-    print("x csi: seconds relative to csi.bootstrap on the same case.")
-    print(f"peak memory of this process (ru_maxrss; csi.bootstrap and the csi.fit loop): {peak_rss_mib():.0f} MiB")
+                         f"{t_pl / t_csi:.1f}", "-", f"extrapolated from {k} resamples"])  # fmt: skip
+    header = ["n", "B", "method", "seconds", "resamples/s", "x csi", "peak MiB", "note"]
+    print_table(header, rows, text=("method", "note"))
+    print("x csi: seconds relative to csi.bootstrap on the same case. peak MiB: ru_maxrss of the case's own process")
+    print("(after the csi.bootstrap runs; for the loop row, after the loop too).")
     return 0
 
 

@@ -1,10 +1,13 @@
 """Demo and test data from a population model whose parameters are known exactly.
 
-The population is the standardized common-factor model of the methodology's
+The default population is the standardized common-factor model of the methodology's
 Monte-Carlo design (section 7.2, population type (a)): constructs ``eta`` follow
 a recursive linear SEM with unit variances, every item is ``x*_h = lambda_h
-eta_j + eps_h`` with ``Var(x*_h) = 1``, and each ``x*`` is then cut into the
-item's response categories ("ordinal 10-point Likert by thresholding with
+eta_j + eps_h`` with ``Var(x*_h) = 1``.  ``population="composite"`` gives
+population type (b) instead: each construct *is* a weighted composite
+``eta_j = w_j' x*_j`` of its items (Dijkstra 2017; Henseler 2017, the
+composite model), see :func:`composite_covariance`.  Either way each ``x*``
+is then cut into the item's response categories ("ordinal 10-point Likert by thresholding with
 left-skewed marginals typical of satisfaction data"; "binary complaint item by
 thresholding at the target complaint rate").  Because the cut points are
 fixed normal quantiles, the mean and SD of every discretized item, hence the
@@ -36,8 +39,17 @@ Documented choices
   (proportional to the loadings), unstandardised by the exact item SD and
   normalised per block (methodology section 3.1): ``u_h = lambda_h / sd_h``,
   ``w~_h = u_h / sum_block u``.  They are reported for mode-B blocks too.
-* Randomness: one ``numpy.random.default_rng(seed)``; normals for the
-  constructs ``(n, J)`` are drawn first, then for the item errors ``(n, p)``.
+* **Composite population**: the within-block correlations are those the
+  loadings imply in the factor model, ``Sigma_jj = lambda_j lambda_j' +
+  diag(1 - lambda_j²)``; the population weights are ``w_j ∝ lambda_j``
+  scaled to ``w_j' Sigma_jj w_j = 1`` (with equal loadings: equal weights).
+  ``loadings`` reports the population composite loadings
+  ``Cor(x*_h, eta_j) = (Sigma_jj w_j)_h``; ``true_weights`` are ``w_h / sd_h``
+  normalised per block, as for the factor population.
+* Randomness: one ``numpy.random.default_rng(seed)``; factor population:
+  normals for the constructs ``(n, J)`` are drawn first, then for the item
+  errors ``(n, p)``; composite population: one ``(n, p)`` draw multiplied by
+  the Cholesky factor of ``Sigma``.
   ``seed=None`` draws fresh entropy and records it in ``SimulatedData.seed`` so
   the sample can be regenerated.
 """
@@ -64,8 +76,8 @@ DEFAULT_PATH_VALUES: dict[str, float] = {"+": 0.5, "-": -0.3, "?": 0.2}
 DEFAULT_LOADING = 0.8
 """Population (standardized) loading of every item, unless ``loadings=`` overrides it."""
 
-POPULATIONS = ("factor",)
-"""Population types implemented; the composite population of section 7.2 (b) is not yet."""
+POPULATIONS = ("factor", "composite")
+"""Population types (methodology section 7.2): (a) common factor, (b) composite."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +250,45 @@ def construct_correlations(
     return Phi, psi
 
 
+def composite_covariance(spec: ModelSpec, Phi: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Item correlation matrix ``Sigma`` of the composite population and its weights.
+
+    Within block j, ``Sigma_jj = lambda_j lambda_j' + diag(1 - lambda_j²)``;
+    the weights are ``w_j = lambda_j / sqrt(lambda_j' Sigma_jj lambda_j)`` so
+    the composite ``eta_j = w_j' x_j`` has unit variance; between blocks
+    ``Sigma_jk = Sigma_jj w_j Phi_jk w_k' Sigma_kk`` (the composite-implied form
+    of methodology sections 4.6 and 7.2 (b); Dijkstra 2017), which makes
+    ``Cor(eta_j, eta_k) = Phi_jk``.
+
+    Returns
+    -------
+    Sigma : (p, p) ndarray
+    w : (p,) ndarray
+        Population weights of the standardized items.
+
+    Raises
+    ------
+    SpecError
+        When ``Sigma`` is not positive definite.
+    """
+    M = spec.block_mask
+    block = spec.block_index
+    within = M @ M.T
+    S_in = np.where(within > 0, np.outer(lam, lam), 0.0)
+    np.fill_diagonal(S_in, 1.0)
+    var = np.einsum("h,hk,k,hj,kj->j", lam, S_in, lam, M, M)
+    w = lam / np.sqrt(var[block])
+    A = S_in @ (M * w[:, None])  # (p, J): column j holds Sigma_jj w_j on block j's rows
+    Sigma = A @ Phi @ A.T
+    Sigma = np.where(within > 0, S_in, Sigma)
+    if np.linalg.eigvalsh(Sigma).min() <= 1e-10:
+        raise SpecError(
+            "the composite population's item correlation matrix is not positive definite for these loadings and "
+            "paths; use larger loadings (stronger within-block correlations) or smaller paths"
+        )
+    return Sigma, w
+
+
 # -------------------------------------------------------------- discretization
 
 
@@ -288,7 +339,7 @@ def simulate(
     population: str = "factor",
     binary_rate: float = 0.2,
 ) -> SimulatedData:
-    """Draw survey data from a common-factor population model of ``spec``.
+    """Draw survey data from a common-factor (or composite) population model of ``spec``.
 
     Parameters
     ----------
@@ -312,7 +363,8 @@ def simulate(
         Left-skewed satisfaction marginal (default) or a symmetric one; see the
         module notes.
     population
-        Population type; only ``"factor"`` (methodology 7.2 (a)).
+        ``"factor"`` (default; methodology 7.2 (a)) or ``"composite"``
+        (7.2 (b); see the module notes).
     binary_rate
         Share of ``scale_max`` answers of binary items (complaint rate).
 
@@ -347,16 +399,23 @@ def simulate(
     names = spec.construct_names
     idx = {c: i for i, c in enumerate(names)}
     exo = [idx[c] for c in spec.exogenous]
-    Z = rng.standard_normal((n, len(names)))
-    eta = np.zeros((n, len(names)))
-    L = np.linalg.cholesky(Phi[np.ix_(exo, exo)])
-    eta[:, exo] = Z[:, exo] @ L.T
-    for name in topological_order(names, [(p.source, p.target) for p in spec.paths]):
-        j = idx[name]
-        if j not in exo:
-            eta[:, j] = eta @ B[j] + math.sqrt(psi[j]) * Z[:, j]
-    E = rng.standard_normal((n, len(spec.item_names)))
-    xstar = eta[:, spec.block_index] * lam + E * np.sqrt(1 - lam**2)
+    if population == "factor":
+        Z = rng.standard_normal((n, len(names)))
+        eta = np.zeros((n, len(names)))
+        L = np.linalg.cholesky(Phi[np.ix_(exo, exo)])
+        eta[:, exo] = Z[:, exo] @ L.T
+        for name in topological_order(names, [(p.source, p.target) for p in spec.paths]):
+            j = idx[name]
+            if j not in exo:
+                eta[:, j] = eta @ B[j] + math.sqrt(psi[j]) * Z[:, j]
+        E = rng.standard_normal((n, len(spec.item_names)))
+        xstar = eta[:, spec.block_index] * lam + E * np.sqrt(1 - lam**2)
+        w_std = lam
+    else:
+        Sigma, w_std = composite_covariance(spec, Phi, lam)
+        xstar = rng.standard_normal((n, len(spec.item_names))) @ np.linalg.cholesky(Sigma).T
+        # Population composite loadings Cor(x*_h, eta_j) = (Sigma_jj w_j)_h.
+        lam = (Sigma * (spec.block_mask @ spec.block_mask.T)) @ w_std
 
     columns: dict[str, np.ndarray] = {}
     means = np.empty(len(spec.items))
@@ -381,7 +440,7 @@ def simulate(
     data = pd.DataFrame(columns)
 
     item_names = list(spec.item_names)
-    u = lam / sds
+    u = w_std / sds
     block = spec.block_index
     w_tilde = u / np.bincount(block, weights=u)[block]
     index = np.full(len(names), np.nan)

@@ -13,7 +13,14 @@ from csi.spec.model import Path as SPath
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 """Outputs of R plspm 0.5.1 and lavaan 0.6.14 (see its README); never copied into the repository."""
 
-SAT_BLOCKS = [("IMAG", "imag", 5), ("EXPE", "expe", 5), ("QUAL", "qual", 5), ("VAL", "val", 4), ("SAT", "sat", 4), ("LOY", "loy", 4)]
+SAT_BLOCKS = [
+    ("IMAG", "imag", 5),
+    ("EXPE", "expe", 5),
+    ("QUAL", "qual", 5),
+    ("VAL", "val", 4),
+    ("SAT", "sat", 4),
+    ("LOY", "loy", 4),
+]
 SAT_PATHS = [
     ("IMAG", "EXPE"), ("EXPE", "QUAL"), ("EXPE", "VAL"), ("QUAL", "VAL"), ("IMAG", "SAT"),
     ("EXPE", "SAT"), ("QUAL", "SAT"), ("VAL", "SAT"), ("IMAG", "LOY"), ("SAT", "LOY"),

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["bench_fit.py", "bench_bootstrap.py", "bench_index.py"])
+@pytest.mark.parametrize("script", ["bench_fit.py", "bench_bootstrap.py", "bench_cbsem_bootstrap.py", "bench_index.py"])
 def test_benchmark_runs_quick(script: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
@@ -21,6 +21,17 @@ def test_benchmark_runs_quick(script: str) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "seconds" in proc.stdout
+
+
+def test_estimator_benchmark_runs_quick(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_estimators.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "seconds" in proc.stdout and "SAT index" in proc.stdout
+    assert (tmp_path / "summary.csv").exists() and (tmp_path / "summary.png").exists()
 
 
 def test_coverage_study_of_a_moderate_run_is_near_nominal() -> None:

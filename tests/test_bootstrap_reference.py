@@ -16,7 +16,10 @@ from conftest import reference_file, satisfaction_spec
 
 import csi
 
-SETTINGS = {"A_path_scaled": dict(scheme="path", scaled=True), "A_centroid_unscaled": dict(scheme="centroid", scaled=False)}
+SETTINGS = {
+    "A_path_scaled": dict(scheme="path", scaled=True),
+    "A_centroid_unscaled": dict(scheme="centroid", scaled=False),
+}
 
 
 def _label(column: str, spec: csi.ModelSpec) -> str:
@@ -51,7 +54,9 @@ def boot(tag: str, data: pd.DataFrame, indices: np.ndarray) -> csi.BootstrapResu
 
 @pytest.mark.parametrize("tag", SETTINGS)
 def test_every_replicate_matches_plspm(tag, satisfaction, indices):
-    expected = pd.read_csv(reference_file(f"ecsi_satisfaction.plspm_R.{tag}.boot500_fixedidx.replicates.csv"), index_col=0)
+    expected = pd.read_csv(
+        reference_file(f"ecsi_satisfaction.plspm_R.{tag}.boot500_fixedidx.replicates.csv"), index_col=0
+    )
     result = boot(tag, satisfaction, indices)
     got = result.draws[[_label(c, result.fit.spec) for c in expected.columns]]
     assert result.n_failed == 0
@@ -75,7 +80,9 @@ def test_seeded_bootstrap_agrees_with_r_statistically(satisfaction):
     # R's set.seed(123) resamples cannot be reproduced outside R, so compare
     # std. errors within the Monte Carlo tolerance of reference README §2:
     # SE(se)/se ~ 1/sqrt(2B) per side, both sides added, ±4 Monte Carlo SEs.
-    expected = pd.read_csv(reference_file("ecsi_satisfaction.plspm_R.A_path_scaled.boot1000_seed123.paths.csv"), index_col=0)
+    expected = pd.read_csv(
+        reference_file("ecsi_satisfaction.plspm_R.A_path_scaled.boot1000_seed123.paths.csv"), index_col=0
+    )
     fit = csi.fit(satisfaction_spec(), satisfaction, scheme="path")
     result = csi.bootstrap(fit, 2000, seed=7)
     est = result.estimates.assign(label=result.draws.columns).set_index("label")

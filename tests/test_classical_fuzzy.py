@@ -37,7 +37,9 @@ def test_membership_matrix_category_mapping_and_weights():
 
 
 def test_membership_errors_name_factor_and_row():
-    with pytest.raises(DataError, match=r"factor 'f' has rating 6 at row 1, which is in no grade; accepted: very satisfied"):
+    with pytest.raises(
+        DataError, match=r"factor 'f' has rating 6 at row 1, which is in no grade; accepted: very satisfied"
+    ):
         membership_matrix(pd.DataFrame({"f": [5, 6]}))
     with pytest.raises(DataError, match="mapped to grades 'a' and 'b'"):
         membership_matrix(pd.DataFrame({"f": [1]}), {"a": [1], "b": [1, 2]})

@@ -15,7 +15,7 @@ def test_evaluation_table_cells():
              (2, 1): "R", (5, 1): "R", (5, 4): "R", (5, 5): "Q"}  # fmt: skip
     f, d = np.array(list(pairs)).T
     assert kano_classify(f, d).tolist() == list(pairs.values())
-    assert "".join(KANO_TABLE.ravel()) == "QAAAO" "RIIIM" "RIIIM" "RIIIM" "RRRRQ"
+    assert "".join(KANO_TABLE.ravel()) == "QAAAORIIIMRIIIMRIIIMRRRRQ"
 
 
 def _data(pairs):

@@ -94,8 +94,10 @@ def test_fit_lavaan_file_with_items(scsb_csv: Path, tmp_path: Path, capsys: pyte
         (["fit", "scsb", "missing.csv"], "no data file"),
         (["fit", "scsb", "DATA", "--level", "2"], "--level"),
         (["fit", "scsb", "DATA", "--items", "{oops"], "--items"),
-        (["simulate", "ecsi", "--n", "5", "--out", "x.csv", "--paths", '{"SAT ~ VAL": 0.9, "SAT ~ QUAL": 0.9}'],
-         "--paths"),
+        (
+            ["simulate", "ecsi", "--n", "5", "--out", "x.csv", "--paths", '{"SAT ~ VAL": 0.9, "SAT ~ QUAL": 0.9}'],
+            "--paths",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )

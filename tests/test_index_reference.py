@@ -21,14 +21,18 @@ OPTS = dict(scaled=False, tol=1e-6, max_iter=100, stop="plspm", sign_rule="major
 
 @pytest.mark.parametrize("scheme", ["centroid", "path"])
 def test_index_matches_plspm_rescale(scheme, satisfaction):
-    expected = pd.read_csv(reference_file(f"ecsi_satisfaction.plspm_R.A_{scheme}_unscaled.csi_index_0to100.csv"), index_col=0)
+    expected = pd.read_csv(
+        reference_file(f"ecsi_satisfaction.plspm_R.A_{scheme}_unscaled.csi_index_0to100.csv"), index_col=0
+    )
     got = csi.compute_index(csi.fit(satisfaction_spec(), satisfaction, scheme=scheme, **OPTS))
     np.testing.assert_allclose(got[expected.index], expected["index_0to100"], rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("scheme", ["centroid", "path"])
 def test_normalised_weights_match_plspm(scheme, satisfaction):
-    expected = pd.read_csv(reference_file(f"ecsi_satisfaction.plspm_R.A_{scheme}_unscaled.normalized_weights.csv"), index_col=0)
+    expected = pd.read_csv(
+        reference_file(f"ecsi_satisfaction.plspm_R.A_{scheme}_unscaled.normalized_weights.csv"), index_col=0
+    )
     got = unstandardised_weights(csi.fit(satisfaction_spec(), satisfaction, scheme=scheme, **OPTS))
     np.testing.assert_allclose(got[expected.index], expected["weight_normalized_sum1"], rtol=0, atol=1e-6)
 
@@ -53,9 +57,11 @@ def test_scale_override_and_missing_scale(satisfaction):
     b = csi.compute_index(fit, scale=(0, 20))
     np.testing.assert_allclose(b, a / 2)
     nos = csi.fit(satisfaction_spec().with_scale(0, 10), satisfaction)
-    bare = csi.ModelSpec(nos.spec.name, tuple(
-        csi.Construct(c.name, tuple(csi.Item(i.name) for i in c.items)) for c in nos.spec.constructs
-    ), nos.spec.paths)
+    bare = csi.ModelSpec(
+        nos.spec.name,
+        tuple(csi.Construct(c.name, tuple(csi.Item(i.name) for i in c.items)) for c in nos.spec.constructs),
+        nos.spec.paths,
+    )
     with pytest.raises(EstimationError, match="theoretical scale"):
         csi.compute_index(csi.fit(bare, satisfaction))
 

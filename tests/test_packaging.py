@@ -10,9 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_subpackage_is_listed():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {
-        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "csi").rglob("__init__.py")
-    } | {"csi.models"}
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "csi").rglob("__init__.py")} | {"csi.models"}
     assert found == listed
 
 

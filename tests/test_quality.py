@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import satisfaction_spec
 from exact_population import exact_data, population, spec
@@ -183,3 +184,42 @@ def test_assess(satisfaction):
     assert set(res.tables()) == {"reliability", "fornell_larcker", "htmt", "vif", "f2", "fit"}
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.method = "pls"
+
+
+def test_plsc_inner_model_carries_no_ols_standard_errors(satisfaction):
+    plsc = csi.fit(satisfaction_spec(), satisfaction, method="plsc")
+    im = plsc.inner_model
+    assert list(im.columns) == ["lhs", "rhs", "estimate"]
+    assert "(Intercept)" not in set(im["rhs"])
+    assert len(im) == len(plsc.spec.paths)
+    for row in im.itertuples():
+        assert row.estimate == plsc.paths.loc[row.lhs, row.rhs]
+    assert "no analytic standard errors" in plsc.summary() and "std_error" not in plsc.summary()
+    # PLS keeps its OLS table (numbers checked against R plspm in test_pls_reference.py).
+    pls = csi.fit(satisfaction_spec(), satisfaction).inner_model
+    assert list(pls.columns) == ["lhs", "rhs", "estimate", "std_error", "t_value", "p_value"]
+    assert "(Intercept)" in set(pls["rhs"])
+
+
+def test_assess_with_bootstrap_and_predict(satisfaction):
+    fit = csi.fit(satisfaction_spec(), satisfaction)
+    res = csi.assess(fit, bootstrap=200, predict=True, seed=4, k=5)
+    assert res.seed_entropy == 4
+    pd.testing.assert_frame_equal(res.htmt_inference, csi.quality.htmt_bootstrap(fit, 200, seed=4).table)
+    pd.testing.assert_frame_equal(res.plspredict, csi.quality.plspredict(fit, k=5, seed=4))
+    assert set(res.tables()) == {
+        "reliability", "fornell_larcker", "htmt", "htmt_inference", "vif", "f2", "fit", "plspredict"
+    }  # fmt: skip
+    text = res.summary()
+    assert "HTMT_inference" in text and "PLSpredict" in text and "q2_predict" in text
+    assert "PLSpredict" in res._repr_html_()
+    long = res.long()
+    assert list(long.columns) == ["criterion", "lhs", "op", "rhs", "value"]
+    crit = set(long["criterion"])
+    assert {"cronbach_alpha", "htmt", "htmt_ci_upper", "vif", "f2", "srmr", "gof", "q2_predict", "lm_rmse"} <= crit
+    row = long[(long["criterion"] == "q2_predict") & (long["rhs"] == "sat1")]
+    assert row["value"].item() == res.plspredict.set_index("item").loc["sat1", "q2_predict"]
+    # Without the options the optional parts are absent.
+    plain = csi.assess(fit)
+    assert plain.htmt_inference is None and plain.plspredict is None and plain.seed_entropy is None
+    assert "htmt_inference" not in plain.tables() and "PLSpredict" not in plain.summary()

@@ -249,7 +249,7 @@ def test_symmetric_marginal(spec):
         ({"paths": {"SAT ~ EXP": "big"}}, "must be a number"),
         ({"loadings": {"s1": 1.2}}, r"\(0, 1\]"),
         ({"loadings": {"zz": 0.5}}, "unknown item 'zz'"),
-        ({"population": "composite"}, "unknown population type 'composite'.*'factor'"),
+        ({"population": "formative"}, "unknown population type 'formative'.*'factor', 'composite'"),
         ({"binary_rate": 1.0}, "binary_rate"),
     ],
 )

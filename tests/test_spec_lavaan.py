@@ -155,7 +155,7 @@ def test_no_constructs():
 
 def test_quoted_names_and_labels_round_trip():
     spec = ModelSpec(
-        "weird \"name\"",
+        'weird "name"',
         (Construct("A", (Item("Q 1a", label='says "hi"\nnewline'), Item("2nd"), Item("x-y"))),),
         label="tab\there",
     )

@@ -35,7 +35,9 @@ def test_shipped_model_counts(key):
     assert read_toml(to_toml(spec)) == spec
 
 
-@pytest.mark.parametrize(("source", "name"), [("SCSB", "SCSB"), ("Acsi", "ACSI"), ("ECSI-7", "ECSI-7"), ("ecsi-6", "ECSI-6")])
+@pytest.mark.parametrize(
+    ("source", "name"), [("SCSB", "SCSB"), ("Acsi", "ACSI"), ("ECSI-7", "ECSI-7"), ("ecsi-6", "ECSI-6")]
+)
 def test_names_are_case_insensitive(source, name):
     assert load_model(source).name == name
 

@@ -21,9 +21,9 @@ from csi.spec import (
     to_toml,
 )
 
-_construct_names = st.text(string.ascii_letters + "_", min_size=1, max_size=6).map(lambda s: "C_" + s) | st.sampled_from(
-    ["SAT", "Zufriedenheit_ä", "x1"]
-)
+_construct_names = st.text(string.ascii_letters + "_", min_size=1, max_size=6).map(
+    lambda s: "C_" + s
+) | st.sampled_from(["SAT", "Zufriedenheit_ä", "x1"])
 # Item names: mostly column-like, sometimes anything a CSV header could hold.
 _item_names = st.from_regex(r"[a-z][a-z0-9_.]{0,6}", fullmatch=True) | st.text(min_size=1, max_size=8)
 _text = st.text(max_size=20)
@@ -80,7 +80,8 @@ def specs(draw) -> ModelSpec:
     paths = tuple(Path(s, t, draw(st.sampled_from(SIGNS))) for s, t in chosen)
     variables = list(cnames) + inames
     covs = tuple(
-        Covariance(a, b) for a, b in draw(st.lists(st.tuples(st.sampled_from(variables), st.sampled_from(variables)), max_size=3))
+        Covariance(a, b)
+        for a, b in draw(st.lists(st.tuples(st.sampled_from(variables), st.sampled_from(variables)), max_size=3))
     )
     return ModelSpec(
         name=draw(st.text(max_size=12)),

@@ -54,7 +54,10 @@ def test_every_feature():
             Construct("SAT", (Item("s1", 1, 10, missing_codes=codes), Item("s2"))),
             Construct(
                 "LOY",
-                (Item("l1", 0, 50, type="percent", missing_codes=codes), Item("l2", 0, 1, type="binary", missing_codes=codes)),
+                (
+                    Item("l1", 0, 50, type="percent", missing_codes=codes),
+                    Item("l2", 0, 1, type="binary", missing_codes=codes),
+                ),
             ),
         ),
         paths=(Path("QUAL", "SAT", "+"), Path("SAT", "LOY", "?"), Path("QUAL", "LOY", "-")),
@@ -78,10 +81,19 @@ def test_file_path_and_default_name(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('nmae = "x"\n[constructs.A]\nitems=["a"]', r"unknown key 'nmae' in the model file .*accepted keys: name, label"),
-        ('[constructs.A]\nitems=["a"]\nlabl="x"', r"unknown key 'labl' in \[constructs.A\]; accepted keys: label, mode, items"),
+        (
+            'nmae = "x"\n[constructs.A]\nitems=["a"]',
+            r"unknown key 'nmae' in the model file .*accepted keys: name, label",
+        ),
+        (
+            '[constructs.A]\nitems=["a"]\nlabl="x"',
+            r"unknown key 'labl' in \[constructs.A\]; accepted keys: label, mode, items",
+        ),
         ('[constructs.A]\nitems=[{name="a", scal=[1,2]}]', r"unknown key 'scal' in an item of \[constructs.A\]"),
-        ('[defaults]\nlabel="x"\n[constructs.A]\nitems=["a"]', r"unknown key 'label' in \[defaults\]; accepted keys: scale"),
+        (
+            '[defaults]\nlabel="x"\n[constructs.A]\nitems=["a"]',
+            r"unknown key 'label' in \[defaults\]; accepted keys: scale",
+        ),
         ('paths=[{from="A", to="A", sgn="+"}]\n[constructs.A]\nitems=["a"]', "unknown key 'sgn' in a path"),
         ('name = "x"', "no \\[constructs.NAME\\] tables"),
         ("[constructs.A]\nlabel='x'", "has no 'items'"),
@@ -105,7 +117,7 @@ def test_syntax_error_position():
     assert (err.line, err.column) == (3, 9)
     assert err.source_line == 'items = = ["a"]'
     assert str(err).startswith("line 3, column 9: TOML syntax error")
-    assert str(err).endswith("\n  items = = [\"a\"]\n          ^")
+    assert str(err).endswith('\n  items = = ["a"]\n          ^')
 
 
 def test_writer_output_is_readable():

@@ -210,7 +210,9 @@ def membership_matrix(
                 )
             R[i, j] += 1.0 if w is None else w[pos]
         R[i] /= R[i].sum()
-    return pd.DataFrame(R, index=pd.Index(factors, name="factor"), columns=pd.Index([t[0] for t in table], name="grade"))
+    return pd.DataFrame(
+        R, index=pd.Index(factors, name="factor"), columns=pd.Index([t[0] for t in table], name="grade")
+    )
 
 
 def _check_inputs(A: Any, R: Any) -> tuple[np.ndarray, np.ndarray, pd.Index, pd.Index]:
@@ -331,7 +333,9 @@ def fuzzy_evaluate_levels(
     first = next(iter(results.values())).b.index
     for g, res in results.items():
         if not res.b.index.equals(first):
-            raise DataError(f"group {g!r} has grades {list(res.b.index)}, others have {list(first)}; use the same grades")
+            raise DataError(
+                f"group {g!r} has grades {list(res.b.index)}, others have {list(first)}; use the same grades"
+            )
     upper = pd.DataFrame([res.b.to_numpy() for res in results.values()],
                          index=pd.Index(list(results), name="factor"), columns=first)  # fmt: skip
     return MultiLevelResult(top=fuzzy_evaluate(A, upper, operator, grade_scores), groups=results, R=upper)

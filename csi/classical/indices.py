@@ -244,8 +244,11 @@ def pca_index(
             raise EstimationError(
                 f"block {c.name}: eigenvalues {np.round(vals[: m + 1], 6).tolist()} of its correlation matrix "
                 f"tie, so the {m} retained component(s) are not unique and neither are their weights; "
-                + ("are the items uncorrelated? Use equal_weight_index for this block"
-                   if m == 1 else "change min_eigenvalue/min_cumulative or use method='first'")
+                + (
+                    "are the items uncorrelated? Use equal_weight_index for this block"
+                    if m == 1
+                    else "change min_eigenvalue/min_cumulative or use method='first'"
+                )
             )
         share = vals[:m] / vals[:m].sum()
         u[h] = (vecs[:, :m] @ share) / sd[h]

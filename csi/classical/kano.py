@@ -91,7 +91,9 @@ class KanoResult:
     table: pd.DataFrame
 
 
-def _answers(frame: pd.DataFrame, col: str, attribute: str, role: str, recode: Mapping[float, int] | None) -> np.ndarray:
+def _answers(
+    frame: pd.DataFrame, col: str, attribute: str, role: str, recode: Mapping[float, int] | None
+) -> np.ndarray:
     x = float_column(frame, col, role=f"attribute {attribute!r}, {role} column")
     if recode is not None:
         mapped = np.full_like(x, np.nan)

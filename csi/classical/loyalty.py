@@ -174,7 +174,9 @@ def loyalty_segments(
     seg = pd.Series(pd.Categorical([None] * len(a), categories=order), index=a.index, name="segment")
     seg[ok] = [names[k] for k in key]
     ww = np.ones(ok.sum()) if w is None else w
-    shares = pd.Series([ww[key == k].sum() / ww.sum() for k in SEGMENTS], index=pd.Index(order, name="segment"), name="share")
+    shares = pd.Series(
+        [ww[key == k].sum() / ww.sum() for k in SEGMENTS], index=pd.Index(order, name="segment"), name="share"
+    )
     counts = pd.Series([int((key == k).sum()) for k in SEGMENTS], index=shares.index, name="count")
     grid = pd.DataFrame(
         [[shares.iloc[0], shares.iloc[1]], [shares.iloc[2], shares.iloc[3]]],

@@ -83,12 +83,16 @@ def _columns(spec: str | Sequence[str], numbers: list[int], role: str) -> dict[i
         return {k: spec.format(k) for k in numbers}
     cols = list(spec)
     if len(cols) != len(numbers):
-        raise DataError(f"got {len(cols)} {role} columns for {len(numbers)} items; list one column per item, in item order")
+        raise DataError(
+            f"got {len(cols)} {role} columns for {len(numbers)} items; list one column per item, in item order"
+        )
     return dict(zip(numbers, cols))
 
 
 def _dimensions(dimensions: Mapping[str, Sequence[int]] | None) -> dict[str, tuple[int, ...]]:
-    dims = SERVQUAL_DIMENSIONS if dimensions is None else {str(d): tuple(int(k) for k in v) for d, v in dimensions.items()}
+    dims = (
+        SERVQUAL_DIMENSIONS if dimensions is None else {str(d): tuple(int(k) for k in v) for d, v in dimensions.items()}
+    )
     owner: dict[int, str] = {}
     for d, ks in dims.items():
         if not ks:
@@ -175,7 +179,9 @@ def servqual(
         check_range(x, col, frame.index, lo, hi)
         if missing == "error" and np.isnan(x).any():
             pos = int(np.argmax(np.isnan(x)))
-            raise DataError(f"column {col!r} has a missing answer at row {frame.index[pos]!r}; pass missing='available'")
+            raise DataError(
+                f"column {col!r} has a missing answer at row {frame.index[pos]!r}; pass missing='available'"
+            )
         return lo + hi - x if k in reverse else x
 
     P = {k: read(pcols[k], k) for k in numbers}
@@ -183,7 +189,9 @@ def servqual(
     items = pd.DataFrame({k: P[k] - E[k] if E else P[k] for k in numbers}, index=frame.index)
     items.columns.name = "item"
     with np.errstate(all="ignore"):
-        dscore = pd.DataFrame({d: items[list(ks)].mean(axis=1, skipna=True) for d, ks in dims.items()}, index=frame.index)
+        dscore = pd.DataFrame(
+            {d: items[list(ks)].mean(axis=1, skipna=True) for d, ks in dims.items()}, index=frame.index
+        )
     dscore.columns.name = "dimension"
     unweighted = dscore.mean(axis=1, skipna=missing == "available").rename("servqual" if E else "servperf")
     weighted = None
@@ -206,7 +214,9 @@ def _points(points: Mapping[str, Any], dims: dict[str, tuple[int, ...]], frame: 
     cols = []
     for d in dims:
         v = points[d]
-        cols.append(float_column(frame, v, role="points column") if isinstance(v, str) else np.full(len(frame), float(v)))
+        cols.append(
+            float_column(frame, v, role="points column") if isinstance(v, str) else np.full(len(frame), float(v))
+        )
     pts = np.column_stack(cols)
     bad = ~np.isfinite(pts).all(axis=1) | (pts < 0).any(axis=1) | (np.abs(pts.sum(axis=1) - 100.0) > 1e-6)
     if bad.any():

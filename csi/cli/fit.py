@@ -68,7 +68,8 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
     items = json_arg(args.items, "--items") if args.items else None
     spec = csi.load_model(args.model, items=items)
     data = read_data(args.data)
-    return csi.fit(spec, data, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing)
+    method = getattr(args, "method", "pls")
+    return csi.fit(spec, data, method=method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing)
 
 
 def run(args: argparse.Namespace) -> int:

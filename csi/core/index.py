@@ -16,9 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def index_0_100(
-    u: np.ndarray, means: np.ndarray, lo: np.ndarray, hi: np.ndarray, M: np.ndarray
-) -> np.ndarray:
+def index_0_100(u: np.ndarray, means: np.ndarray, lo: np.ndarray, hi: np.ndarray, M: np.ndarray) -> np.ndarray:
     """0-100 index of every block.
 
     Parameters

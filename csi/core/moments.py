@@ -34,13 +34,23 @@ divisor ``N``.  A replicate's weight for row ``i`` is ``F[b, i] * w[i]``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 _COUNT_SLAB = 256
 """Replicates per bincount call in :func:`counts_from_indices` (speed only)."""
 
-__all__ = ["counts_from_indices", "cov_to_corr", "moments", "resample_moments"]
+__all__ = [
+    "MomentBasis",
+    "counts_from_indices",
+    "cov_to_corr",
+    "moment_basis",
+    "moment_sums",
+    "moments",
+    "resample_moments",
+]
 
 
 def moments(X: ArrayLike, weights: ArrayLike | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -180,6 +190,87 @@ def resample_moments(
     return mean + d, covs
 
 
+class MomentBasis(NamedTuple):
+    """Right-hand side ``R = [w, w Z, w Q]`` of the moment GEMM, prepared once per data set.
+
+    See :func:`moment_basis`.
+    """
+
+    R: NDArray[np.floating]
+    """(n, 1 + p + T) basis; float32 or float64 (see ``exact``)."""
+    exact: bool
+    """True when every moment sum ``F R`` is an exact integer in ``R.dtype``."""
+    origin: NDArray[np.float64]
+    """(p,) point the sums are taken about: 0 when exact, else the weighted mean."""
+
+
+_F32_EXACT = 2**24
+_F64_EXACT = 2**53
+
+
+def moment_basis(X: ArrayLike, weights: ArrayLike | None = None, n_draw: int | None = None) -> MomentBasis:
+    """The fixed factor of the moment GEMM ``G = F R``, exact where the data allow it.
+
+    Survey items are small integers.  With unit weights, ``Z = X`` (no
+    centring) and the products ``Q`` of integers, every entry of ``G = F R``
+    is a sum of integers bounded by ``n_draw * m`` (``m`` = the largest
+    ``|R_ik|``); while that bound is below 2**24 (float32) or 2**53 (float64)
+    every partial sum is exact, so ``G`` is exact whatever the summation order
+    of the BLAS (so any chunking of replicates gives identical sums) and
+    float32 halves the cost of the product.  Otherwise (weights, non-integer
+    items, huge sums) the sums are taken in float64 about the weighted mean, as
+    in :func:`resample_moments`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+    weights : array_like, shape (n,), optional
+    n_draw : int, optional
+        Rows drawn per replicate (the row sums of ``F``); default ``n``.
+
+    Returns
+    -------
+    MomentBasis
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, p = X.shape
+    n_draw = n if n_draw is None else int(n_draw)
+    rows, cols, _ = _packed_layout(p)
+    if weights is None and np.all(np.isfinite(X)) and np.array_equal(X, np.round(X)):
+        m = max(1.0, float(np.max(np.abs(X), initial=0.0)) ** 2)
+        # The exact covariance numerator s * C - a a' needs n_draw**2 * m below 2**53 too.
+        if n_draw * n_draw * m < _F64_EXACT:
+            dtype = np.float32 if n_draw * m < _F32_EXACT else np.float64
+            R = np.empty((n, 1 + p + rows.size), dtype=dtype)
+            R[:, 0] = 1.0
+            R[:, 1 : 1 + p] = X
+            R[:, 1 + p :] = np.take(X, rows, axis=1) * np.take(X, cols, axis=1)
+            return MomentBasis(R, True, np.zeros(p))
+    if weights is None:
+        w = np.ones(n)
+        mean = X.mean(axis=0)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        mean = (w @ X) / w.sum()
+    Z = X - mean
+    R = np.empty((n, 1 + p + rows.size))
+    R[:, 0] = w
+    np.multiply(Z, w[:, None], out=R[:, 1 : 1 + p])
+    np.multiply(np.take(R, 1 + rows, axis=1), np.take(Z, cols, axis=1), out=R[:, 1 + p :])
+    return MomentBasis(R, False, mean)
+
+
+def moment_sums(basis: MomentBasis, counts: ArrayLike) -> NDArray[np.float64]:
+    """``G = F R``: (B, 1 + p + T) weight sums, first- and packed second-moment sums of every replicate.
+
+    Exact bases are multiplied in their own dtype (exact, see
+    :func:`moment_basis`); the result is float64.
+    """
+    F = np.asarray(counts, dtype=basis.R.dtype)
+    G = F @ basis.R
+    return G if G.dtype == np.float64 else G.astype(np.float64)
+
+
 def cov_to_corr(covs: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Correlation matrices and standard deviations of a batch of covariances.
 
@@ -208,7 +299,7 @@ def cov_to_corr(covs: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float6
     return corr, sd
 
 
-def counts_from_indices(indices: ArrayLike, n: int) -> NDArray[np.float64]:
+def counts_from_indices(indices: ArrayLike, n: int, dtype: type = np.float64) -> NDArray[np.floating]:
     """Draw frequencies from a matrix of drawn row indices.
 
     Parameters
@@ -218,6 +309,8 @@ def counts_from_indices(indices: ArrayLike, n: int) -> NDArray[np.float64]:
         resampling plans validate user-given indices).
     n : int
         Number of rows in the data.
+    dtype : float64 or float32
+        Of the result (counts up to 2**24 are exact in float32).
 
     Returns
     -------
@@ -227,7 +320,7 @@ def counts_from_indices(indices: ArrayLike, n: int) -> NDArray[np.float64]:
     """
     idx = np.asarray(indices)
     B = idx.shape[0]
-    counts = np.empty((B, n))
+    counts = np.empty((B, n), dtype=dtype)
     # One bincount over offset indices (row b's draws shifted by b * n) counts
     # many replicates at once, without np.add.at's slow path.  Working in
     # slabs of _COUNT_SLAB replicates keeps the integer histogram in cache

@@ -105,8 +105,7 @@ def as_frame(data: object, what: str = "survey data") -> pd.DataFrame:
     if isinstance(data, np.ndarray | list | tuple):
         hint = "; wrap an array with pd.DataFrame(array, columns=spec.item_names) so columns are matched by name"
     raise DataError(
-        f"{what} must be a pandas DataFrame (or a mapping of column name -> values), "
-        f"got {type(data).__name__}{hint}"
+        f"{what} must be a pandas DataFrame (or a mapping of column name -> values), got {type(data).__name__}{hint}"
     )
 
 

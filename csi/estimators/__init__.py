@@ -8,13 +8,15 @@ from typing import Any
 import pandas as pd
 
 from csi.errors import EstimationError
+from csi.estimators.cbsem import CBSEM
+from csi.estimators.fixed import PCA, SumScore
 from csi.estimators.pls import PLS
 from csi.estimators.plsc import PLSc
 from csi.results.fit import FitResult
 from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 
-ESTIMATORS: dict[str, type] = {"pls": PLS, "plsc": PLSc}
+ESTIMATORS: dict[str, type] = {"pls": PLS, "plsc": PLSc, "cbsem": CBSEM, "sumscore": SumScore, "pca": PCA}
 """Estimator classes by method name."""
 
 
@@ -53,10 +55,13 @@ def fit(
     data
         Survey responses: one row per respondent, one column per item.
     method
-        Estimator name; see :data:`ESTIMATORS`.
+        Estimator name; see :data:`ESTIMATORS`: ``"pls"``, ``"plsc"``, and the
+        fixed-weight composites ``"sumscore"`` and ``"pca"``
+        (:mod:`csi.estimators.fixed`).
     scheme, scaled
-        Inner weighting scheme and item standardisation (PLS, PLSc; PLSc
-        needs ``scaled=True``).
+        Inner weighting scheme (PLS, PLSc; the fixed-weight methods have none
+        and reject any other value than the default) and item
+        standardisation (PLSc needs ``scaled=True``).
     weights
         Respondent weights: a column of ``data`` or an array.
     **options
@@ -74,4 +79,12 @@ def fit(
             f"fit needs a ModelSpec, a model name, a file path or model text as its first argument, "
             f"got {type(spec).__name__}; e.g. csi.fit('ecsi', data)"
         )
-    return make_estimator(method, scheme=scheme, scaled=scaled, **options).fit(spec, data, weights=weights)
+    fields = ESTIMATORS[method].__dataclass_fields__ if method in ESTIMATORS else {"scheme", "scaled"}
+    # scheme and scaled are PLS options; an estimator without them (cbsem, sumscore, pca) accepts only
+    # their defaults and rejects any other value.
+    for key, value, default in (("scheme", scheme, "path"), ("scaled", scaled, True)):
+        if key in fields:
+            options[key] = value
+        elif value != default:
+            raise EstimationError(f"method {method!r} has no option {key!r}; accepted: {', '.join(fields)}")
+    return make_estimator(method, **options).fit(spec, data, weights=weights)

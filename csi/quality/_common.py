@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from csi.core.plsc import factor_blocks
+from csi.data.prepare import PreparedData
+from csi.errors import EstimationError
 from csi.results.fit import FitResult
 
 
@@ -23,3 +25,10 @@ def correlation_and_weights(fit: FitResult) -> tuple[np.ndarray, np.ndarray]:
 def factor_mask(fit: FitResult) -> np.ndarray:
     """(J,) True for common-factor blocks: Mode A with at least two items."""
     return factor_blocks(fit.spec.block_mask, np.array([m == "A" for m in fit.spec.modes]))
+
+
+def prepared_data(fit: FitResult, what: str) -> PreparedData:
+    """The fit's prepared item data, which resampling criteria need; a clear error when it is absent."""
+    if fit.data is None:
+        raise EstimationError(f"{what} needs the fitted item data, but this FitResult holds none; refit with csi.fit")
+    return fit.data

@@ -146,15 +146,15 @@ class ResamplingPlan:
         """
         raise NotImplementedError
 
-    def counts(self, start: int = 0, stop: int | None = None) -> NDArray[np.float64]:
-        """Draw frequencies of replicates ``[start, stop)``.
+    def counts(self, start: int = 0, stop: int | None = None, dtype: type = np.float64) -> NDArray[np.floating]:
+        """Draw frequencies of replicates ``[start, stop)`` (``dtype`` float64 or float32).
 
         Returns
         -------
         ndarray of float64, shape (stop - start, n)
             ``F[b, i]`` = how often row ``i`` is drawn in replicate ``start + b``.
         """
-        return counts_from_indices(self.indices(start, stop), self.n)
+        return counts_from_indices(self.indices(start, stop), self.n, dtype)
 
     def describe(self) -> dict[str, Any]:
         """Provenance of the plan: enough to rebuild it exactly."""
@@ -201,13 +201,13 @@ class _BlockPlan(ResamplingPlan):
             out[lo - start : hi - start] = rows
         return out
 
-    def counts(self, start: int = 0, stop: int | None = None) -> NDArray[np.float64]:
+    def counts(self, start: int = 0, stop: int | None = None, dtype: type = np.float64) -> NDArray[np.floating]:
         stop = self.n_resamples if stop is None else stop
         self._check_range(start, stop)
-        out = np.empty((stop - start, self.n))
+        out = np.empty((stop - start, self.n), dtype=dtype)
         # Count block by block so the (B, n_draw) index matrix is never built.
         for lo, hi, rows in self._blocks(start, stop):
-            out[lo - start : hi - start] = counts_from_indices(rows, self.n)
+            out[lo - start : hi - start] = counts_from_indices(rows, self.n, dtype)
         return out
 
     def describe(self) -> dict[str, Any]:

@@ -48,6 +48,10 @@ class BootstrapResult:
     plan: dict[str, Any]
     ci: str = "percentile"
     level: float = 0.95
+    se_draws: pd.DataFrame | None = field(default=None, repr=False)
+    """Per-replicate standard errors from the nested bootstrap (same shape as ``draws``), or None."""
+    inner_resamples: int | None = None
+    """Inner resamples per replicate of the nested bootstrap, or None when none was run."""
 
     def __post_init__(self) -> None:
         if self.ci not in INTERVALS:
@@ -93,10 +97,13 @@ class BootstrapResult:
         if self.ci == "bca":
             opts["jackknife_values"] = self.jackknife_values
         if self.ci == "studentized":
-            raise EstimationError(
-                "studentized intervals need an inner bootstrap per replicate, which csi.bootstrap does not run; "
-                "use 'percentile', 'basic', 'normal', 'bc' or 'bca'"
-            )
+            if self.se_draws is None:
+                raise EstimationError(
+                    "studentized intervals need a standard error per replicate from a nested bootstrap; rerun "
+                    "csi.bootstrap(fit, ..., inner_resamples=M) (or ci='studentized', which runs M=100), or use "
+                    "'percentile', 'basic', 'normal', 'bc' or 'bca'"
+                )
+            opts["se_draws"] = self.se_draws.to_numpy()
         lower, upper = confidence_interval(self.ci, D, est, self.level, **opts)
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(D, axis=0) if len(D) else np.full(len(est), np.nan)
@@ -122,7 +129,8 @@ class BootstrapResult:
             f"Plan: {self.plan}",
             f"Failed replicates: {self.n_failed} (not converged {self.n_not_converged}, "
             f"singular {self.n_singular}; policy {self.failed_policy})",
-            f"Interval: {self.ci} {100 * self.level:g}%   sign change: {self.sign_change}",
+            f"Interval: {self.ci} {100 * self.level:g}%   sign change: {self.sign_change}"
+            + (f"   inner resamples: {self.inner_resamples}" if self.inner_resamples else ""),
             "",
         ]
         table = self.estimates.set_index(["lhs", "op", "rhs"])

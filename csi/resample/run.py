@@ -24,11 +24,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import resample_moments
+from csi.core import fused
+from csi.core.moments import counts_from_indices, moment_basis, moment_sums, resample_moments
 from csi.errors import ConvergenceWarning, EstimationError
-from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan
+from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan, seed_sequence
 from csi.resample.result import BootstrapResult
-from csi.resample.statistics import SIGN_CHANGES, StatisticLayout, replicate_statistics
+from csi.resample.statistics import (
+    SIGN_CHANGES,
+    StatisticLayout,
+    fused_model,
+    fused_statistics_of,
+    replicate_statistics,
+)
 from csi.results.fit import FitResult
 
 FAILURE_POLICIES = ("drop", "keep", "raise")
@@ -43,10 +50,27 @@ def _chunk_bounds(n_resamples: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(a, min(a + chunk_size, n_resamples)) for a in range(0, n_resamples, chunk_size)]
 
 
-def default_chunk_size(n_rows: int) -> int:
-    """Replicates per chunk: about 8 million frequency cells, a multiple of the block size."""
+def default_chunk_size(n_rows: int, n_resamples: int | None = None, workers: int = 1) -> int:
+    """Replicates per chunk, a multiple of the block size.
+
+    At most about 8 million frequency cells (memory), and small enough that
+    every worker gets about four chunks (load balance).
+    """
     size = max(BLOCK, (8_000_000 // max(n_rows, 1)) // BLOCK * BLOCK)
-    return min(size, 64 * BLOCK)
+    size = min(size, 64 * BLOCK)
+    if n_resamples is not None:
+        share = -(-n_resamples // (4 * max(workers, 1)))
+        size = min(size, max(BLOCK, -(-share // BLOCK) * BLOCK))
+    return size
+
+
+ENGINE_VARIABLE = "CSI_BOOTSTRAP_ENGINE"
+"""Environment variable: ``numpy`` forces the NumPy reference kernels instead of the compiled one."""
+
+
+def use_fused(method: str) -> bool:
+    """Whether a bootstrap of a fit with this method runs the compiled kernel of :mod:`csi.core.fused`."""
+    return method == "pls" and fused.available() and os.environ.get(ENGINE_VARIABLE, "").lower() != "numpy"
 
 
 def bootstrap(
@@ -63,6 +87,7 @@ def bootstrap(
     chunk_size: int | None = None,
     n_jobs: int | None = None,
     progress: bool | None = None,
+    inner_resamples: int | None = None,
 ) -> BootstrapResult:
     """Nonparametric bootstrap of every estimate and 0-100 index of a PLS fit.
 
@@ -96,17 +121,38 @@ def bootstrap(
     progress
         Show a progress bar; default: only when writing to a terminal and the
         run is long.
+    inner_resamples
+        Resamples M of a nested bootstrap inside every replicate, whose standard
+        deviations are the per-replicate standard errors the studentized
+        (bootstrap-t) interval needs (Efron & Tibshirani 1993, §12.5; Davison &
+        Hinkley 1997, §5.2.1).  Default: 100 when ``ci="studentized"``, else
+        none.  Costs M times the outer bootstrap.  Replicate r's inner draws
+        come from their own stream (see :func:`inner_rng`), so they too do not
+        depend on ``chunk_size`` or ``n_jobs``.
 
     Returns
     -------
     BootstrapResult
     """
-    if fit.method != "pls":
-        raise EstimationError(f"the batched bootstrap runs PLS fits; got method {fit.method!r}")
+    if fit.method == "cbsem":
+        from csi.estimators.cbsem_bootstrap import bootstrap_cbsem
+
+        return bootstrap_cbsem(
+            fit, n_resamples, seed, indices=indices, strata=strata, ci=ci, level=level, sign_change=sign_change,
+            failed=failed, chunk_size=chunk_size, n_jobs=n_jobs, progress=progress,
+        )  # fmt: skip
+    if fit.method not in ("pls", "plsc"):
+        raise EstimationError(f"the batched bootstrap runs PLS and PLSc fits; got method {fit.method!r}")
     if sign_change not in SIGN_CHANGES:
         raise EstimationError(f"unknown sign_change {sign_change!r}; accepted: {', '.join(SIGN_CHANGES)}")
     if failed not in FAILURE_POLICIES:
         raise EstimationError(f"unknown failed-replicate policy {failed!r}; accepted: {', '.join(FAILURE_POLICIES)}")
+    if inner_resamples is None and ci == "studentized":
+        inner_resamples = DEFAULT_INNER_RESAMPLES
+    if inner_resamples is not None and (
+        isinstance(inner_resamples, bool) or not isinstance(inner_resamples, int | np.integer) or inner_resamples < 2
+    ):
+        raise EstimationError(f"inner_resamples must be an integer >= 2, got {inner_resamples!r}")
     data = fit.data
     X, w = data.X, data.weights
     n = X.shape[0]
@@ -119,13 +165,55 @@ def bootstrap(
     else:
         plan = OrdinaryPlan(n, n_resamples, seed)
     B = plan.n_resamples
+    workers = n_jobs or os.cpu_count() or 1
     if chunk_size is None:
-        chunk_size = default_chunk_size(n)
+        chunk_size = default_chunk_size(n, B, workers)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     layout = StatisticLayout.of(fit)
+    fast = use_fused(fit.method)
+    if fast:
+        basis = moment_basis(X, w, plan.n_draw)
+        mdl = fused_model(fit, layout, sign_change)
+    inner_root = seed_sequence(seed) if isinstance(plan, FixedPlan) else plan._root
 
-    def run_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def stats_of_counts(F: np.ndarray) -> np.ndarray:
+        """Statistics of a small batch of replicates given by their counts (one product, fixed shape)."""
+        if fast:
+            G = moment_sums(basis, F.astype(basis.R.dtype) if basis.exact else F)
+            return fused_statistics_of(fit, G, basis, layout, sign_change, mdl)[0]
+        m, c = resample_moments(X, F, w)
+        return replicate_statistics(fit, m, c, layout, sign_change)[0]
+
+    def inner_se(a: int, b: int) -> np.ndarray:
+        """Standard errors of every statistic from a nested bootstrap of each replicate in [a, b)."""
+        idx = plan.indices(a, b)
+        out = np.empty((b - a, len(layout.labels)))
+        for r in range(a, b):
+            rows = idx[r - a]
+            pick = inner_rng(inner_root, r).integers(0, rows.size, size=(inner_resamples, rows.size), dtype=np.intp)
+            inner = stats_of_counts(counts_from_indices(rows[pick], n))
+            with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[r - a] = np.nanstd(inner, axis=0, ddof=1)
+        return out
+
+    def run_fused_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        a, b = bounds
+        if basis.exact:
+            # Exact integer sums do not depend on how the product is blocked.
+            G = moment_sums(basis, plan.counts(a, b, basis.R.dtype))
+        else:  # as in run_chunk: whole blocks, then slice
+            first = a // BLOCK * BLOCK
+            parts = []
+            for s in range(first, b, BLOCK):
+                e = min(s + BLOCK, B)
+                parts.append(moment_sums(basis, plan.counts(s, e))[max(a, s) - s : min(b, e) - s])
+            G = np.concatenate(parts)
+        stats, conv = fused_statistics_of(fit, G, basis, layout, sign_change, mdl)
+        return stats, conv, (inner_se(a, b) if inner_resamples else None)
+
+    def run_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         a, b = bounds
         # The frequency product of a whole block of BLOCK replicates is always taken
         # at once and then sliced: a matrix product's rows can differ in the last
@@ -140,18 +228,20 @@ def bootstrap(
             parts.append((m[lo:hi], c[lo:hi]))
         means = np.concatenate([p[0] for p in parts])
         covs = np.concatenate([p[1] for p in parts])
-        return replicate_statistics(fit, means, covs, layout, sign_change)
+        stats, conv = replicate_statistics(fit, means, covs, layout, sign_change)
+        return stats, conv, (inner_se(a, b) if inner_resamples else None)
 
     chunks = _chunk_bounds(B, chunk_size)
-    workers = n_jobs or os.cpu_count() or 1
+    work = run_fused_chunk if fast else run_chunk
     show = progress if progress is not None else (sys.stderr.isatty() and B * n > 5_000_000)
     from tqdm.auto import tqdm
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(tqdm(pool.map(run_chunk, chunks), total=len(chunks), disable=not show, unit="chunk",
+        results = list(tqdm(pool.map(work, chunks), total=len(chunks), disable=not show, unit="chunk",
                             desc="bootstrap"))  # fmt: skip
     stats = np.concatenate([r[0] for r in results])
     converged = np.concatenate([r[1] for r in results])
+    se_draws = np.concatenate([r[2] for r in results]) if inner_resamples else None
     singular = np.isnan(stats).all(axis=1)
     not_converged = ~converged & ~singular
     if not_converged.any():
@@ -163,6 +253,8 @@ def bootstrap(
             )
         if failed == "drop":
             stats[not_converged] = np.nan
+            if se_draws is not None:
+                se_draws[not_converged] = np.nan
         warnings.warn(
             f"{int(not_converged.sum())} of {B} bootstrap replicates did not converge "
             f"({'dropped' if failed == 'drop' else 'kept'})",
@@ -178,6 +270,9 @@ def bootstrap(
         )
     draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"))
     draws.index.name = "replicate"
+    if se_draws is not None:
+        se_draws[np.isnan(stats)] = np.nan
+        se_frame = pd.DataFrame(se_draws, columns=draws.columns, index=draws.index)
     return BootstrapResult(
         fit=fit,
         layout=layout,
@@ -189,11 +284,36 @@ def bootstrap(
         plan=plan.describe(),
         ci=ci,
         level=level,
+        se_draws=se_frame if se_draws is not None else None,
+        inner_resamples=inner_resamples,
     )
+
+
+DEFAULT_INNER_RESAMPLES = 100
+"""Inner resamples per replicate when studentized intervals are asked for without ``inner_resamples``."""
+
+INNER_KEY = 2**31
+"""Spawn-key marker of the nested bootstrap's streams (the outer blocks use keys below 2**31)."""
+
+
+def inner_rng(root: np.random.SeedSequence, replicate: int) -> np.random.Generator:
+    """Generator of the nested bootstrap inside outer replicate ``replicate``.
+
+    ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (2**31, replicate))``
+    with PCG64; its first call ``integers(0, n_draw, size=(M, n_draw))`` picks
+    positions within the outer replicate's drawn rows.  Part of the seeding
+    contract, like :data:`csi.resample.plans.BLOCK`.
+    """
+    ss = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, INNER_KEY, replicate))
+    return np.random.Generator(np.random.PCG64(ss))
 
 
 def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none") -> np.ndarray:
     """Leave-one-out statistics (n, q) through the same moment path, for BCa acceleration."""
+    if fit.method == "cbsem":
+        from csi.estimators.cbsem_bootstrap import jackknife_cbsem
+
+        return jackknife_cbsem(fit)
     data = fit.data
     n = data.X.shape[0]
     out = []

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from csi.core.fused import SCHEME_CODES, STOP_CODES, FusedModel, fused_statistics, output_offsets
 from csi.core.index import index_0_100, unstandardise
-from csi.core.moments import cov_to_corr
+from csi.core.moments import MomentBasis, cov_to_corr
 from csi.core.pls import pls_inner, pls_weights
+from csi.core.plsc import plsc
 from csi.index.compute import compute_index, scale_bounds
 from csi.results.fit import FitResult, parameter_label
 
@@ -64,7 +66,7 @@ class StatisticLayout:
 def replicate_statistics(
     fit: FitResult, means: np.ndarray, covs: np.ndarray, layout: StatisticLayout, sign_change: str = "none"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Statistics of every replicate.
+    """Statistics of every replicate (PLS, or PLSc when ``fit.method == "plsc"``).
 
     Parameters
     ----------
@@ -105,6 +107,13 @@ def replicate_statistics(
         flip = np.abs((lam0 - lam) @ M) > np.abs((lam0 + lam) @ M)
         w = w * np.where(flip, -1.0, 1.0)[:, block]
     inner = pls_inner(S, w, M, D)
+    if fit.method == "plsc":
+        # PLSc keeps the PLS weights (and so the indices) and corrects loadings and paths
+        # (Dijkstra & Henseler 2015a); an inadmissible replicate keeps its NaNs, as in a single fit.
+        mode_a = np.array([m == "A" for m in spec.modes])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pc = plsc(S, w, M, D, mode_a, inner.loadings, inner.cross, inner.R)
+        inner = inner._replace(B=pc.B, r2=pc.r2, loadings=pc.loadings, total=pc.total)
 
     names = {n: i for i, n in enumerate(spec.construct_names)}
     items = {n: i for i, n in enumerate(spec.item_names)}
@@ -138,3 +147,99 @@ def replicate_statistics(
     stats[~finite] = np.nan
     return stats, res.converged & finite
 
+
+def fused_model(fit: FitResult, layout: StatisticLayout, sign_change: str = "none") -> FusedModel:
+    """The fit's structure and options as arrays for :mod:`csi.core.fused`."""
+    spec, opt = fit.spec, fit.options
+    M = spec.block_mask
+    block = np.asarray(spec.block_index, dtype=np.int64)
+    p, J = M.shape
+    q = np.argsort(block, kind="stable").astype(np.int64)  # block order: every block a contiguous range
+    bstart = np.concatenate([[0], np.cumsum(M.sum(axis=0))]).astype(np.int64)
+    rows, cols = np.triu_indices(p)
+    pos = np.empty((p, p), dtype=np.int64)
+    pos[rows, cols] = np.arange(rows.size)
+    pos[cols, rows] = pos[rows, cols]
+    D = np.asarray(spec.adjacency, dtype=np.int64)
+    topo: list[int] = []
+    while len(topo) < J:  # the spec guarantees an acyclic model
+        topo += [j for j in range(J) if j not in topo and all(k in topo for k in np.flatnonzero(D[j]))]
+    if layout.with_index:
+        lo, hi = (np.broadcast_to(np.asarray(b, dtype=np.float64), (p,)) for b in scale_bounds(spec))
+    else:
+        lo = hi = np.zeros(p)
+    return FusedModel(
+        q=q, bstart=bstart, block=block[q], D=D,
+        pred=np.concatenate([np.flatnonzero(D[j]) for j in range(J)]).astype(np.int64),
+        pstart=np.concatenate([[0], np.cumsum(D.sum(axis=1))]).astype(np.int64), topo=np.asarray(topo, dtype=np.int64),
+        mode_b=np.array([m == "B" for m in spec.modes]), pos=np.ascontiguousarray(pos[np.ix_(q, q)]),
+        scheme=SCHEME_CODES[opt["scheme"]], scaled=bool(opt["scaled"]), tol=float(opt["tol"]),
+        max_iter=int(opt["max_iter"]), stop=STOP_CODES[opt["stop"]],
+        raw_factor=(fit.n - 1) / fit.n if opt["stop"] == "plspm" else 1.0,
+        majority=opt["sign_rule"] == "majority", construct_flip=sign_change == "construct",
+        lam0=np.ascontiguousarray(fit.loadings.to_numpy()[q], dtype=np.float64), with_index=layout.with_index,
+        lo=np.ascontiguousarray(lo[q]), hi=np.ascontiguousarray(hi[q]),
+    )  # fmt: skip
+
+
+def _gather(fit: FitResult, layout: StatisticLayout) -> tuple[np.ndarray, np.ndarray]:
+    """Column of the fused kernel's output row for every statistic (and one to subtract, or -1)."""
+    spec = fit.spec
+    p, J = spec.block_mask.shape
+    off = output_offsets(p, J)
+    names = {n: i for i, n in enumerate(spec.construct_names)}
+    items = {n: i for i, n in enumerate(spec.item_names)}
+    take, minus = [], []
+    for lhs, op, rhs in zip(layout.lhs, layout.op, layout.rhs):
+        sub = -1
+        if op == "~":
+            col = off["B"] + names[lhs] * J + names[rhs]
+        elif op == "=~":
+            col = off["loadings"] + items[rhs]
+        elif op == "<~":
+            col = off["w"] + items[rhs]
+        elif op == "r2":
+            col = off["r2"] + names[lhs]
+        elif op in ("ind", "total"):
+            col = off["total"] + names[lhs] * J + names[rhs]
+            if op == "ind":
+                sub = off["B"] + names[lhs] * J + names[rhs]
+        elif op == "index":
+            col = off["index"] + names[lhs]
+        else:  # pragma: no cover - the layout only holds the ops above
+            raise AssertionError(op)
+        take.append(col)
+        minus.append(sub)
+    return np.asarray(take), np.asarray(minus)
+
+
+def fused_statistics_of(
+    fit: FitResult, G: np.ndarray, basis: MomentBasis, layout: StatisticLayout, sign_change: str = "none",
+    mdl: FusedModel | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """:func:`replicate_statistics` from moment sums, through the compiled kernel of :mod:`csi.core.fused`.
+
+    Parameters
+    ----------
+    G
+        (B, 1 + p + T) moment sums ``F R`` of the replicates
+        (:func:`csi.core.moments.moment_sums` with ``basis``).
+
+    Returns
+    -------
+    stats, converged
+        As :func:`replicate_statistics`.
+    """
+    if mdl is None:
+        mdl = fused_model(fit, layout, sign_change)
+    out, conv, finite, _ = fused_statistics(G, basis.exact, basis.origin, mdl)
+    take, minus = _gather(fit, layout)
+    stats = out[:, take]
+    sub = minus >= 0
+    stats[:, sub] -= out[:, minus[sub]]
+    if sign_change == "individual":
+        flippable = np.isin(layout.op, ["~", "=~", "<~", "ind", "total"])
+        differs = np.sign(stats) != np.sign(layout.original)
+        stats = np.where(differs & flippable, -stats, stats)
+    stats[~finite] = np.nan
+    return stats, conv & finite

@@ -33,6 +33,10 @@ from scipy import stats
 
 from csi.spec.model import ModelSpec
 
+#: Methods whose paths are OLS regressions on observed composite scores, so the
+#: OLS standard errors of ``inner_model`` apply (conditional on the weights).
+OLS_ON_SCORES = frozenset({"pls", "sumscore", "pca"})
+
 
 def parameter_label(lhs: str, op: str, rhs: str) -> str:
     """The one label of a parameter, e.g. ``"SAT ~ VAL"`` or ``"SAT =~ sat1"``."""
@@ -111,12 +115,22 @@ class FitResult:
     """The prepared item data (:class:`csi.data.prepare.PreparedData`), for resampling."""
     admissible: bool = True
     rho_a: pd.Series | None = None
+    parameter_table: pd.DataFrame | None = field(repr=False, default=None)
+    """CB-SEM only: lavaan's parameter table (estimate, std_error, z_value, p_value, std_estimate, free)."""
+    fit_measures: pd.Series | None = None
+    """CB-SEM only: lavaan's ``fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, aic, bic, ...)."""
+    cbsem_state: Any = field(repr=False, default=None)
+    """CB-SEM only: parameter structure and estimates, for the warm-started bootstrap."""
 
     # ------------------------------------------------------------ structural
     @cached_property
     def r2(self) -> pd.Series:
         """R² of each endogenous construct."""
         names = list(self.spec.endogenous)
+        if self.parameter_table is not None:
+            t = self.parameter_table
+            r2 = t[t["op"] == "r2"].set_index("lhs")["estimate"].reindex(names)
+            return pd.Series(r2.to_numpy(), index=pd.Index(names, name="construct"), name="r2")
         B = self.paths.loc[names].to_numpy()
         R = self.construct_correlations.loc[names].to_numpy()
         return pd.Series(np.sum(B * R, axis=1), index=pd.Index(names, name="construct"), name="r2")
@@ -129,13 +143,32 @@ class FitResult:
 
     @cached_property
     def inner_model(self) -> pd.DataFrame:
-        """OLS table of every structural equation on the construct scores.
+        """Table of every structural equation: ``lhs, rhs, estimate`` and, for PLS, OLS inference.
 
-        Standard errors are those of an OLS regression with intercept on the
-        scores: ``se_k = sqrt((1 - R²) / (n - k - 1) * [R_PP^-1]_kk)``, with
-        t and two-sided p from Student's t on ``n - k - 1`` degrees of freedom
-        (R plspm's ``inner_model``, which calls ``lm``).
+        PLS: the paths are an OLS regression with intercept on the construct
+        scores, and the table adds that regression's ``std_error``,
+        ``t_value`` and ``p_value``:
+        ``se_k = sqrt((1 - R²) / (n - k - 1) * [R_PP^-1]_kk)``, t and
+        two-sided p from Student's t on ``n - k - 1`` degrees of freedom
+        (R plspm's ``inner_model``, which calls ``lm``); an ``(Intercept)``
+        row is included.
+
+        The fixed-weight composites (``sumscore``, ``pca``) are regressions on
+        observed scores too and get the same table.
+
+        PLSc: the paths are OLS on *disattenuated*
+        construct correlations, not a regression on observed scores, so the
+        OLS formula does not give their sampling variance (it ignores the
+        estimated reliabilities; Dijkstra & Henseler 2015b, CSDA 81:10-23,
+        derive the asymptotic variance, and Aguirre-Urreta & Rönkkö 2018
+        recommend the bootstrap).  The table then holds the estimates only,
+        without standard-error columns and without an intercept row.
+        CB-SEM: the same standardised estimates; the ML standard errors of the
+        unstandardised paths are in ``estimates`` / ``parameter_table``.
         """
+        if self.method not in OLS_ON_SCORES:
+            rows_est = [(t, s, self.paths.loc[t, s]) for t in self.spec.endogenous for s in self.spec.predecessors(t)]
+            return pd.DataFrame(rows_est, columns=["lhs", "rhs", "estimate"])
         rows = []
         for target in self.spec.endogenous:
             pred = list(self.spec.predecessors(target))
@@ -223,7 +256,14 @@ class FitResult:
     # ----------------------------------------------------------------- tidy
     @cached_property
     def estimates(self) -> pd.DataFrame:
-        """Every parameter as ``lhs, op, rhs, estimate`` (see the module table)."""
+        """Every parameter as ``lhs, op, rhs, estimate`` (see the module table).
+
+        For a CB-SEM fit: lavaan's parameter table, with ``estimate``
+        unstandardised, ``std_estimate`` lavaan's ``std.all`` and the ``~~``
+        (co)variance rows (see :mod:`csi.estimators.cbsem`).
+        """
+        if self.parameter_table is not None:
+            return self.parameter_table.copy()
         rows: list[tuple[str, str, str, float]] = []
         for p in self.spec.paths:
             rows.append((p.target, "~", p.source, self.paths.loc[p.target, p.source]))
@@ -283,25 +323,65 @@ def _reachability(spec: ModelSpec) -> dict[str, set[str]]:
 def _header(fit: FitResult) -> list[tuple[str, str]]:
     opts = ", ".join(f"{k}={v}" for k, v in fit.options.items())
     status = "converged" if fit.converged else "NOT CONVERGED"
+    return (
+        [
+            ("Model", fit.spec.name),
+            ("Method", f"{fit.method} ({opts})"),
+            ("Observations", str(fit.n)),
+            ("Iterations", f"{fit.iterations} ({status})"),
+        ]
+        + _fit_lines(fit)
+        + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None else [])
+    )
+
+
+def _fit_lines(fit: FitResult) -> list[tuple[str, str]]:
+    """GoF for composite methods; lavaan's headline fit measures for CB-SEM."""
+    fm = fit.fit_measures
+    if fm is None:
+        return [("GoF", f"{fit.gof:.4f}")]
     return [
-        ("Model", fit.spec.name),
-        ("Method", f"{fit.method} ({opts})"),
-        ("Observations", str(fit.n)),
-        ("Iterations", f"{fit.iterations} ({status})"),
-        ("GoF", f"{fit.gof:.4f}"),
-    ] + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None else [])
+        ("Chi-square", f"{fm['chisq']:.3f} on {fm['df']:.0f} df (p = {fm['pvalue']:.4f})"),
+        ("CFI / TLI", f"{fm['cfi']:.4f} / {fm['tli']:.4f}"),
+        ("RMSEA / SRMR", f"{fm['rmsea']:.4f} / {fm['srmr']:.4f}"),
+        ("AIC / BIC", f"{fm['aic']:.3f} / {fm['bic']:.3f}"),
+    ]
 
 
 def _summary_tables(fit: FitResult) -> list[tuple[str, pd.DataFrame]]:
+    if fit.parameter_table is not None:
+        return _parameter_tables(fit)
     paths = fit.inner_model[fit.inner_model["rhs"] != "(Intercept)"].copy()
     paths.insert(1, "op", "~")
     quality = fit.quality[["r2", "r2_adj", "ave", "cronbach_alpha", "dg_rho"]]
     outer = fit.outer_model[["construct", "weight", "loading"]]
     return [
-        ("Structural model (OLS on construct scores)", paths.set_index(["lhs", "op", "rhs"])),
+        (_inner_title(fit), paths.set_index(["lhs", "op", "rhs"])),
         ("Constructs", quality),
         ("Measurement model", outer),
     ]
+
+
+def _parameter_tables(fit: FitResult) -> list[tuple[str, pd.DataFrame]]:
+    """lavaan-style sections of a CB-SEM parameter table: unstandardised estimates, SEs and std.all."""
+    table = fit.parameter_table
+    cols = [c for c in ("estimate", "std_error", "z_value", "p_value", "std_estimate") if c in table.columns]
+    out = []
+    for title, mask in (
+        ("Structural model (ML; unstandardised, std_estimate = std.all)", table["op"] == "~"),
+        ("Measurement model (ML)", table["op"] == "=~"),
+        ("Covariances and variances (ML)", table["op"] == "~~"),
+    ):
+        part = table[mask]
+        if len(part):
+            out.append((title, part.set_index(["lhs", "op", "rhs"])[cols]))
+    return out
+
+
+def _inner_title(fit: FitResult) -> str:
+    if fit.method in OLS_ON_SCORES:
+        return "Structural model (OLS on construct scores)"
+    return "Structural model (OLS on disattenuated correlations; no analytic standard errors)"
 
 
 def _render_text(fit: FitResult) -> str:

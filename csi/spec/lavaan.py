@@ -117,7 +117,7 @@ def _tokenize(src: _Source, lineno: int, text: str, offset: int = 0) -> tuple[li
             break
         if kind == "bad":
             if s == '"':
-                raise src.error("unterminated quoted name: a closing \" is missing", lineno, col)
+                raise src.error('unterminated quoted name: a closing " is missing', lineno, col)
             raise src.error(f"unexpected character {s!r}", lineno, col)
         if kind == "string":
             try:
@@ -229,7 +229,7 @@ def _text(src: _Source, tok: _Tok) -> str:
         return str(tok.value)
     if tok.kind == "word":
         return tok.text
-    raise src.at(tok, f'expected a quoted string, got {tok.text!r}')
+    raise src.at(tok, f"expected a quoted string, got {tok.text!r}")
 
 
 class _Directives:
@@ -546,4 +546,3 @@ def render_lavaan(spec: ModelSpec) -> str:
     if meta:
         out += ["", "# metadata (lavaan reads these as comments)", *meta]
     return "\n".join(out) + "\n"
-

@@ -55,8 +55,7 @@ def _shipped_model(name: str) -> ModelSpec:
     hint = f" Did you mean {' or '.join(map(repr, dict.fromkeys(close)))}?" if close else ""
     shipped = ", ".join(f"{k} ({specs[k].name})" for k in sorted(specs))
     raise SpecError(
-        f"unknown model {name!r}: not a shipped model, an existing file or model text.{hint} "
-        f"Shipped models: {shipped}."
+        f"unknown model {name!r}: not a shipped model, an existing file or model text.{hint} Shipped models: {shipped}."
     )
 
 

@@ -1,0 +1,125 @@
+"""Batched bootstrap of path coefficients and 0-100 indices for every composite-based estimator.
+
+:func:`csi.bootstrap` resamples PLS fits only.  The Monte-Carlo study needs
+intervals for PLS, PLSc, sum scores and PCA alike, so this module recomputes
+just the quantities the study scores (paths and indices) from a stack of
+resampled moment matrices with each estimator's own kernel:
+
+* ``pls``: :func:`csi.core.pls.pls_weights` with the fit's options, then
+  :func:`csi.core.pls.pls_inner` (the same kernels as :func:`csi.bootstrap`,
+  whose draws it reproduces, see the tests);
+* ``plsc``: the same weights, then :func:`csi.core.plsc.plsc` (inadmissible
+  replicates are kept; NaN values are ignored by the percentiles);
+* ``sumscore``, ``pca``: :func:`csi.estimators.fixed.fixed_weights`
+  then ``pls_inner``.
+
+Rows are drawn by :class:`csi.resample.plans.OrdinaryPlan`, so one seed gives
+the same resamples whatever the method (common random numbers) and whatever
+the worker count.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from csi.core.index import index_0_100, unstandardise
+from csi.core.moments import cov_to_corr, resample_moments
+from csi.core.pls import pls_inner, pls_weights
+from csi.core.plsc import plsc
+from csi.errors import EstimationError
+from csi.estimators.fixed import equal_raw_weights, fixed_weights
+from csi.index.compute import scale_bounds
+from csi.resample.plans import BLOCK, OrdinaryPlan
+from csi.results.fit import FitResult
+
+RESAMPLABLE = ("pls", "plsc", "sumscore", "pca")
+"""Methods whose paths and indices :func:`bootstrap_paths_index` can resample."""
+
+
+def statistics(fit: FitResult, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Paths and indices of a stack of moment matrices, by ``fit``'s method and options.
+
+    Parameters
+    ----------
+    fit
+        The original fit (method, options, model).
+    means, covs
+        (B, p) item means and (B, p, p) covariances.
+
+    Returns
+    -------
+    paths : (B, P) ndarray
+        In ``fit.spec.paths`` order.
+    index : (B, J) ndarray
+        0-100 index of every construct (NaN when the model has items without scale).
+    """
+    spec, opt, method = fit.spec, fit.options, fit.method
+    if method not in RESAMPLABLE:
+        raise EstimationError(f"cannot resample method {method!r}; accepted: {', '.join(RESAMPLABLE)}")
+    M, D = spec.block_mask, spec.adjacency
+    corr, sd = cov_to_corr(covs)
+    scaled = bool(opt.get("scaled", True))
+    S = corr if scaled else covs
+    if method in ("pls", "plsc"):
+        mode_b = np.array([m == "B" for m in spec.modes])
+        w = pls_weights(
+            S, M, D, mode_b, opt["scheme"],
+            tol=opt["tol"], max_iter=opt["max_iter"], stop=opt["stop"], sign_rule=opt["sign_rule"], n_obs=fit.n,
+        ).w  # fmt: skip
+    else:
+        raw = equal_raw_weights(spec) if method == "sumscore" else None
+        w = fixed_weights(S, corr, sd, raw, M, scaled)
+    inner = pls_inner(S, w, M, D)
+    Bmat = inner.B
+    if method == "plsc":
+        mode_a = np.array([m == "A" for m in spec.modes])
+        Bmat = plsc(S, w, M, D, mode_a, inner.loadings, inner.cross, inner.R).B
+    names = {c: j for j, c in enumerate(spec.construct_names)}
+    paths = np.stack([Bmat[..., names[p.target], names[p.source]] for p in spec.paths], axis=-1)
+    try:
+        lo, hi = scale_bounds(spec)
+    except EstimationError:
+        return paths, np.full(means.shape[:-1] + (len(names),), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        index = index_0_100(unstandardise(w, sd, scaled), means, lo, hi, M)
+    return paths, index
+
+
+def bootstrap_paths_index(
+    fit: FitResult, n_resamples: int, seed: int | np.random.SeedSequence
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap draws of paths (B, P) and indices (B, J) of ``fit``.
+
+    Resamples with zero variance in an item give NaN rows (dropped by the
+    percentile intervals).  Moments are computed in chunks that are multiples
+    of the plan's seeded block, as :func:`csi.bootstrap` does.
+    """
+    chunk = 4 * BLOCK
+    data = fit.data
+    X, w = data.X, data.weights
+    plan = OrdinaryPlan(X.shape[0], n_resamples, seed)
+    paths, index = [], []
+    for a in range(0, n_resamples, chunk):
+        b = min(a + chunk, n_resamples)
+        means, covs = resample_moments(X, plan.counts(a, b), w)
+        sd = np.sqrt(np.diagonal(covs, axis1=-2, axis2=-1))
+        bad = ~(sd > 0).all(axis=-1)
+        if bad.any():
+            covs = np.where(bad[:, None, None], np.eye(X.shape[1]), covs)  # placeholder, result discarded
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p, i = statistics(fit, means, covs)
+        p[bad], i[bad] = np.nan, np.nan
+        paths.append(p)
+        index.append(i)
+    return np.concatenate(paths), np.concatenate(index)
+
+
+def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval (Efron & Tibshirani 1993, §13.3) of every column, ignoring NaN draws."""
+    alpha = (1 - level) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN limits
+        lo, hi = np.nanquantile(draws, [alpha, 1 - alpha], axis=0)
+    return lo, hi

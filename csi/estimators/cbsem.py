@@ -1,0 +1,299 @@
+"""Covariance-based SEM through semopy (Joreskog 1970; Bollen 1989), mapped into a FitResult.
+
+Every construct is a common factor measured by its block (first loading fixed
+to 1, lavaan's marker identification), the structural paths are regressions
+among the factors, exogenous factors covary freely and the model's ``~~``
+lines add residual covariances.  semopy (:mod:`csi.estimators.cbsem_model`)
+finds the estimates; for the normal-theory ML objective (``obj="MLW"``, the
+default) they are then polished by Fisher scoring on the same discrepancy
+(:func:`csi.estimators.cbsem_kernel.fisher_scoring`) to a step below ``tol``,
+because semopy's SLSQP stops about 1e-4 from the optimum.  The ML results
+reproduce lavaan's defaults: ML with the N-divisor covariance, expected-
+information standard errors, lavaan's ``fitMeasures``.
+
+What lands where in the :class:`~csi.results.fit.FitResult`
+------------------------------------------------------------
+``estimates``
+    lavaan's parameter table: ``lhs, op, rhs, estimate`` (unstandardised),
+    ``std_error, z_value, p_value``, ``std_estimate`` (lavaan's ``std.all``) and
+    ``free``, plus ``r2``, ``ind`` and ``total`` rows.
+``loadings, paths, construct_correlations, total_effects, cross_loadings``
+    Standardised (std.all) and model-implied, comparable with PLS's.
+``scores``
+    Regression (Thurstone) factor scores ``Phi Lambda' Sigma^-1 (y - ybar)`` on
+    every item, in the factors' own metric (lavaan's ``lavPredict`` default).
+``weights``
+    For the 0-100 index: each factor's regression weights on *its own block*,
+    ``w_j ∝ Sigma_jj^-1 lambda_j`` (proportional to ``lambda_h / theta_h`` when the
+    residuals are uncorrelated), expressed for standardised items and scaled to
+    unit composite variance like PLS weights.  ``csi.compute_index`` is then the
+    weighted mean of the block's items with these weights.  (The full factor
+    scores also weight other blocks' items, which a per-construct index on the
+    construct's own questions cannot.)
+``fit_measures``
+    chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, unrestricted_logl, aic,
+    bic, npar, fmin, ntotal, baseline_chisq, baseline_df.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from csi.core.moments import cov_to_corr, moments
+from csi.data.prepare import prepare_items
+from csi.errors import ConvergenceWarning, EstimationError
+from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
+from csi.estimators.cbsem_model import fit_semopy, structure
+from csi.estimators.cbsem_table import TableLayout
+from csi.estimators.pls import block_quality
+from csi.results.fit import FitResult
+from csi.spec.model import ModelSpec
+
+OBJECTIVES = ("MLW", "ULS", "GLS", "WLS", "DWLS")
+"""semopy objectives: ``MLW`` (normal-theory maximum likelihood, Wishart form, the
+default and the only one polished and reproduced against lavaan), ``ULS``
+(unweighted), ``GLS`` (generalised), ``WLS`` and ``DWLS`` (asymptotically
+distribution-free and diagonally weighted least squares)."""
+
+
+@dataclass(frozen=True)
+class CBSEM:
+    """Covariance-based structural equation modelling (semopy back end).
+
+    Parameters
+    ----------
+    obj
+        Objective, one of :data:`OBJECTIVES`.
+    solver
+        scipy optimiser semopy runs (default ``"SLSQP"``, semopy's default).
+    tol
+        ML only: Fisher scoring stops when no parameter moves by ``tol`` or
+        more; the estimates are then within about ``tol`` of the exact ML
+        solution.
+    max_iter
+        Iteration limit of semopy's optimiser and of the Fisher scoring.
+    missing
+        Missing-data policy of :func:`csi.data.prepare.prepare_items`.
+    """
+
+    obj: str = "MLW"
+    solver: str = "SLSQP"
+    tol: float = 1e-9
+    max_iter: int = 1000
+    missing: str = "error"
+
+    name = "cbsem"
+
+    def _check(self, spec: ModelSpec) -> None:
+        if self.obj not in OBJECTIVES:
+            raise EstimationError(f"unknown obj {self.obj!r} for method 'cbsem'; accepted: {', '.join(OBJECTIVES)}")
+        if not isinstance(self.solver, str):
+            raise EstimationError(f"solver must be a scipy.optimize.minimize method name, got {self.solver!r}")
+        if not (isinstance(self.tol, int | float) and not isinstance(self.tol, bool) and self.tol > 0):
+            raise EstimationError(f"tol must be a positive number, got {self.tol!r}")
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
+            raise EstimationError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        composites = [c.name for c in spec.constructs if c.mode == "B"]
+        if composites:
+            raise EstimationError(
+                f"method 'cbsem' models every construct as a common factor; {', '.join(composites)} "
+                "is a composite (mode B, <~): declare it with =~, or use method='pls'"
+            )
+
+    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, weights: Any = None) -> FitResult:
+        """Fit the model to survey data.
+
+        Parameters
+        ----------
+        spec
+            The model; ``~~`` lines become free residual covariances.
+        data
+            One row per respondent, one column per item.
+        weights
+            Optional respondent weights (a column of ``data`` or an array): the
+            covariance matrix is then the weighted one (divisor sum of weights)
+            and N the number of rows.
+
+        Returns
+        -------
+        FitResult
+            See the module docstring for what each field holds.
+        """
+        self._check(spec)
+        prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
+        X = prepared.X
+        n = X.shape[0]
+        mean, S = moments(X, prepared.weights)
+        corr, sd = cov_to_corr(S)
+        with warnings.catch_warnings():
+            # semopy logs through warnings/logging for benign start-value issues; failures are judged below.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
+        st, theta = structure(model, spec, aliases)
+        iterations = int(getattr(res, "n_it", 0) or 0)
+        converged = bool(res.success)
+        if self.obj == "MLW":
+            pol = fisher_scoring(theta, S, st, tol=self.tol, max_iter=self.max_iter)
+            if np.isfinite(pol.F) and pol.F <= _ml_F(theta, S, st) + 1e-12:
+                theta, converged = pol.theta, bool(pol.converged)
+                iterations += int(pol.iterations)
+            se = standard_errors(theta, st, n)
+        else:
+            se = _semopy_se(model, theta)
+        if not converged:
+            warnings.warn(
+                f"CB-SEM ({self.obj}) did not converge; the estimates are flagged converged=False. "
+                "Check the model's identification, or raise max_iter.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+
+
+def _ml_F(theta: np.ndarray, S: np.ndarray, st: Structure) -> float:
+    from csi.estimators.cbsem_kernel import ml_discrepancy
+
+    return float(ml_discrepancy(implied(theta, st)[0], S))
+
+
+def _semopy_se(model: Any, theta: np.ndarray) -> np.ndarray:
+    from semopy.stats import calc_se
+
+    model.param_vals = theta
+    model.update_matrices(theta)
+    return np.asarray(calc_se(model), dtype=float)
+
+
+def block_weights(theta: np.ndarray, st: Structure, spec: ModelSpec, sd: np.ndarray, corr: np.ndarray) -> np.ndarray:
+    """Per-block regression factor-score weights for standardised items, unit composite variance (..., p).
+
+    ``u_j = Sigma_jj^-1 Sigma_j,eta_j`` is the regression of factor j on its own
+    block (Thurstone 1935 restricted to the block), ``w = u * sd`` the weights of
+    the standardised items, rescaled so that ``w_j' R_jj w_j = 1`` with ``R``
+    the sample item correlations (as PLS weights).
+    """
+    Sigma, _, _, D, _ = implied(theta, st)
+    block = spec.block_index
+    w = np.zeros(theta.shape[:-1] + (st.p,))
+    for j in range(st.m):
+        idx = np.flatnonzero(block == j)
+        u = np.linalg.solve(Sigma[..., idx[:, None], idx], D[..., j, idx][..., None])[..., 0]
+        wj = u * sd[..., idx]
+        var = np.einsum("...h,...hk,...k->...", wj, corr[..., idx[:, None], idx], wj)
+        w[..., idx] = wj / np.sqrt(var)[..., None]
+    return w
+
+
+def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj: float | None = None) -> pd.Series:
+    """lavaan's ``fitMeasures`` of an ML fit (lavaan 0.6, ``lav_fit_measures.R`` definitions).
+
+    With ``F`` the ML discrepancy, ``p`` items and ``q`` free parameters:
+    ``chisq = N F``, ``df = p(p+1)/2 - q``; baseline (independence) model
+    ``chisq_b = N (sum log S_ii - log|S|)``, ``df_b = p(p-1)/2``;
+    ``cfi = 1 - max(chisq - df, 0) / max(chisq - df, chisq_b - df_b, 0)``;
+    ``tli = (chisq_b/df_b - chisq/df) / (chisq_b/df_b - 1)``;
+    ``rmsea = sqrt(max(chisq - df, 0) / (df N))``; ``srmr`` is Bentler's: the
+    root mean square over the lower triangle (diagonal included) of
+    ``(S - Sigma) / sqrt(s_ii s_jj)``;
+    ``logl = -N/2 (p log 2 pi + log|Sigma| + tr(S Sigma^-1))``,
+    ``unrestricted_logl`` the same with ``Sigma = S``; ``aic = -2 logl + 2q``,
+    ``bic = -2 logl + q log N``.  ``F_obj`` replaces ``F`` in the chi-square of
+    a non-ML objective (N times semopy's objective).
+    """
+    Sigma = implied(theta, st)[0]
+    p, q = S.shape[0], st.n_params
+    _, logdet = np.linalg.slogdet(Sigma)
+    _, logdet_s = np.linalg.slogdet(S)
+    tr = float(np.trace(np.linalg.solve(Sigma, S)))
+    F = logdet + tr - logdet_s - p
+    chisq = n * (F if F_obj is None else F_obj)
+    df = p * (p + 1) // 2 - q
+    chisq_b = n * (float(np.sum(np.log(np.diag(S)))) - logdet_s)
+    df_b = p * (p - 1) // 2
+    cfi_den = max(chisq - df, chisq_b - df_b, 0.0)
+    cfi = 1.0 - max(chisq - df, 0.0) / cfi_den if cfi_den > 0 else 1.0
+    tli = (chisq_b / df_b - chisq / df) / (chisq_b / df_b - 1.0) if df > 0 else np.nan
+    rmsea = np.sqrt(max(chisq - df, 0.0) / (df * n)) if df > 0 else np.nan
+    d = 1.0 / np.sqrt(np.diag(S))
+    R = (S - Sigma) * d[:, None] * d[None, :]
+    srmr = float(np.sqrt(np.mean(R[np.tril_indices(p)] ** 2)))
+    logl = -n / 2 * (p * np.log(2 * np.pi) + logdet + tr)
+    logl_u = -n / 2 * (p * np.log(2 * np.pi) + logdet_s + p)
+    values = {
+        "npar": q, "fmin": F / 2, "chisq": chisq, "df": df,
+        "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan,
+        "baseline_chisq": chisq_b, "baseline_df": df_b, "cfi": cfi, "tli": tli, "rmsea": rmsea, "srmr": srmr,
+        "logl": logl, "unrestricted_logl": logl_u, "aic": -2 * logl + 2 * q, "bic": -2 * logl + q * np.log(n),
+        "ntotal": n,
+    }  # fmt: skip
+    return pd.Series(values, name="value", dtype=float).rename_axis("measure")
+
+
+def _result(
+    est: CBSEM, spec: ModelSpec, prepared: Any, st: Structure, theta: np.ndarray, se: np.ndarray,
+    S: np.ndarray, mean: np.ndarray, sd: np.ndarray, corr: np.ndarray, model: Any, iterations: int, converged: bool,
+) -> FitResult:  # fmt: skip
+    n = prepared.X.shape[0]
+    layout = TableLayout.of(spec, st)
+    value, std = layout.values(theta, st)
+    free = layout.free
+    std_error = np.where(free >= 0, se[np.maximum(free, 0)], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = value / std_error
+    table = pd.DataFrame(
+        {
+            "lhs": layout.lhs, "op": layout.op, "rhs": layout.rhs, "estimate": value,
+            "std_error": std_error, "z_value": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+            "std_estimate": std, "free": free >= 0,
+        }
+    )  # fmt: skip
+    Sigma, Phi, _, D, C = implied(theta, st)
+    ve, vy = np.diag(Phi), np.diag(Sigma)
+    lvs = pd.Index(spec.construct_names, name="construct")
+    items = pd.Index(spec.item_names, name="item")
+    B = np.eye(st.m) - np.linalg.inv(C)
+    B_std = B * np.sqrt(ve[None, :] / ve[:, None])
+    R = Phi / np.sqrt(np.outer(ve, ve))
+    cross = D.T / np.sqrt(np.outer(vy, ve))
+    block = spec.block_index
+    A = regression_score_weights(theta, st)
+    scores = (prepared.X - mean) @ A.T
+    F_obj = None if est.obj == "MLW" else float(model.last_result.fun)
+    return FitResult(
+        spec=spec,
+        method=est.name,
+        options=asdict(est),
+        n=n,
+        weights=pd.Series(block_weights(theta, st, spec, sd, corr), index=items, name="weight"),
+        loadings=pd.Series(cross[np.arange(st.p), block], index=items, name="loading"),
+        cross_loadings=pd.DataFrame(cross, index=items, columns=lvs),
+        paths=pd.DataFrame(B_std, index=lvs, columns=lvs),
+        construct_correlations=pd.DataFrame(R, index=lvs, columns=lvs),
+        total_effects=pd.DataFrame(np.linalg.inv(np.eye(st.m) - B_std) - np.eye(st.m), index=lvs, columns=lvs),
+        scores=pd.DataFrame(scores, index=prepared.row_labels, columns=lvs),
+        iterations=iterations,
+        converged=converged,
+        item_means=pd.Series(mean, index=items, name="mean"),
+        item_sds=pd.Series(sd, index=items, name="sd"),
+        block_quality=block_quality(spec, corr),
+        moments=S,
+        data=prepared,
+        parameter_table=table,
+        fit_measures=fit_measures(theta, st, S, n, F_obj),
+        cbsem_state=CBSEMState(st, theta, layout),
+    )
+
+
+@dataclass(frozen=True)
+class CBSEMState:
+    """What a CB-SEM bootstrap needs to re-estimate: structure, estimates, table layout."""
+
+    structure: Structure
+    theta: np.ndarray
+    layout: TableLayout

@@ -1,0 +1,56 @@
+"""Reports of a panel-index run: HTML, PDF and Excel, and the charts they hold.
+
+Read a results folder (``csi index --out DIR``) or a panel index result with
+:func:`load_results`; write the report with :func:`write_html`,
+:func:`write_pdf` and :func:`write_xlsx` (or all at once with
+:func:`write_report`); draw any chart in a notebook with the ``plot_*``
+functions, which return the matplotlib Axes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from csi.report.excel import write_xlsx
+from csi.report.html import render_html, write_html
+from csi.report.load import ReportData, load_results
+from csi.report.pdf import find_chromium, write_pdf
+from csi.report.plots import plot_index_ci, plot_ipma, plot_path_diagram, plot_trend
+
+
+def write_report(
+    result: Any,
+    html: str | os.PathLike[str] | None = None,
+    *,
+    pdf: str | os.PathLike[str] | None = None,
+    xlsx: str | os.PathLike[str] | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write any of the HTML, PDF and Excel reports of one run; returns the paths written by kind."""
+    data = load_results(result)
+    out: dict[str, Path] = {}
+    if html is not None:
+        out["html"] = write_html(data, html, title=title)
+    if pdf is not None:
+        out["pdf"] = write_pdf(data, pdf, title=title)
+    if xlsx is not None:
+        out["xlsx"] = write_xlsx(data, xlsx)
+    return out
+
+
+__all__ = [
+    "ReportData",
+    "find_chromium",
+    "load_results",
+    "plot_index_ci",
+    "plot_ipma",
+    "plot_path_diagram",
+    "plot_trend",
+    "render_html",
+    "write_html",
+    "write_pdf",
+    "write_report",
+    "write_xlsx",
+]

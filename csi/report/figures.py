@@ -1,0 +1,77 @@
+"""The report's figures as inline SVG.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot, so
+no global state and no display backend).  Text stays text in the SVG
+(``svg.fonttype = none``), so numbers can be searched, selected and copied, and
+matplotlib's SVG writer escapes it; ids are salted with a constant and the
+date is left out, so the same results give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from csi.report import plots
+from csi.report.load import ReportData
+
+SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "csi-report", "font.size": 9}
+
+
+def figure_svg(fig: Any) -> str:
+    """A matplotlib figure as an ``<svg>`` element (no XML prolog), ready to inline."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context(SVG_RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})  # constrained layout fits it
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    with __import__("matplotlib").rc_context(SVG_RC):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def national_trend(data: ReportData) -> str:
+    fig = _figure(6.5, 3.0)
+    plots.plot_trend(data, fig.add_subplot(), level="national")
+    return figure_svg(fig)
+
+
+def unit_trends(data: ReportData, level: str, ncols: int = 3) -> str:
+    """Small multiples: one trend panel per unit of ``level``, on a shared y axis."""
+    units = list(dict.fromkeys(data.index.loc[data.index["level"] == level, "unit"]))
+    nrows = math.ceil(len(units) / ncols)
+    fig = _figure(3.0 * ncols, 2.2 * nrows + 0.3)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    for ax, unit in zip(axes.flat, units):
+        plots.plot_trend(data, ax, level=level, unit=unit)
+        ax.set_ylabel("")
+    for ax in axes.flat[len(units) :]:
+        ax.set_axis_off()
+    return figure_svg(fig)
+
+
+def index_ci(data: ReportData, level: str) -> str:
+    n = int(((data.index["level"] == level) & (data.index["wave"] == data.latest_wave)).sum())
+    n_units = n // max(1, data.index["construct"].nunique())
+    fig = _figure(6.5, 0.32 * n_units + 1.0)
+    plots.plot_index_ci(data, fig.add_subplot(), level=level)
+    return figure_svg(fig)
+
+
+def path_diagram(data: ReportData) -> str:
+    fig = _figure(9.0, 4.2)
+    plots.plot_path_diagram(data, fig.add_subplot())
+    return figure_svg(fig)
+
+
+def ipma(data: ReportData) -> str:
+    fig = _figure(5.5, 4.0)
+    plots.plot_ipma(data, fig.add_subplot())
+    return figure_svg(fig)

@@ -1,0 +1,43 @@
+"""The notebooks in notebooks/ run from top to bottom; a failing cell fails the test.
+
+They are executed with nbclient in a fresh kernel that imports csi from this checkout, in a
+temporary working directory, with a per-cell timeout.  The notebooks use small sizes (all three
+run in well under a minute).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import csi
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+# The panel notebook needs index production (csi.index_panel), which lands on its own branch.
+NEEDS_INDEX_PANEL = {"02_consultant_panel_report.ipynb"}
+
+
+def test_there_are_three_notebooks() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if path.name in NEEDS_INDEX_PANEL and not hasattr(csi, "index_panel"):
+        pytest.skip("csi.index_panel does not exist yet (index production, issue #4, is not merged)")
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()  # raises CellExecutionError naming the cell and the traceback
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
