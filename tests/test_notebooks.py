@@ -10,15 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
-
-import csi
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-
-# The panel notebook needs index production (csi.index_panel), which lands on its own branch.
-NEEDS_INDEX_PANEL = {"02_consultant_panel_report.ipynb"}
 
 
 def test_there_are_three_notebooks() -> None:
@@ -27,10 +24,6 @@ def test_there_are_three_notebooks() -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if path.name in NEEDS_INDEX_PANEL and not hasattr(csi, "index_panel"):
-        pytest.skip("csi.index_panel does not exist yet (index production, issue #4, is not merged)")
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))

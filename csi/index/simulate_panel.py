@@ -21,12 +21,13 @@ population indices (the estimand of the aggregation in methodology §3.3).
 Unit weights: company revenue ``100 exp(N(0, 1))`` times ``exp(N(0, 0.05^2))``
 per wave; industry revenue = the sum of its companies' revenues times a
 coverage factor ``U(1.1, 1.5)`` (measured firms do not make up the whole
-industry); sector GDP shares ``Dirichlet(1, ..., 1)`` per wave.
+industry); sector GDP shares ``Dirichlet(4, ..., 4)`` once, times
+``exp(N(0, 0.05^2))`` per wave, renormalised.
 
 Randomness: ``SeedSequence(seed, spawn_key=k)`` streams, one per owner of
 the draws: company level ``(0, c)``, respondents of cell ``(1, c, t)``, company
 revenue ``(2, c)``, wave movement and revenue drift ``(3, c, t)``, industry
-coverage ``(4, i)``, GDP shares ``(5, t)``; so a cell's respondents and its
+coverage ``(4, i)``, GDP shares ``(5,)`` and their drift ``(5, t)``; so a cell's respondents and its
 population index do not depend on how many companies or waves the panel has.
 """
 
@@ -168,7 +169,11 @@ def simulate_panel(
             move[c, t], drift = stream(3, c, t).normal(0.0, [wave_sd, 0.05])
             revenue[c, t] = base[c] * np.exp(drift)
     coverage = np.array([stream(4, i).uniform(1.1, 1.5) for i in range(n_ind or 1)])
-    gdp = np.array([stream(5, t).dirichlet(np.ones(n_sec or 1)) for t in range(T)])  # (T, sectors)
+    # GDP shares move slowly: one Dirichlet draw, then a small drift per wave, renormalised.
+    k = n_sec or 1
+    share = stream(5).dirichlet(np.full(k, 4.0))
+    gdp = np.array([share * np.exp(stream(5, t).normal(0.0, 0.05, k)) for t in range(T)])
+    gdp /= gdp.sum(axis=1, keepdims=True)  # (T, sectors)
 
     comp_names = [f"C{c + 1:03d}" for c in range(C)]
     ind_of = [f"I{c % n_ind + 1:02d}" for c in range(C)] if n_ind else None
