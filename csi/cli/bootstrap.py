@@ -39,7 +39,6 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--sign-change", choices=list(SIGN_CHANGES), default="none",
                    help="sign-change correction of the replicates (default: none)")  # fmt: skip
     p.add_argument("--strata", metavar="COL", help="resample within the groups of this data column")
-    p.add_argument("--method", choices=["pls", "plsc"], default="pls", help="estimator (default: pls)")
     p.add_argument("--out", metavar="DIR", help="write every table as CSV plus results.json into DIR")
     p.set_defaults(run=run)
 

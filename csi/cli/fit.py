@@ -24,6 +24,7 @@ from csi.cli._common import (
 from csi.core.schemes import SCHEMES
 from csi.data.io import read_data
 from csi.data.prepare import MISSING_POLICIES
+from csi.estimators import ESTIMATORS
 from csi.results.export import write_results
 
 
@@ -36,6 +37,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "optionally bootstrap it and write every table to a folder.",
         epilog="examples:\n  csi fit ecsi survey.csv\n"
         "  csi fit acsi survey.parquet --bootstrap 5000 --seed 1 --ci bca --out results/\n"
+        "  csi fit ecsi survey.csv --method cbsem\n"
         '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n\n'
         "With --out DIR: one CSV per table (estimates, outer_model, inner_model, effects, quality,\n"
         "cross_loadings, scores; index when every item has a scale; bootstrap and draws when\n"
@@ -55,6 +57,8 @@ def model_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help=f"shipped model ({', '.join(csi.list_models())}), .toml file or "
                    "lavaan-style text file")  # fmt: skip
     p.add_argument("data", metavar="DATA", help="survey data: .csv or .parquet (.xlsx if pandas can read it)")
+    p.add_argument("--method", choices=list(ESTIMATORS), default="pls",
+                   help="estimator (default: pls; scheme and --unscaled apply to pls and plsc)")  # fmt: skip
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--unscaled", action="store_true", help="centre but do not standardise the items")
     p.add_argument("--missing", choices=list(MISSING_POLICIES), default="error",
@@ -68,8 +72,7 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
     items = json_arg(args.items, "--items") if args.items else None
     spec = csi.load_model(args.model, items=items)
     data = read_data(args.data)
-    method = getattr(args, "method", "pls")
-    return csi.fit(spec, data, method=method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing)
+    return csi.fit(spec, data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         boot, seconds = run_bootstrap(fit, args.bootstrap, args.seed, ci=args.ci, level=args.level)
         print(section("Bootstrap", boot_line(boot, seconds) + "\n\n" + boot.summary()))
     if args.out:
-        extra = {"command": {"model": args.model, "data": Path(args.data).name, "bootstrap": args.bootstrap,
+        extra = {"command": {"model": args.model, "data": Path(args.data).name, "method": args.method,
+                             "bootstrap": args.bootstrap,
                              "seed": args.seed, "ci": args.ci, "level": args.level}}  # fmt: skip
         files = write_results(args.out, fit, boot, index, extra=extra)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
