@@ -308,3 +308,20 @@ def test_pdf_without_chromium_says_what_to_install(
     with pytest.raises(CSIError, match="apt-get install chromium"):
         write_pdf(panel_dir, tmp_path / "r.pdf")
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_paths_without_intervals_have_unknown_significance(tmp_path: Path, panel_dir: Path) -> None:
+    shutil.copytree(panel_dir, tmp_path / "r")
+    f = tmp_path / "r" / "estimates.csv"
+    est = pd.read_csv(f, dtype=str, keep_default_na=False)
+    national = est["level"] == "national"
+    est.loc[national, ["se", "ci_lower", "ci_upper"]] = ""  # national fits not bootstrapped
+    est.to_csv(f, index=False)
+    data = load_results(tmp_path / "r")
+    assert tables.paths_table(data)["significant"].isna().all()
+    page = render_html(data)
+    rows = re.findall(r'<table id="table-paths">(.*?)</table>', page, flags=re.S)[0]
+    assert ">yes<" not in rows and ">no<" not in rows and rows.count(">–</td>") >= 3
+    assert "--national-bootstrap" in page
+    # with intervals the table says yes/no
+    assert ">–</td></tr>" not in re.findall(r'<table id="table-paths">(.*?)</table>', page_of(panel_dir), flags=re.S)[0]

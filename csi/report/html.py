@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from csi.report import figures, tables
 from csi.report.load import ReportData, load_results, manifest_value
 
@@ -117,6 +119,9 @@ def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]
         )
     impacts = tables.impacts_table(data)
     quality = tables.quality_table(data)
+    paths = _records(tables.paths_table(data))
+    for r in paths:
+        r["significant_text"] = "–" if pd.isna(r["significant"]) else ("yes" if r["significant"] else "no")
     return {
         "title": title or f"{data.label(data.target)}: {data.model_name} index report",
         "model_name": data.model_name,
@@ -129,7 +134,8 @@ def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]
         "national": _records(tables.national_table(data)),
         "national_trend": Markup(figures.national_trend(data)) if len(data.waves) > 1 else None,
         "sections": sections,
-        "paths": _records(tables.paths_table(data)),
+        "paths": paths,
+        "paths_have_ci": any(r["significant_text"] != "–" for r in paths),
         "path_diagram": Markup(figures.path_diagram(data)) if (data.estimates["level"] == "national").any() else None,
         "impacts": _records(impacts),
         "ipma": Markup(figures.ipma(data)) if len(impacts) else None,

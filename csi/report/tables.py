@@ -170,7 +170,9 @@ def paths_table(data: ReportData, wave: str | None = None) -> pd.DataFrame:
         {"from": e["rhs"], "to": e["lhs"], "estimate": e["estimate"], "se": e["se"], "ci_lower": e["ci_lower"],
          "ci_upper": e["ci_upper"]}
     )  # fmt: skip
-    out["significant"] = (out["ci_lower"] > 0) | (out["ci_upper"] < 0)
+    # Without an interval (national fits not bootstrapped) significance is unknown, not "no".
+    has_ci = out["ci_lower"].notna() & out["ci_upper"].notna()
+    out["significant"] = ((out["ci_lower"] > 0) | (out["ci_upper"] < 0)).astype("boolean").where(has_ci, pd.NA)
     return out.reset_index(drop=True)
 
 
