@@ -46,6 +46,17 @@ def test_demo_bootstrap_prints_intervals_and_writes(tmp_path: Path, capsys: pyte
     assert "ci_lower" in out and "64 resamples" in out
     assert {"data.csv", "results.json", "index.csv", "bootstrap.csv"} <= {p.name for p in tmp_path.iterdir()}
     assert len(pd.read_csv(tmp_path / "data.csv")) == 150
+    # the national-panel part: results folder, report, and the printed table against the population
+    assert "National panel (ACSI)" in out and "National SAT change" in out
+    national = pd.read_csv(tmp_path / "panel" / "index.csv").query("level == 'national' and construct == 'SAT'")
+    assert len(national) == 2 and national["ci_lower"].lt(national["index"]).all()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert f"{national['index'].iloc[-1]:.1f}" in page
+
+
+def test_demo_panel_part_can_be_skipped(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--n", "100", "--companies", "0"]) == 0
+    assert "National panel" not in capsys.readouterr().out
 
 
 def test_fit_writes_every_table(scsb_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

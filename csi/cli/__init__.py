@@ -33,8 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = formatter()
     parser = Parser(
         prog=PROG,
-        description="Customer satisfaction indices (SCSB, ACSI, ECSI): PLS path models, bootstrap, 0-100 indices.",
+        description="Customer satisfaction indices (SCSB, ACSI, ECSI): PLS, PLSc and CB-SEM path models, "
+        "batched bootstrap, 0-100 indices, national panels and reports.",
         epilog="examples:\n  csi demo\n  csi fit ecsi survey.csv --bootstrap 5000 --seed 1 --out results/\n"
+        "  csi simulate acsi --companies 20 --n 250 --seed 1 --out panel.csv --unit-weights weights.csv\n"
+        "  csi index --model acsi --data panel.csv --company company --wave wave --industry industry \\\n"
+        "      --sector sector --unit-weights weights.csv --bootstrap 1000 --seed 1 --out results/\n"
+        "  csi report results/ --out report.html --pdf report.pdf --xlsx report.xlsx\n"
         "  csi models\n\nRun 'csi COMMAND --help' for the options of a command.",
         formatter_class=fmt,
     )

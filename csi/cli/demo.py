@@ -27,13 +27,20 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "demo",
         help="simulate ECSI survey data, fit it, compare with the truth",
         description="The built-in demo: draw an ECSI survey from a population whose indices and paths are known, "
-        "fit the ECSI-7 model by PLS (path scheme) and show the 0-100 indices next to the population values.",
+        "fit the ECSI-7 model by PLS (path scheme) and show the 0-100 indices next to the population values; then "
+        "draw an ACSI national panel (companies in industries and sectors, two waves), index it with bootstrap "
+        "intervals at every level and compare with the population indices.",
         epilog="examples:\n  csi demo\n  csi demo --n 1000 --bootstrap 2000 --seed 7\n  csi demo --out demo-results/",
         formatter_class=fmt,
     )
     p.add_argument("--n", type=count(1), default=250, help="respondents to simulate (default: 250)")
     bootstrap_options(p, default=0, seed=1)
-    p.add_argument("--out", metavar="DIR", help="also write the data (data.csv) and every table into DIR")
+    p.add_argument("--companies", type=count(0), default=12,
+                   help="companies of the national-panel part (default: 12; 0 skips it)")  # fmt: skip
+    p.add_argument("--panel-bootstrap", type=count(2), default=200, metavar="B",
+                   help="resamples per company x wave in the panel part (default: 200)")  # fmt: skip
+    p.add_argument("--out", metavar="DIR", help="also write the data (data.csv), every table, the panel's results "
+                   "(panel/) and its report (report.html) into DIR")  # fmt: skip
     p.set_defaults(run=run)
 
 
@@ -68,5 +75,41 @@ def run(args: argparse.Namespace) -> int:
         files = write_results(out, fit, boot, index_or_note(fit), extra=extra)
         sim.data.to_csv(out / "data.csv", index=False)
         print(f"Wrote data.csv and {len(files)} result files to {out}")
+    if args.companies:
+        _panel_part(args)
     print(f"\nNext: csi fit {DEMO_MODEL} your_survey.csv --bootstrap 5000 --seed 1 --out results/")
     return EXIT_OK
+
+
+def _panel_part(args: argparse.Namespace) -> None:
+    from csi.demo import compare_panel, demo_panel, run_demo_panel
+
+    t0 = time.perf_counter()
+    panel = demo_panel(args.companies, seed=args.seed)
+    result = run_demo_panel(panel, args.panel_bootstrap, seed=args.seed)
+    seconds = time.perf_counter() - t0
+    cells = result.units["level"].eq("company").sum()
+    print(section(
+        "National panel (ACSI)",
+        f"Simulated {args.companies} companies in {panel.data['industry'].nunique()} industries and "
+        f"{panel.data['sector'].nunique()} sectors, 2 waves, {len(panel.data):,} respondents; fitted per company "
+        f"and wave ({cells} cells), {args.panel_bootstrap} resamples each, aggregated with revenue and GDP-share "
+        f"weights in {seconds:.1f} s.",
+    ))  # fmt: skip
+    table = compare_panel(result, panel)
+    print(
+        f"\nSAT index (0-100) of every industry, sector and the nation, {100 * result.manifest['options']['level']:g}% intervals:"
+    )
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    change = result.changes.query("level == 'national' and construct == 'SAT'")
+    for r in change.itertuples():
+        verdict = "significant" if r.significant else "not significant"
+        print(f"National SAT change, wave {r.wave_from} -> {r.wave_to}: {r.change:+.1f} "
+              f"[{r.ci_lower:+.1f}, {r.ci_upper:+.1f}], p = {r.p_value:.3f} ({verdict})")  # fmt: skip
+    if args.out:
+        from csi.report import write_report
+
+        out = Path(args.out)
+        result.write(out / "panel")
+        write_report(result, out / "report.html")
+        print(f"Wrote the panel's tables to {out / 'panel'} and its report to {out / 'report.html'}")

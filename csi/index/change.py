@@ -8,10 +8,14 @@ form of ``z = ΔI / sqrt(SE_t² + SE_{t−1}²)``).
 
 * ``ci_lower, ci_upper``: the interval of the chosen type (percentile by
   default) of the ``D*``;
-* ``p_value``: two-sided normal approximation with the bootstrap SE,
-  ``p = 2 Φ(−|ΔI| / SD(D*))`` -- the z-test above, as national indices report
-  it;
-* ``significant``: ``p_value < 1 − level`` (``level`` 0.95 gives α = 0.05).
+* ``significant``: the interval excludes 0, so the flag never contradicts the
+  interval printed beside it;
+* ``p_value``: the two-sided bootstrap p-value that inverts the same interval
+  type (:func:`csi.resample.intervals.bootstrap_pvalue`): percentile or basic
+  counting rule for those intervals (``bc`` uses the percentile rule), and for
+  ``ci="normal"`` the z-test ``p = 2 Φ(−|ΔI| / SD(D*))`` that national indices
+  report.  ``p < 1 − level`` agrees with ``significant`` up to the add-one
+  rule of the counting p-value.
 
 Paired designs (the same respondents in both waves) would need a cluster
 bootstrap that keeps each respondent's waves together; not supported here.
@@ -22,6 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from csi.resample.intervals import bootstrap_pvalue, confidence_interval
+
+PVALUE_OF_INTERVAL = {"percentile": "percentile", "basic": "basic", "normal": "normal", "bc": "percentile"}
+"""The p-value rule that goes with each interval type."""
 
 
 def change(
@@ -54,6 +61,7 @@ def change(
         return delta, nan, nan.copy(), nan.copy(), np.zeros(delta.shape, dtype=bool)
     D = draws_to - draws_from
     lower, upper = confidence_interval(ci, D, delta, level)
-    p = bootstrap_pvalue(D, delta, method="normal")
-    significant = np.asarray(p < 1 - level) & np.isfinite(p)
+    p = bootstrap_pvalue(D, delta, method=PVALUE_OF_INTERVAL.get(ci, "percentile"))
+    lower, upper = np.asarray(lower), np.asarray(upper)
+    significant = (lower > 0) | (upper < 0)
     return delta, np.asarray(lower), np.asarray(upper), np.asarray(p), significant

@@ -303,7 +303,8 @@ def index_panel(
             "national_resamples": national_resamples,
             "fit_options": {k: v for k, v in fit_options.items()},
             "unit_weights": "equal" if unit_weights is None else "table",
-            "change_test": "independent waves; difference of replicate draws; p = 2 Phi(-|change| / SE)",
+            "change_test": "independent waves; difference of replicate draws; significant when the interval "
+            "excludes 0; p-value inverting the same interval type",
             "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))",
         },  # fmt: skip
         "seed": entropy,
