@@ -51,6 +51,8 @@ class FusedModel(NamedTuple):
     D: np.ndarray  # (J, J) int64 adjacency, D[j, k] = 1 for k -> j
     pred: np.ndarray  # predecessors of every construct, concatenated
     pstart: np.ndarray  # (J + 1,) construct j's are pred[pstart[j]:pstart[j + 1]]
+    nbr: np.ndarray  # neighbours (predecessors and successors, ascending) of every construct, concatenated
+    nstart: np.ndarray  # (J + 1,) construct j's are nbr[nstart[j]:nstart[j + 1]]
     topo: np.ndarray  # (J,) constructs in topological order (causes first)
     mode_b: np.ndarray  # (J,) bool
     pos: np.ndarray  # (p, p) packed position of entry (q[j], q[l]) of the moment sums
@@ -112,37 +114,40 @@ def _solve(A: np.ndarray, b: np.ndarray, m: int) -> None:  # pragma: no cover - 
 
 
 def _normalise(S, v, w, SW, bstart):  # pragma: no cover - compiled
-    """``w = v`` scaled to unit composite variance per block; ``SW = S W`` for that ``w``.
+    """``w = v`` scaled to unit composite variance per block; ``SW = W' S`` (J x p) for that ``w``.
 
     Items are in block order, so block k is the range ``bstart[k] .. bstart[k + 1] - 1``.
+    ``SW`` is stored construct by construct (row k = ``w_k' S_k.``) so that the
+    innermost loop runs over a contiguous row of ``S`` and vectorises; each
+    entry is still the sum over the block's items in ascending order.
     """
     p = S.shape[0]
     J = bstart.shape[0] - 1
-    for h in range(p):
-        for k in range(J):
-            acc = 0.0
-            for i in range(bstart[k], bstart[k + 1]):
-                acc += S[h, i] * v[i]
-            SW[h, k] = acc
     for k in range(J):
+        for h in range(p):
+            SW[k, h] = 0.0
+        for i in range(bstart[k], bstart[k + 1]):
+            vi = v[i]
+            for h in range(p):
+                SW[k, h] += S[i, h] * vi
         var = 0.0
         for h in range(bstart[k], bstart[k + 1]):
-            var += SW[h, k] * v[h]
+            var += SW[k, h] * v[h]
         scale = 1.0 / np.sqrt(var)
         for h in range(bstart[k], bstart[k + 1]):
             w[h] = v[h] * scale
         for h in range(p):
-            SW[h, k] *= scale
+            SW[k, h] *= scale
 
 
 def _composite(SW, w, C, bstart):  # pragma: no cover - compiled
-    """``C = W' S W`` from ``S W``."""
+    """``C = W' S W`` from ``W' S``."""
     J = bstart.shape[0] - 1
     for k in range(J):
         for m in range(J):
             acc = 0.0
             for h in range(bstart[k], bstart[k + 1]):
-                acc += w[h] * SW[h, m]
+                acc += w[h] * SW[m, h]
             C[k, m] = acc
 
 
@@ -163,8 +168,11 @@ def _regress(R, pred, pstart, j, A, b):  # pragma: no cover - compiled
 def _ols(R, pred, pstart, topo, Bm, r2, total, A, b):  # pragma: no cover - compiled
     """OLS paths, R² and total effects ``(I - B)^-1 - I`` from construct correlations.
 
-    The model is recursive, so ``X = (I - B)^-1`` follows from ``X = I + B X``
-    row by row in topological order (``topo``), without a general inverse.
+    Each construct is regressed on its predecessors by :func:`_solve`'s
+    elimination, written out here: a call per regression costs more than the
+    arithmetic (numba passes arrays with reference counting).  The model is
+    recursive, so ``X = (I - B)^-1`` follows from ``X = I + B X`` row by row in
+    topological order (``topo``), without a general inverse.
     """
     J = R.shape[0]
     for j in range(J):
@@ -172,10 +180,30 @@ def _ols(R, pred, pstart, topo, Bm, r2, total, A, b):  # pragma: no cover - comp
         for k in range(J):
             Bm[j, k] = 0.0
     for j in range(J):
-        m = _regress(R, pred, pstart, j, A, b)
+        p0 = pstart[j]
+        m = pstart[j + 1] - p0
+        if m == 0:
+            continue
+        for t in range(m):
+            k = pred[p0 + t]
+            for t2 in range(m):
+                A[t, t2] = R[k, pred[p0 + t2]]
+            b[t] = R[k, j]
+        for kk in range(m):  # _solve, inline
+            inv = 1.0 / A[kk, kk]
+            for i in range(kk + 1, m):
+                f = A[i, kk] * inv
+                for c in range(kk + 1, m):
+                    A[i, c] -= f * A[kk, c]
+                b[i] -= f * b[kk]
+        for kk in range(m - 1, -1, -1):
+            acc = b[kk]
+            for c in range(kk + 1, m):
+                acc -= A[kk, c] * b[c]
+            b[kk] = acc / A[kk, kk]
         acc = 0.0
         for t in range(m):
-            k = pred[pstart[j] + t]
+            k = pred[p0 + t]
             Bm[j, k] = b[t]
             acc += b[t] * R[k, j]
         r2[j] = acc
@@ -189,46 +217,56 @@ def _ols(R, pred, pstart, topo, Bm, r2, total, A, b):  # pragma: no cover - comp
                 total[j, c] += Bm[j, k] * (total[k, c] + (1.0 if k == c else 0.0))
 
 
-def _inner_weights(C, D, pred, pstart, scheme, E, A, b):  # pragma: no cover - compiled
-    """Inner weights ``E`` of a scheme (see :mod:`csi.core.schemes`)."""
+def _inner_weights(C, D, pred, pstart, nbr, nstart, scheme, E, A, b):  # pragma: no cover - compiled
+    """Inner weights ``E`` of a scheme (see :mod:`csi.core.schemes`).
+
+    Only the entries ``E[k, j]`` of neighbours k of j (``nbr[nstart[j]:nstart[j + 1]]``)
+    are set; every other inner weight is zero and never read.
+    """
     J = C.shape[0]
-    if scheme == 0:
-        for k in range(J):
-            for j in range(J):
+    for j in range(J):
+        for t in range(nstart[j], nstart[j + 1]):
+            k = nbr[t]
+            if scheme == 0:
                 E[k, j] = np.sign(C[k, j]) * (D[j, k] + D[k, j])
-    elif scheme == 1:
-        for k in range(J):
-            for j in range(J):
+            elif scheme == 1:
                 E[k, j] = C[k, j] * (D[j, k] + D[k, j])
-    else:
-        for k in range(J):
-            for j in range(J):
+            else:
                 E[k, j] = C[k, j] * D[k, j]
+    if scheme == 2:
         for j in range(J):
             m = _regress(C, pred, pstart, j, A, b)
             for t in range(m):
                 E[pred[pstart[j] + t], j] = b[t]
 
 
-def _inner_model(S, w, isdS, SW, R, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo):  # pragma: no cover
-    """Composite correlations, loadings and paths of converged weights (:func:`csi.core.pls.pls_inner`)."""
-    p = S.shape[0]
-    J = bstart.shape[0] - 1
-    for h in range(p):
-        for k in range(J):
-            acc = 0.0
-            for i in range(bstart[k], bstart[k + 1]):
-                acc += S[h, i] * w[i]
-            SW[h, k] = acc
+def _inner_model(SW, w, isdS, R, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo):  # pragma: no cover
+    """Composite correlations, loadings and paths of the weights ``w`` (:func:`csi.core.pls.pls_inner`).
+
+    ``SW`` must be ``W' S`` for these weights.
+    """
+    p = w.shape[0]
     _composite(SW, w, R, bstart)
     for h in range(p):
-        lam[h] = SW[h, block[h]] * isdS[h]
+        lam[h] = SW[block[h], h] * isdS[h]
     _ols(R, pred, pstart, topo, Bm, r2, total, A, b)
 
 
-def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, topo, mode_b, pos, scheme, scaled, tol, max_iter,
-                stop, raw_factor, majority, construct_flip, lam0, with_index, lo, hi, out, conv, finite,
-                iters):  # pragma: no cover - compiled  # fmt: skip
+def _flip(SW, w, flipb, bstart):  # pragma: no cover - compiled
+    """Change the sign of the blocks with ``flipb[k] < 0`` in ``w`` and ``SW`` (exact)."""
+    J = bstart.shape[0] - 1
+    p = w.shape[0]
+    for k in range(J):
+        if flipb[k] < 0:
+            for h in range(bstart[k], bstart[k + 1]):
+                w[h] = -w[h]
+            for h in range(p):
+                SW[k, h] = -SW[k, h]
+
+
+def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr, nstart, topo, mode_b, pos, scheme,
+                scaled, tol, max_iter, stop, raw_factor, majority, construct_flip, lam0, with_index, lo, hi, out, conv,
+                finite, iters):  # pragma: no cover - compiled  # fmt: skip
     """Statistics of replicates ``lo_b .. hi_b - 1`` of ``G`` into rows of ``out``.
 
     Works in block order: position h is item ``q[h]``; ``pos``, ``x0``,
@@ -244,14 +282,14 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
     isd = np.empty(p)
     isdS = np.empty(p)
     w = np.empty(p)
-    wn = np.empty(p)
+    Wb = np.empty((2, p))
     v = np.empty(p)
     raw = np.empty(p)
     lam = np.empty(p)
-    SW = np.empty((p, J))
-    SWn = np.empty((p, J))
+    SW = np.empty((J, p))
+    SWb = np.empty((2, J, p))
     C = np.empty((J, J))
-    E = np.empty((J, J))
+    E = np.zeros((J, J))
     Bm = np.empty((J, J))
     total = np.empty((J, J))
     r2 = np.empty(J)
@@ -259,6 +297,7 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
     b = np.empty(max(p, J))
     flipb = np.empty(J)
     nb = out.shape[1]
+    T0 = 1 + p
     for r in range(lo_b, hi_b):
         s = G[r, 0]
         ok = s > 0
@@ -267,18 +306,15 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
         for j in range(p):
             a[j] = G[r, 1 + q[j]]
             mean[j] = x0[j] + a[j] * inv_s
-        # Covariance (divisor s); the exact numerator s C - a a' is an integer here.
+        # Variances first (divisor s); the exact numerator s C - a a' is an integer here.
         for j in range(p):
-            for m in range(j, p):
-                c = G[r, 1 + p + pos[j, m]]
-                if exact:
-                    val = (s * c - a[j] * a[m]) * inv_s2
-                else:
-                    val = c * inv_s - (a[j] * inv_s) * (a[m] * inv_s)
-                S[j, m] = val
-                S[m, j] = val
-        for j in range(p):
-            sd = np.sqrt(S[j, j])
+            c = G[r, T0 + pos[j, j]]
+            if exact:
+                val = (s * c - a[j] * a[j]) * inv_s2
+            else:
+                val = c * inv_s - (a[j] * inv_s) * (a[j] * inv_s)
+            S[j, j] = val
+            sd = np.sqrt(val)
             if not (sd > 0) or not np.isfinite(sd):
                 ok = False
             isd[j] = 1.0 / sd
@@ -290,10 +326,19 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
             iters[r] = 0
             continue
         finite[r] = True
+        for j in range(p):
+            for m in range(j + 1, p):
+                c = G[r, T0 + pos[j, m]]
+                if exact:
+                    val = (s * c - a[j] * a[m]) * inv_s2
+                else:
+                    val = c * inv_s - (a[j] * inv_s) * (a[m] * inv_s)
+                if scaled:
+                    val *= isd[j] * isd[m]
+                S[j, m] = val
+                S[m, j] = val
         if scaled:
             for j in range(p):
-                for m in range(p):
-                    S[j, m] *= isd[j] * isd[m]
                 S[j, j] = 1.0
                 isdS[j] = 1.0
         else:
@@ -314,21 +359,105 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
                         P[k0 + t, k0 + col] = b[t]
 
         # PLS iterations (pls_weights): unit start, scaled to unit composite variance.
+        # The steps are written out here rather than called (as _normalise,
+        # _composite, _inner_weights): numba passes arrays to a call with
+        # reference counting, which costs more than these small loops.  The
+        # current weights are Wb[cur] with SWb[cur] = W' S; the new ones go to
+        # the other slot, so no arrays are swapped.
         for j in range(p):
             v[j] = 1.0
-        _normalise(S, v, w, SW, bstart)
-        for j in range(p):
-            raw[j] = w[j]
-        converged = False
+        cur = 0
         it = 0
-        for it in range(1, max_iter + 1):  # noqa: B007 - read after the loop
-            _composite(SW, w, C, bstart)
-            _inner_weights(C, D, pred, pstart, scheme, E, A, b)
-            for h in range(p):
-                acc = 0.0
-                for k in range(J):
-                    acc += SW[h, k] * E[k, block[h]]
-                v[h] = acc
+        converged = False
+        while True:
+            nxt = 1 - cur
+            for k in range(J):  # _normalise(S, v, Wb[nxt], SWb[nxt], bstart)
+                for h in range(p):
+                    SWb[nxt, k, h] = 0.0
+                for i in range(bstart[k], bstart[k + 1]):
+                    vi = v[i]
+                    for h in range(p):
+                        SWb[nxt, k, h] += S[i, h] * vi
+                var = 0.0
+                for h in range(bstart[k], bstart[k + 1]):
+                    var += SWb[nxt, k, h] * v[h]
+                scale = 1.0 / np.sqrt(var)
+                for h in range(bstart[k], bstart[k + 1]):
+                    Wb[nxt, h] = v[h] * scale
+                for h in range(p):
+                    SWb[nxt, k, h] *= scale
+            change = np.inf
+            if it == 0:
+                for h in range(p):
+                    raw[h] = Wb[nxt, h]
+            elif stop == 1:
+                change = 0.0
+                for h in range(p):
+                    d = abs(raw[h]) - abs(raw_factor * v[h])
+                    change += d * d
+                    raw[h] = raw_factor * v[h]
+            else:
+                change = 0.0
+                for h in range(p):
+                    d = abs(Wb[cur, h] - Wb[nxt, h])
+                    if d > change:
+                        change = d
+            cur = nxt
+            if change < tol:
+                converged = True
+                break
+            if it == max_iter:
+                break
+            it += 1
+            for k in range(J):  # _composite: C = W' S W
+                for m in range(J):
+                    acc = 0.0
+                    for h in range(bstart[k], bstart[k + 1]):
+                        acc += Wb[cur, h] * SWb[cur, m, h]
+                    C[k, m] = acc
+            for j in range(J):  # _inner_weights, neighbours only
+                for t in range(nstart[j], nstart[j + 1]):
+                    k = nbr[t]
+                    if scheme == 0:
+                        E[k, j] = np.sign(C[k, j]) * (D[j, k] + D[k, j])
+                    elif scheme == 1:
+                        E[k, j] = C[k, j] * (D[j, k] + D[k, j])
+                    else:
+                        E[k, j] = C[k, j] * D[k, j]
+            if scheme == 2:  # path: predecessors get their regression coefficients (_regress, _solve)
+                for j in range(J):
+                    p0 = pstart[j]
+                    m = pstart[j + 1] - p0
+                    if m == 0:
+                        continue
+                    for t in range(m):
+                        k = pred[p0 + t]
+                        for t2 in range(m):
+                            A[t, t2] = C[k, pred[p0 + t2]]
+                        b[t] = C[k, j]
+                    for kk in range(m):
+                        inv = 1.0 / A[kk, kk]
+                        for i in range(kk + 1, m):
+                            f = A[i, kk] * inv
+                            for c in range(kk + 1, m):
+                                A[i, c] -= f * A[kk, c]
+                            b[i] -= f * b[kk]
+                    for kk in range(m - 1, -1, -1):
+                        acc = b[kk]
+                        for c in range(kk + 1, m):
+                            acc -= A[kk, c] * b[c]
+                        b[kk] = acc / A[kk, kk]
+                    for t in range(m):
+                        E[pred[p0 + t], j] = b[t]
+            # Outer proxy v = S W E, block by block over the neighbours (ascending, as the full sum).
+            for j in range(J):
+                for h in range(bstart[j], bstart[j + 1]):
+                    v[h] = 0.0
+                for t in range(nstart[j], nstart[j + 1]):
+                    k = nbr[t]
+                    e = E[k, j]
+                    for h in range(bstart[j], bstart[j + 1]):
+                        v[h] += SWb[cur, k, h] * e
             for k in range(J):
                 if mode_b[k]:
                     for h in range(bstart[k], bstart[k + 1]):
@@ -338,23 +467,11 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
                         b[h - bstart[k]] = acc
                     for h in range(bstart[k], bstart[k + 1]):
                         v[h] = b[h - bstart[k]]
-            _normalise(S, v, wn, SWn, bstart)
-            change = 0.0
-            if stop == 1:
-                for h in range(p):
-                    d = abs(raw[h]) - abs(raw_factor * v[h])
-                    change += d * d
-                    raw[h] = raw_factor * v[h]
-            else:
-                for h in range(p):
-                    d = abs(w[h] - wn[h])
-                    if d > change:
-                        change = d
-            w, wn = wn, w
-            SW, SWn = SWn, SW
-            if change < tol:
-                converged = True
-                break
+        for h in range(p):
+            w[h] = Wb[cur, h]
+        for k in range(J):
+            for h in range(p):
+                SW[k, h] = SWb[cur, k, h]
         conv[r] = converged
         iters[r] = it
 
@@ -362,13 +479,12 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
         for k in range(J):
             vote = 0.0
             for h in range(bstart[k], bstart[k + 1]):
-                val = SW[h, k] * isdS[h]
+                val = SW[k, h] * isdS[h]
                 vote += np.sign(val) if majority else val
             flipb[k] = -1.0 if vote < 0 else 1.0
-        for h in range(p):
-            w[h] *= flipb[block[h]]
+        _flip(SW, w, flipb, bstart)
 
-        _inner_model(S, w, isdS, SW, C, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo)
+        _inner_model(SW, w, isdS, C, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo)
         if construct_flip:
             anyflip = False
             for k in range(J):
@@ -380,9 +496,8 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
                 flipb[k] = -1.0 if abs(dif) > abs(sm) else 1.0
                 anyflip = anyflip or flipb[k] < 0
             if anyflip:
-                for h in range(p):
-                    w[h] *= flipb[block[h]]
-                _inner_model(S, w, isdS, SW, C, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo)
+                _flip(SW, w, flipb, bstart)
+                _inner_model(SW, w, isdS, C, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo)
 
         for h in range(p):
             out[r, q[h]] = w[h]
@@ -415,6 +530,7 @@ if njit is not None:
     _ols = njit(cache=True, nogil=True, error_model="numpy")(_ols)
     _inner_weights = njit(cache=True, nogil=True, error_model="numpy")(_inner_weights)
     _inner_model = njit(cache=True, nogil=True, error_model="numpy")(_inner_model)
+    _flip = njit(cache=True, nogil=True, error_model="numpy")(_flip)
     _replicates = njit(cache=True, nogil=True, error_model="numpy")(_replicates)
 
 
@@ -451,7 +567,7 @@ def fused_statistics(
     iters = np.zeros(B, dtype=np.int64)
     x0 = np.ascontiguousarray(np.asarray(x0, dtype=np.float64)[mdl.q])
     _replicates(np.ascontiguousarray(G, dtype=np.float64), 0, B, exact, x0,
-                mdl.q, mdl.bstart, mdl.block, mdl.D, mdl.pred, mdl.pstart, mdl.topo, mdl.mode_b, mdl.pos, mdl.scheme, mdl.scaled, mdl.tol,
+                mdl.q, mdl.bstart, mdl.block, mdl.D, mdl.pred, mdl.pstart, mdl.nbr, mdl.nstart, mdl.topo, mdl.mode_b, mdl.pos, mdl.scheme, mdl.scaled, mdl.tol,
                 mdl.max_iter, mdl.stop, mdl.raw_factor, mdl.majority, mdl.construct_flip, mdl.lam0, mdl.with_index,
                 mdl.lo, mdl.hi, out, conv, finite, iters)  # fmt: skip
     return out, conv, finite, iters

@@ -171,7 +171,10 @@ def fused_model(fit: FitResult, layout: StatisticLayout, sign_change: str = "non
     return FusedModel(
         q=q, bstart=bstart, block=block[q], D=D,
         pred=np.concatenate([np.flatnonzero(D[j]) for j in range(J)]).astype(np.int64),
-        pstart=np.concatenate([[0], np.cumsum(D.sum(axis=1))]).astype(np.int64), topo=np.asarray(topo, dtype=np.int64),
+        pstart=np.concatenate([[0], np.cumsum(D.sum(axis=1))]).astype(np.int64),
+        nbr=np.concatenate([np.flatnonzero(D[j] + D[:, j]) for j in range(J)]).astype(np.int64),
+        nstart=np.concatenate([[0], np.cumsum((D + D.T > 0).sum(axis=1))]).astype(np.int64),
+        topo=np.asarray(topo, dtype=np.int64),
         mode_b=np.array([m == "B" for m in spec.modes]), pos=np.ascontiguousarray(pos[np.ix_(q, q)]),
         scheme=SCHEME_CODES[opt["scheme"]], scaled=bool(opt["scaled"]), tol=float(opt["tol"]),
         max_iter=int(opt["max_iter"]), stop=STOP_CODES[opt["stop"]],
