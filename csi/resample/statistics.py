@@ -185,7 +185,7 @@ def fused_model(fit: FitResult, layout: StatisticLayout, sign_change: str = "non
     )  # fmt: skip
 
 
-def _gather(fit: FitResult, layout: StatisticLayout) -> tuple[np.ndarray, np.ndarray]:
+def gather_columns(fit: FitResult, layout: StatisticLayout) -> tuple[np.ndarray, np.ndarray]:
     """Column of the fused kernel's output row for every statistic (and one to subtract, or -1)."""
     spec = fit.spec
     p, J = spec.block_mask.shape
@@ -213,12 +213,12 @@ def _gather(fit: FitResult, layout: StatisticLayout) -> tuple[np.ndarray, np.nda
             raise AssertionError(op)
         take.append(col)
         minus.append(sub)
-    return np.asarray(take), np.asarray(minus)
+    return np.asarray(take, dtype=np.int64), np.asarray(minus, dtype=np.int64)
 
 
 def fused_statistics_of(
     fit: FitResult, G: np.ndarray, basis: MomentBasis, layout: StatisticLayout, sign_change: str = "none",
-    mdl: FusedModel | None = None,
+    mdl: FusedModel | None = None, gather: tuple[np.ndarray, np.ndarray] | None = None, out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """:func:`replicate_statistics` from moment sums, through the compiled kernel of :mod:`csi.core.fused`.
 
@@ -228,6 +228,11 @@ def fused_statistics_of(
         (B, 1 + p + T) moment sums ``F R`` of the replicates
         (:func:`csi.core.moments.moment_sums` with ``basis``).
 
+    mdl, gather
+        :func:`fused_model` and :func:`gather_columns` of the fit, when already made.
+    out
+        Optional (B, q) float64 array the statistics are written into (and returned).
+
     Returns
     -------
     stats, converged
@@ -235,14 +240,11 @@ def fused_statistics_of(
     """
     if mdl is None:
         mdl = fused_model(fit, layout, sign_change)
-    out, conv, finite, _ = fused_statistics(G, basis.exact, basis.origin, mdl)
-    take, minus = _gather(fit, layout)
-    stats = out[:, take]
-    sub = minus >= 0
-    stats[:, sub] -= out[:, minus[sub]]
+    take, minus = gather_columns(fit, layout) if gather is None else gather
+    # The kernel picks (and differences) the labelled columns itself, row by row.
+    stats, conv, finite, _ = fused_statistics(G, basis.exact, basis.origin, mdl, take, minus, out)
     if sign_change == "individual":
         flippable = np.isin(layout.op, ["~", "=~", "<~", "ind", "total"])
         differs = np.sign(stats) != np.sign(layout.original)
-        stats = np.where(differs & flippable, -stats, stats)
-    stats[~finite] = np.nan
+        np.negative(stats, out=stats, where=differs & flippable)
     return stats, conv & finite
