@@ -100,6 +100,11 @@ def _finite_count(D: NDArray[np.float64]) -> NDArray[np.intp]:
     return np.count_nonzero(~np.isnan(D), axis=0)
 
 
+def _column_sums(D: NDArray[np.float64], m: NDArray[np.intp]) -> NDArray[np.float64]:
+    """``np.nansum(D, axis=0)``; without NaNs (``m`` = all rows) a plain sum, the same numbers without a copy."""
+    return D.sum(axis=0) if m.size and m.min() == D.shape[0] else np.nansum(D, axis=0)
+
+
 def quantiles(draws: ArrayLike, probs: ArrayLike) -> NDArray[np.float64]:
     """Type-7 quantiles per column, NaNs dropped, probabilities per column.
 
@@ -148,8 +153,10 @@ def bootstrap_se(draws: ArrayLike) -> NDArray[np.float64]:
     D, shape = _as_draws(draws)
     m = _finite_count(D)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(D, axis=0) / m
-        ss = np.nansum((D - mean) ** 2, axis=0)
+        mean = _column_sums(D, m) / m
+        dev = D - mean
+        np.square(dev, out=dev)
+        ss = _column_sums(dev, m)
         se = np.where(m > 1, np.sqrt(ss / (m - 1)), np.nan)
     return _out(se, shape)
 
@@ -160,7 +167,7 @@ def bootstrap_bias(draws: ArrayLike, estimate: ArrayLike) -> NDArray[np.float64]
     est = _as_estimate(estimate, D.shape[1])
     m = _finite_count(D)
     with np.errstate(invalid="ignore", divide="ignore"):
-        bias = np.where(m > 0, np.nansum(D, axis=0) / m, np.nan) - est
+        bias = np.where(m > 0, _column_sums(D, m) / m, np.nan) - est
     return _out(bias, shape)
 
 
