@@ -231,9 +231,11 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
         while True:
             nxt = 1 - cur
             for k in range(J):  # normalise v per block into Wb[nxt], SWb[nxt]
+                i0 = bstart[k]
+                vi = v[i0]
                 for h in range(p):
-                    SWb[nxt, k, h] = 0.0
-                for i in range(bstart[k], bstart[k + 1]):
+                    SWb[nxt, k, h] = S[i0, h] * vi
+                for i in range(i0 + 1, bstart[k + 1]):
                     vi = v[i]
                     for h in range(p):
                         SWb[nxt, k, h] += S[i, h] * vi
