@@ -58,6 +58,7 @@ class FusedModel(NamedTuple):
     pstart: np.ndarray  # (J + 1,) construct j's are pred[pstart[j]:pstart[j + 1]]
     nbr: np.ndarray  # neighbours (predecessors and successors, ascending) of every construct, concatenated
     nstart: np.ndarray  # (J + 1,) construct j's are nbr[nstart[j]:nstart[j + 1]]
+    cneed: np.ndarray  # (J, J) bool: composite correlations C[k, m] some step reads (neighbours, regressions)
     topo: np.ndarray  # (J,) constructs in topological order (causes first)
     mode_b: np.ndarray  # (J,) bool
     pos: np.ndarray  # (p, p) packed position of entry (q[j], q[l]) of the moment sums
@@ -105,7 +106,7 @@ def kernel() -> Callable[..., None]:
     return _COMPILED[0]
 
 
-def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr, nstart, topo, mode_b, pos, scheme,
+def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr, nstart, cneed, topo, mode_b, pos, scheme,
                 scaled, tol, max_iter, stop, raw_factor, majority, construct_flip, lam0, with_index, lo, hi, take, minus,
                 out, conv, finite, iters):  # pragma: no cover - compiled  # fmt: skip
     """Statistics of replicates ``lo_b .. hi_b - 1`` of ``G`` into rows of ``out``.
@@ -270,8 +271,10 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
             if it == max_iter:
                 break
             it += 1
-            for k in range(J):  # composite correlations C = W' S W
+            for k in range(J):  # composite correlations C = W' S W, the entries ever read
                 for m in range(J):
+                    if not cneed[k, m]:
+                        continue
                     acc = 0.0
                     for h in range(bstart[k], bstart[k + 1]):
                         acc += Wb[cur, h] * SWb[cur, m, h]
@@ -350,6 +353,8 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
         for attempt in range(2):
             for k in range(J):
                 for m in range(J):
+                    if not cneed[k, m]:
+                        continue
                     acc = 0.0
                     for h in range(bstart[k], bstart[k + 1]):
                         acc += w[h] * SW[m, h]
@@ -494,7 +499,7 @@ def fused_statistics(
     x0 = np.ascontiguousarray(np.asarray(x0, dtype=np.float64)[mdl.q])
     G = np.ascontiguousarray(G, dtype=np.float32 if G.dtype == np.float32 and exact else np.float64)
     kernel()(G, 0, B, exact, x0,
-             mdl.q, mdl.bstart, mdl.block, mdl.D, mdl.pred, mdl.pstart, mdl.nbr, mdl.nstart, mdl.topo, mdl.mode_b,
+             mdl.q, mdl.bstart, mdl.block, mdl.D, mdl.pred, mdl.pstart, mdl.nbr, mdl.nstart, mdl.cneed, mdl.topo, mdl.mode_b,
              mdl.pos, mdl.scheme, mdl.scaled, mdl.tol, mdl.max_iter, mdl.stop, mdl.raw_factor, mdl.majority,
              mdl.construct_flip, mdl.lam0, mdl.with_index, mdl.lo, mdl.hi, take, minus, out, conv, finite,
              iters)  # fmt: skip

@@ -299,7 +299,8 @@ def bootstrap(
             UserWarning,
             stacklevel=2,
         )
-    draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"))
+    # stats is this call's own array: wrap it rather than copy it.
+    draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"), copy=False)
     draws.index.name = "replicate"
     if se_draws is not None:
         se_draws[np.isnan(stats)] = np.nan

@@ -173,7 +173,7 @@ def fused_model(fit: FitResult, layout: StatisticLayout, sign_change: str = "non
         pred=np.concatenate([np.flatnonzero(D[j]) for j in range(J)]).astype(np.int64),
         pstart=np.concatenate([[0], np.cumsum(D.sum(axis=1))]).astype(np.int64),
         nbr=np.concatenate([np.flatnonzero(D[j] + D[:, j]) for j in range(J)]).astype(np.int64),
-        nstart=np.concatenate([[0], np.cumsum((D + D.T > 0).sum(axis=1))]).astype(np.int64),
+        nstart=np.concatenate([[0], np.cumsum((D + D.T > 0).sum(axis=1))]).astype(np.int64), cneed=_needed(D),
         topo=np.asarray(topo, dtype=np.int64),
         mode_b=np.array([m == "B" for m in spec.modes]), pos=np.ascontiguousarray(pos[np.ix_(q, q)]),
         scheme=SCHEME_CODES[opt["scheme"]], scaled=bool(opt["scaled"]), tol=float(opt["tol"]),
@@ -183,6 +183,17 @@ def fused_model(fit: FitResult, layout: StatisticLayout, sign_change: str = "non
         lam0=np.ascontiguousarray(fit.loadings.to_numpy()[q], dtype=np.float64), with_index=layout.with_index,
         lo=np.ascontiguousarray(lo[q]), hi=np.ascontiguousarray(hi[q]),
     )  # fmt: skip
+
+
+def _needed(D: np.ndarray) -> np.ndarray:
+    """Composite correlations the kernel reads: ``C[k, j]`` of neighbours, and of every regression of a
+    construct on its predecessors (among the predecessors, and with the construct)."""
+    need = (D + D.T) > 0
+    for j in range(D.shape[0]):
+        pred = np.flatnonzero(D[j])
+        need[np.ix_(pred, pred)] = True
+        need[pred, j] = True
+    return need
 
 
 def gather_columns(fit: FitResult, layout: StatisticLayout) -> tuple[np.ndarray, np.ndarray]:
