@@ -294,6 +294,82 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
                     m = pstart[j + 1] - p0
                     if m == 0:
                         continue
+                    # One to four predecessors: the same elimination in scalars (bit-identical, and
+                    # kept in registers); more: the general loops below.
+                    if m == 1:
+                        k = pred[p0]
+                        E[k, j] = C[k, j] / C[k, k]
+                        continue
+                    if m == 2:
+                        k0, k1 = pred[p0], pred[p0 + 1]
+                        a00, a01, b0 = C[k0, k0], C[k0, k1], C[k0, j]
+                        f = C[k1, k0] * (1.0 / a00)
+                        a11 = C[k1, k1] - f * a01
+                        b1 = C[k1, j] - f * b0
+                        x1 = b1 / a11
+                        E[k1, j] = x1
+                        E[k0, j] = (b0 - a01 * x1) / a00
+                        continue
+                    if m == 3:
+                        k0, k1, k2 = pred[p0], pred[p0 + 1], pred[p0 + 2]
+                        a00, a01, a02, b0 = C[k0, k0], C[k0, k1], C[k0, k2], C[k0, j]
+                        inv = 1.0 / a00
+                        f = C[k1, k0] * inv
+                        a11 = C[k1, k1] - f * a01
+                        a12 = C[k1, k2] - f * a02
+                        b1 = C[k1, j] - f * b0
+                        f = C[k2, k0] * inv
+                        a21 = C[k2, k1] - f * a01
+                        a22 = C[k2, k2] - f * a02
+                        b2 = C[k2, j] - f * b0
+                        f = a21 * (1.0 / a11)
+                        a22 -= f * a12
+                        b2 -= f * b1
+                        x2 = b2 / a22
+                        x1 = (b1 - a12 * x2) / a11
+                        E[k2, j] = x2
+                        E[k1, j] = x1
+                        E[k0, j] = (b0 - a01 * x1 - a02 * x2) / a00
+                        continue
+                    if m == 4:
+                        k0, k1, k2, k3 = pred[p0], pred[p0 + 1], pred[p0 + 2], pred[p0 + 3]
+                        a00, a01, a02, a03, b0 = C[k0, k0], C[k0, k1], C[k0, k2], C[k0, k3], C[k0, j]
+                        inv = 1.0 / a00
+                        f = C[k1, k0] * inv
+                        a11 = C[k1, k1] - f * a01
+                        a12 = C[k1, k2] - f * a02
+                        a13 = C[k1, k3] - f * a03
+                        b1 = C[k1, j] - f * b0
+                        f = C[k2, k0] * inv
+                        a21 = C[k2, k1] - f * a01
+                        a22 = C[k2, k2] - f * a02
+                        a23 = C[k2, k3] - f * a03
+                        b2 = C[k2, j] - f * b0
+                        f = C[k3, k0] * inv
+                        a31 = C[k3, k1] - f * a01
+                        a32 = C[k3, k2] - f * a02
+                        a33 = C[k3, k3] - f * a03
+                        b3 = C[k3, j] - f * b0
+                        inv = 1.0 / a11
+                        f = a21 * inv
+                        a22 -= f * a12
+                        a23 -= f * a13
+                        b2 -= f * b1
+                        f = a31 * inv
+                        a32 -= f * a12
+                        a33 -= f * a13
+                        b3 -= f * b1
+                        f = a32 * (1.0 / a22)
+                        a33 -= f * a23
+                        b3 -= f * b2
+                        x3 = b3 / a33
+                        x2 = (b2 - a23 * x3) / a22
+                        x1 = (b1 - a12 * x2 - a13 * x3) / a11
+                        E[k3, j] = x3
+                        E[k2, j] = x2
+                        E[k1, j] = x1
+                        E[k0, j] = (b0 - a01 * x1 - a02 * x2 - a03 * x3) / a00
+                        continue
                     for t in range(m):
                         k = pred[p0 + t]
                         for t2 in range(m):
