@@ -20,7 +20,7 @@ from csi.core.moments import cov_to_corr, moment_basis, moment_sums, resample_mo
 from csi.errors import EstimationError
 from csi.resample.intervals import studentized_ci
 from csi.resample.plans import OrdinaryPlan
-from csi.resample.run import inner_rng
+from csi.resample.run import inner_rng, single_threaded_blas
 from csi.resample.statistics import (
     StatisticLayout,
     fused_model,
@@ -126,6 +126,25 @@ def test_import_csi_leaves_heavy_modules_unloaded():
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_single_threaded_blas_is_shared_and_restored():
+    """BLAS runs one thread inside the context; overlapping contexts (bootstraps in several threads) keep
+    the limit until the last one closes, which restores the setting from before."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    first, second = single_threaded_blas(), single_threaded_blas()
+    first.__enter__()
+    second.__enter__()
+    assert all(t == 1 for t in blas_threads())
+    first.__exit__(None, None, None)
+    assert all(t == 1 for t in blas_threads())
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
 
 
 def test_engine_switch_gives_the_same_bootstrap(demo, monkeypatch):

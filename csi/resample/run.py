@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -71,29 +72,41 @@ ENGINE_VARIABLE = "CSI_BOOTSTRAP_ENGINE"
 """Environment variable: ``numpy`` forces the NumPy reference kernels instead of the compiled one."""
 
 
-_BLAS: list = []
+_BLAS: dict[str, Any] = {"controller": None, "users": 0, "limiter": None}
 _BLAS_LOCK = threading.Lock()
 
 
-def single_threaded_blas() -> contextlib.AbstractContextManager:
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
     """Context in which the BLAS behind NumPy runs one thread per call.
 
     The bootstrap already runs ``n_jobs`` threads, each taking its own moment
     products; a threaded BLAS inside them adds no cores, and OpenBLAS's idle
     threads spin between calls, which on a small machine costs more CPU time
-    than the whole bootstrap.  The limit is process-wide while it lasts
-    (threadpoolctl); without threadpoolctl nothing is changed.
+    than the whole bootstrap.  The limit is process-wide while any such
+    context is open (bootstraps running at once in several threads share it,
+    and the last to finish restores the previous setting); it is set with
+    threadpoolctl, and without threadpoolctl nothing is changed.
     """
     with _BLAS_LOCK:
-        if not _BLAS:
+        if _BLAS["controller"] is None:
             try:
                 from threadpoolctl import ThreadpoolController
 
-                _BLAS.append(ThreadpoolController())
+                _BLAS["controller"] = ThreadpoolController()
             except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-                _BLAS.append(None)
-    controller = _BLAS[0]
-    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+                _BLAS["controller"] = False
+        if _BLAS["users"] == 0 and _BLAS["controller"]:
+            _BLAS["limiter"] = _BLAS["controller"].limit(limits=1, user_api="blas")
+        _BLAS["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS["users"] -= 1
+            if _BLAS["users"] == 0 and _BLAS["limiter"] is not None:
+                _BLAS["limiter"].restore_original_limits()
+                _BLAS["limiter"] = None
 
 
 def use_fused(method: str) -> bool:
