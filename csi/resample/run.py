@@ -3,8 +3,12 @@
 Each resample is a vector of draw frequencies; its moment matrix comes from one
 matrix product (:func:`csi.core.moments.resample_moments`) and the PLS kernels
 then run on the whole stack of moment matrices at once, so there is no Python
-loop per replicate.  Work proceeds in chunks of replicates to bound memory;
-chunks run on a thread pool (NumPy releases the GIL in its kernels).
+loop per replicate.  PLS fits take the fast path: exact moment sums
+(:func:`csi.core.moments.moment_sums`) fed to the compiled per-replicate
+kernel of :mod:`csi.core.fused`, which writes every chunk's statistics straight
+into the result.  Work proceeds in chunks of replicates to bound memory;
+chunks run on a thread pool (NumPy and the compiled kernel release the GIL),
+and meanwhile the BLAS runs one thread per call (:func:`single_threaded_blas`).
 
 Reproducibility: the resampling plan draws replicate r's rows from a stream
 that depends only on (seed, r) (see :mod:`csi.resample.plans`), and the
