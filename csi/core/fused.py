@@ -36,7 +36,6 @@ written out where they are used.  numba itself is imported on first use
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Callable
 from typing import NamedTuple
@@ -88,8 +87,18 @@ def output_offsets(p: int, J: int) -> dict[str, int]:
 
 
 def available() -> bool:
-    """Whether numba is installed (else callers use the NumPy kernels); does not import it."""
-    return importlib.util.find_spec("numba") is not None
+    """Whether numba can be imported (else callers use the NumPy kernels); imports it on the first call."""
+    if not _AVAILABLE:
+        try:
+            import numba  # noqa: F401
+        except ImportError:  # pragma: no cover - exercised only where numba is missing or broken
+            _AVAILABLE.append(False)
+        else:
+            _AVAILABLE.append(True)
+    return _AVAILABLE[0]
+
+
+_AVAILABLE: list[bool] = []
 
 
 _COMPILED: list[Callable[..., None]] = []

@@ -115,7 +115,7 @@ def single_threaded_blas() -> Iterator[None]:
 
 def use_fused(method: str) -> bool:
     """Whether a bootstrap of a fit with this method runs the compiled kernel of :mod:`csi.core.fused`."""
-    return method == "pls" and fused.available() and os.environ.get(ENGINE_VARIABLE, "").lower() != "numpy"
+    return method == "pls" and os.environ.get(ENGINE_VARIABLE, "").lower() != "numpy" and fused.available()
 
 
 def bootstrap(
