@@ -18,6 +18,12 @@ the child, which also runs the csi.fit loop) is per case.  The first
 ``csi.bootstrap`` call of a child (numba's cached kernel being loaded, or
 compiled on a fresh install) is reported as warm-up, outside the timing; the
 csi.bootstrap time is the median of ``--repeat`` runs.
+
+``--phases`` instead prints the CPU time (``time.thread_time``, one thread,
+median of ``--repeat`` runs) of each phase of the n = 250, B = 5,000
+bootstrap: drawing the counts, the moment product, the compiled kernel, the
+draws frame and the percentile summaries.  CPU time per phase is what to
+compare on a shared machine, where wall-clock times are noisy.
 """
 
 from __future__ import annotations
@@ -124,6 +130,56 @@ def run_case(n: int, B: int, args: argparse.Namespace) -> dict:
             "loop": t_loop, "loop_k": k, "rss": rss, "rss_after_loop": peak_rss_mib()}  # fmt: skip
 
 
+def phases(args: argparse.Namespace, n: int = 250, B: int = 5000) -> None:
+    """Print the CPU time of every phase of one bootstrap (see the module notes)."""
+    import contextlib
+    import time
+    from collections.abc import Iterator
+
+    import pandas as pd
+
+    from csi.core.moments import moment_basis, moment_sums
+    from csi.resample.plans import OrdinaryPlan
+    from csi.resample.run import default_chunk_size, single_threaded_blas
+    from csi.resample.statistics import StatisticLayout, fused_model, fused_statistics_of, gather_columns
+
+    fit = csi.fit("ecsi", demo_data(n, seed=args.seed).data)
+    boot = csi.bootstrap(fit, B, seed=args.seed, progress=False)  # warm-up: kernel load
+    totals: dict[str, np.ndarray] = {}
+
+    @contextlib.contextmanager
+    def timed(name: str, rep: int) -> Iterator[None]:
+        t0 = time.thread_time()
+        yield
+        totals.setdefault(name, np.zeros(args.repeat))[rep] += time.thread_time() - t0
+
+    size = default_chunk_size(n, B, 2)
+    with single_threaded_blas():
+        for rep in range(args.repeat):
+            with timed("setup (layout, basis, model)", rep):
+                layout = StatisticLayout.of(fit)
+                basis = moment_basis(fit.data.X, None, n)
+                mdl = fused_model(fit, layout)
+                gather = gather_columns(fit, layout)
+            plan = OrdinaryPlan(n, B, args.seed)
+            stats = np.empty((B, len(layout.labels)))
+            for a in range(0, B, size):
+                b = min(a + size, B)
+                with timed("counts (seeded draws)", rep):
+                    F = plan.counts(a, b, basis.R.dtype)
+                with timed("moment product F R", rep):
+                    G = moment_sums(basis, F, float64=False)
+                with timed("compiled kernel", rep):
+                    fused_statistics_of(fit, G, basis, layout, "none", mdl, gather, stats[a:b])
+            with timed("draws frame", rep):
+                pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"), copy=False)
+            with timed("estimates (percentile)", rep):
+                _ = boot.with_ci().estimates
+    print(f"ECSI, n = {n}, B = {B}: CPU ms per phase, one thread, median of {args.repeat}")
+    rows = [[name, f"{1e3 * float(np.median(v)):.2f}"] for name, v in totals.items()]
+    print_table(["phase", "CPU ms"], rows, text=("phase",))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
@@ -132,8 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plspm-resamples", type=int, default=100, help="bootstrap_iterations timed in plspm")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=5, help="csi.bootstrap runs per case (median reported)")
+    parser.add_argument("--phases", action="store_true", help="CPU time per phase of the n=250, B=5000 case")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: "n,B", run one case and print JSON
     args = parser.parse_args(argv)
+    if args.phases:
+        phases(args)
+        return 0
     if args.case:
         n, B = (int(v) for v in args.case.split(","))
         print(json.dumps(run_case(n, B, args)))

@@ -5,6 +5,9 @@ against a hand-rolled one."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -17,8 +20,14 @@ from csi.core.moments import cov_to_corr, moment_basis, moment_sums, resample_mo
 from csi.errors import EstimationError
 from csi.resample.intervals import studentized_ci
 from csi.resample.plans import OrdinaryPlan
-from csi.resample.run import inner_rng
-from csi.resample.statistics import StatisticLayout, fused_statistics_of, replicate_statistics
+from csi.resample.run import inner_rng, single_threaded_blas
+from csi.resample.statistics import (
+    StatisticLayout,
+    fused_model,
+    fused_statistics_of,
+    gather_columns,
+    replicate_statistics,
+)
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason="numba is not installed")
 
@@ -87,6 +96,55 @@ def test_exact_moment_sums_give_the_moments(demo):
     assert not moment_basis(X + 0.5).exact and not moment_basis(X, np.ones(len(X))).exact
     assert moment_basis(X * 1000).R.dtype == np.float64  # sums past 2**24: exact in float64
     assert np.all(np.isfinite(cov_to_corr(covs)[0]))
+
+
+def test_float32_sums_and_column_pick_give_identical_statistics(demo):
+    """The kernel reads exact float32 sums as they are and picks the labelled columns itself: the same
+    numbers, bit for bit, as float64 sums and picking columns from the full output row afterwards."""
+    spec, data = demo
+    fit = csi.fit(spec, data)
+    layout = StatisticLayout.of(fit)
+    basis = moment_basis(fit.data.X)
+    F = OrdinaryPlan(len(data), 100, 3).counts(dtype=np.float32)
+    G32 = moment_sums(basis, F, float64=False)
+    assert G32.dtype == np.float32
+    got, conv = fused_statistics_of(fit, G32, basis, layout)
+    mdl = fused_model(fit, layout)
+    full, conv_full, _, _ = fused.fused_statistics(moment_sums(basis, F), basis.exact, basis.origin, mdl)
+    take, minus = gather_columns(fit, layout)
+    expected = full[:, take]
+    expected[:, minus >= 0] -= full[:, minus[minus >= 0]]
+    assert np.array_equal(got, expected)
+    assert np.array_equal(conv, conv_full)
+
+
+def test_import_csi_leaves_heavy_modules_unloaded():
+    """numba (loaded when a bootstrap first runs its compiled kernel) and scipy.stats (loaded by the few
+    functions that need a distribution) are not imported by ``import csi``: they cost ~100 MiB."""
+    code = "import sys, csi; print(sorted(m for m in ('numba', 'scipy.stats', 'matplotlib') if m in sys.modules))"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_single_threaded_blas_is_shared_and_restored():
+    """BLAS runs one thread inside the context; overlapping contexts (bootstraps in several threads) keep
+    the limit until the last one closes, which restores the setting from before."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    first, second = single_threaded_blas(), single_threaded_blas()
+    first.__enter__()
+    second.__enter__()
+    assert all(t == 1 for t in blas_threads())
+    first.__exit__(None, None, None)
+    assert all(t == 1 for t in blas_threads())
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
 
 
 def test_engine_switch_gives_the_same_bootstrap(demo, monkeypatch):

@@ -25,18 +25,22 @@ so a replicate gets the same estimates as a single fit on its rows.
 
 Each replicate is computed by one thread from start to end, so its result
 does not depend on how replicates are split between chunks or threads.
+
+The kernel is one function without calls: numba passes arrays to a compiled
+call with reference counting, which costs more than these small loops, so
+the steps of :func:`csi.core.pls.pls_weights` (normalise, composite
+correlations, inner weights, outer proxies) and the small eliminations are
+written out where they are used.  numba itself is imported on first use
+(:func:`kernel`), so ``import csi`` does not pay for it.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-
-try:  # numba is a runtime dependency, but the NumPy kernels remain a complete fallback.
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    njit = None
 
 SCHEME_CODES = {"centroid": 0, "factorial": 1, "path": 2}
 STOP_CODES = {"max_abs": 0, "plspm": 1}
@@ -51,6 +55,9 @@ class FusedModel(NamedTuple):
     D: np.ndarray  # (J, J) int64 adjacency, D[j, k] = 1 for k -> j
     pred: np.ndarray  # predecessors of every construct, concatenated
     pstart: np.ndarray  # (J + 1,) construct j's are pred[pstart[j]:pstart[j + 1]]
+    nbr: np.ndarray  # neighbours (predecessors and successors, ascending) of every construct, concatenated
+    nstart: np.ndarray  # (J + 1,) construct j's are nbr[nstart[j]:nstart[j + 1]]
+    cneed: np.ndarray  # (J, J) bool: composite correlations C[k, m] some step reads (neighbours, regressions)
     topo: np.ndarray  # (J,) constructs in topological order (causes first)
     mode_b: np.ndarray  # (J,) bool
     pos: np.ndarray  # (p, p) packed position of entry (q[j], q[l]) of the moment sums
@@ -80,160 +87,50 @@ def output_offsets(p: int, J: int) -> dict[str, int]:
 
 
 def available() -> bool:
-    """Whether numba is importable (else callers use the NumPy kernels)."""
-    return njit is not None
+    """Whether numba can be imported (else callers use the NumPy kernels); imports it on the first call."""
+    if not _AVAILABLE:
+        try:
+            import numba  # noqa: F401
+        except ImportError:  # pragma: no cover - exercised only where numba is missing or broken
+            _AVAILABLE.append(False)
+        else:
+            _AVAILABLE.append(True)
+    return _AVAILABLE[0]
 
 
-def _solve(A: np.ndarray, b: np.ndarray, m: int) -> None:  # pragma: no cover - compiled
-    """Solve ``A x = b`` in place (``b`` becomes ``x``; ``A`` is overwritten).
-
-    Gaussian elimination without pivoting on the leading m x m block.  Every
-    system here has a symmetric positive definite matrix (a correlation matrix
-    of predecessors, a Mode B block of ``S``, or ``I - B`` of a recursive model
-    in topological order), for which elimination without pivoting is stable
-    (Golub & Van Loan 2013, §4.2); the systems are small, where a LAPACK call
-    would cost more in setup than the arithmetic.
-    """
-    if m == 1:
-        b[0] = b[0] / A[0, 0]
-        return
-    for k in range(m):
-        inv = 1.0 / A[k, k]
-        for i in range(k + 1, m):
-            f = A[i, k] * inv
-            for c in range(k + 1, m):
-                A[i, c] -= f * A[k, c]
-            b[i] -= f * b[k]
-    for k in range(m - 1, -1, -1):
-        acc = b[k]
-        for c in range(k + 1, m):
-            acc -= A[k, c] * b[c]
-        b[k] = acc / A[k, k]
+_AVAILABLE: list[bool] = []
 
 
-def _normalise(S, v, w, SW, bstart):  # pragma: no cover - compiled
-    """``w = v`` scaled to unit composite variance per block; ``SW = S W`` for that ``w``.
-
-    Items are in block order, so block k is the range ``bstart[k] .. bstart[k + 1] - 1``.
-    """
-    p = S.shape[0]
-    J = bstart.shape[0] - 1
-    for h in range(p):
-        for k in range(J):
-            acc = 0.0
-            for i in range(bstart[k], bstart[k + 1]):
-                acc += S[h, i] * v[i]
-            SW[h, k] = acc
-    for k in range(J):
-        var = 0.0
-        for h in range(bstart[k], bstart[k + 1]):
-            var += SW[h, k] * v[h]
-        scale = 1.0 / np.sqrt(var)
-        for h in range(bstart[k], bstart[k + 1]):
-            w[h] = v[h] * scale
-        for h in range(p):
-            SW[h, k] *= scale
+_COMPILED: list[Callable[..., None]] = []
+_COMPILE_LOCK = threading.Lock()
 
 
-def _composite(SW, w, C, bstart):  # pragma: no cover - compiled
-    """``C = W' S W`` from ``S W``."""
-    J = bstart.shape[0] - 1
-    for k in range(J):
-        for m in range(J):
-            acc = 0.0
-            for h in range(bstart[k], bstart[k + 1]):
-                acc += w[h] * SW[h, m]
-            C[k, m] = acc
+def kernel() -> Callable[..., None]:
+    """The compiled :func:`_replicates` (numba is imported, and the cached machine code loaded, on first use)."""
+    with _COMPILE_LOCK:
+        if not _COMPILED:
+            from numba import njit
+
+            _COMPILED.append(njit(cache=True, nogil=True, error_model="numpy")(_replicates))
+    return _COMPILED[0]
 
 
-def _regress(R, pred, pstart, j, A, b):  # pragma: no cover - compiled
-    """``b[:m] = R_PP^-1 R_Pj`` for the m predecessors P = ``pred[pstart[j]:pstart[j + 1]]`` of j; returns m."""
-    p0 = pstart[j]
-    m = pstart[j + 1] - p0
-    for t in range(m):
-        k = pred[p0 + t]
-        for t2 in range(m):
-            A[t, t2] = R[k, pred[p0 + t2]]
-        b[t] = R[k, j]
-    if m > 0:
-        _solve(A, b, m)
-    return m
-
-
-def _ols(R, pred, pstart, topo, Bm, r2, total, A, b):  # pragma: no cover - compiled
-    """OLS paths, R² and total effects ``(I - B)^-1 - I`` from construct correlations.
-
-    The model is recursive, so ``X = (I - B)^-1`` follows from ``X = I + B X``
-    row by row in topological order (``topo``), without a general inverse.
-    """
-    J = R.shape[0]
-    for j in range(J):
-        r2[j] = 0.0
-        for k in range(J):
-            Bm[j, k] = 0.0
-    for j in range(J):
-        m = _regress(R, pred, pstart, j, A, b)
-        acc = 0.0
-        for t in range(m):
-            k = pred[pstart[j] + t]
-            Bm[j, k] = b[t]
-            acc += b[t] * R[k, j]
-        r2[j] = acc
-    for t in range(J):
-        j = topo[t]
-        for c in range(J):
-            total[j, c] = 0.0
-        for t2 in range(pstart[j], pstart[j + 1]):
-            k = pred[t2]
-            for c in range(J):
-                total[j, c] += Bm[j, k] * (total[k, c] + (1.0 if k == c else 0.0))
-
-
-def _inner_weights(C, D, pred, pstart, scheme, E, A, b):  # pragma: no cover - compiled
-    """Inner weights ``E`` of a scheme (see :mod:`csi.core.schemes`)."""
-    J = C.shape[0]
-    if scheme == 0:
-        for k in range(J):
-            for j in range(J):
-                E[k, j] = np.sign(C[k, j]) * (D[j, k] + D[k, j])
-    elif scheme == 1:
-        for k in range(J):
-            for j in range(J):
-                E[k, j] = C[k, j] * (D[j, k] + D[k, j])
-    else:
-        for k in range(J):
-            for j in range(J):
-                E[k, j] = C[k, j] * D[k, j]
-        for j in range(J):
-            m = _regress(C, pred, pstart, j, A, b)
-            for t in range(m):
-                E[pred[pstart[j] + t], j] = b[t]
-
-
-def _inner_model(S, w, isdS, SW, R, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo):  # pragma: no cover
-    """Composite correlations, loadings and paths of converged weights (:func:`csi.core.pls.pls_inner`)."""
-    p = S.shape[0]
-    J = bstart.shape[0] - 1
-    for h in range(p):
-        for k in range(J):
-            acc = 0.0
-            for i in range(bstart[k], bstart[k + 1]):
-                acc += S[h, i] * w[i]
-            SW[h, k] = acc
-    _composite(SW, w, R, bstart)
-    for h in range(p):
-        lam[h] = SW[h, block[h]] * isdS[h]
-    _ols(R, pred, pstart, topo, Bm, r2, total, A, b)
-
-
-def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, topo, mode_b, pos, scheme, scaled, tol, max_iter,
-                stop, raw_factor, majority, construct_flip, lam0, with_index, lo, hi, out, conv, finite,
-                iters):  # pragma: no cover - compiled  # fmt: skip
+def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr, nstart, cneed, topo, mode_b, pos, scheme,
+                scaled, tol, max_iter, stop, raw_factor, majority, construct_flip, lam0, with_index, lo, hi, take, minus,
+                out, conv, finite, iters):  # pragma: no cover - compiled  # fmt: skip
     """Statistics of replicates ``lo_b .. hi_b - 1`` of ``G`` into rows of ``out``.
 
     Works in block order: position h is item ``q[h]``; ``pos``, ``x0``,
-    ``lam0``, ``lo`` and ``hi`` are given in that order, and outputs are
-    written back in the model's item order.
+    ``lam0``, ``lo`` and ``hi`` are given in that order.  A replicate's full
+    row ``w | loadings | B | r2 | total | index`` (model item order, see
+    :func:`output_offsets`) is built in a buffer, and ``out[r, c]`` receives
+    ``row[take[c]]``, minus ``row[minus[c]]`` where ``minus[c] >= 0``.
+
+    Every small linear system (a construct on its predecessors, a Mode B
+    block) is solved by Gaussian elimination without pivoting: the matrices
+    are symmetric positive definite (Golub & Van Loan 2013, §4.2), and the
+    systems are small, where a LAPACK call would cost more in setup than the
+    arithmetic.
     """
     p = x0.shape[0]
     J = bstart.shape[0] - 1
@@ -244,62 +141,70 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
     isd = np.empty(p)
     isdS = np.empty(p)
     w = np.empty(p)
-    wn = np.empty(p)
+    Wb = np.empty((2, p))
     v = np.empty(p)
     raw = np.empty(p)
     lam = np.empty(p)
-    SW = np.empty((p, J))
-    SWn = np.empty((p, J))
+    SW = np.empty((J, p))
+    SWb = np.empty((2, J, p))
     C = np.empty((J, J))
-    E = np.empty((J, J))
+    E = np.zeros((J, J))
     Bm = np.empty((J, J))
     total = np.empty((J, J))
     r2 = np.empty(J)
     A = np.empty((max(p, J), max(p, J)))
     b = np.empty(max(p, J))
     flipb = np.empty(J)
-    nb = out.shape[1]
+    row = np.empty(2 * p + 2 * J * J + 2 * J)
+    nout = take.shape[0]
+    T0 = 1 + p
     for r in range(lo_b, hi_b):
-        s = G[r, 0]
+        s = np.float64(G[r, 0])
         ok = s > 0
         inv_s = 1.0 / s
         inv_s2 = 1.0 / (s * s)
         for j in range(p):
             a[j] = G[r, 1 + q[j]]
             mean[j] = x0[j] + a[j] * inv_s
-        # Covariance (divisor s); the exact numerator s C - a a' is an integer here.
+        # Variances first (divisor s); the exact numerator s C - a a' is an integer here.
         for j in range(p):
-            for m in range(j, p):
-                c = G[r, 1 + p + pos[j, m]]
-                if exact:
-                    val = (s * c - a[j] * a[m]) * inv_s2
-                else:
-                    val = c * inv_s - (a[j] * inv_s) * (a[m] * inv_s)
-                S[j, m] = val
-                S[m, j] = val
-        for j in range(p):
-            sd = np.sqrt(S[j, j])
+            c = np.float64(G[r, T0 + pos[j, j]])
+            if exact:
+                val = (s * c - a[j] * a[j]) * inv_s2
+            else:
+                val = c * inv_s - (a[j] * inv_s) * (a[j] * inv_s)
+            S[j, j] = val
+            sd = np.sqrt(val)
             if not (sd > 0) or not np.isfinite(sd):
                 ok = False
             isd[j] = 1.0 / sd
         if not ok:
-            for k in range(nb):
+            for k in range(nout):
                 out[r, k] = np.nan
             conv[r] = False
             finite[r] = False
             iters[r] = 0
             continue
         finite[r] = True
+        for j in range(p):
+            for m in range(j + 1, p):
+                c = np.float64(G[r, T0 + pos[j, m]])
+                if exact:
+                    val = (s * c - a[j] * a[m]) * inv_s2
+                else:
+                    val = c * inv_s - (a[j] * inv_s) * (a[m] * inv_s)
+                if scaled:
+                    val *= isd[j] * isd[m]
+                S[j, m] = val
+                S[m, j] = val
         if scaled:
             for j in range(p):
-                for m in range(p):
-                    S[j, m] *= isd[j] * isd[m]
                 S[j, j] = 1.0
                 isdS[j] = 1.0
         else:
             for j in range(p):
                 isdS[j] = isd[j]
-        # Mode B: w_j = S_jj^-1 c_j; invert each Mode B block once per replicate.
+        # Mode B: w_j = S_jj^-1 c_j; invert each Mode B block once per replicate, column by column.
         for k in range(J):
             if mode_b[k]:
                 k0 = bstart[k]
@@ -309,26 +214,199 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
                         for t2 in range(nk):
                             A[t, t2] = S[k0 + t, k0 + t2]
                         b[t] = 1.0 if t == col else 0.0
-                    _solve(A, b, nk)
+                    for kk in range(nk):
+                        inv = 1.0 / A[kk, kk]
+                        for i in range(kk + 1, nk):
+                            f = A[i, kk] * inv
+                            for c2 in range(kk + 1, nk):
+                                A[i, c2] -= f * A[kk, c2]
+                            b[i] -= f * b[kk]
+                    for kk in range(nk - 1, -1, -1):
+                        acc = b[kk]
+                        for c2 in range(kk + 1, nk):
+                            acc -= A[kk, c2] * b[c2]
+                        b[kk] = acc / A[kk, kk]
                     for t in range(nk):
                         P[k0 + t, k0 + col] = b[t]
 
         # PLS iterations (pls_weights): unit start, scaled to unit composite variance.
+        # The current weights are Wb[cur] with SWb[cur] = W' S (J x p, one row per
+        # construct, so the innermost loops run over contiguous rows of S); new
+        # weights go to the other slot.
         for j in range(p):
             v[j] = 1.0
-        _normalise(S, v, w, SW, bstart)
-        for j in range(p):
-            raw[j] = w[j]
-        converged = False
+        cur = 0
         it = 0
-        for it in range(1, max_iter + 1):  # noqa: B007 - read after the loop
-            _composite(SW, w, C, bstart)
-            _inner_weights(C, D, pred, pstart, scheme, E, A, b)
-            for h in range(p):
-                acc = 0.0
-                for k in range(J):
-                    acc += SW[h, k] * E[k, block[h]]
-                v[h] = acc
+        converged = False
+        while True:
+            nxt = 1 - cur
+            for k in range(J):  # normalise v per block into Wb[nxt], SWb[nxt]
+                i0 = bstart[k]
+                vi = v[i0]
+                for h in range(p):
+                    SWb[nxt, k, h] = S[i0, h] * vi
+                for i in range(i0 + 1, bstart[k + 1]):
+                    vi = v[i]
+                    for h in range(p):
+                        SWb[nxt, k, h] += S[i, h] * vi
+                var = 0.0
+                for h in range(bstart[k], bstart[k + 1]):
+                    var += SWb[nxt, k, h] * v[h]
+                scale = 1.0 / np.sqrt(var)
+                for h in range(bstart[k], bstart[k + 1]):
+                    Wb[nxt, h] = v[h] * scale
+                for h in range(p):
+                    SWb[nxt, k, h] *= scale
+            change = np.inf
+            if it == 0:
+                for h in range(p):
+                    raw[h] = Wb[nxt, h]
+            elif stop == 1:
+                change = 0.0
+                for h in range(p):
+                    d = abs(raw[h]) - abs(raw_factor * v[h])
+                    change += d * d
+                    raw[h] = raw_factor * v[h]
+            else:
+                change = 0.0
+                for h in range(p):
+                    d = abs(Wb[cur, h] - Wb[nxt, h])
+                    if d > change:
+                        change = d
+            cur = nxt
+            if change < tol:
+                converged = True
+                break
+            if it == max_iter:
+                break
+            it += 1
+            for k in range(J):  # composite correlations C = W' S W, the entries ever read
+                for m in range(J):
+                    if not cneed[k, m]:
+                        continue
+                    acc = 0.0
+                    for h in range(bstart[k], bstart[k + 1]):
+                        acc += Wb[cur, h] * SWb[cur, m, h]
+                    C[k, m] = acc
+            for j in range(J):  # inner weights (csi.core.schemes); only neighbours' are ever read
+                for t in range(nstart[j], nstart[j + 1]):
+                    k = nbr[t]
+                    if scheme == 0:
+                        E[k, j] = np.sign(C[k, j]) * (D[j, k] + D[k, j])
+                    elif scheme == 1:
+                        E[k, j] = C[k, j] * (D[j, k] + D[k, j])
+                    else:
+                        E[k, j] = C[k, j] * D[k, j]
+            if scheme == 2:  # path: predecessors get the coefficients of j's regression on them
+                for j in range(J):
+                    p0 = pstart[j]
+                    m = pstart[j + 1] - p0
+                    if m == 0:
+                        continue
+                    # One to four predecessors: the same elimination in scalars (bit-identical, and
+                    # kept in registers); more: the general loops below.
+                    if m == 1:
+                        k = pred[p0]
+                        E[k, j] = C[k, j] / C[k, k]
+                        continue
+                    if m == 2:
+                        k0, k1 = pred[p0], pred[p0 + 1]
+                        a00, a01, b0 = C[k0, k0], C[k0, k1], C[k0, j]
+                        f = C[k1, k0] * (1.0 / a00)
+                        a11 = C[k1, k1] - f * a01
+                        b1 = C[k1, j] - f * b0
+                        x1 = b1 / a11
+                        E[k1, j] = x1
+                        E[k0, j] = (b0 - a01 * x1) / a00
+                        continue
+                    if m == 3:
+                        k0, k1, k2 = pred[p0], pred[p0 + 1], pred[p0 + 2]
+                        a00, a01, a02, b0 = C[k0, k0], C[k0, k1], C[k0, k2], C[k0, j]
+                        inv = 1.0 / a00
+                        f = C[k1, k0] * inv
+                        a11 = C[k1, k1] - f * a01
+                        a12 = C[k1, k2] - f * a02
+                        b1 = C[k1, j] - f * b0
+                        f = C[k2, k0] * inv
+                        a21 = C[k2, k1] - f * a01
+                        a22 = C[k2, k2] - f * a02
+                        b2 = C[k2, j] - f * b0
+                        f = a21 * (1.0 / a11)
+                        a22 -= f * a12
+                        b2 -= f * b1
+                        x2 = b2 / a22
+                        x1 = (b1 - a12 * x2) / a11
+                        E[k2, j] = x2
+                        E[k1, j] = x1
+                        E[k0, j] = (b0 - a01 * x1 - a02 * x2) / a00
+                        continue
+                    if m == 4:
+                        k0, k1, k2, k3 = pred[p0], pred[p0 + 1], pred[p0 + 2], pred[p0 + 3]
+                        a00, a01, a02, a03, b0 = C[k0, k0], C[k0, k1], C[k0, k2], C[k0, k3], C[k0, j]
+                        inv = 1.0 / a00
+                        f = C[k1, k0] * inv
+                        a11 = C[k1, k1] - f * a01
+                        a12 = C[k1, k2] - f * a02
+                        a13 = C[k1, k3] - f * a03
+                        b1 = C[k1, j] - f * b0
+                        f = C[k2, k0] * inv
+                        a21 = C[k2, k1] - f * a01
+                        a22 = C[k2, k2] - f * a02
+                        a23 = C[k2, k3] - f * a03
+                        b2 = C[k2, j] - f * b0
+                        f = C[k3, k0] * inv
+                        a31 = C[k3, k1] - f * a01
+                        a32 = C[k3, k2] - f * a02
+                        a33 = C[k3, k3] - f * a03
+                        b3 = C[k3, j] - f * b0
+                        inv = 1.0 / a11
+                        f = a21 * inv
+                        a22 -= f * a12
+                        a23 -= f * a13
+                        b2 -= f * b1
+                        f = a31 * inv
+                        a32 -= f * a12
+                        a33 -= f * a13
+                        b3 -= f * b1
+                        f = a32 * (1.0 / a22)
+                        a33 -= f * a23
+                        b3 -= f * b2
+                        x3 = b3 / a33
+                        x2 = (b2 - a23 * x3) / a22
+                        x1 = (b1 - a12 * x2 - a13 * x3) / a11
+                        E[k3, j] = x3
+                        E[k2, j] = x2
+                        E[k1, j] = x1
+                        E[k0, j] = (b0 - a01 * x1 - a02 * x2 - a03 * x3) / a00
+                        continue
+                    for t in range(m):
+                        k = pred[p0 + t]
+                        for t2 in range(m):
+                            A[t, t2] = C[k, pred[p0 + t2]]
+                        b[t] = C[k, j]
+                    for kk in range(m):
+                        inv = 1.0 / A[kk, kk]
+                        for i in range(kk + 1, m):
+                            f = A[i, kk] * inv
+                            for c2 in range(kk + 1, m):
+                                A[i, c2] -= f * A[kk, c2]
+                            b[i] -= f * b[kk]
+                    for kk in range(m - 1, -1, -1):
+                        acc = b[kk]
+                        for c2 in range(kk + 1, m):
+                            acc -= A[kk, c2] * b[c2]
+                        b[kk] = acc / A[kk, kk]
+                    for t in range(m):
+                        E[pred[p0 + t], j] = b[t]
+            # Outer proxies v = S W E, block by block over the neighbours (ascending, as the full sum).
+            for j in range(J):
+                for h in range(bstart[j], bstart[j + 1]):
+                    v[h] = 0.0
+                for t in range(nstart[j], nstart[j + 1]):
+                    k = nbr[t]
+                    e = E[k, j]
+                    for h in range(bstart[j], bstart[j + 1]):
+                        v[h] += SWb[cur, k, h] * e
             for k in range(J):
                 if mode_b[k]:
                     for h in range(bstart[k], bstart[k + 1]):
@@ -338,38 +416,79 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
                         b[h - bstart[k]] = acc
                     for h in range(bstart[k], bstart[k + 1]):
                         v[h] = b[h - bstart[k]]
-            _normalise(S, v, wn, SWn, bstart)
-            change = 0.0
-            if stop == 1:
-                for h in range(p):
-                    d = abs(raw[h]) - abs(raw_factor * v[h])
-                    change += d * d
-                    raw[h] = raw_factor * v[h]
-            else:
-                for h in range(p):
-                    d = abs(w[h] - wn[h])
-                    if d > change:
-                        change = d
-            w, wn = wn, w
-            SW, SWn = SWn, SW
-            if change < tol:
-                converged = True
-                break
         conv[r] = converged
         iters[r] = it
 
         # Sign of every block (sign_rule): loadings' sum, or R plspm's majority vote.
+        # Changing a block's sign negates its weights and its row of W' S exactly.
         for k in range(J):
             vote = 0.0
             for h in range(bstart[k], bstart[k + 1]):
-                val = SW[h, k] * isdS[h]
+                val = SWb[cur, k, h] * isdS[h]
                 vote += np.sign(val) if majority else val
             flipb[k] = -1.0 if vote < 0 else 1.0
-        for h in range(p):
-            w[h] *= flipb[block[h]]
+        for k in range(J):
+            for h in range(bstart[k], bstart[k + 1]):
+                w[h] = Wb[cur, h] * flipb[k]
+            for h in range(p):
+                SW[k, h] = SWb[cur, k, h] * flipb[k]
 
-        _inner_model(S, w, isdS, SW, C, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo)
-        if construct_flip:
+        # Inner model (pls_inner): composite correlations, loadings, OLS paths, R², total
+        # effects; a second pass after a construct-level sign change (sign_change="construct").
+        for attempt in range(2):
+            for k in range(J):
+                for m in range(J):
+                    if not cneed[k, m]:
+                        continue
+                    acc = 0.0
+                    for h in range(bstart[k], bstart[k + 1]):
+                        acc += w[h] * SW[m, h]
+                    C[k, m] = acc
+            for h in range(p):
+                lam[h] = SW[block[h], h] * isdS[h]
+            for j in range(J):
+                r2[j] = 0.0
+                for k in range(J):
+                    Bm[j, k] = 0.0
+            for j in range(J):
+                p0 = pstart[j]
+                m = pstart[j + 1] - p0
+                if m == 0:
+                    continue
+                for t in range(m):
+                    k = pred[p0 + t]
+                    for t2 in range(m):
+                        A[t, t2] = C[k, pred[p0 + t2]]
+                    b[t] = C[k, j]
+                for kk in range(m):
+                    inv = 1.0 / A[kk, kk]
+                    for i in range(kk + 1, m):
+                        f = A[i, kk] * inv
+                        for c2 in range(kk + 1, m):
+                            A[i, c2] -= f * A[kk, c2]
+                        b[i] -= f * b[kk]
+                for kk in range(m - 1, -1, -1):
+                    acc = b[kk]
+                    for c2 in range(kk + 1, m):
+                        acc -= A[kk, c2] * b[c2]
+                    b[kk] = acc / A[kk, kk]
+                acc = 0.0
+                for t in range(m):
+                    k = pred[p0 + t]
+                    Bm[j, k] = b[t]
+                    acc += b[t] * C[k, j]
+                r2[j] = acc
+            # Total effects X = (I - B)^-1 - I from X = B (I + X), row by row in topological order.
+            for t in range(J):
+                j = topo[t]
+                for c2 in range(J):
+                    total[j, c2] = 0.0
+                for t2 in range(pstart[j], pstart[j + 1]):
+                    k = pred[t2]
+                    for c2 in range(J):
+                        total[j, c2] += Bm[j, k] * (total[k, c2] + (1.0 if k == c2 else 0.0))
+            if attempt == 1 or not construct_flip:
+                break
             anyflip = False
             for k in range(J):
                 dif = 0.0
@@ -379,20 +498,24 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
                     sm += lam0[h] + lam[h]
                 flipb[k] = -1.0 if abs(dif) > abs(sm) else 1.0
                 anyflip = anyflip or flipb[k] < 0
-            if anyflip:
-                for h in range(p):
-                    w[h] *= flipb[block[h]]
-                _inner_model(S, w, isdS, SW, C, lam, Bm, r2, total, A, b, bstart, block, pred, pstart, topo)
+            if not anyflip:
+                break
+            for k in range(J):
+                if flipb[k] < 0:
+                    for h in range(bstart[k], bstart[k + 1]):
+                        w[h] = -w[h]
+                    for h in range(p):
+                        SW[k, h] = -SW[k, h]
 
         for h in range(p):
-            out[r, q[h]] = w[h]
-            out[r, p + q[h]] = lam[h]
+            row[q[h]] = w[h]
+            row[p + q[h]] = lam[h]
         base = 2 * p
         for j in range(J):
             for k in range(J):
-                out[r, base + j * J + k] = Bm[j, k]
-                out[r, base + J * J + J + j * J + k] = total[j, k]
-            out[r, base + J * J + j] = r2[j]
+                row[base + j * J + k] = Bm[j, k]
+                row[base + J * J + J + j * J + k] = total[j, k]
+            row[base + J * J + j] = r2[j]
         base = 2 * p + 2 * J * J + J
         for k in range(J):
             if with_index:
@@ -402,56 +525,67 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, top
                     u = w[h] * isd[h] if scaled else w[h]
                     num += u * (mean[h] - lo[h])
                     den += u * (hi[h] - lo[h])
-                out[r, base + k] = 100.0 * num / den
+                row[base + k] = 100.0 * num / den
             else:
-                out[r, base + k] = np.nan
-
-
-if njit is not None:
-    _solve = njit(cache=True, nogil=True, error_model="numpy")(_solve)
-    _normalise = njit(cache=True, nogil=True, error_model="numpy")(_normalise)
-    _composite = njit(cache=True, nogil=True, error_model="numpy")(_composite)
-    _regress = njit(cache=True, nogil=True, error_model="numpy")(_regress)
-    _ols = njit(cache=True, nogil=True, error_model="numpy")(_ols)
-    _inner_weights = njit(cache=True, nogil=True, error_model="numpy")(_inner_weights)
-    _inner_model = njit(cache=True, nogil=True, error_model="numpy")(_inner_model)
-    _replicates = njit(cache=True, nogil=True, error_model="numpy")(_replicates)
+                row[base + k] = np.nan
+        for c2 in range(nout):
+            val = row[take[c2]]
+            if minus[c2] >= 0:
+                val -= row[minus[c2]]
+            out[r, c2] = val
 
 
 def fused_statistics(
-    G: np.ndarray, exact: bool, x0: np.ndarray, mdl: FusedModel
+    G: np.ndarray,
+    exact: bool,
+    x0: np.ndarray,
+    mdl: FusedModel,
+    take: np.ndarray | None = None,
+    minus: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Run the compiled kernel on every row of the moment sums ``G``.
 
     Parameters
     ----------
     G
-        (B, 1 + p + T) moment sums (:func:`csi.core.moments.moment_sums`).
+        (B, 1 + p + T) moment sums (:func:`csi.core.moments.moment_sums`),
+        float64, or float32 holding exact integer sums.
     exact, x0
         Whether the sums are exact integer sums about the origin ``x0`` = 0, or
         sums about ``x0`` = the full-sample mean; ``x0`` in the model's item order.
     mdl
         :class:`FusedModel`.
+    take, minus
+        Optional (K,) int64 columns of the full output row to return, and for
+        each a column to subtract from it (or -1); default: the full row.
+    out
+        Optional (B, K) float64 array to write into (C-contiguous rows).
 
     Returns
     -------
     out : (B, K) ndarray
-        Per replicate ``w | loadings | B | r2 | total | index`` (see
-        :func:`output_offsets`); NaN rows for replicates with singular moments.
+        Per replicate the chosen columns of ``w | loadings | B | r2 | total |
+        index`` (see :func:`output_offsets`); NaN rows for replicates with
+        singular moments.
     converged, finite : (B,) bool ndarrays
     iterations : (B,) int64 ndarray
     """
-    if njit is None:  # pragma: no cover
-        raise RuntimeError("numba is not installed")
     B = G.shape[0]
     p, J = x0.shape[0], mdl.bstart.shape[0] - 1
-    out = np.empty((B, output_width(p, J)))
+    if take is None:
+        take = np.arange(output_width(p, J), dtype=np.int64)
+        minus = np.full(take.shape[0], -1, dtype=np.int64)
+    if out is None:
+        out = np.empty((B, take.shape[0]))
     conv = np.zeros(B, dtype=np.bool_)
     finite = np.zeros(B, dtype=np.bool_)
     iters = np.zeros(B, dtype=np.int64)
     x0 = np.ascontiguousarray(np.asarray(x0, dtype=np.float64)[mdl.q])
-    _replicates(np.ascontiguousarray(G, dtype=np.float64), 0, B, exact, x0,
-                mdl.q, mdl.bstart, mdl.block, mdl.D, mdl.pred, mdl.pstart, mdl.topo, mdl.mode_b, mdl.pos, mdl.scheme, mdl.scaled, mdl.tol,
-                mdl.max_iter, mdl.stop, mdl.raw_factor, mdl.majority, mdl.construct_flip, mdl.lam0, mdl.with_index,
-                mdl.lo, mdl.hi, out, conv, finite, iters)  # fmt: skip
+    G = np.ascontiguousarray(G, dtype=np.float32 if G.dtype == np.float32 and exact else np.float64)
+    kernel()(G, 0, B, exact, x0,
+             mdl.q, mdl.bstart, mdl.block, mdl.D, mdl.pred, mdl.pstart, mdl.nbr, mdl.nstart, mdl.cneed, mdl.topo, mdl.mode_b,
+             mdl.pos, mdl.scheme, mdl.scaled, mdl.tol, mdl.max_iter, mdl.stop, mdl.raw_factor, mdl.majority,
+             mdl.construct_flip, mdl.lam0, mdl.with_index, mdl.lo, mdl.hi, take, minus, out, conv, finite,
+             iters)  # fmt: skip
     return out, conv, finite, iters

@@ -260,15 +260,17 @@ def moment_basis(X: ArrayLike, weights: ArrayLike | None = None, n_draw: int | N
     return MomentBasis(R, False, mean)
 
 
-def moment_sums(basis: MomentBasis, counts: ArrayLike) -> NDArray[np.float64]:
+def moment_sums(basis: MomentBasis, counts: ArrayLike, float64: bool = True) -> NDArray[np.floating]:
     """``G = F R``: (B, 1 + p + T) weight sums, first- and packed second-moment sums of every replicate.
 
     Exact bases are multiplied in their own dtype (exact, see
-    :func:`moment_basis`); the result is float64.
+    :func:`moment_basis`); the result is float64, or with ``float64=False``
+    left in the basis's dtype (float32 sums of an exact basis are exact
+    integers, so converting them later gives the same numbers).
     """
     F = np.asarray(counts, dtype=basis.R.dtype)
     G = F @ basis.R
-    return G if G.dtype == np.float64 else G.astype(np.float64)
+    return G if G.dtype == np.float64 or not float64 else G.astype(np.float64)
 
 
 def cov_to_corr(covs: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -43,7 +43,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from csi.core.moments import cov_to_corr, moments
 from csi.data.prepare import prepare_items
@@ -206,6 +205,8 @@ def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj:
     ``bic = -2 logl + q log N``.  ``F_obj`` replaces ``F`` in the chi-square of
     a non-ML objective (N times semopy's objective).
     """
+    from scipy.stats import chi2  # imported here: scipy.stats is heavy and most fits never need it
+
     Sigma = implied(theta, st)[0]
     p, q = S.shape[0], st.n_params
     _, logdet = np.linalg.slogdet(Sigma)
@@ -227,7 +228,7 @@ def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj:
     logl_u = -n / 2 * (p * np.log(2 * np.pi) + logdet_s + p)
     values = {
         "npar": q, "fmin": F / 2, "chisq": chisq, "df": df,
-        "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan,
+        "pvalue": float(chi2.sf(chisq, df)) if df > 0 else np.nan,
         "baseline_chisq": chisq_b, "baseline_df": df_b, "cfi": cfi, "tli": tli, "rmsea": rmsea, "srmr": srmr,
         "logl": logl, "unrestricted_logl": logl_u, "aic": -2 * logl + 2 * q, "bic": -2 * logl + q * np.log(n),
         "ntotal": n,
@@ -239,6 +240,8 @@ def _result(
     est: CBSEM, spec: ModelSpec, prepared: Any, st: Structure, theta: np.ndarray, se: np.ndarray,
     S: np.ndarray, mean: np.ndarray, sd: np.ndarray, corr: np.ndarray, model: Any, iterations: int, converged: bool,
 ) -> FitResult:  # fmt: skip
+    from scipy.stats import norm  # imported here: scipy.stats is heavy and most fits never need it
+
     n = prepared.X.shape[0]
     layout = TableLayout.of(spec, st)
     value, std = layout.values(theta, st)
@@ -249,7 +252,7 @@ def _result(
     table = pd.DataFrame(
         {
             "lhs": layout.lhs, "op": layout.op, "rhs": layout.rhs, "estimate": value,
-            "std_error": std_error, "z_value": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
+            "std_error": std_error, "z_value": z, "p_value": 2 * norm.sf(np.abs(z)),
             "std_estimate": std, "free": free >= 0,
         }
     )  # fmt: skip

@@ -3,8 +3,12 @@
 Each resample is a vector of draw frequencies; its moment matrix comes from one
 matrix product (:func:`csi.core.moments.resample_moments`) and the PLS kernels
 then run on the whole stack of moment matrices at once, so there is no Python
-loop per replicate.  Work proceeds in chunks of replicates to bound memory;
-chunks run on a thread pool (NumPy releases the GIL in its kernels).
+loop per replicate.  PLS fits take the fast path: exact moment sums
+(:func:`csi.core.moments.moment_sums`) fed to the compiled per-replicate
+kernel of :mod:`csi.core.fused`, which writes every chunk's statistics straight
+into the result.  Work proceeds in chunks of replicates to bound memory;
+chunks run on a thread pool (NumPy and the compiled kernel release the GIL),
+and meanwhile the BLAS runs one thread per call (:func:`single_threaded_blas`).
 
 Reproducibility: the resampling plan draws replicate r's rows from a stream
 that depends only on (seed, r) (see :mod:`csi.resample.plans`), and the
@@ -15,9 +19,12 @@ replicates, so a seed gives byte-identical draws whatever ``chunk_size`` or
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,6 +41,7 @@ from csi.resample.statistics import (
     StatisticLayout,
     fused_model,
     fused_statistics_of,
+    gather_columns,
     replicate_statistics,
 )
 from csi.results.fit import FitResult
@@ -68,9 +76,46 @@ ENGINE_VARIABLE = "CSI_BOOTSTRAP_ENGINE"
 """Environment variable: ``numpy`` forces the NumPy reference kernels instead of the compiled one."""
 
 
+_BLAS: dict[str, Any] = {"controller": None, "users": 0, "limiter": None}
+_BLAS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Context in which the BLAS behind NumPy runs one thread per call.
+
+    The bootstrap already runs ``n_jobs`` threads, each taking its own moment
+    products; a threaded BLAS inside them adds no cores, and OpenBLAS's idle
+    threads spin between calls, which on a small machine costs more CPU time
+    than the whole bootstrap.  The limit is process-wide while any such
+    context is open (bootstraps running at once in several threads share it,
+    and the last to finish restores the previous setting); it is set with
+    threadpoolctl, and without threadpoolctl nothing is changed.
+    """
+    with _BLAS_LOCK:
+        if _BLAS["controller"] is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+
+                _BLAS["controller"] = ThreadpoolController()
+            except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+                _BLAS["controller"] = False
+        if _BLAS["users"] == 0 and _BLAS["controller"]:
+            _BLAS["limiter"] = _BLAS["controller"].limit(limits=1, user_api="blas")
+        _BLAS["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS["users"] -= 1
+            if _BLAS["users"] == 0 and _BLAS["limiter"] is not None:
+                _BLAS["limiter"].restore_original_limits()
+                _BLAS["limiter"] = None
+
+
 def use_fused(method: str) -> bool:
     """Whether a bootstrap of a fit with this method runs the compiled kernel of :mod:`csi.core.fused`."""
-    return method == "pls" and fused.available() and os.environ.get(ENGINE_VARIABLE, "").lower() != "numpy"
+    return method == "pls" and os.environ.get(ENGINE_VARIABLE, "").lower() != "numpy" and fused.available()
 
 
 def bootstrap(
@@ -175,13 +220,16 @@ def bootstrap(
     if fast:
         basis = moment_basis(X, w, plan.n_draw)
         mdl = fused_model(fit, layout, sign_change)
+        gather = gather_columns(fit, layout)
+        # Every chunk writes its rows straight into the one result array.
+        stats_all = np.empty((B, len(layout.labels)))
     inner_root = seed_sequence(seed) if isinstance(plan, FixedPlan) else plan._root
 
     def stats_of_counts(F: np.ndarray) -> np.ndarray:
         """Statistics of a small batch of replicates given by their counts (one product, fixed shape)."""
         if fast:
-            G = moment_sums(basis, F.astype(basis.R.dtype) if basis.exact else F)
-            return fused_statistics_of(fit, G, basis, layout, sign_change, mdl)[0]
+            G = moment_sums(basis, F.astype(basis.R.dtype) if basis.exact else F, float64=False)
+            return fused_statistics_of(fit, G, basis, layout, sign_change, mdl, gather)[0]
         m, c = resample_moments(X, F, w)
         return replicate_statistics(fit, m, c, layout, sign_change)[0]
 
@@ -201,8 +249,8 @@ def bootstrap(
     def run_fused_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         a, b = bounds
         if basis.exact:
-            # Exact integer sums do not depend on how the product is blocked.
-            G = moment_sums(basis, plan.counts(a, b, basis.R.dtype))
+            # Exact integer sums do not depend on how the product is blocked (and stay exact in float32).
+            G = moment_sums(basis, plan.counts(a, b, basis.R.dtype), float64=False)
         else:  # as in run_chunk: whole blocks, then slice
             first = a // BLOCK * BLOCK
             parts = []
@@ -210,7 +258,7 @@ def bootstrap(
                 e = min(s + BLOCK, B)
                 parts.append(moment_sums(basis, plan.counts(s, e))[max(a, s) - s : min(b, e) - s])
             G = np.concatenate(parts)
-        stats, conv = fused_statistics_of(fit, G, basis, layout, sign_change, mdl)
+        stats, conv = fused_statistics_of(fit, G, basis, layout, sign_change, mdl, gather, stats_all[a:b])
         return stats, conv, (inner_se(a, b) if inner_resamples else None)
 
     def run_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -236,10 +284,10 @@ def bootstrap(
     show = progress if progress is not None else (sys.stderr.isatty() and B * n > 5_000_000)
     from tqdm.auto import tqdm
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with single_threaded_blas(), ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(tqdm(pool.map(work, chunks), total=len(chunks), disable=not show, unit="chunk",
                             desc="bootstrap"))  # fmt: skip
-    stats = np.concatenate([r[0] for r in results])
+    stats = stats_all if fast else np.concatenate([r[0] for r in results])
     converged = np.concatenate([r[1] for r in results])
     se_draws = np.concatenate([r[2] for r in results]) if inner_resamples else None
     singular = np.isnan(stats).all(axis=1)
@@ -268,7 +316,8 @@ def bootstrap(
             UserWarning,
             stacklevel=2,
         )
-    draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"))
+    # stats is this call's own array: wrap it rather than copy it.
+    draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"), copy=False)
     draws.index.name = "replicate"
     if se_draws is not None:
         se_draws[np.isnan(stats)] = np.nan

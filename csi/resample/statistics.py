@@ -171,7 +171,10 @@ def fused_model(fit: FitResult, layout: StatisticLayout, sign_change: str = "non
     return FusedModel(
         q=q, bstart=bstart, block=block[q], D=D,
         pred=np.concatenate([np.flatnonzero(D[j]) for j in range(J)]).astype(np.int64),
-        pstart=np.concatenate([[0], np.cumsum(D.sum(axis=1))]).astype(np.int64), topo=np.asarray(topo, dtype=np.int64),
+        pstart=np.concatenate([[0], np.cumsum(D.sum(axis=1))]).astype(np.int64),
+        nbr=np.concatenate([np.flatnonzero(D[j] + D[:, j]) for j in range(J)]).astype(np.int64),
+        nstart=np.concatenate([[0], np.cumsum((D + D.T > 0).sum(axis=1))]).astype(np.int64), cneed=_needed(D),
+        topo=np.asarray(topo, dtype=np.int64),
         mode_b=np.array([m == "B" for m in spec.modes]), pos=np.ascontiguousarray(pos[np.ix_(q, q)]),
         scheme=SCHEME_CODES[opt["scheme"]], scaled=bool(opt["scaled"]), tol=float(opt["tol"]),
         max_iter=int(opt["max_iter"]), stop=STOP_CODES[opt["stop"]],
@@ -182,7 +185,18 @@ def fused_model(fit: FitResult, layout: StatisticLayout, sign_change: str = "non
     )  # fmt: skip
 
 
-def _gather(fit: FitResult, layout: StatisticLayout) -> tuple[np.ndarray, np.ndarray]:
+def _needed(D: np.ndarray) -> np.ndarray:
+    """Composite correlations the kernel reads: ``C[k, j]`` of neighbours, and of every regression of a
+    construct on its predecessors (among the predecessors, and with the construct)."""
+    need = (D + D.T) > 0
+    for j in range(D.shape[0]):
+        pred = np.flatnonzero(D[j])
+        need[np.ix_(pred, pred)] = True
+        need[pred, j] = True
+    return need
+
+
+def gather_columns(fit: FitResult, layout: StatisticLayout) -> tuple[np.ndarray, np.ndarray]:
     """Column of the fused kernel's output row for every statistic (and one to subtract, or -1)."""
     spec = fit.spec
     p, J = spec.block_mask.shape
@@ -210,12 +224,12 @@ def _gather(fit: FitResult, layout: StatisticLayout) -> tuple[np.ndarray, np.nda
             raise AssertionError(op)
         take.append(col)
         minus.append(sub)
-    return np.asarray(take), np.asarray(minus)
+    return np.asarray(take, dtype=np.int64), np.asarray(minus, dtype=np.int64)
 
 
 def fused_statistics_of(
     fit: FitResult, G: np.ndarray, basis: MomentBasis, layout: StatisticLayout, sign_change: str = "none",
-    mdl: FusedModel | None = None,
+    mdl: FusedModel | None = None, gather: tuple[np.ndarray, np.ndarray] | None = None, out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """:func:`replicate_statistics` from moment sums, through the compiled kernel of :mod:`csi.core.fused`.
 
@@ -225,6 +239,11 @@ def fused_statistics_of(
         (B, 1 + p + T) moment sums ``F R`` of the replicates
         (:func:`csi.core.moments.moment_sums` with ``basis``).
 
+    mdl, gather
+        :func:`fused_model` and :func:`gather_columns` of the fit, when already made.
+    out
+        Optional (B, q) float64 array the statistics are written into (and returned).
+
     Returns
     -------
     stats, converged
@@ -232,14 +251,11 @@ def fused_statistics_of(
     """
     if mdl is None:
         mdl = fused_model(fit, layout, sign_change)
-    out, conv, finite, _ = fused_statistics(G, basis.exact, basis.origin, mdl)
-    take, minus = _gather(fit, layout)
-    stats = out[:, take]
-    sub = minus >= 0
-    stats[:, sub] -= out[:, minus[sub]]
+    take, minus = gather_columns(fit, layout) if gather is None else gather
+    # The kernel picks (and differences) the labelled columns itself, row by row.
+    stats, conv, finite, _ = fused_statistics(G, basis.exact, basis.origin, mdl, take, minus, out)
     if sign_change == "individual":
         flippable = np.isin(layout.op, ["~", "=~", "<~", "ind", "total"])
         differs = np.sign(stats) != np.sign(layout.original)
-        stats = np.where(differs & flippable, -stats, stats)
-    stats[~finite] = np.nan
+        np.negative(stats, out=stats, where=differs & flippable)
     return stats, conv & finite
