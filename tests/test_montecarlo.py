@@ -12,10 +12,11 @@ import pytest
 import csi
 from csi.bench import montecarlo
 from csi.bench.montecarlo import headline, run_study, summarise
-from csi.bench.resample import bootstrap_paths_index, percentile_interval, statistics
+from csi.bench.resample import bootstrap_paths_index, cbsem_replicates, percentile_interval, statistics
 from csi.core.moments import moments
 from csi.errors import CSIError, EstimationError
 from csi.estimators import ESTIMATORS
+from csi.resample.plans import OrdinaryPlan
 
 SMALL = dict(models=("ecsi",), populations=("composite",), ns=(60,), reps=2, bootstrap=16)
 
@@ -35,7 +36,7 @@ def test_pls_kernel_reproduces_csi_bootstrap(sample) -> None:
     np.testing.assert_allclose(index, boot.draws[ilabels].to_numpy(), rtol=0, atol=1e-8)
 
 
-@pytest.mark.parametrize("method", ["pls", "plsc", "sumscore", "pca"])
+@pytest.mark.parametrize("method", ["pls", "plsc", "sumscore", "pca", "cbsem"])
 def test_kernel_at_full_sample_moments_equals_the_fit(sample, method: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -52,8 +53,67 @@ def test_kernel_rejects_other_methods(sample) -> None:
     mean, cov = moments(fit.data.X, fit.data.weights)
     import dataclasses
 
-    with pytest.raises(EstimationError, match="cannot resample method 'cbsem'"):
+    with pytest.raises(EstimationError, match="cannot resample method 'gsca'"):
+        statistics(dataclasses.replace(fit, method="gsca"), mean[None], cov[None])
+    with pytest.raises(EstimationError, match="needs a method='cbsem' fit"):
         statistics(dataclasses.replace(fit, method="cbsem"), mean[None], cov[None])
+
+
+@pytest.fixture(scope="module")
+def acsi_cbsem() -> csi.FitResult:
+    spec = csi.load_model("acsi")
+    sim = csi.simulate(spec, 120, seed=8, population="factor", loadings=montecarlo.design_loadings(spec))
+    return csi.fit(spec, sim.data, method="cbsem")
+
+
+def test_cbsem_kernel_replicates_are_csi_bootstraps(acsi_cbsem) -> None:
+    """Same seed: the kernel's ML replicates are csi.bootstrap's (every table row and index), and each
+    replicate's standardised paths are those of a fresh CB-SEM fit (semopy + polish) to the resampled rows."""
+    fit = acsi_cbsem
+    B, seed = 70, 21  # two 64-blocks, the second partial
+    paths, index = bootstrap_paths_index(fit, B, seed)
+    boot = csi.bootstrap(fit, B, seed=seed, n_jobs=1, progress=False)
+    names = fit.spec.construct_names
+    np.testing.assert_array_equal(index, boot.draws[[f"{c} index {c}" for c in names]].to_numpy())
+    plan = OrdinaryPlan(fit.n, B, seed)
+    means, covs = moments_of(fit, plan.counts())
+    res = cbsem_replicates(fit, covs)
+    est, _ = fit.cbsem_state.layout.values(res.theta, fit.cbsem_state.structure)
+    table = fit.parameter_table
+    labels = [f"{a} {o} {b}" for a, o, b in table[["lhs", "op", "rhs"]].itertuples(index=False)]
+    np.testing.assert_allclose(est, boot.draws[labels].to_numpy(), rtol=0, atol=1e-12)
+    rows = plan.indices()
+    for b in (0, 1):
+        fresh = csi.fit(fit.spec, fit.data.to_frame().iloc[rows[b]].reset_index(drop=True), method="cbsem")
+        expected = [fresh.paths.loc[p.target, p.source] for p in fit.spec.paths]
+        # Both solve the same ML problem to a step < 1e-9; 1e-6 allows for the conditioning of the optimum.
+        np.testing.assert_allclose(paths[b], expected, rtol=0, atol=1e-6)
+
+
+def moments_of(fit: csi.FitResult, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from csi.core.moments import resample_moments
+
+    return resample_moments(fit.data.X, counts, fit.data.weights)
+
+
+def test_heywood_cases_are_inadmissible(acsi_cbsem) -> None:
+    import dataclasses
+
+    fit = acsi_cbsem
+    assert montecarlo.cbsem_heywood(fit) == [] and montecarlo._status(fit) == ("ok", "")
+    t = fit.parameter_table.copy()
+    t.loc[(t["lhs"] == "CONFIRM") & (t["op"] == "~~"), "estimate"] = -0.1
+    t.loc[(t["lhs"] == "SAT") & (t["rhs"] == "IDEAL") & (t["op"] == "=~"), "std_estimate"] = 1.02
+    R = fit.construct_correlations.copy()
+    R.loc["SAT", "QUAL"] = R.loc["QUAL", "SAT"] = 1.5
+    bad = dataclasses.replace(fit, parameter_table=t, construct_correlations=R)
+    status, message = montecarlo._status(bad)
+    assert status == "inadmissible"
+    assert message == (
+        "Heywood case: negative variance CONFIRM; |std loading| > 1 SAT =~ IDEAL; "
+        "latent correlation matrix not positive definite"
+    )
+    assert montecarlo._status(dataclasses.replace(fit, converged=False))[0] == "not_converged"
 
 
 def test_percentile_interval_ignores_nan() -> None:
@@ -167,3 +227,39 @@ def test_headline_condenses_the_sat_equation() -> None:
     assert h.loc[0, "path_abs_bias"] == pytest.approx(sat["bias"].abs().mean())
     idx = s[(s["method"] == "pls") & (s["parameter"] == "SAT index")].iloc[0]
     assert h.loc[0, "index_rmse"] == pytest.approx(idx["rmse"])
+
+
+CBSEM_SMALL = dict(models=("acsi",), populations=("common_factor",), ns=(100,), reps=2, bootstrap=20)
+
+
+def test_cbsem_in_the_study_has_intervals_equal_to_direct_computation() -> None:
+    """cbsem rows carry percentile intervals; replication 0's equal csi.bootstrap's (index) and those of
+    fresh CB-SEM fits to the same resamples (standardised paths); serial == 2 workers."""
+    a = run_study(methods=("cbsem",), n_jobs=1, **CBSEM_SMALL)
+    b = run_study(methods=("cbsem",), n_jobs=2, **CBSEM_SMALL)
+    pd.testing.assert_frame_equal(_stable(a), _stable(b))
+    assert set(a["status"]) == {"ok"}
+    ok = a["ci_lower"].notna() & (a["ci_lower"] <= a["estimate"]) & (a["estimate"] <= a["ci_upper"])
+    assert ok.all()
+    spec = csi.load_model("acsi")
+    data_seed, boot_seed = montecarlo.replication_seed(20240601, "acsi", "common_factor", 100, 0).spawn(2)
+    sim = csi.simulate(spec, 100, seed=data_seed, population="factor", loadings=montecarlo.design_loadings(spec))
+    fit = csi.fit(spec, sim.data, method="cbsem")
+    rep = a[a["rep"] == 0].set_index("parameter")
+    labels = list(spec.path_labels())
+    np.testing.assert_allclose(rep.loc[labels, "estimate"], [fit.paths.loc[p.target, p.source] for p in spec.paths])
+    boot = csi.bootstrap(fit, 20, seed=boot_seed, n_jobs=1, progress=False)
+    constructs = [c for c in spec.construct_names if f"{c} index" in rep.index]
+    lo, hi = percentile_interval(boot.draws[[f"{c} index {c}" for c in constructs]].to_numpy())
+    np.testing.assert_array_equal(rep.loc[[f"{c} index" for c in constructs], "ci_lower"], lo)
+    np.testing.assert_array_equal(rep.loc[[f"{c} index" for c in constructs], "ci_upper"], hi)
+    rows = OrdinaryPlan(100, 20, boot_seed).indices()
+    draws = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for r in rows:
+            fresh = csi.fit(spec, sim.data.iloc[r].reset_index(drop=True), method="cbsem")
+            draws.append([fresh.paths.loc[p.target, p.source] for p in spec.paths])
+    lo, hi = percentile_interval(np.array(draws))
+    np.testing.assert_allclose(rep.loc[labels, "ci_lower"], lo, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(rep.loc[labels, "ci_upper"], hi, rtol=0, atol=1e-6)

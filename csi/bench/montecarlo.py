@@ -30,11 +30,18 @@ Design (documented choices)
   any ``n_jobs`` and any subset of cells or methods.
 * **Intervals**: 95 % percentile intervals from ``bootstrap`` resamples per
   replication (:mod:`csi.bench.resample`); ``bootstrap=0`` skips them.
-  Methods without a resampling kernel (e.g. ``cbsem``) get no interval.
+  For ``cbsem`` the scored paths are the standardised ones (``fit.paths``,
+  lavaan's std.all), bootstrapped with the warm-started ML kernel of
+  :func:`csi.bootstrap` (same replicates, see :mod:`csi.bench.resample`).
+  Methods without a resampling kernel get no interval.
 * **Failures**: every fit is recorded.  ``status`` is ``ok``,
-  ``not_converged``, ``inadmissible`` (PLSc/CB-SEM admissibility checks) or
-  ``error`` (the estimator raised; estimates NaN, ``message`` says why).
-  Metrics use every finite estimate; ``ok_rate`` reports the share ``ok``.
+  ``not_converged``, ``inadmissible`` or ``error`` (the estimator raised;
+  estimates NaN, ``message`` says why).  Inadmissible means PLSc's own
+  admissibility flag, or for CB-SEM a Heywood case (:func:`cbsem_heywood`):
+  a negative free variance, a standardised loading above 1 in absolute value,
+  or a latent covariance matrix that is not positive definite; ``message``
+  names the offending rows.  Metrics use every finite estimate (inadmissible
+  fits included); ``ok_rate`` reports the share ``ok``.
 """
 
 from __future__ import annotations
@@ -84,12 +91,35 @@ def replication_seed(seed: int, model: str, population: str, n: int, rep: int) -
     return np.random.SeedSequence(seed, spawn_key=key)
 
 
-def _status(fit: csi.FitResult) -> str:
+def cbsem_heywood(fit: csi.FitResult) -> list[str]:
+    """Heywood-case findings of a CB-SEM fit (empty when admissible; Kolenikov & Bollen 2012).
+
+    Flags a free variance (item residual or latent disturbance) below zero, a
+    standardised loading with ``|std.all| > 1``, and a model-implied latent
+    correlation matrix that is not positive definite.
+    """
+    t = fit.parameter_table
+    out = []
+    var = t[(t["op"] == "~~") & (t["lhs"] == t["rhs"]) & t["free"] & (t["estimate"] < 0)]
+    out += [f"negative variance {a}" for a in var["lhs"]]
+    load = t[(t["op"] == "=~") & (t["std_estimate"].abs() > 1)]
+    out += [f"|std loading| > 1 {a} =~ {b}" for a, b in zip(load["lhs"], load["rhs"], strict=True)]
+    R = fit.construct_correlations.to_numpy()
+    if not np.all(np.isfinite(R)) or np.linalg.eigvalsh(R).min() <= 0:
+        out.append("latent correlation matrix not positive definite")
+    return out
+
+
+def _status(fit: csi.FitResult) -> tuple[str, str]:
     if not fit.converged:
-        return "not_converged"
+        return "not_converged", ""
+    if fit.method == "cbsem":
+        heywood = cbsem_heywood(fit)
+        if heywood:
+            return "inadmissible", "Heywood case: " + "; ".join(heywood)
     if not fit.admissible:
-        return "inadmissible"
-    return "ok"
+        return "inadmissible", ""
+    return "ok", ""
 
 
 def run_replication(
@@ -120,12 +150,12 @@ def run_replication(
                 fit, status, message = None, "error", str(e).splitlines()[0]
             seconds = time.perf_counter() - t0
             if fit is not None:
-                status = _status(fit)
+                status, message = _status(fit)
                 paths = np.array([fit.paths.loc[p.target, p.source] for p in spec.paths], dtype=float)
                 try:
                     index = csi.compute_index(fit, negative="force").reindex(constructs).to_numpy(dtype=float)
                 except CSIError as e:
-                    message = f"index: {str(e).splitlines()[0]}"
+                    message = "; ".join(filter(None, [message, f"index: {str(e).splitlines()[0]}"]))
                 if bootstrap and method in RESAMPLABLE:
                     t1 = time.perf_counter()
                     bp, bi = bootstrap_paths_index(fit, bootstrap, boot_seed)
