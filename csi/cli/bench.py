@@ -53,7 +53,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "estimators",
         help="Monte-Carlo study: bias, RMSE, coverage and time of every estimator",
         description="Monte-Carlo study over ECSI/ACSI common-factor and composite populations (csi.bench.montecarlo): "
-        "bias, RMSE, 95%% percentile-bootstrap coverage and fit time of path coefficients and 0-100 indices. "
+        "bias, RMSE, 95 % percentile-bootstrap coverage and fit time of path coefficients and 0-100 indices. "
         "Writes raw.csv, summary.csv, headline.csv, study.json and summary.png/.svg to --out and prints the "
         "headline table (paths into SAT and the SAT index). Methods missing from this installation are skipped "
         "with a warning.",
