@@ -13,6 +13,7 @@ relative (SEs are smooth in the estimates), fit measures 1e-6 relative.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
@@ -209,3 +210,16 @@ def test_summary_shows_lavaan_sections(case):
     assert "<h4>Measurement model (ML)</h4>" in fit._repr_html_()
     # inner_model keeps the standardised paths without OLS inference
     assert list(fit.inner_model.columns) == ["lhs", "rhs", "estimate"]
+
+
+def test_heywood_case_is_flagged_and_warned():
+    """ACSI at n = 100 (simulated, seed 17) gives a negative residual variance on the two-item VAL block."""
+    spec = csi.load_model("acsi")
+    data = csi.simulate(spec, 100, seed=17).data
+    with pytest.warns(csi.AdmissibilityWarning, match=r"negative variance PQ; \|std loading\| > 1 VAL =~ PQ"):
+        fit = csi.fit(spec, data, method="cbsem")
+    t = fit.parameter_table.set_index(["lhs", "op", "rhs"])
+    assert t.loc[("PQ", "~~", "PQ"), "estimate"] < 0 and abs(t.loc[("VAL", "=~", "PQ"), "std_estimate"]) > 1
+    assert not fit.admissible and re.search(r"^Admissible +NO$", fit.summary(), flags=re.M)
+    clean = csi.fit(spec, csi.simulate(spec, 400, seed=1).data, method="cbsem")
+    assert clean.admissible and "Admissible" not in clean.summary()

@@ -92,22 +92,10 @@ def replication_seed(seed: int, model: str, population: str, n: int, rep: int) -
 
 
 def cbsem_heywood(fit: csi.FitResult) -> list[str]:
-    """Heywood-case findings of a CB-SEM fit (empty when admissible; Kolenikov & Bollen 2012).
+    """Heywood-case findings of a CB-SEM fit (see :func:`csi.estimators.cbsem.heywood_cases`)."""
+    from csi.estimators.cbsem import heywood_cases
 
-    Flags a free variance (item residual or latent disturbance) below zero, a
-    standardised loading with ``|std.all| > 1``, and a model-implied latent
-    correlation matrix that is not positive definite.
-    """
-    t = fit.parameter_table
-    out = []
-    var = t[(t["op"] == "~~") & (t["lhs"] == t["rhs"]) & t["free"] & (t["estimate"] < 0)]
-    out += [f"negative variance {a}" for a in var["lhs"]]
-    load = t[(t["op"] == "=~") & (t["std_estimate"].abs() > 1)]
-    out += [f"|std loading| > 1 {a} =~ {b}" for a, b in zip(load["lhs"], load["rhs"], strict=True)]
-    R = fit.construct_correlations.to_numpy()
-    if not np.all(np.isfinite(R)) or np.linalg.eigvalsh(R).min() <= 0:
-        out.append("latent correlation matrix not positive definite")
-    return out
+    return heywood_cases(fit.parameter_table, fit.construct_correlations.to_numpy())
 
 
 def _status(fit: csi.FitResult) -> tuple[str, str]:

@@ -46,7 +46,7 @@ import pandas as pd
 
 from csi.core.moments import cov_to_corr, moments
 from csi.data.prepare import prepare_items
-from csi.errors import ConvergenceWarning, EstimationError
+from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, structure
 from csi.estimators.cbsem_table import TableLayout
@@ -268,6 +268,14 @@ def _result(
     A = regression_score_weights(theta, st)
     scores = (prepared.X - mean) @ A.T
     F_obj = None if est.obj == "MLW" else float(model.last_result.fun)
+    heywood = heywood_cases(table, R)
+    if heywood:
+        warnings.warn(
+            f"CB-SEM returned an inadmissible solution (Heywood case: {'; '.join(heywood)}); the estimates are "
+            "flagged admissible=False.",
+            AdmissibilityWarning,
+            stacklevel=4,
+        )
     return FitResult(
         spec=spec,
         method=est.name,
@@ -290,7 +298,26 @@ def _result(
         parameter_table=table,
         fit_measures=fit_measures(theta, st, S, n, F_obj),
         cbsem_state=CBSEMState(st, theta, layout),
+        admissible=not heywood,
     )
+
+
+def heywood_cases(table: pd.DataFrame, latent_correlations: np.ndarray) -> list[str]:
+    """Heywood-case findings of a CB-SEM solution; empty when it is admissible (Kolenikov & Bollen 2012).
+
+    Flags a free variance (item residual or latent disturbance) below zero, a
+    standardised loading with ``|std.all| > 1``, and a model-implied latent
+    correlation matrix that is not positive definite.
+    """
+    out = []
+    var = table[(table["op"] == "~~") & (table["lhs"] == table["rhs"]) & table["free"] & (table["estimate"] < 0)]
+    out += [f"negative variance {a}" for a in var["lhs"]]
+    load = table[(table["op"] == "=~") & (table["std_estimate"].abs() > 1)]
+    out += [f"|std loading| > 1 {a} =~ {b}" for a, b in zip(load["lhs"], load["rhs"], strict=True)]
+    R = np.asarray(latent_correlations)
+    if not np.all(np.isfinite(R)) or np.linalg.eigvalsh(R).min() <= 0:
+        out.append("latent correlation matrix not positive definite")
+    return out
 
 
 @dataclass(frozen=True)

@@ -332,7 +332,7 @@ def _header(fit: FitResult) -> list[tuple[str, str]]:
             ("Iterations", f"{fit.iterations} ({status})"),
         ]
         + _fit_lines(fit)
-        + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None else [])
+        + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None or not fit.admissible else [])
     )
 
 
