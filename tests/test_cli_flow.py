@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,10 @@ def test_simulate_index_report_chain(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(argv) == 0
     index = pd.read_csv(out / "index.csv")
     assert set(index["level"]) == {"company", "industry", "sector", "national"}
+    # the national pooled fits are bootstrapped by default, as many resamples as the cells
+    paths = pd.read_csv(out / "estimates.csv").query("level == 'national' and op == '~'")
+    assert len(paths) and paths[["se", "ci_lower", "ci_upper"]].notna().all().all()
+    assert json.loads((out / "manifest.json").read_text())["options"]["national_resamples"] == 50
 
     html = tmp_path / "report.html"
     assert main(["report", str(out), "--out", str(html)]) == 0

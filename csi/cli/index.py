@@ -51,8 +51,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--missing", choices=list(MISSING_POLICIES), default="listwise",
                    help="missing values within a cell (default: listwise)")  # fmt: skip
     p.add_argument("--items", metavar="JSON", help="bind the model to the data's columns (JSON text or file)")
-    p.add_argument("--national-bootstrap", type=count(0), default=0, metavar="B",
-                   help="resamples of the pooled national fits, for intervals of their paths (default: 0)")  # fmt: skip
+    p.add_argument("--national-bootstrap", type=count(0), default=None, metavar="B",
+                   help="resamples of the pooled national fits, for intervals of their paths "
+                   "(default: as --bootstrap; 0 for point estimates only)")  # fmt: skip
     p.add_argument("--jobs", type=count(1), default=1, help="worker processes over cells (default: 1)")
     p.set_defaults(run=run)
 
