@@ -7,18 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
-
-def median_seconds(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``fn`` over ``repeat`` calls, after one warm-up call."""
-    fn()  # warm-up: imports, BLAS threads, caches
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+from csi.bench.speed import median_seconds  # noqa: F401 - re-exported for the scripts
 
 
 def once_seconds(fn: Callable[[], object]) -> tuple[float, object]:

@@ -26,8 +26,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 """The tables of a :class:`PanelIndexResult` and their exact columns, in file order."""
 
 # Label columns are text in every table (wave 2024 and "2024" are one wave), so files round-trip.
-_TEXT = {"level", "unit", "wave", "construct", "wave_from", "wave_to", "parent_level", "parent", "status", "lhs", "op",
-         "rhs", "driver", "target", "criterion"}  # fmt: skip
+TEXT_COLUMNS = frozenset({"level", "unit", "wave", "construct", "wave_from", "wave_to", "parent_level", "parent",
+                          "status", "lhs", "op", "rhs", "driver", "target", "criterion"})  # fmt: skip
+"""Columns of :data:`COLUMNS` that hold labels; every other column is numeric."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +108,7 @@ def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with the exact columns of table ``name`` and text label columns."""
     df = df.loc[:, list(COLUMNS[name])].reset_index(drop=True)
     for c in df.columns:
-        if c in _TEXT:
+        if c in TEXT_COLUMNS:
             df[c] = df[c].astype(object).where(df[c].notna(), None)
             df[c] = [None if v is None else str(v) for v in df[c]]
     if name == "changes":
@@ -130,7 +131,7 @@ def read_panel_result(directory: str | os.PathLike[str]) -> PanelIndexResult:
         if pq.is_file():
             df = pd.read_parquet(pq)
         elif csv.is_file():
-            df = pd.read_csv(csv, dtype={c: str for c in cols if c in _TEXT}, keep_default_na=True)
+            df = pd.read_csv(csv, dtype={c: str for c in cols if c in TEXT_COLUMNS}, keep_default_na=True)
         else:
             raise DataError(f"{folder} lacks {name}.parquet and {name}.csv")
         missing = [c for c in cols if c not in df.columns]

@@ -31,24 +31,7 @@ import numpy as np
 import pandas as pd
 
 from csi.errors import DataError
-
-#: Required columns of every table, as the index contract fixes them.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "index": ("level", "unit", "wave", "construct", "index", "se", "ci_lower", "ci_upper", "n"),
-    "changes": (
-        "level", "unit", "construct", "wave_from", "wave_to", "change", "ci_lower", "ci_upper", "p_value", "significant",
-    ),
-    "units": ("level", "unit", "parent_level", "parent", "wave", "weight", "n", "status"),
-    "estimates": ("level", "unit", "wave", "lhs", "op", "rhs", "estimate", "se", "ci_lower", "ci_upper"),
-    "impacts": ("level", "unit", "wave", "driver", "target", "impact", "performance"),
-    "quality": ("level", "unit", "wave", "construct", "criterion", "value"),
-}  # fmt: skip
-
-#: Columns holding labels (read as text); every other required column is numeric.
-TEXT_COLUMNS = frozenset(
-    {"level", "unit", "parent_level", "parent", "wave", "wave_from", "wave_to", "construct", "status"}
-    | {"lhs", "op", "rhs", "driver", "target", "criterion"}
-)
+from csi.index.result import COLUMNS, TEXT_COLUMNS
 
 #: Aggregation levels from the top down; ``national`` and ``company`` are required.
 LEVELS = ("national", "sector", "industry", "company")
