@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -31,13 +30,14 @@ import pandas as pd
 
 from csi.core.index import index_0_100
 from csi.core.moments import cov_to_corr, resample_moments
-from csi.errors import ConvergenceWarning, EstimationError
+from csi.errors import EstimationError
 from csi.estimators.cbsem import block_weights
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring
 from csi.estimators.cbsem_table import TableLayout
 from csi.index.compute import compute_index, scale_bounds
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, ResamplingPlan, StratifiedPlan
 from csi.resample.result import BootstrapResult
+from csi.resample.run import apply_failure_policy
 from csi.resample.statistics import StatisticLayout
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
@@ -180,29 +180,7 @@ def bootstrap_cbsem(
                                 desc="bootstrap"))  # fmt: skip
     stats = np.concatenate([r[0] for r in results])
     converged = np.concatenate([r[1] for r in results])
-    singular = np.isnan(stats).all(axis=1)
-    not_converged = ~converged & ~singular
-    if not_converged.any():
-        if failed == "raise":
-            first = int(np.flatnonzero(not_converged)[0])
-            raise EstimationError(
-                f"{int(not_converged.sum())} of {B} CB-SEM replicates did not converge (first: replicate {first}); "
-                "raise max_iter in the fit, or use failed='drop' or 'keep'"
-            )
-        if failed == "drop":
-            stats[not_converged] = np.nan
-        warnings.warn(
-            f"{int(not_converged.sum())} of {B} CB-SEM bootstrap replicates did not converge "
-            f"({'dropped' if failed == 'drop' else 'kept'})",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    if singular.any():
-        warnings.warn(
-            f"{int(singular.sum())} of {B} bootstrap replicates had an item constant in the resample and were dropped",
-            UserWarning,
-            stacklevel=3,
-        )
+    singular, not_converged = apply_failure_policy(stats, converged, failed, what="CB-SEM", stacklevel=3)
     draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"))
     draws.index.name = "replicate"
     return BootstrapResult(

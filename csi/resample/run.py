@@ -290,32 +290,7 @@ def bootstrap(
     stats = stats_all if fast else np.concatenate([r[0] for r in results])
     converged = np.concatenate([r[1] for r in results])
     se_draws = np.concatenate([r[2] for r in results]) if inner_resamples else None
-    singular = np.isnan(stats).all(axis=1)
-    not_converged = ~converged & ~singular
-    if not_converged.any():
-        if failed == "raise":
-            first = int(np.flatnonzero(not_converged)[0])
-            raise EstimationError(
-                f"{int(not_converged.sum())} of {B} replicates did not converge (first: replicate {first}); "
-                "raise max_iter in the fit, or use failed='drop' or 'keep'"
-            )
-        if failed == "drop":
-            stats[not_converged] = np.nan
-            if se_draws is not None:
-                se_draws[not_converged] = np.nan
-        warnings.warn(
-            f"{int(not_converged.sum())} of {B} bootstrap replicates did not converge "
-            f"({'dropped' if failed == 'drop' else 'kept'})",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    if singular.any():
-        warnings.warn(
-            f"{int(singular.sum())} of {B} bootstrap replicates had singular moments (an item constant "
-            "in the resample) and were dropped",
-            UserWarning,
-            stacklevel=2,
-        )
+    singular, not_converged = apply_failure_policy(stats, converged, failed, se_draws=se_draws, stacklevel=2)
     # stats is this call's own array: wrap it rather than copy it.
     draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"), copy=False)
     draws.index.name = "replicate"
@@ -391,3 +366,57 @@ def _strata_labels(fit: FitResult, strata: Any) -> np.ndarray:
     if arr.shape != (len(rows),):
         raise EstimationError(f"strata must have one label per fitted row ({len(rows)}), got shape {arr.shape}")
     return arr
+
+
+def apply_failure_policy(
+    stats: np.ndarray,
+    converged: np.ndarray,
+    failed: str,
+    *,
+    what: str = "",
+    se_draws: np.ndarray | None = None,
+    stacklevel: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Count failed replicates and apply the ``failed`` policy to ``stats`` (and ``se_draws``) in place.
+
+    A replicate whose statistics are all NaN had singular moments (an item
+    constant in the resample): always dropped, counted and warned about.  A
+    replicate that did not converge is dropped (``"drop"``: set to NaN), kept
+    (``"keep"``) or raises (``"raise"``), and is warned about.
+
+    ``stacklevel`` is the level the caller would give :func:`warnings.warn`.
+
+    Returns
+    -------
+    singular, not_converged
+        Boolean masks over the replicates.
+    """
+    B = stats.shape[0]
+    label = f"{what} " if what else ""
+    singular = np.isnan(stats).all(axis=1)
+    not_converged = ~converged & ~singular
+    if not_converged.any():
+        if failed == "raise":
+            first = int(np.flatnonzero(not_converged)[0])
+            raise EstimationError(
+                f"{int(not_converged.sum())} of {B} {label}replicates did not converge (first: replicate {first}); "
+                "raise max_iter in the fit, or use failed='drop' or 'keep'"
+            )
+        if failed == "drop":
+            stats[not_converged] = np.nan
+            if se_draws is not None:
+                se_draws[not_converged] = np.nan
+        warnings.warn(
+            f"{int(not_converged.sum())} of {B} {label}bootstrap replicates did not converge "
+            f"({'dropped' if failed == 'drop' else 'kept'})",
+            ConvergenceWarning,
+            stacklevel=stacklevel + 1,
+        )
+    if singular.any():
+        warnings.warn(
+            f"{int(singular.sum())} of {B} bootstrap replicates had singular moments (an item constant "
+            "in the resample) and were dropped",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return singular, not_converged
