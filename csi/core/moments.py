@@ -160,22 +160,8 @@ def resample_moments(
     X = np.asarray(X, dtype=np.float64)
     F = np.asarray(counts, dtype=np.float64)
     n, p = X.shape
-    if weights is None:
-        w = np.ones(n)
-        mean = X.mean(axis=0)
-    else:
-        w = np.asarray(weights, dtype=np.float64)
-        mean = (w @ X) / w.sum()
-    Z = X - mean
     rows, cols, full = _packed_layout(p)
-
-    # Right-hand side [w, w Z, w Q]: folding w in here keeps the (B, n) side
-    # untouched, so the GEMM is the only pass over F.
-    R = np.empty((n, 1 + p + rows.size))
-    R[:, 0] = w
-    np.multiply(Z, w[:, None], out=R[:, 1 : 1 + p])
-    np.multiply(np.take(R, 1 + rows, axis=1), np.take(Z, cols, axis=1), out=R[:, 1 + p :])
-
+    R, mean = _centred_basis(X, weights)
     G = F @ R
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_s = 1.0 / G[:, :1]
@@ -246,6 +232,20 @@ def moment_basis(X: ArrayLike, weights: ArrayLike | None = None, n_draw: int | N
             R[:, 1 : 1 + p] = X
             R[:, 1 + p :] = np.take(X, rows, axis=1) * np.take(X, cols, axis=1)
             return MomentBasis(R, True, np.zeros(p))
+    R, mean = _centred_basis(X, weights)
+    return MomentBasis(R, False, mean)
+
+
+def _centred_basis(
+    X: NDArray[np.float64], weights: ArrayLike | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``[w, w Z, w Q]`` about the weighted mean ``x̄`` (``Z = X - x̄``, ``Q`` its packed row products), and ``x̄``.
+
+    Folding ``w`` into this side keeps the (B, n) counts untouched, so the
+    GEMM ``F R`` is the only pass over them.
+    """
+    n, p = X.shape
+    rows, cols, _ = _packed_layout(p)
     if weights is None:
         w = np.ones(n)
         mean = X.mean(axis=0)
@@ -257,7 +257,7 @@ def moment_basis(X: ArrayLike, weights: ArrayLike | None = None, n_draw: int | N
     R[:, 0] = w
     np.multiply(Z, w[:, None], out=R[:, 1 : 1 + p])
     np.multiply(np.take(R, 1 + rows, axis=1), np.take(Z, cols, axis=1), out=R[:, 1 + p :])
-    return MomentBasis(R, False, mean)
+    return R, mean
 
 
 def moment_sums(basis: MomentBasis, counts: ArrayLike, float64: bool = True) -> NDArray[np.floating]:
