@@ -325,3 +325,20 @@ def test_a_cell_that_cannot_be_fitted_is_reported_failed(panel):
     assert r.manifest["counts"]["failed"] == 1 and "PQ" in r.manifest["failures"]["C002 / 1"]
     assert r.index.query("level == 'company' and unit == 'C002' and wave == '1'")["index"].isna().all()
     assert r.index.query("level == 'national'")["index"].notna().all()
+
+
+def test_missing_answers_under_default_options_are_dropped_within_each_cell(panel):
+    # One missing answer per company and wave: the national pooled bootstrap must stratify the rows the fit kept.
+    data = panel.data.copy()
+    first = data.groupby(["company", "wave"]).head(1).index
+    data.loc[first, "SATIS"] = np.nan
+    res = csi.index_panel(data, "acsi", company="company", wave="wave", industry="industry", sector="sector",
+                          unit_weights=panel.unit_weights, min_n=40, n_resamples=20, seed=SEED,
+                          national_resamples=10)  # fmt: skip
+    national = res.index[res.index["level"] == "national"]
+    assert len(national) > 0 and national["index"].notna().all() and national["ci_lower"].notna().all()
+    complete = panel.data.groupby(["company", "wave"]).size()
+    companies = res.index[(res.index["level"] == "company") & (res.index["construct"] == "SAT")]
+    assert len(companies) == len(complete)
+    for row in companies[companies["index"].notna()].itertuples():  # suppressed cells are not fitted
+        assert row.n == complete[(row.unit, int(row.wave))] - 1, (row.unit, row.wave)

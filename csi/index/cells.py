@@ -108,14 +108,20 @@ def run_cell(task: CellTask) -> CellResult:
     if len(task.data) < task.min_n:
         out.status = "suppressed"
         return out
+    # Row labels become positions so that the strata of the rows the fit kept
+    # (missing answers may drop some) can be picked out by label.
+    data = task.data if task.strata is None else task.data.reset_index(drop=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = fit_model(task.spec, task.data, method=task.method, weights=task.weight, **task.fit_options)
+            fit = fit_model(task.spec, data, method=task.method, weights=task.weight, **task.fit_options)
         except CSIError as e:
             out.status, out.message = "failed", str(e)
             return out
         out.n = fit.n
+        strata = None
+        if task.strata is not None:
+            strata = np.asarray(task.strata)[np.asarray(fit.data.row_labels, dtype=np.intp)]
         if fit.n < task.min_n:
             out.status = "suppressed"
             return out
@@ -131,7 +137,7 @@ def run_cell(task: CellTask) -> CellResult:
         if task.n_resamples > 0:
             boot = bootstrap(
                 fit, task.n_resamples, seed=cell_seed(task.entropy, task.level, task.unit, task.wave),
-                strata=task.strata, ci=task.ci, level=task.conf_level, n_jobs=1, progress=False,
+                strata=strata, ci=task.ci, level=task.conf_level, n_jobs=1, progress=False,
             )  # fmt: skip
             cols = [f"{c} index {c}" for c in task.spec.construct_names]
             out.draws = boot.draws[cols].to_numpy()
