@@ -1,4 +1,4 @@
-"""Shared fixtures: the reference folder beside the checkout and the ECSI-6 satisfaction model."""
+"""Shared fixtures: the reference folder (tests/reference/) and the ECSI-6 satisfaction model."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from csi.spec.model import Construct, Item, ModelSpec
 from csi.spec.model import Path as SPath
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
-"""Outputs of R plspm 0.5.1 and lavaan 0.6.14 (see its README); never copied into the repository."""
+REFERENCE = Path(__file__).resolve().parent / "reference"
+"""Real data and the outputs of R plspm 0.5.1 and lavaan 0.6.14, with their provenance in ``tests/reference/README.md``."""
 
 SAT_BLOCKS = [
     ("IMAG", "imag", 5),
@@ -28,10 +28,11 @@ SAT_PATHS = [
 
 
 def reference_file(name: str) -> Path:
-    """Path of a reference file; skips the test when the reference folder is not beside the checkout."""
-    if not REFERENCE.is_dir():
-        pytest.skip(f"reference folder {REFERENCE.name}/ is not beside the checkout")
-    return REFERENCE / name
+    """Path of a file in ``tests/reference/``; a missing file fails the test (it ships with the repository)."""
+    path = REFERENCE / name
+    if not path.is_file():
+        pytest.fail(f"reference file tests/reference/{name} is missing")
+    return path
 
 
 def satisfaction_spec(mode: str = "A") -> ModelSpec:

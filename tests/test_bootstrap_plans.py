@@ -18,8 +18,8 @@ from csi.resample.plans import (
     seed_sequence,
 )
 
-# tests/ -> repo root (parents[1]) -> folder holding shared/ (parents[2])
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+from tests.conftest import REFERENCE
+
 FIXED_INDICES = REFERENCE / "ecsi_satisfaction.boot500_resample_row_indices_1based.csv"
 
 
@@ -168,7 +168,6 @@ def test_jackknife_counts():
         jackknife_counts(1)
 
 
-@pytest.mark.skipif(not FIXED_INDICES.exists(), reason=f"shared reference data not found at {REFERENCE}")
 def test_fixed_plan_reproduces_reference_indices():
     raw = np.genfromtxt(FIXED_INDICES, delimiter=",", skip_header=1)
     one_based = raw[:, 1:]  # first column is the resample number

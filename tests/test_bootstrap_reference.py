@@ -1,6 +1,6 @@
 """Bootstrap replicates against R plspm, replicate by replicate.
 
-Source: ``../shared/reference/ecsi_satisfaction.boot500_resample_row_indices_1based.csv``
+Source: ``tests/reference/ecsi_satisfaction.boot500_resample_row_indices_1based.csv``
 (500 resamples drawn in R) and R plspm 0.5.1's estimates on each of them,
 ``ecsi_satisfaction.plspm_R.{A_path_scaled,A_centroid_unscaled}.boot500_fixedidx.{replicates,summary}.csv``
 (reference README §5).  Same resamples and same algorithm, so 1e-6 on every

@@ -2,7 +2,7 @@
 
 Reference numbers: lavaan 0.6.14 ``sem()``/``cfa()`` defaults (ML, N-divisor
 covariance, marker identification, expected information), files described in
-``../shared/reference/README.md`` §6.  csi polishes semopy's ML solution by
+``tests/reference/README.md`` §6.  csi polishes semopy's ML solution by
 Fisher scoring to a step below 1e-9, so the remaining differences are lavaan's
 own stopping error (its nlminb stops with parameters about 1e-5 from the
 optimum; the largest difference found is 4e-5 on the ill-conditioned ECSI

@@ -81,7 +81,6 @@ def test_fit_writes_every_table(scsb_csv: Path, tmp_path: Path, capsys: pytest.C
 
 
 def test_fit_parquet_and_options(scsb_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("pyarrow")
     parquet = tmp_path / "scsb.parquet"
     pd.read_csv(scsb_csv).to_parquet(parquet)
     assert main(["fit", "scsb", str(parquet), "--scheme", "centroid", "--unscaled", "--missing", "listwise"]) == 0

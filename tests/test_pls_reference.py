@@ -1,6 +1,6 @@
 """PLS estimates against R plspm on the ECSI satisfaction data.
 
-Source of every number: ``../shared/reference/ecsi_satisfaction.plspm_R.*``
+Source of every number: ``tests/reference/ecsi_satisfaction.plspm_R.*``
 (README §3: upstream R plspm outputs from plspm-python ``tests/data``; §4: R
 plspm 0.5.1 runs with ``tol=1e-6, maxiter=100``).  csi is run with R plspm's
 stopping rule and sign vote so the iterations are the same; the algorithm is

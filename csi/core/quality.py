@@ -42,6 +42,8 @@ def htmt(S: np.ndarray, M: np.ndarray) -> np.ndarray:
     A = np.abs(S)
     n = M.sum(axis=0)
     total = np.swapaxes(M, 0, 1) @ A @ M  # sums of |r| over every pair of blocks
+    # M'AM is symmetric in exact arithmetic only; BLAS may round the two triangles differently.
+    total = 0.5 * (total + np.swapaxes(total, -1, -2))
     hetero = total / np.outer(n, n)
     own = np.diagonal(A, axis1=-2, axis2=-1) @ M
     with np.errstate(divide="ignore", invalid="ignore"):
