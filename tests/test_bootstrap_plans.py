@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -17,7 +15,6 @@ from csi.resample.plans import (
     jackknife_counts,
     seed_sequence,
 )
-
 from tests.conftest import REFERENCE
 
 FIXED_INDICES = REFERENCE / "ecsi_satisfaction.boot500_resample_row_indices_1based.csv"
