@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any
 import pandas as pd
 
 from csi.errors import DataError
+from csi.results.csv_text import to_csv, unescape_frame
+from csi.results.files import verify_folder, without_files, write_folder
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "index": ("level", "unit", "wave", "construct", "index", "se", "ci_lower", "ci_upper", "n"),
@@ -73,16 +74,45 @@ class PanelIndexResult:
         """The six tables by name."""
         return {name: getattr(self, name) for name in COLUMNS}
 
-    def write(self, directory: str | os.PathLike[str]) -> Path:
-        """Write every table as CSV and Parquet plus ``manifest.json`` into ``directory`` (created)."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+    def write(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write every table as CSV and Parquet plus ``manifest.json`` into the folder ``directory``, whole.
+
+        The folder is written into a temporary sibling and renamed into place
+        (:func:`csi.results.files.write_folder`), so it is never half written
+        or a mix of two runs; ``manifest.json`` holds :attr:`manifest` plus the
+        size, SHA-256 and kind of every file, which
+        :func:`read_panel_result` and ``csi report`` verify.  Text cells of the
+        CSV files that a spreadsheet would run as a formula are prefixed with
+        a quote (:mod:`csi.results.csv_text`); the readers undo it.
+
+        Parameters
+        ----------
+        directory
+            The folder to create; an existing folder must be empty unless
+            ``overwrite``.
+        overwrite
+            Replace an existing results folder as a whole.
+
+        Returns
+        -------
+        Path
+            The folder written.
+        """
+        return write_folder(directory, self.fill, self.manifest, overwrite=overwrite)
+
+    def fill(self, folder: Path) -> dict[str, str]:
+        """Write the tables into an existing folder (no manifest); returns what each file is, by name.
+
+        Used by :meth:`write` and by writers that put a panel result inside a
+        larger folder (``csi demo --out``); prefer :meth:`write`.
+        """
+        kinds = {}
         for name, df in self.tables().items():
-            df.to_csv(out / f"{name}.csv", index=False)
-            df.to_parquet(out / f"{name}.parquet", index=False)
-        text = json.dumps(self.manifest, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-        (out / "manifest.json").write_text(text + "\n", encoding="utf-8")
-        return out
+            to_csv(df, folder / f"{name}.csv")
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+            kinds[f"{name}.csv"] = f"{name} table of the panel index (CSV; text cells starting with = + - @ quoted)"
+            kinds[f"{name}.parquet"] = f"{name} table of the panel index (Parquet)"
+        return kinds
 
     def summary(self) -> str:
         """National and sector/industry indices of the model's target construct, per wave."""
@@ -118,25 +148,50 @@ def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def read_panel_result(directory: str | os.PathLike[str]) -> PanelIndexResult:
-    """Read a folder written by :meth:`PanelIndexResult.write` (Parquet tables where present, else CSV)."""
+def _read_table(folder: Path, name: str, fmt: str) -> pd.DataFrame:
+    cols = COLUMNS[name]
+    path = folder / f"{name}.{fmt}"
+    if path.stat().st_size == 0:
+        raise DataError(f"{path.name} in {str(folder)!r} is empty (0 bytes); the folder is damaged: write it again")
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        df = pd.read_csv(path, dtype={c: str for c in cols if c in TEXT_COLUMNS}, keep_default_na=True)
+        return unescape_frame(df, [c for c in cols if c in TEXT_COLUMNS])
+    except (ValueError, OSError, pd.errors.ParserError) as e:  # ArrowInvalid and EmptyDataError are ValueErrors
+        raise DataError(f"{path.name} in {str(folder)!r} cannot be read as {fmt.upper()} ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''}); the folder is damaged: write it again") from e
+
+
+def read_panel_result(directory: str | os.PathLike[str], *, format: str = "parquet") -> PanelIndexResult:
+    """Read a folder written by :meth:`PanelIndexResult.write`, after verifying it against its manifest.
+
+    Parameters
+    ----------
+    directory
+        The results folder.
+    format
+        ``"parquet"`` (default, exact) or ``"csv"``: which copy of the tables to read.
+
+    Raises
+    ------
+    DataError
+        The folder does not exist, its manifest is missing or lists no files,
+        a file is missing, truncated, changed or foreign
+        (:func:`csi.results.files.verify_folder`), or a table lacks a column.
+    """
+    if format not in ("parquet", "csv"):
+        raise DataError(f"unknown table format {format!r}; accepted: 'parquet', 'csv'")
     folder = Path(directory)
-    if not (folder / "manifest.json").is_file():
-        raise DataError(
-            f"{folder} holds no manifest.json; is it a folder written by csi index / PanelIndexResult.write?"
-        )
+    manifest = verify_folder(folder)
     tables = {}
     for name, cols in COLUMNS.items():
-        pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-        if pq.is_file():
-            df = pd.read_parquet(pq)
-        elif csv.is_file():
-            df = pd.read_csv(csv, dtype={c: str for c in cols if c in TEXT_COLUMNS}, keep_default_na=True)
-        else:
-            raise DataError(f"{folder} lacks {name}.parquet and {name}.csv")
+        if f"{name}.{format}" not in manifest["files"]:
+            raise DataError(f"results folder {str(folder)!r} lists no {name}.{format}; expected the tables "
+                            f"{', '.join(COLUMNS)} as .csv and .parquet")  # fmt: skip
+        df = _read_table(folder, name, format)
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise DataError(f"{name} table in {folder} lacks column(s) {', '.join(missing)}")
         tables[name] = typed(name, df)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    return PanelIndexResult(manifest=manifest, **tables)
+    return PanelIndexResult(manifest=without_files(manifest), **tables)

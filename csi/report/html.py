@@ -17,6 +17,7 @@ import pandas as pd
 
 from csi.report import figures, tables
 from csi.report.load import ReportData, load_results, manifest_value
+from csi.results.files import staged_file
 
 
 def _missing(x: Any) -> bool:
@@ -176,5 +177,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
 def write_html(result: Any, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
     """Write the HTML report to ``path`` (UTF-8); returns the path."""
     path = Path(path)
-    path.write_text(render_html(result, title=title), encoding="utf-8")
+    page = render_html(result, title=title)
+    with staged_file(path) as staged:  # a reader never sees half a page, and a failure keeps the old one
+        staged.write_text(page, encoding="utf-8")
     return path
