@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from csi.errors import DataError
+from csi.index.status import FLAGGED
 from csi.results.csv_text import to_csv, unescape_frame
 from csi.results.files import verify_folder, without_files, write_folder
 
@@ -123,8 +125,10 @@ class PanelIndexResult:
         m = self.manifest.get("counts", {})
         head = (
             f"Panel index of {self.manifest.get('model', {}).get('name', '?')}: {m.get('cells', '?')} company cells, "
-            f"{m.get('suppressed', 0)} suppressed, {m.get('failed', 0)} failed"
+            f"{m.get('suppressed', 0)} suppressed, {m.get('failed', 0)} failed, {m.get('flagged', 0)} flagged"
         )
+        policy = self.manifest.get("options", {}).get("flagged", "exclude")
+        head += "\n" + flagged_line(m, policy)
         return head + "\n" + idx.to_string(index=False, float_format=lambda x: f"{x:.2f}")
 
     def __str__(self) -> str:
@@ -132,6 +136,18 @@ class PanelIndexResult:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def flagged_line(counts: Mapping[str, Any], policy: str) -> str:
+    """One line counting the flagged company cells by status and saying what the aggregates did with them."""
+    by = {f: int(counts.get(f, 0)) for f in FLAGGED}
+    total = sum(by.values())
+    if not total:
+        return "Flagged cells: none (every fitted cell converged, is admissible and has positive weights)"
+    what = ", ".join(f"{n} {f}" for f, n in by.items() if n)
+    fate = "excluded from" if policy == "exclude" else "included in"
+    return (f"Flagged cells: {total} company cell(s) ({what}), shown with their status and {fate} the aggregates "
+            f"(flagged={policy!r})")  # fmt: skip
 
 
 def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:

@@ -113,7 +113,8 @@ def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]
                 "level": lv,
                 "title": level_names[lv],
                 "singular": {"sector": "Sector", "industry": "Industry", "company": "Company"}[lv],
-                "rows": _records(tables.level_table(data, lv)),
+                "rows": _records(level_rows := tables.level_table(data, lv)),
+                "flagged": int((level_rows["index"].notna() & (level_rows["status"] != "ok")).sum()),
                 "trends": Markup(figures.unit_trends(data, lv)) if len(data.waves) > 1 else None,
                 "forest": Markup(figures.index_ci(data, lv)),
             }
@@ -135,6 +136,7 @@ def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]
         "national": _records(tables.national_table(data)),
         "national_trend": Markup(figures.national_trend(data)) if len(data.waves) > 1 else None,
         "sections": sections,
+        "flagged_policy": tables.flagged_policy(data),
         "paths": paths,
         "paths_have_ci": any(r["significant_text"] != "–" for r in paths),
         "path_diagram": Markup(figures.path_diagram(data)) if (data.estimates["level"] == "national").any() else None,
