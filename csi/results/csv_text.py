@@ -17,6 +17,7 @@ string ``s``.  Other texts (``'abc``, ``O'Neil``) are left alone both ways.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -65,6 +66,17 @@ def unescape_frame(frame: pd.DataFrame, columns: Iterable[Any] | None = None) ->
 
 
 def to_csv(frame: pd.DataFrame, path: Any, **options: Any) -> None:
-    """Write ``frame`` as CSV with its text cells escaped (``index=False`` unless given)."""
+    """Write ``frame`` as CSV with its text cells escaped (``index=False`` unless given).
+
+    Python's CSV writer quotes a field with a line feed but not one with a bare
+    carriage return, which readers then take for a line break; a file holding
+    such a cell is written with every field quoted (numbers still read back
+    as numbers).
+    """
     options.setdefault("index", False)
-    escape_frame(frame).to_csv(path, **options)
+    escaped = escape_frame(frame)
+    texts = _text_columns(escaped)
+    has_cr = any(escaped[c].map(lambda v: isinstance(v, str) and "\r" in v, na_action="ignore").any() for c in texts)
+    if has_cr or any(isinstance(c, str) and "\r" in c for c in escaped.columns):
+        options.setdefault("quoting", csv.QUOTE_ALL)
+    escaped.to_csv(path, **options)
