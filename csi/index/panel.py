@@ -13,7 +13,9 @@ The pipeline (methodology §3.2-3.5, §5.3):
    (:func:`csi.index.cells.cell_seed`);
 4. aggregate point estimates and every replicate up the hierarchy
    (:mod:`csi.index.aggregate`), so industry, sector and national intervals
-   carry all the sampling error;
+   carry all the sampling error; cells whose fit did not converge, is
+   inadmissible or has a negative outer weight are flagged and, by default,
+   left out (:mod:`csi.index.status`);
 5. wave-over-wave changes for every unit (:mod:`csi.index.change`);
 6. one pooled national fit per wave for the structural estimates, impacts and
    quality criteria the report shows.

@@ -42,14 +42,18 @@ class PanelIndexResult:
     ----------
     index
         ``level, unit, wave, construct, index, se, ci_lower, ci_upper, n``;
-        suppressed or failed cells are present with NaN index/se/ci and their n.
+        suppressed or failed cells are present with NaN index/se/ci and their
+        n; flagged cells keep their index (their status is in ``units``).
     changes
         ``level, unit, construct, wave_from, wave_to, change, ci_lower,
         ci_upper, p_value, significant`` for consecutive waves.
     units
         ``level, unit, parent_level, parent, wave, weight, n, status``: the
-        hierarchy and the normalised aggregation weight each unit actually
-        received within its parent (NaN when it had no score).
+        hierarchy, the normalised aggregation weight each unit actually
+        received within its parent (NaN when it was left out) and its status
+        (:mod:`csi.index.status`: ``ok``, ``suppressed``, ``failed``, the
+        flagged ``not_converged``, ``inadmissible``, ``negative_weight``, and
+        for parents ``includes_flagged`` or ``all_flagged``).
     estimates
         ``level, unit, wave, lhs, op, rhs, estimate, se, ci_lower, ci_upper``:
         paths, loadings, outer weights and R² of every company fit and of the
@@ -61,7 +65,8 @@ class PanelIndexResult:
         ``level, unit, wave, construct, criterion, value``.
     manifest
         JSON-serialisable provenance: model, options, seed, data hash,
-        versions, counts of suppressed cells and failed replicates.
+        versions, counts of suppressed, failed and flagged cells and failed
+        replicates, and the flags of every flagged cell.
     """
 
     index: pd.DataFrame
