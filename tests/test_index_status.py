@@ -108,6 +108,9 @@ def test_when_no_cell_converges_no_unit_is_ok(panel) -> None:
     inc = run(panel, n_resamples=0, max_iter=2, flagged="include")
     assert set(inc.units.query("level != 'company'")["status"]) == {"includes_flagged"}
     assert inc.index.query("level == 'national'")["index"].notna().all()
+    assert 'id="national-status">Status: includes_flagged (includes flagged cells)' in render_html(inc)
+    assert tables.headline(load_results(r))["status"] == "all_flagged"
+    assert 'id="national-status">Status: all_flagged (every cell flagged)' in render_html(r)  # renders, says why
 
 
 def test_parent_status_rules() -> None:

@@ -139,7 +139,12 @@ def headline(data: ReportData) -> dict[str, Any]:
     if row.empty:
         return {"construct": data.target, "label": data.label(data.target), "wave": data.latest_wave}
     r = row.iloc[0]
+    u = data.units
+    status = u.loc[(u["level"] == "national") & (u["wave"] == data.latest_wave), "status"]
+    status = str(status.iloc[0]) if len(status) else "ok"
     return {
+        "status": status,
+        "note": status_note(data, status),
         "construct": data.target,
         "label": data.label(data.target),
         "unit": r["unit"],
