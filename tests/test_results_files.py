@@ -62,7 +62,7 @@ def test_non_empty_target_is_refused_and_overwrite_replaces_the_whole_folder(tmp
     assert _siblings(target) == []
 
 
-def test_empty_folder_is_accepted_and_foreign_folders_are_never_replaced(tmp_path: Path) -> None:
+def test_empty_folder_is_accepted_and_foreign_folders_are_never_replaced(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "empty").mkdir()
     write_folder(tmp_path / "empty", _fill({"a.csv": "1"}))
     verify_folder(tmp_path / "empty")
@@ -75,6 +75,10 @@ def test_empty_folder_is_accepted_and_foreign_folders_are_never_replaced(tmp_pat
     (tmp_path / "file").write_text("x")
     with pytest.raises(ResultsFolderError, match="is not a folder"):
         write_folder(tmp_path / "file", _fill({"a.csv": "1"}))
+    monkeypatch.chdir(home)
+    for here in (".", str(home), str(tmp_path)):
+        with pytest.raises(ResultsFolderError, match="is the current folder or contains it"):
+            write_folder(here, _fill({"a.csv": "1"}), overwrite=True)
     with pytest.raises(ResultsFolderError, match="overwrite must be True or False"):
         write_folder(tmp_path / "new", _fill({}), overwrite="yes")  # type: ignore[arg-type]
 

@@ -75,6 +75,11 @@ def check_target(target: str | os.PathLike[str], overwrite: bool = False) -> Pat
     folder = Path(target)
     if not isinstance(overwrite, bool):
         raise ResultsFolderError(f"overwrite must be True or False, got {overwrite!r}")
+    here = Path.cwd().resolve()
+    if folder.resolve() == here or folder.resolve() in here.parents:
+        # Renaming the working folder away would leave this process (and the user's shell) in a deleted folder.
+        raise ResultsFolderError(f"output folder {str(folder)!r} is the current folder or contains it; give a "
+                                 "new subfolder, e.g. results/")  # fmt: skip
     if folder.exists() and not folder.is_dir():
         raise ResultsFolderError(f"output {str(folder)!r} exists and is not a folder; give a folder path")
     if folder.is_dir() and any(folder.iterdir()):
@@ -271,7 +276,8 @@ def write_folder(
     Path
         ``target``.
     """
-    target = check_target(target, overwrite)
+    given = check_target(target, overwrite)
+    target = given.absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = _sibling(target, PARTIAL)
     staged.mkdir()
@@ -282,7 +288,7 @@ def write_folder(
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    return target
+    return given
 
 
 @contextmanager
