@@ -345,6 +345,8 @@ def _fit_lines(fit: FitResult) -> list[tuple[str, str]]:
         ("Chi-square", f"{fm['chisq']:.3f} on {fm['df']:.0f} df (p = {fm['pvalue']:.4f})"),
         ("CFI / TLI", f"{fm['cfi']:.4f} / {fm['tli']:.4f}"),
         ("RMSEA / SRMR", f"{fm['rmsea']:.4f} / {fm['srmr']:.4f}"),
+        ("RMSEA 90% CI", f"[{fm['rmsea_ci_lower']:.4f}, {fm['rmsea_ci_upper']:.4f}]; "
+                         f"p (RMSEA <= 0.05) = {fm['rmsea_pvalue']:.4f}"),
         ("AIC / BIC", f"{fm['aic']:.3f} / {fm['bic']:.3f}"),
     ]
 
