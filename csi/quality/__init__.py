@@ -9,7 +9,7 @@ all in an :class:`Assessment`, optionally with HTMT_inference
 
 from csi.quality.assessment import Assessment, assess
 from csi.quality.htmt_inference import HTMTBootstrap, htmt_bootstrap
-from csi.quality.model_fit import implied, srmr
+from csi.quality.model_fit import implied, model_fit, srmr
 from csi.quality.plspredict import Predictions, cv_predictions, fold_labels, plspredict
 from csi.quality.reliability import reliability
 from csi.quality.structural import f_squared, vif
@@ -30,5 +30,6 @@ __all__ = [
     "plspredict",
     "reliability",
     "srmr",
+    "model_fit",
     "vif",
 ]
