@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,3 +73,40 @@ def test_assess_reports_both_models(fit):
     table = model_fit(fit)
     assert stats["d_uls"] == table.loc["d_uls", "saturated"] and stats["d_g_estimated"] == table.loc["d_g", "estimated"]
     assert isinstance(table, pd.DataFrame) and list(table.columns) == ["saturated", "estimated"]
+
+
+def test_f2_reestimation_form_equals_manual_refits():
+    data = demo_data(250, seed=6).data
+    fit = csi.fit("ecsi", data)
+    fixed = csi.quality.f_squared(fit)
+    re = csi.quality.f_squared(fit, form="reestimated")
+    assert list(zip(fixed["lhs"], fixed["rhs"], strict=True)) == list(zip(re["lhs"], re["rhs"], strict=True))
+    spec = fit.spec
+    # SAT ~ VAL: drop the path and refit by hand.
+    reduced = dataclasses.replace(spec, paths=tuple(p for p in spec.paths if (p.target, p.source) != ("SAT", "VAL")))
+    r2_excl = csi.fit(reduced, data).r2["SAT"]
+    row = re[(re["lhs"] == "SAT") & (re["rhs"] == "VAL")]["f2"].item()
+    assert row == pytest.approx((fit.r2["SAT"] - r2_excl) / (1 - fit.r2["SAT"]), rel=1e-12)
+    # COMP ~ SAT is COMP's only predictor, and COMP predicts LOY: COMP stays, R²_excl = 0.
+    comp = re[(re["lhs"] == "COMP") & (re["rhs"] == "SAT")]["f2"].item()
+    assert comp == pytest.approx(fit.r2["COMP"] / (1 - fit.r2["COMP"]), rel=1e-12)
+    # Weights move when the model is re-estimated, so the two forms differ somewhere but agree roughly.
+    assert not np.allclose(fixed["f2"], re["f2"], rtol=1e-9) and np.allclose(fixed["f2"], re["f2"], atol=0.01)
+    with pytest.raises(csi.CSIError, match="f² form"):
+        csi.quality.f_squared(fit, form="refit")
+
+
+def test_information_criteria_by_hand_and_model_comparison():
+    data = demo_data(300, seed=8).data
+    fit = csi.fit("ecsi", data)
+    ic = csi.quality.information_criteria(fit).set_index("construct")
+    n = 300
+    sat = ic.loc["SAT"]
+    k = len(fit.spec.predecessors("SAT"))
+    sse = (n - 1) * (1 - fit.r2["SAT"])
+    assert sat["k"] == k == 4
+    assert sat["aic"] == pytest.approx(n * np.log(sse / n) + 2 * (k + 1), rel=1e-12)
+    assert sat["bic"] == pytest.approx(n * np.log(sse / n) + (k + 1) * np.log(n), rel=1e-12)
+    assert sat["aicc"] == pytest.approx(n * np.log(sse / n) + n * (n + k) / (n - k - 2), rel=1e-12)
+    assert sat["hq"] == pytest.approx(n * np.log(sse / n) + 2 * (k + 1) * np.log(np.log(n)), rel=1e-12)
+    assert list(ic.index) == list(fit.spec.endogenous)
