@@ -34,6 +34,7 @@ import pandas as pd
 from csi.core import fused
 from csi.core.moments import counts_from_indices, moment_basis, moment_sums, resample_moments
 from csi.errors import ConvergenceWarning, EstimationError
+from csi.resample.options import check_memory, check_strata, check_workers, inner_resamples_of
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan, seed_sequence
 from csi.resample.result import BootstrapResult
 from csi.resample.statistics import (
@@ -179,6 +180,7 @@ def bootstrap(
     -------
     BootstrapResult
     """
+    workers = check_workers(n_jobs)
     if fit.method == "cbsem":
         from csi.estimators.cbsem_bootstrap import bootstrap_cbsem
 
@@ -192,12 +194,7 @@ def bootstrap(
         raise EstimationError(f"unknown sign_change {sign_change!r}; accepted: {', '.join(SIGN_CHANGES)}")
     if failed not in FAILURE_POLICIES:
         raise EstimationError(f"unknown failed-replicate policy {failed!r}; accepted: {', '.join(FAILURE_POLICIES)}")
-    if inner_resamples is None and ci == "studentized":
-        inner_resamples = DEFAULT_INNER_RESAMPLES
-    if inner_resamples is not None and (
-        isinstance(inner_resamples, bool) or not isinstance(inner_resamples, int | np.integer) or inner_resamples < 2
-    ):
-        raise EstimationError(f"inner_resamples must be an integer >= 2, got {inner_resamples!r}")
+    inner_resamples = inner_resamples_of(inner_resamples, ci, DEFAULT_INNER_RESAMPLES)
     data = fit.data
     X, w = data.X, data.weights
     n = X.shape[0]
@@ -207,15 +204,16 @@ def bootstrap(
         plan = FixedPlan(indices, n)
     elif strata is not None:
         plan = StratifiedPlan(_strata_labels(fit, strata), n_resamples, seed)
+        check_strata(plan.stratum_sizes)
     else:
         plan = OrdinaryPlan(n, n_resamples, seed)
     B = plan.n_resamples
-    workers = n_jobs or os.cpu_count() or 1
     if chunk_size is None:
         chunk_size = default_chunk_size(n, B, workers)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     layout = StatisticLayout.of(fit)
+    check_memory(n, B, len(layout.labels), chunk_size, workers, inner_resamples)
     fast = use_fused(fit.method)
     if fast:
         basis = moment_basis(X, w, plan.n_draw)
