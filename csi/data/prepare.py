@@ -312,7 +312,7 @@ def prepare_items(
                     "missing='mean' has no mean to impute; drop the item from the model or fix the data"
                 )
             X = np.where(isnan, _column_means(X, w)[None, :], X)
-    X = X[keep]
+    X = X if keep.all() else X[keep]  # no copy of long data when every row is kept
     used_labels = labels[keep]
     if w is not None:
         w = w[keep]

@@ -129,14 +129,21 @@ def bootstrap_memory(
 
     Per resample: its statistics (float64), held about three times over (the
     draws, the sorted copies of the interval summaries, the table), twice more
-    with a nested bootstrap (its standard errors).  Fixed: every worker's
-    chunk of draw frequencies and drawn indices, ``chunk_size x n`` each
-    (see :func:`csi.resample.run.default_chunk_size`), with a nested bootstrap
-    its ``inner x n`` frequencies too.
+    with a nested bootstrap (its standard errors).  Fixed, per worker: a chunk
+    of draw frequencies, ``chunk_size x n`` (one byte each when they are
+    streamed, :func:`csi.resample.stream.chunk_counts`, else float64 plus a
+    block's drawn indices), one replicate's draws, a chunk of rows of the
+    moment basis (:data:`csi.core.moments.ROW_CHUNK_BYTES`), and with a nested
+    bootstrap its ``inner x n`` indices and frequencies.
     """
+    from csi.core.moments import ROW_CHUNK_BYTES
+    from csi.resample.plans import BLOCK
+    from csi.resample.stream import STREAM_ROWS
+
     per = 8 * n_statistics * (3 + (2 if inner else 0))
-    fixed = workers * 8 * n_rows * (2 * chunk_size + (2 * inner if inner else 0))
-    return per, fixed
+    counts = chunk_size if n_rows > STREAM_ROWS else 8 * (chunk_size + BLOCK)
+    worker = n_rows * (counts + 16 + (16 * inner if inner else 0)) + 2 * ROW_CHUNK_BYTES
+    return per, workers * worker
 
 
 def check_memory(

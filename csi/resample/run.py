@@ -45,6 +45,7 @@ from csi.resample.statistics import (
     gather_columns,
     replicate_statistics,
 )
+from csi.resample.stream import chunk_counts
 from csi.results.fit import FitResult
 
 FAILURE_POLICIES = ("drop", "keep", "raise")
@@ -226,7 +227,7 @@ def bootstrap(
     def stats_of_counts(F: np.ndarray) -> np.ndarray:
         """Statistics of a small batch of replicates given by their counts (one product, fixed shape)."""
         if fast:
-            G = moment_sums(basis, F.astype(basis.R.dtype) if basis.exact else F, float64=False)
+            G = moment_sums(basis, F.astype(basis.dtype) if basis.exact else F, float64=False)
             return fused_statistics_of(fit, G, basis, layout, sign_change, mdl, gather)[0]
         m, c = resample_moments(X, F, w)
         return replicate_statistics(fit, m, c, layout, sign_change)[0]
@@ -248,13 +249,13 @@ def bootstrap(
         a, b = bounds
         if basis.exact:
             # Exact integer sums do not depend on how the product is blocked (and stay exact in float32).
-            G = moment_sums(basis, plan.counts(a, b, basis.R.dtype), float64=False)
+            G = moment_sums(basis, chunk_counts(plan, a, b, basis.dtype), float64=False)
         else:  # as in run_chunk: whole blocks, then slice
             first = a // BLOCK * BLOCK
             parts = []
             for s in range(first, b, BLOCK):
                 e = min(s + BLOCK, B)
-                parts.append(moment_sums(basis, plan.counts(s, e))[max(a, s) - s : min(b, e) - s])
+                parts.append(moment_sums(basis, chunk_counts(plan, s, e))[max(a, s) - s : min(b, e) - s])
             G = np.concatenate(parts)
         stats, conv = fused_statistics_of(fit, G, basis, layout, sign_change, mdl, gather, stats_all[a:b])
         return stats, conv, (inner_se(a, b) if inner_resamples else None)
@@ -269,7 +270,7 @@ def bootstrap(
         parts = []
         for s in range(first, b, BLOCK):
             e = min(s + BLOCK, B)
-            m, c = resample_moments(X, plan.counts(s, e), w)
+            m, c = resample_moments(X, chunk_counts(plan, s, e), w)
             lo, hi = max(a, s) - s, min(b, e) - s
             parts.append((m[lo:hi], c[lo:hi]))
         means = np.concatenate([p[0] for p in parts])
