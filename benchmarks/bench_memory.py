@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         np.save(path, X)
         del X
         for case in CASES:
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))}
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])),
+            }
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", case, path, "--resamples", str(args.resamples)],
                 capture_output=True, text=True, env=env, check=False,
@@ -120,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([case, f"{r['before']:.0f}", f"{r['after']:.0f}", f"{extra:.0f}", f"{extra / data_mib:.2f}"])
     print(f"csi {csi.__version__}, numpy {np.__version__}, Python {platform.python_version()}, {os.cpu_count()} CPUs; "
           f"ECSI-7, n = {n:,}, p = {p}, B = {args.resamples}")  # fmt: skip
-    print(f"data (n x p float64): {data_mib:.1f} MiB; replicate moments (B x (1 + p + p(p+1)/2)): {moments_mib:.1f} MiB")
+    print(
+        f"data (n x p float64): {data_mib:.1f} MiB; replicate moments (B x (1 + p + p(p+1)/2)): {moments_mib:.1f} MiB"
+    )
     print_table(["case", "resident before MiB", "peak during MiB", "increase MiB", "increase / data"], rows)
     print("seconds: not measured here (see bench_fit.py and bench_bootstrap.py)")
     return 0

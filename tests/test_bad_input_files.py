@@ -86,7 +86,9 @@ def test_missing_files_are_also_file_not_found_errors(files) -> None:
 
 def test_items_json_file_cli(files, capsys) -> None:
     cli_error(["fit", "ecsi", files["good.csv"], "--items", files["items.json"]], capsys, ["cannot bind", "NOPE"])
-    cli_error(["fit", "ecsi", files["good.csv"], "--items", files["badjson.json"]], capsys, ["--items", "not valid JSON"])
+    cli_error(
+        ["fit", "ecsi", files["good.csv"], "--items", files["badjson.json"]], capsys, ["--items", "not valid JSON"]
+    )
 
 
 def test_unit_weights_files_cli(files, capsys, tmp_path) -> None:

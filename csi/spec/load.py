@@ -56,7 +56,7 @@ def _shipped_model(name: str) -> ModelSpec:
     hint = f" Did you mean {' or '.join(map(repr, dict.fromkeys(close)))}?" if close else ""
     shipped = ", ".join(f"{k} ({specs[k].name})" for k in sorted(specs))
     raise SpecError(
-        f"unknown model {name!r}: not a shipped model, an existing file or model text.{hint} Shipped models: {shipped}."
+        f"unknown model {shown(name)}: not a shipped model, an existing file or model text.{hint} Shipped models: {shipped}."
     )
 
 
@@ -99,6 +99,8 @@ def load_model(
             f"load_model needs a shipped model name, a file path, model text or a ModelSpec, got "
             f"{type(source).__name__} {source!r}; e.g. load_model('ecsi')"
         )
+    elif isinstance(source, str) and not source.strip():
+        raise SpecError("the model is empty: give a shipped model name (e.g. 'ecsi'), a file path or model text")
     elif isinstance(source, os.PathLike) or not _looks_like_text(source):
         path = FilePath(source)
         if is_file(path):

@@ -389,6 +389,8 @@ def topological_order(names: Iterable[str], edges: Iterable[tuple[str, str]]) ->
                 order.append(n)
             elif state[m] == 1:
                 cyc = path[path.index(m) :] + [m]
+                if len(cyc) > 12:  # a long cycle is shown by its ends
+                    cyc = [*cyc[:5], f"... ({len(cyc) - 10} more) ...", *cyc[-5:]]
                 raise SpecError(
                     f"the paths contain a cycle: {' -> '.join(cyc)}; satisfaction index models must be "
                     "recursive (acyclic)"
