@@ -404,6 +404,10 @@ def simulate(
 
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
+    elif not isinstance(seed, np.random.Generator | np.random.SeedSequence) and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
+        raise CSIError(f"seed must be a non-negative integer, None, a numpy SeedSequence or Generator; got {seed!r}")
     rng = np.random.default_rng(seed)
 
     names = spec.construct_names

@@ -20,6 +20,7 @@ __all__ = [
     "MIN_INNER_RESAMPLES",
     "available_memory",
     "bootstrap_memory",
+    "check_fit",
     "check_memory",
     "check_strata",
     "check_workers",
@@ -37,6 +38,14 @@ error, and 50 to 200 the usual range."""
 
 MEMORY_SHARE = 0.9
 """Share of the available memory a bootstrap may plan to use before it is refused."""
+
+
+def check_fit(fit: Any, what: str = "bootstrap") -> None:
+    """Refuse anything but a :class:`~csi.results.fit.FitResult` as the fit to resample."""
+    from csi.results.fit import FitResult
+
+    if not isinstance(fit, FitResult):
+        raise EstimationError(f"{what} needs the result of csi.fit as its first argument, got {type(fit).__name__}")
 
 
 def check_workers(n_jobs: Any) -> int:

@@ -34,7 +34,7 @@ import pandas as pd
 from csi.core import fused
 from csi.core.moments import counts_from_indices, moment_basis, moment_sums, resample_moments
 from csi.errors import ConvergenceWarning, EstimationError
-from csi.resample.options import check_memory, check_strata, check_workers, inner_resamples_of
+from csi.resample.options import check_fit, check_memory, check_strata, check_workers, inner_resamples_of
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan, seed_sequence
 from csi.resample.result import BootstrapResult
 from csi.resample.statistics import (
@@ -181,6 +181,7 @@ def bootstrap(
     -------
     BootstrapResult
     """
+    check_fit(fit)
     workers = check_workers(n_jobs)
     if fit.method == "cbsem":
         from csi.estimators.cbsem_bootstrap import bootstrap_cbsem
