@@ -13,6 +13,7 @@ from csi.quality.plspredict import plspredict as _plspredict
 from csi.quality.reliability import reliability
 from csi.quality.structural import f_squared, vif
 from csi.quality.validity import fornell_larcker, htmt
+from csi.resample.options import check_fit
 from csi.resample.plans import SeedLike, seed_sequence
 from csi.results.fit import FitResult
 
@@ -188,6 +189,7 @@ def assess(
     -------
     Assessment
     """
+    check_fit(fit, "assess")
     mf = model_fit(fit)
     stats = pd.DataFrame(
         {
