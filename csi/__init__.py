@@ -27,6 +27,7 @@ from csi.errors import (
     SpecError,
 )
 from csi.estimators import fit
+from csi.estimators.cbsem_modindices import modification_indices
 from csi.index import (
     PanelIndexResult,
     SimulatedPanel,
@@ -85,6 +86,7 @@ __all__ = [
     "ipma",
     "list_models",
     "load_model",
+    "modification_indices",
     "read_panel_result",
     "simulate",
     "simulate_panel",

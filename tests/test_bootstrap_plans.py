@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import REFERENCE
 
 from csi.core.moments import counts_from_indices, moments, resample_moments
 from csi.errors import BootstrapError, CSIError, DataError
@@ -15,7 +16,6 @@ from csi.resample.plans import (
     jackknife_counts,
     seed_sequence,
 )
-from tests.conftest import REFERENCE
 
 FIXED_INDICES = REFERENCE / "ecsi_satisfaction.boot500_resample_row_indices_1based.csv"
 

@@ -97,6 +97,11 @@ def test_fit_measures_match_lavaan(case):
     np.testing.assert_allclose(ours[MEASURES].to_numpy(), ref[MEASURES].to_numpy(), rtol=1e-6, atol=1e-12)
     assert ours["unrestricted_logl"] == pytest.approx(ref["unrestricted.logl"], rel=1e-9)
     assert ours["ntotal"] == ref["ntotal"]
+    # lavaan's bounds come from uniroot at ~1.2e-4 on the noncentrality (see tests/test_cbsem_rmsea.py).
+    for key in ("rmsea.ci.lower", "rmsea.ci.upper"):
+        assert ours[key.replace(".", "_")] == pytest.approx(ref[key], rel=1e-6, abs=1e-12), key
+    assert 0 <= ours["rmsea_pvalue"] <= 1 and 0 <= ours["rmsea_notclose_pvalue"] <= 1
+    assert f"RMSEA 90% CI  [{ours['rmsea_ci_lower']:.4f}, {ours['rmsea_ci_upper']:.4f}]" in fit.summary()
 
 
 def test_r2_is_one_minus_standardised_residual_variance(case):

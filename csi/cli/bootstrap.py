@@ -10,6 +10,7 @@ from typing import Any
 import csi
 from csi.cli._common import CI_KINDS, EXIT_OK, boot_line, count, in_unit_interval, index_or_note, run_bootstrap
 from csi.cli.fit import fit_from_args, model_data_options
+from csi.resample.options import MIN_INNER_RESAMPLES
 from csi.resample.statistics import SIGN_CHANGES
 from csi.results.export import write_results
 from csi.results.files import check_target
@@ -36,8 +37,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--ci", choices=CI_KINDS + ["studentized"], default="percentile",
                    help="interval type (default: percentile)")  # fmt: skip
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
-    p.add_argument("--inner-resamples", type=count(2), default=None, metavar="M",
-                   help="inner resamples per resample for --ci studentized (default: 100)")  # fmt: skip
+    p.add_argument("--inner-resamples", type=count(MIN_INNER_RESAMPLES), default=None, metavar="M",
+                   help=f"inner resamples per resample for --ci studentized (default: 100; at least {MIN_INNER_RESAMPLES})")  # fmt: skip
     p.add_argument("--sign-change", choices=list(SIGN_CHANGES), default="none",
                    help="sign-change correction of the replicates (default: none)")  # fmt: skip
     p.add_argument("--strata", metavar="COL", help="resample within the groups of this data column")

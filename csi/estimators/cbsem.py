@@ -32,7 +32,9 @@ What lands where in the :class:`~csi.results.fit.FitResult`
     construct's own questions cannot.)
 ``fit_measures``
     chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, unrestricted_logl, aic,
-    bic, npar, fmin, ntotal, baseline_chisq, baseline_df.
+    bic, npar, fmin, ntotal, baseline_chisq, baseline_df, rmsea_ci_lower,
+    rmsea_ci_upper (90 %), rmsea_pvalue (close fit, RMSEA <= 0.05),
+    rmsea_notclose_pvalue (RMSEA >= 0.08).
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ import numpy as np
 import pandas as pd
 
 from csi.core.moments import cov_to_corr, moments
+from csi.data.checks import check_full_rank
 from csi.data.prepare import prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, structure
 from csi.estimators.cbsem_table import TableLayout
 from csi.estimators.pls import block_quality
+from csi.estimators.rmsea import rmsea_measures
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -129,6 +133,7 @@ class CBSEM:
         X = prepared.X
         n = X.shape[0]
         mean, S = moments(X, prepared.weights)
+        check_full_rank(S, prepared.item_names, "CB-SEM fits and its fit measures need log|S|, so a positive-definite S")
         corr, sd = cov_to_corr(S)
         with warnings.catch_warnings():
             # semopy logs through warnings/logging for benign start-value issues; failures are judged below.
@@ -197,7 +202,10 @@ def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj:
     ``chisq_b = N (sum log S_ii - log|S|)``, ``df_b = p(p-1)/2``;
     ``cfi = 1 - max(chisq - df, 0) / max(chisq - df, chisq_b - df_b, 0)``;
     ``tli = (chisq_b/df_b - chisq/df) / (chisq_b/df_b - 1)``;
-    ``rmsea = sqrt(max(chisq - df, 0) / (df N))``; ``srmr`` is Bentler's: the
+    ``rmsea = sqrt(max(chisq - df, 0) / (df N))`` with its 90 % interval and
+    the p-values of close and not-close fit (:mod:`csi.estimators.rmsea`,
+    lavaan's ``rmsea.ci.lower``, ``rmsea.ci.upper``, ``rmsea.pvalue``,
+    ``rmsea.notclose.pvalue``); ``srmr`` is Bentler's: the
     root mean square over the lower triangle (diagonal included) of
     ``(S - Sigma) / sqrt(s_ii s_jj)``;
     ``logl = -N/2 (p log 2 pi + log|Sigma| + tr(S Sigma^-1))``,
@@ -233,6 +241,8 @@ def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj:
         "logl": logl, "unrestricted_logl": logl_u, "aic": -2 * logl + 2 * q, "bic": -2 * logl + q * np.log(n),
         "ntotal": n,
     }  # fmt: skip
+    interval = rmsea_measures(chisq, df, n)
+    values.update({k: v for k, v in interval.items() if k != "rmsea"})
     return pd.Series(values, name="value", dtype=float).rename_axis("measure")
 
 

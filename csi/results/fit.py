@@ -199,6 +199,16 @@ class FitResult:
                 rows.append((source, target, direct, total - direct, total))
         return pd.DataFrame(rows, columns=["from", "to", "direct", "indirect", "total"])
 
+    @cached_property
+    def indirect_effects(self) -> pd.DataFrame:
+        """Specific indirect effects (every chain of two or more paths) and each pair's total indirect effect.
+
+        See :func:`csi.results.mediation.indirect_effects`.
+        """
+        from csi.results.mediation import indirect_effects  # the module reads a fit; imported here, not at the top
+
+        return indirect_effects(self)
+
     # ----------------------------------------------------------- measurement
     @cached_property
     def outer_model(self) -> pd.DataFrame:
@@ -345,6 +355,8 @@ def _fit_lines(fit: FitResult) -> list[tuple[str, str]]:
         ("Chi-square", f"{fm['chisq']:.3f} on {fm['df']:.0f} df (p = {fm['pvalue']:.4f})"),
         ("CFI / TLI", f"{fm['cfi']:.4f} / {fm['tli']:.4f}"),
         ("RMSEA / SRMR", f"{fm['rmsea']:.4f} / {fm['srmr']:.4f}"),
+        ("RMSEA 90% CI", f"[{fm['rmsea_ci_lower']:.4f}, {fm['rmsea_ci_upper']:.4f}]; "
+                         f"p (RMSEA <= 0.05) = {fm['rmsea_pvalue']:.4f}"),
         ("AIC / BIC", f"{fm['aic']:.3f} / {fm['bic']:.3f}"),
     ]
 
