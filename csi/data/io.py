@@ -205,11 +205,11 @@ def _read_excel(path: Path, sheet: str | int | None, source: str) -> Survey:
         raise DataError(f"cannot read {source!r} as an Excel workbook: {_first_line(e)}") from e
     with book:
         name = _pick_sheet(sheet, list(book.sheet_names), source)
-        header = book.parse(name, header=None, nrows=1)
+        header = pd.read_excel(book, sheet_name=name, header=None, nrows=1)
         if header.empty:
             raise DataError(f"sheet {name!r} of {source!r} is empty: it has no header row")
         _check_header(list(header.iloc[0]), source, f" (sheet {name!r})")
-        frame = book.parse(name)
+        frame = pd.read_excel(book, sheet_name=name)
     frame.columns = [str(c) for c in frame.columns]
     return Survey(_file_rows(frame), source, "excel", sheet=name)
 
