@@ -10,7 +10,8 @@ every line where it came from.  Rules, in order:
 2. **Whole blocks.**  A construct none of whose items matched gets the columns
    whose stem (name without trailing numbers) is the construct's name or the
    stem of its item names (``sat_1, sat_2, sat_3`` for ``SAT``), in numeric
-   order: item by item when the counts agree, else as a replacement block.
+   order, as a replacement block (which keeps the items' metadata position by
+   position when the counts agree).
 3. **Missing codes.**  The file's user-missing values, plus the usual
    "don't know / refused" codes (:data:`COMMON_MISSING_CODES`) that occur in
    a matched column far outside its other values (above twice their largest
@@ -123,7 +124,7 @@ class Proposal:
     def summary(self) -> str:
         """A short text for the terminal: matches, scale, missing codes, notes."""
         n = len(self.matches)
-        found = sum(m.column is not None for m in self.matches)
+        found = sum(m.column is not None or m.construct in self.blocks for m in self.matches)
         lines = [f"Binding of {self.model} to {self.data}: {found} of {n} items matched to a column"]
         for m in self.matches:
             if m.construct not in self.blocks:
