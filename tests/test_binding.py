@@ -272,3 +272,17 @@ def test_cli_warns_when_no_index_can_be_computed(
     assert "Indices (0-100)" not in captured.out
     warning = [ln for ln in captured.err.splitlines() if ln.startswith("csi: warning:")]
     assert len(warning) == 1 and "no 0-100 index" in warning[0] and "--scale MIN MAX" in warning[0]
+
+
+def test_blocks_by_label_word_and_hints_by_question_text(answers: pd.DataFrame) -> None:
+    # Loyalty questions numbered under the last word of the construct's label, complaints in one unnumbered
+    # column, one quality question renamed beyond recognition but still carrying its question text.
+    spec = csi.load_model("ecsi")
+    names = {"CUSL1": "loyalty_1", "CUSL2": "loyalty_2", "CUSL3": "loyalty_3", "CUSCO": "complaint_handling",
+             "PERQ2": "network"}  # fmt: skip
+    survey = csi.Survey(answers.rename(columns=names), "mobile.sav", "spss",
+                        variable_labels={"network": spec.items[spec.item_names.index("PERQ2")].label})  # fmt: skip
+    proposal = csi.propose_binding(spec, survey)
+    assert dict(proposal.blocks) == {"COMP": ("complaint_handling",), "LOY": ("loyalty_1", "loyalty_2", "loyalty_3")}
+    assert proposal.unmatched == ("PERQ2",)
+    assert '# PERQ2 = ""  # no column found (closest: network)' in proposal.to_toml()

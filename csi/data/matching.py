@@ -7,10 +7,12 @@ every line where it came from.  Rules, in order:
    or ignoring separators and leading zeros: ``imag_01`` for ``IMAG1``); else a
    column that is a prefix plus the item (``Q1_IMAG1``, ``ecsi.imag1``), when the
    prefix is shared by several items or separated from the item name.
-2. **Whole blocks.**  A construct none of whose items matched gets the columns
-   whose stem (name without trailing numbers) is the construct's name or the
-   stem of its item names (``sat_1, sat_2, sat_3`` for ``SAT``), in numeric
-   order, as a replacement block (which keeps the items' metadata position by
+2. **Whole blocks.**  A construct none of whose items matched gets the
+   numbered columns whose stem (name without trailing numbers) ends with the
+   construct's name, the stem of its item names or the last word of its label,
+   or starts with the construct's name (``sat_1, sat_2, sat_3`` or
+   ``satisfaction_1, ...`` for ``SAT``; a one-item construct may take one
+   unnumbered column), in numeric order, as a replacement block (which keeps the items' metadata position by
    position when the counts agree).
 3. **Missing codes.**  The file's user-missing values, plus the usual
    "don't know / refused" codes (:data:`COMMON_MISSING_CODES`) that occur in
@@ -212,14 +214,21 @@ def _match_blocks(spec: ModelSpec, columns: list[str], found: dict[str, tuple[st
     for construct in spec.constructs:
         if any(i in found for i in construct.item_names):
             continue
-        stems = {norm(construct.name)} | {_stem(i) for i in construct.item_names}
-        stems.discard("")
-        cols = [c for c in free if _stem(c) in stems or any(_stem(c).endswith(s) and len(s) >= 3 for s in stems)]
-        cols = [c for c in cols if re.search(r"\d\D*$", c)]
+        name = norm(construct.name)
+        words = re.findall(r"[a-z]+", construct.label.lower())
+        stems = {name, *(_stem(i) for i in construct.item_names), *words[-1:]} - {""}
+        cols = [c for c in free if _block_column(_stem(c), name, stems)]
+        numbered = [c for c in cols if re.search(r"\d\D*$", c)]
+        # A one-item construct may match one unnumbered column (COMP: "complaint_handling").
+        cols = numbered or (cols if len(construct.items) == 1 and len(cols) == 1 else [])
         if cols:
             blocks[construct.name] = sorted(cols, key=_trailing_number)
             free = [c for c in free if c not in cols]
     return blocks
+
+
+def _block_column(stem: str, name: str, stems: set[str]) -> bool:
+    return any(stem.endswith(s) for s in stems) or (len(name) >= 3 and stem.startswith(name))
 
 
 def _numeric(series: pd.Series) -> np.ndarray | None:
@@ -316,10 +325,11 @@ def propose_binding(model: ModelSpec | str, data: Survey | pd.DataFrame) -> Prop
     item_scales = {i: scales[c][0] for i, (c, _) in found.items() if scales[c][0] not in (None, scale)}
 
     labels = {c: survey.label(c) for c in columns}
+    used = {c for c, _ in found.values()} | {c for cols in blocks.values() for c in cols}
     matches = tuple(
         Match(i, spec.block_of(i), found[i][0], found[i][1], labels[found[i][0]])
         if i in found
-        else Match(i, spec.block_of(i), None, _unmatched_note(i, columns, found))
+        else Match(i, spec.block_of(i), None, _unmatched_note(spec.items[spec.item_names.index(i)], survey, used))
         for i in spec.item_names
     )
     notes = []
@@ -330,8 +340,12 @@ def propose_binding(model: ModelSpec | str, data: Survey | pd.DataFrame) -> Prop
                     scale_note, item_scales, codes, codes_note, tuple(notes))  # fmt: skip
 
 
-def _unmatched_note(item: str, columns: list[str], found: dict[str, tuple[str, str]]) -> str:
-    used = {c for c, _ in found.values()}
-    free = {c.lower(): c for c in columns if c not in used}
-    near = [free[h] for h in difflib.get_close_matches(item.lower(), list(free), n=3, cutoff=0.5)]
+def _unmatched_note(item: Any, survey: Survey, used: set[str]) -> str:
+    free = {c.lower(): c for c in survey.columns if c not in used}
+    near = [free[h] for h in difflib.get_close_matches(item.name.lower(), list(free), n=3, cutoff=0.5)]
+    # The question text often survives a renamed column: compare the model's label with the file's labels.
+    if item.label:
+        texts = {survey.label(c).lower(): c for c in free.values() if survey.label(c)}
+        near += [texts[h] for h in difflib.get_close_matches(item.label.lower(), list(texts), n=2, cutoff=0.6)]
+    near = list(dict.fromkeys(near))
     return "no column found" + (f" (closest: {', '.join(near)})" if near else "")
