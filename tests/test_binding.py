@@ -286,3 +286,58 @@ def test_blocks_by_label_word_and_hints_by_question_text(answers: pd.DataFrame) 
     assert dict(proposal.blocks) == {"COMP": ("complaint_handling",), "LOY": ("loyalty_1", "loyalty_2", "loyalty_3")}
     assert proposal.unmatched == ("PERQ2",)
     assert '# PERQ2 = ""  # no column found (closest: network)' in proposal.to_toml()
+
+
+def test_readme_worked_example_on_an_spss_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's three commands: bind, edit the one unmatched line, fit; same numbers as the API."""
+    data = csi.simulate(csi.load_model("ecsi"), 300, seed=11).data
+    names = {c: f"ecsi_{c.lower()}" for c in data.columns}
+    names.update({"PERQ2": "network_quality", "CUSCO": "complaint_handling",
+                  **{f"CUSL{k}": f"loyalty_{k}" for k in (1, 2, 3)}})  # fmt: skip
+    x = data.to_numpy(dtype=float).copy() - 1  # the file's scale is 0-10
+    x[np.random.default_rng(2).random(x.shape) < 0.02] = 99.0
+    frame = pd.DataFrame(x, columns=[names[c] for c in data.columns])
+    frame.insert(0, "resp_id", np.arange(1001.0, 1301.0))
+    items = frame.columns[1:]
+    sav = tmp_path / "mobile_2024.sav"
+    pyreadstat.write_sav(
+        frame,
+        str(sav),
+        column_labels={names[i.name]: i.label for i in csi.load_model("ecsi").items},  # the question texts
+        variable_value_labels={
+            c: {0: "not at all satisfied", 10: "completely satisfied", 99: "don't know"} for c in items
+        },  # fmt: skip
+        missing_ranges={c: [99] for c in items},
+    )
+    binding = tmp_path / "binding.toml"
+    assert main(["bind", "ecsi", str(sav), "--out", str(binding)]) == 0
+    assert "(closest: network_quality)" in capsys.readouterr().out
+    text = binding.read_text(encoding="utf-8")
+    edited = text.replace('# PERQ2 = ""  # no column found (closest: network_quality)', 'PERQ2 = "network_quality"')
+    assert edited != text
+    binding.write_text(edited, encoding="utf-8")
+    out = tmp_path / "results"
+    assert main(["fit", "ecsi", str(sav), "--binding", str(binding), "--missing", "listwise", "--out", str(out)]) == 0
+    # The same fit from the plain frame, bound by hand with the same declarations.
+    spec = csi.load_model("ecsi").with_items({k: names[k] for k in data.columns}).with_scale(0, 10)
+    expected = csi.fit(spec.with_missing_codes([99]), frame, missing="listwise")
+    written = pd.read_csv(out / "index.csv").set_index("construct")["index"]
+    np.testing.assert_allclose(written.to_numpy(), csi.compute_index(expected).to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_cli_index_with_a_binding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    panel = csi.simulate_panel("acsi", companies=2, respondents=60, waves=2, seed=5, industries=None, sectors=None)
+    items = csi.load_model("acsi").item_names
+    renamed = panel.data.rename(columns={i: f"Q_{i.lower()}" for i in items})
+    data = tmp_path / "panel.csv"
+    renamed.to_csv(data, index=False)
+    binding = tmp_path / "acsi.toml"
+    assert main(["bind", "acsi", str(data), "--out", str(binding)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    args = ["index", "--model", "acsi", "--data", str(data), "--binding", str(binding), "--company", "company",
+            "--wave", "wave", "--bootstrap", "0", "--seed", "1", "--min-n", "30", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    expected = csi.index_panel(panel.data, "acsi", company="company", wave="wave", n_resamples=0, seed=1, min_n=30)
+    written = pd.read_csv(out / "index.csv")
+    np.testing.assert_allclose(written["index"], expected.index["index"], rtol=0, atol=1e-9)
