@@ -37,7 +37,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         epilog="examples:\n  csi fit ecsi survey.csv\n"
         "  csi fit acsi survey.parquet --bootstrap 5000 --seed 1 --ci bca --out results/\n"
         "  csi fit ecsi survey.csv --method cbsem\n"
-        '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n\n'
+        '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n'
+        "  csi fit ecsi survey.sav --binding binding.toml     (binding.toml from 'csi bind', edited)\n"
+        "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n\n"
         "With --out DIR: one CSV per table (estimates, outer_model, inner_model, effects, quality,\n"
         "cross_loadings, scores; index when every item has a scale; bootstrap and draws when\n"
         "bootstrapped) and results.json with the model, options, n, convergence, GoF and the tables.",

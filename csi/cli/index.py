@@ -23,7 +23,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "wave-over-wave changes (csi.index_panel).",
         epilog="examples:\n"
         "  csi index --model acsi --data panel.csv --company firm --wave year --industry industry \\\n"
-        "      --sector sector --unit-weights weights.csv --bootstrap 1000 --seed 1 --out results/\n\n"
+        "      --sector sector --unit-weights weights.csv --bootstrap 1000 --seed 1 --out results/\n"
+        "  csi index --model acsi --data panel.sav --binding acsi.toml --company firm --wave period \\\n"
+        "      --wave-order spring,autumn --bootstrap 1000 --seed 1 --out results/\n\n"
         "The unit-weights file has columns level, unit, wave, weight (company revenue, industry revenue,\n"
         "sector share of GDP); without it every level uses equal weights.  DIR receives index, changes,\n"
         "units, estimates, impacts and quality as .csv and .parquet, and manifest.json.",
