@@ -22,7 +22,7 @@ def _frozen(mapping: Mapping | None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a DataFrame has no single truth value, so surveys compare by identity
 class Survey:
     """A survey file read by :func:`csi.read_survey`.
 

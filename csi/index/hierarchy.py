@@ -101,6 +101,7 @@ def build_hierarchy(
         :func:`~csi.index.waves.order_waves`).
     """
     from csi.index.waves import order_waves  # waves.py imports key() from here
+
     cols = {"company": company, "industry": industry, "sector": sector}
     levels = tuple(lv for lv in ("company", "industry", "sector") if cols[lv] is not None) + (NATIONAL,)
     keyed = pd.DataFrame({lv: frame[cols[lv]].map(key) for lv in levels[:-1]})
