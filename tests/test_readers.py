@@ -327,3 +327,13 @@ def test_cli_wrong_sheet_and_bad_file_are_one_line(
     dup = _write(tmp_path / "dup.csv", "a,a\n1,2\n", "utf-8")
     assert main(["fit", "scsb", str(dup)]) == 2
     assert "names column(s) 'a' more than once" in _one_error_line(capsys.readouterr().err)
+
+
+def test_cli_undecodable_and_unsupported_files_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    latin = _write(tmp_path / "kunden.csv", "name;q1\nJürgen;7\n", "cp1252")
+    assert main(["fit", "scsb", str(latin), "--encoding", "utf-8"]) == 2
+    assert "cannot decode 'kunden.csv' as utf-8: byte 0xfc on line 2" in _one_error_line(capsys.readouterr().err)
+    odd = tmp_path / "kunden.json"
+    odd.write_text("{}")
+    assert main(["bind", "scsb", str(odd)]) == 2
+    assert "unsupported file type '.json'" in _one_error_line(capsys.readouterr().err)
