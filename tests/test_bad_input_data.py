@@ -62,7 +62,7 @@ def test_values_api(data, kind, words) -> None:
 # (file name, key words) for `csi fit ecsi FILE`
 VALUES_CLI = [
     ("nocol.csv", ["lack 1 item column", "'CUSL3'"]),
-    ("dupheader.csv", ["'IMAG1' twice"]),
+    ("dupheader.csv", ["'IMAG1' more than once"]),
     ("text.csv", ["'CUSA2'", "not a number"]),
     ("inf.csv", ["'CUSA2'", "infinite"]),
     ("nan.csv", ["missing values", "'CUSA2'"]),
@@ -136,5 +136,5 @@ def test_respondent_weights(weights, words) -> None:
 
 def test_read_data_never_modifies_the_file(files) -> None:
     before = files["dupheader.csv"].read_bytes()
-    api_error(lambda: csi.data.read_data(files["dupheader.csv"]), DataError, ["twice"])
+    api_error(lambda: csi.data.read_data(files["dupheader.csv"]), DataError, ["more than once"])
     assert files["dupheader.csv"].read_bytes() == before

@@ -103,5 +103,5 @@ def test_outputs(files, capsys, tmp_path) -> None:
     cli_error(["report", tmp_path / "nothing", "--out", tmp_path / "r.html"], capsys, ["nothing"])
     cli_error(["report", files["good.csv"], "--out", tmp_path / "r.html"], capsys, ["good.csv"])
     cli_error(["report", tmp_path], capsys, ["nothing to write", "--out"])
-    api_error(lambda: csi.read_panel_result(tmp_path), DataError, ["manifest.json", "csi index"])
-    api_error(lambda: csi.read_panel_result(tmp_path / "absent"), DataError, ["absent", "manifest.json"])
+    api_error(lambda: csi.read_panel_result(tmp_path), DataError, ["manifest.json", "written by csi"])
+    api_error(lambda: csi.read_panel_result(tmp_path / "absent"), DataError, ["absent", "does not exist"])
