@@ -129,13 +129,13 @@ def replicate_pairwise_moments(
     F = np.asarray(counts, dtype=np.float64)
     if weights is not None:
         F = F * np.asarray(weights, dtype=np.float64)[None, :]
-    O = ~np.isnan(X)
-    Of = O.astype(np.float64)
+    obs_mask = ~np.isnan(X)
+    Of = obs_mask.astype(np.float64)
     # Sums about the available-case means keep the one-pass formula below free of cancellation.
     with np.errstate(invalid="ignore", divide="ignore"):
-        shift = np.where(O, X, 0.0).sum(axis=0) / np.maximum(Of.sum(axis=0), 1.0)
-    Z = np.where(O, X - shift, 0.0)
-    B, (n, p) = F.shape[0], X.shape
+        shift = np.where(obs_mask, X, 0.0).sum(axis=0) / np.maximum(Of.sum(axis=0), 1.0)
+    Z = np.where(obs_mask, X - shift, 0.0)
+    p = X.shape[1]
     N = np.einsum("bi,ij,ik->bjk", F, Of, Of, optimize=True)  # Σ v over rows with j and k observed
     S1 = np.einsum("bi,ij,ik->bjk", F, Z, Of, optimize=True)  # Σ v z_j over rows with k observed too
     S2 = np.einsum("bi,ij,ik->bjk", F, Z, Z, optimize=True)
@@ -203,10 +203,10 @@ def em_moments(
 
 
 def _start_values(X: NDArray[np.float64], F: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
-    O = ~np.isnan(X)
-    Z = np.where(O, X, 0.0)
+    obs_mask = ~np.isnan(X)
+    Z = np.where(obs_mask, X, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        N = F @ O.astype(np.float64)
+        N = F @ obs_mask.astype(np.float64)
         mean = (F @ Z) / N
         var = (F @ (Z * Z)) / N - mean**2
     var = np.where(np.isfinite(var) & (var > 0), var, 1.0)
@@ -258,13 +258,13 @@ def replicate_em_moments(
     F = np.asarray(counts, dtype=np.float64)
     if weights is not None:
         F = F * np.asarray(weights, dtype=np.float64)[None, :]
-    B, (n, p) = F.shape[0], X.shape
+    B, p = F.shape[0], X.shape[1]
     pat = patterns(X)
     # Work about the available-case means of the full sample (a fixed shift): second
     # moments about a point near the means lose no digits in T2/W − μμᵀ below.
-    O = ~np.isnan(X)
-    shift = np.where(O, X, 0.0).sum(axis=0) / np.maximum(O.sum(axis=0), 1)
-    Z = np.where(O, X - shift, 0.0)
+    obs_mask = ~np.isnan(X)
+    shift = np.where(obs_mask, X, 0.0).sum(axis=0) / np.maximum(obs_mask.sum(axis=0), 1)
+    Z = np.where(obs_mask, X - shift, 0.0)
     if start is None:
         mu0, S0 = _start_values(X, F)
         mu0 = mu0 - shift
@@ -279,7 +279,9 @@ def replicate_em_moments(
     # Replicates in slabs so the (slab, G', p, p) work arrays stay near 32 MB.
     slab = max(1, 4_000_000 // max(1, (inc.size + 1) * p * p))
     out = [
-        _em_slab(F[a : a + slab], Z, E, pat, full, inc, obs, mu0[a : a + slab], S0[a : a + slab], O, tol, max_iter)
+        _em_slab(
+            F[a : a + slab], Z, E, pat, full, inc, obs, mu0[a : a + slab], S0[a : a + slab], obs_mask, tol, max_iter
+        )
         for a in range(0, B, slab)
     ]
     mean = np.concatenate([o[0] for o in out]) + shift
@@ -298,7 +300,7 @@ def _unpack(packed: NDArray[np.float64], p: int) -> NDArray[np.float64]:
     return out
 
 
-def _em_slab(F, Z, E, pat, full, inc, obs, mu, S, O, tol, max_iter):
+def _em_slab(F, Z, E, pat, full, inc, obs, mu, S, obs_mask, tol, max_iter):
     """EM of one slab of replicates; see :func:`replicate_em_moments` (shifted data ``Z``)."""
     B, p = F.shape[0], Z.shape[1]
     # Sufficient statistics of every pattern g and replicate b, once: s (B, G'), u (B, G', p), Q (B, G', p, p);
@@ -316,7 +318,7 @@ def _em_slab(F, Z, E, pat, full, inc, obs, mu, S, O, tol, max_iter):
     Q_full = _unpack(F[:, c_rows] @ E[c_rows], p)
     W = s.sum(axis=1) + s_full
     Wd = np.where(W > 0, W, 1.0)
-    unseen = np.any((F @ O.astype(np.float64)) <= 0, axis=1)  # an item never observed: no estimate
+    unseen = np.any((F @ obs_mask.astype(np.float64)) <= 0, axis=1)  # an item never observed: no estimate
     oo = obs[:, :, None] * obs[:, None, :]  # (G', p, p)
     pad = np.zeros((inc.size, p, p))
     k = np.arange(p)
@@ -379,9 +381,7 @@ def conditional_means(X: ArrayLike, mean: ArrayLike, cov: ArrayLike) -> NDArray[
     return X
 
 
-def conditional_draws(
-    X: ArrayLike, mean: ArrayLike, cov: ArrayLike, normals: ArrayLike
-) -> NDArray[np.float64]:
+def conditional_draws(X: ArrayLike, mean: ArrayLike, cov: ArrayLike, normals: ArrayLike) -> NDArray[np.float64]:
     """``X`` with each row's missing values drawn from their conditional normal distribution given its observed items.
 
     ``x_m ~ N(μ_m + Σ_mo Σ_oo⁻¹ (x_o − μ_o), Σ_mm − Σ_mo Σ_oo⁻¹ Σ_om)``; the
@@ -468,9 +468,9 @@ def monotone_ml(X: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]
     """
     X = np.asarray(X, dtype=np.float64)
     n, p = X.shape
-    O = ~np.isnan(X)
-    order = np.argsort(-O.sum(axis=0), kind="stable")
-    Ob = O[:, order]
+    obs_mask = ~np.isnan(X)
+    order = np.argsort(-obs_mask.sum(axis=0), kind="stable")
+    Ob = obs_mask[:, order]
     k = Ob.sum(axis=1)
     if not np.array_equal(Ob, np.arange(p)[None, :] < k[:, None]):
         raise ValueError("the missingness pattern is not monotone")
