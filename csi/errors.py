@@ -56,3 +56,7 @@ class ConvergenceWarning(UserWarning):
 
 class AdmissibilityWarning(UserWarning):
     """A consistent estimator returned an inadmissible solution (e.g. rho_A > 1 or a correlation above 1)."""
+
+
+class MissingDataWarning(UserWarning):
+    """A missing-data method left out many respondents, or its moments are questionable (e.g. not positive definite)."""

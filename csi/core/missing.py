@@ -301,55 +301,111 @@ def _unpack(packed: NDArray[np.float64], p: int) -> NDArray[np.float64]:
 
 
 def _em_slab(F, Z, E, pat, full, inc, obs, mu, S, obs_mask, tol, max_iter):
-    """EM of one slab of replicates; see :func:`replicate_em_moments` (shifted data ``Z``)."""
+    """EM of one slab of replicates; see :func:`replicate_em_moments` (shifted data ``Z``).
+
+    The E step uses the precision matrix ``P = Σ⁻¹``: for missing items ``m``
+    and observed ``o`` of a row, ``E[x_m | x_o] = μ_m − P_mm⁻¹ P_mo (x_o − μ_o)``
+    and ``Cov[x_m | x_o] = P_mm⁻¹`` (the partitioned inverse; Little & Rubin
+    2002, section 7.4), so an iteration inverts one ``p × p`` matrix and, per
+    pattern, only the small ``P_mm``.  The sums over the observed items
+    (``Σ v x_o`` and ``Σ v x_o x_oᵀ``) do not change between iterations and are
+    added once.
+
+    The EM map is accelerated by SQUAREM (Varadhan & Roland 2008, Scand. J.
+    Statist. 35:335-353, scheme S3): from two EM steps ``r = θ₁ − θ₀`` and
+    ``v = θ₂ − 2θ₁ + θ₀`` it jumps to ``θ₀ − 2αr + α²v`` with
+    ``α = −|r|/|v|`` (at most −1) and takes one EM step from there; a jump
+    whose covariance is not positive definite falls back to ``θ₂``.  The fixed
+    point is EM's; only the number of steps changes.  ``iterations`` counts
+    EM steps.
+    """
     B, p = F.shape[0], Z.shape[1]
-    # Sufficient statistics of every pattern g and replicate b, once: s (B, G'), u (B, G', p), Q (B, G', p, p);
-    # zero-filled data make u and Q the sums over the observed items only.
-    s = np.stack([F[:, pat.rows[g]].sum(axis=1) for g in inc], axis=1) if inc.size else np.zeros((B, 0))
-    u = np.stack([F[:, pat.rows[g]] @ Z[pat.rows[g]] for g in inc], axis=1) if inc.size else np.zeros((B, 0, p))
-    Q = (
-        _unpack(np.stack([F[:, pat.rows[g]] @ E[pat.rows[g]] for g in inc], axis=1), p)
-        if inc.size
-        else np.zeros((B, 0, p, p))
-    )
-    c_rows = pat.rows[int(np.flatnonzero(full)[0])] if full.any() else np.zeros(0, dtype=np.intp)
-    s_full = F[:, c_rows].sum(axis=1)
-    u_full = F[:, c_rows] @ Z[c_rows]
-    Q_full = _unpack(F[:, c_rows] @ E[c_rows], p)
-    W = s.sum(axis=1) + s_full
+    # Zero-filled data make these sums run over the observed items only.
+    T1_fixed = F @ Z
+    T2_fixed = _unpack(F @ E, p)
+    W = F.sum(axis=1)
     Wd = np.where(W > 0, W, 1.0)
     unseen = np.any((F @ obs_mask.astype(np.float64)) <= 0, axis=1)  # an item never observed: no estimate
-    oo = obs[:, :, None] * obs[:, None, :]  # (G', p, p)
-    pad = np.zeros((inc.size, p, p))
-    k = np.arange(p)
-    pad[:, k, k] = 1.0 - obs
+    # Patterns with a missing item, grouped by how many are missing (r): one-hot maps sel (G_r, r, p) of the
+    # missing items, per-pattern weight sums s (B, G_r), sums u (B, G_r, p) and cross-products Q (B, G_r, p, p).
+    groups = []
+    n_miss = (~pat.observed[inc]).sum(axis=1)
+    for r in np.unique(n_miss):
+        members = inc[n_miss == r]
+        sel = np.zeros((members.size, r, p))
+        for i, g in enumerate(members):
+            sel[i, np.arange(r), np.flatnonzero(~pat.observed[g])] = 1.0
+        s = np.stack([F[:, pat.rows[g]].sum(axis=1) for g in members], axis=1)
+        u = np.stack([F[:, pat.rows[g]] @ Z[pat.rows[g]] for g in members], axis=1)
+        Q = _unpack(np.stack([F[:, pat.rows[g]] @ E[pat.rows[g]] for g in members], axis=1), p)
+        groups.append((sel, pat.observed[members].astype(np.float64), s, u, Q))
+    fixed = (T1_fixed, T2_fixed, Wd, unseen)
+
+    def step(state, mu, S):
+        T1f, T2f, wd, uns, grp = state
+        b = mu.shape[0]
+        P = np.linalg.inv(S)
+        T1 = T1f.copy()
+        T2 = T2f.copy()
+        for sel, ob, s, u, Q in grp:
+            G, r = sel.shape[:2]
+            flat = sel.reshape(G * r, p)  # one-hot rows: products with it gather and scatter the missing items
+            SP = (flat @ P).reshape(b, G, r, p)  # rows of P at the missing items
+            Cm = np.linalg.inv(SP @ np.swapaxes(sel, -1, -2))  # Cov[x_m | x_o] = P_mm⁻¹, (b, G, r, r)
+            Bf = -Cm @ (SP * ob[None, :, None, :])  # (b, G, r, p): regression on x_o, zero at missing columns
+            c = (mu @ flat.T).reshape(b, G, r) - np.einsum("bgrp,bp->bgr", Bf, mu)
+            Bu = np.einsum("bgrp,bgp->bgr", Bf, u)
+            T1 += (s[..., None] * c + Bu).reshape(b, G * r) @ flat
+            QB = Q @ np.swapaxes(Bf, -1, -2)  # (b, G, p, r)
+            Y = u[..., :, None] * c[..., None, :] + QB  # Σ v x_o x̂_mᵀ per pattern
+            om = np.swapaxes(Y, 1, 2).reshape(b, p, G * r) @ flat
+            T2 += om + np.swapaxes(om, 1, 2)
+            cBu = c[..., :, None] * Bu[..., None, :]
+            mm = s[..., None, None] * (c[..., :, None] * c[..., None, :] + Cm) + cBu + np.swapaxes(cBu, -1, -2)
+            mm += Bf @ QB
+            T2 += flat.T @ (mm @ sel).reshape(b, G * r, p)
+        new_mu = T1 / wd[:, None]
+        new_S = T2 / wd[:, None, None] - new_mu[:, :, None] * new_mu[:, None, :]
+        new_S = 0.5 * (new_S + np.swapaxes(new_S, 1, 2))
+        new_mu[uns], new_S[uns] = 0.0, np.eye(p)
+        return new_mu, new_S
+
+    def subset(idx):
+        grp = [(sel, ob, s[idx], u[idx], Q[idx]) for sel, ob, s, u, Q in groups]
+        return tuple(x[idx] for x in fixed) + (grp,)
+
     mu = np.where(unseen[:, None], 0.0, mu)
     S = np.where(unseen[:, None, None], np.eye(p), S)
     iterations = np.zeros(B, dtype=np.intp)
     converged = np.zeros(B, dtype=bool)
-    for it in range(1, max_iter + 1):
-        # E step for every pattern at once (Little & Rubin 2002, eq. 11.8): with K = Σ_oo⁻¹ padded by zeros
-        # and A = Σ K, the completed row is x̂ = c + A x̃ (c = μ − A μ, x̃ zero-filled), and the conditional
-        # covariance of the missing items is Σ − A Σ.  inv([Σ_oo 0; 0 I]) holds Σ_oo⁻¹ in the observed block.
-        K = np.linalg.inv(S[:, None] * oo + pad) * oo
-        A = S[:, None] @ K
-        c = mu[:, None, :] - np.einsum("bgjk,bk->bgj", A, mu)
-        Au = np.einsum("bgjk,bgk->bgj", A, u)
-        cAu = c[..., :, None] * Au[..., None, :]
-        T1 = u_full + np.einsum("bg,bgj->bj", s, c) + Au.sum(axis=1)
-        part = s[..., None, None] * (c[..., :, None] * c[..., None, :] + S[:, None] - A @ S[:, None])
-        part += cAu + np.swapaxes(cAu, -1, -2) + A @ Q @ np.swapaxes(A, -1, -2)
-        T2 = Q_full + part.sum(axis=1)
-        new_mu = T1 / Wd[:, None]
-        new_S = T2 / Wd[:, None, None] - new_mu[:, :, None] * new_mu[:, None, :]
-        new_S = 0.5 * (new_S + np.swapaxes(new_S, 1, 2))
-        new_mu[unseen], new_S[unseen] = 0.0, np.eye(p)
-        change = np.maximum(np.abs(new_mu - mu).max(axis=1), np.abs(new_S - S).max(axis=(1, 2)))
-        mu, S = new_mu, new_S
-        iterations[~converged] = it
-        converged |= change <= tol
-        if converged.all():
-            break
+    active = np.arange(B)
+    state = subset(active)
+    while active.size:
+        m0, S0 = mu[active], S[active]
+        m1, S1 = step(state, m0, S0)
+        m2, S2 = step(state, m1, S1)
+        r = np.concatenate([(m1 - m0), (S1 - S0).reshape(active.size, -1)], axis=1)
+        v = np.concatenate([(m2 - 2 * m1 + m0), (S2 - 2 * S1 + S0).reshape(active.size, -1)], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            alpha = -np.sqrt((r * r).sum(axis=1) / (v * v).sum(axis=1))
+        alpha = np.where(np.isfinite(alpha), np.minimum(alpha, -1.0), -1.0)
+        mj = m0 - 2 * alpha[:, None] * (m1 - m0) + alpha[:, None] ** 2 * (m2 - 2 * m1 + m0)
+        Sj = S0 - 2 * alpha[:, None, None] * (S1 - S0) + alpha[:, None, None] ** 2 * (S2 - 2 * S1 + S0)
+        pd_ok = np.linalg.eigvalsh(Sj)[:, 0] > 0
+        mj = np.where(pd_ok[:, None], mj, m2)
+        Sj = np.where(pd_ok[:, None, None], Sj, S2)
+        m3, S3 = step(state, mj, Sj)
+        change = np.maximum(np.abs(m3 - mj).max(axis=1), np.abs(S3 - Sj).max(axis=(1, 2)))
+        mu[active], S[active] = m3, S3
+        iterations[active] += 3
+        done = change <= tol
+        converged[active[done]] = True
+        out_of_steps = iterations[active] >= max_iter
+        keep = ~done & ~out_of_steps
+        if not keep.all():
+            active = active[keep]
+            if active.size:
+                state = subset(active)
     return mu, S, iterations, converged, unseen
 
 

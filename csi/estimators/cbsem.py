@@ -37,6 +37,7 @@ What lands where in the :class:`~csi.results.fit.FitResult`
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -50,6 +51,7 @@ from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, structure
 from csi.estimators.cbsem_table import TableLayout
+from csi.estimators.missing import missing_report, reject_moment_methods, warn_discarded
 from csi.estimators.pls import block_quality
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
@@ -125,6 +127,7 @@ class CBSEM:
             See the module docstring for what each field holds.
         """
         self._check(spec)
+        reject_moment_methods(self.missing, "cbsem")
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
         X = prepared.X
         n = X.shape[0]
@@ -152,7 +155,10 @@ class CBSEM:
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        return _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+        fit = _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+        report = missing_report(spec, prepared, self.missing)
+        warn_discarded(report)
+        return dataclasses.replace(fit, missing_report=report)
 
 
 def _ml_F(theta: np.ndarray, S: np.ndarray, st: Structure) -> float:

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, moments
+from csi.core.moments import cov_to_corr
 from csi.core.pls import SIGN_RULES, STOP_RULES, pls_inner, pls_weights
 from csi.core.reliability import cronbach_alpha, dillon_goldstein_rho, first_pc_loadings
 from csi.core.schemes import SCHEMES
-from csi.data.prepare import prepare_items
+from csi.data.prepare import PreparedData, prepare_items
 from csi.errors import ConvergenceWarning, EstimationError
+from csi.estimators.missing import DEFAULT_IMPUTATIONS, fit_with_missing
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -51,8 +52,13 @@ class PLS:
         flipped) or ``"majority"`` (R plspm: flipped when most loadings are
         negative).  Weights are identified only up to the sign of each block.
     missing
-        Missing-data policy passed to :func:`csi.data.prepare.prepare_items`:
-        ``"error"`` (default), ``"listwise"`` or ``"mean"``.
+        Missing-data method, one of :data:`csi.data.prepare.MISSING_POLICIES`:
+        ``"error"`` (default), ``"listwise"``, ``"mean"``, ``"pairwise"``,
+        ``"em"`` or ``"mi"`` (see :mod:`csi.estimators.missing`).
+    imputations, mi_seed
+        ``missing="mi"`` only: number of imputations (default 20) and the
+        seed they are drawn from (``None``: fresh entropy, recorded in
+        ``fit.missing_report.mi_seed``).
     """
 
     scheme: str = "path"
@@ -62,6 +68,8 @@ class PLS:
     stop: str = "max_abs"
     sign_rule: str = "loadings"
     missing: str = "error"
+    imputations: int = DEFAULT_IMPUTATIONS
+    mi_seed: int | None = None
 
     name = "pls"
 
@@ -75,6 +83,7 @@ class PLS:
             raise EstimationError(f"tol must be a positive number, got {self.tol!r}")
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
             raise EstimationError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        _check_mi(self.imputations, self.mi_seed)
         if spec.covariances:
             c = spec.covariances[0]
             raise EstimationError(
@@ -108,8 +117,12 @@ class PLS:
         """
         self._check(spec)
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        X = prepared.X
-        mean, cov = moments(X, prepared.weights)
+        return fit_with_missing(self, spec, prepared)
+
+    def _fit_moments(
+        self, spec: ModelSpec, prepared: PreparedData, mean: np.ndarray, cov: np.ndarray, X: np.ndarray
+    ) -> FitResult:
+        """The fit from item means and covariances; ``X`` (complete, rows of ``prepared``) gives the scores."""
         corr, sd = cov_to_corr(cov)
         S = corr if self.scaled else cov
 
@@ -173,6 +186,13 @@ def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["construct", "cronbach_alpha", "dg_rho", "eig_1st", "eig_2nd"]).set_index(
         "construct"
     )
+
+
+def _check_mi(imputations: Any, seed: Any) -> None:
+    if isinstance(imputations, bool) or not isinstance(imputations, int) or imputations < 2:
+        raise EstimationError(f"imputations must be an integer >= 2, got {imputations!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise EstimationError(f"mi_seed must be a non-negative integer or None, got {seed!r}")
 
 
 def _choice(option: str, value: Any, table: Any) -> None:

@@ -120,6 +120,9 @@ class FitResult:
     """CB-SEM only: lavaan's ``fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, aic, bic, ...)."""
     cbsem_state: Any = field(repr=False, default=None)
     """CB-SEM only: parameter structure and estimates, for the warm-started bootstrap."""
+    missing_report: Any = field(repr=False, default=None)
+    """Missing-data diagnostics (:class:`csi.estimators.missing.MissingReport`): rates per item and construct,
+    patterns, respondents used, Little's MCAR test; for ``missing="mi"`` the fit of every imputation."""
 
     # ------------------------------------------------------------ structural
     @cached_property
@@ -332,6 +335,7 @@ def _header(fit: FitResult) -> list[tuple[str, str]]:
             ("Iterations", f"{fit.iterations} ({status})"),
         ]
         + _fit_lines(fit)
+        + (fit.missing_report.lines() if fit.missing_report is not None else [])
         + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None or not fit.admissible else [])
     )
 

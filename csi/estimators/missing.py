@@ -1,0 +1,294 @@
+"""Missing-data methods at the moment step of every composite estimator, and their diagnostics.
+
+Every composite estimator (PLS, PLSc, sum scores, PCA) needs only the item
+means and covariance matrix, plus a complete item matrix for the construct
+scores.  This module gives both for each method of
+:data:`csi.data.prepare.MISSING_POLICIES`:
+
+==========  ====================================================  ==============================================
+method      means and covariances                                 data for the scores
+==========  ====================================================  ==============================================
+error,      weighted moments of the prepared (complete) rows      the prepared rows
+listwise,
+mean
+pairwise    available-case means, pairwise-complete covariances   conditional means under those moments
+            (divisor: weight sum of the pair's rows)
+em          saturated normal ML by EM (Little & Rubin 2002, 11.2)  conditional means ``E[x_m | x_o]`` under the EM
+                                                                  estimates (the observed answers are kept)
+mi          m completed data sets, each fitted; estimates and     each completed data set; scores averaged
+            0-100 indices averaged (Rubin 1987, eq. 3.1.2)
+==========  ====================================================  ==============================================
+
+With no missing value every method returns the complete-data moments
+unchanged, so its fit equals the complete-data fit exactly.
+
+Multiple imputation draws each completed data set as Honaker & King's (2010)
+EM-with-bootstrapping (EMB, the method of R's Amelia II): the rows are
+resampled, EM is run on the resample (warm-started from the full-sample EM
+estimates) and every missing value is drawn from its conditional normal
+distribution under those estimates.  The bootstrap supplies the
+parameter uncertainty that "proper" imputations need (Rubin 1987, 4.2;
+Little & Rubin 2002, 10.2.3) without a Markov chain to monitor.  Imputed
+values are not rounded to the response scale (rounding biases means and
+variances; Horton, Lipsitz & Parzen 2003).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from csi.core.missing import (
+    EMResult,
+    conditional_draws,
+    conditional_means,
+    em_moments,
+    little_mcar,
+    pairwise_moments,
+    patterns,
+    replicate_em_moments,
+)
+from csi.core.moments import counts_from_indices, moments
+from csi.data.prepare import MOMENT_METHODS, PreparedData
+from csi.errors import EstimationError, MissingDataWarning
+from csi.results.fit import FitResult
+from csi.spec.model import ModelSpec
+
+DISCARD_WARNING = 0.05
+"""A method that leaves out more than this share of the respondents warns."""
+
+DEFAULT_IMPUTATIONS = 20
+"""Imputations of ``missing="mi"`` when none are given (Graham, Olchowski & Gilreath 2007 recommend 20 or more)."""
+
+
+class LittleTest(NamedTuple):
+    """Little's (1988) test that the data are missing completely at random."""
+
+    chi2: float
+    df: int
+    p_value: float
+
+
+@dataclass(frozen=True, eq=False)
+class MissingReport:
+    """What was missing and what the missing-data method did; attached to every fit as ``fit.missing_report``.
+
+    Attributes
+    ----------
+    method
+        The missing-data method (``fit.options["missing"]``).
+    n_input
+        Rows of the input data.
+    n_used
+        Respondents whose answers enter the estimates.
+    item_missing
+        Share of the input rows missing each item (missing codes included).
+    construct_missing
+        Share of the cells of each construct's block that are missing.
+    n_patterns
+        Distinct missingness patterns among the rows with at least one answer.
+    """
+
+    method: str
+    n_input: int
+    n_used: int
+    item_missing: pd.Series
+    construct_missing: pd.Series
+    n_patterns: int
+    raw: np.ndarray | None = field(repr=False, default=None)
+    """Item matrix before the method (rows with an answer, NaN for missing), None when nothing was missing."""
+    em: EMResult | None = field(repr=False, default=None)
+    """Full-sample EM estimates (``em`` and ``mi``; on the rows of ``raw``)."""
+    imputations: tuple[FitResult, ...] = field(repr=False, default=())
+    """``mi``: the fit of every completed data set."""
+    mi_seed: int | None = None
+    """``mi``: the entropy of the seed the imputations were drawn from (reproduces them)."""
+
+    @property
+    def n_dropped(self) -> int:
+        """Input rows that do not enter the estimates."""
+        return self.n_input - self.n_used
+
+    @property
+    def rate(self) -> float:
+        """Share of all item cells that are missing."""
+        return float(self.item_missing.mean())
+
+    @cached_property
+    def little(self) -> LittleTest:
+        """Little's MCAR test on the rows with an answer (EM estimates; NaN when nothing is missing)."""
+        if self.raw is None:
+            return LittleTest(np.nan, 0, np.nan)
+        em = self.em if self.em is not None else em_moments(self.raw)
+        chi2, df = little_mcar(self.raw, em.mean, em.cov)
+        from scipy.special import chdtrc  # only when a summary asks: scipy.special is light, scipy.stats is not
+
+        return LittleTest(chi2, df, float(chdtrc(df, chi2)) if df > 0 else np.nan)
+
+    def lines(self) -> list[tuple[str, str]]:
+        """Header lines of a fit summary."""
+        cells = self.item_missing.size * self.n_input
+        out = [
+            (
+                "Missing",
+                f"{self.method}: {self.rate:.1%} of {cells} item cells, {self.n_patterns} pattern(s); "
+                f"{self.n_used} of {self.n_input} respondents used",
+            )
+        ]
+        if self.raw is not None:
+            lt = self.little
+            out.append(("Little MCAR", f"chi2 = {lt.chi2:.2f} on {lt.df} df, p = {lt.p_value:.4f}"))
+        if self.imputations:
+            out.append(("Imputations", f"{len(self.imputations)} (EM with bootstrapping; seed {self.mi_seed})"))
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """Per item: construct, share missing."""
+        return pd.DataFrame({"missing_rate": self.item_missing})
+
+
+def missing_report(spec: ModelSpec, prepared: PreparedData, method: str, **extra: Any) -> MissingReport:
+    """The diagnostics of ``prepared`` (see :class:`MissingReport`)."""
+    items = pd.Index(spec.item_names, name="item")
+    n_in = max(prepared.n_input, 1)
+    rate = np.asarray(prepared.n_missing, dtype=float) / n_in
+    block = spec.block_index
+    sizes = np.bincount(block, minlength=len(spec.constructs))
+    by_block = np.bincount(block, weights=rate, minlength=len(spec.constructs)) / sizes
+    n_pat = 1 if prepared.raw is None else len(patterns(prepared.raw).rows)
+    return MissingReport(
+        method=method,
+        n_input=prepared.n_input,
+        n_used=prepared.n_used,
+        item_missing=pd.Series(rate, index=items, name="missing_rate"),
+        construct_missing=pd.Series(by_block, index=pd.Index(spec.construct_names, name="construct"), name="missing"),
+        n_patterns=n_pat,
+        raw=prepared.raw,
+        **extra,
+    )
+
+
+def warn_discarded(report: MissingReport) -> None:
+    """Warn when more than :data:`DISCARD_WARNING` of the respondents do not enter the estimates."""
+    if report.n_dropped > DISCARD_WARNING * report.n_input:
+        reason = "a missing answer" if report.method == "listwise" else "no answer to any item"
+        warnings.warn(
+            f"missing={report.method!r} left out {report.n_dropped} of {report.n_input} respondents "
+            f"({report.n_dropped / report.n_input:.1%}) for {reason}; the estimates describe the rest only. "
+            "missing='em' or 'mi' use every answer (valid when data are missing at random)",
+            MissingDataWarning,
+            stacklevel=4,
+        )
+
+
+def fit_with_missing(estimator: Any, spec: ModelSpec, prepared: PreparedData) -> FitResult:
+    """Fit ``prepared`` with ``estimator._fit_moments`` under the estimator's missing-data method.
+
+    ``estimator._fit_moments(spec, prepared, mean, cov, X)`` fits one set of
+    moments, with ``X`` a complete item matrix (rows of ``prepared``) for the
+    construct scores.
+    """
+    method = prepared.missing
+    X, w = prepared.X, prepared.weights
+    if method not in MOMENT_METHODS or prepared.raw is None:
+        mean, cov = moments(X, w)
+        report = missing_report(spec, prepared, method)
+        fit = estimator._fit_moments(spec, prepared, mean, cov, X)
+    elif method == "pairwise":
+        mean, cov, _ = pairwise_moments(X, w)
+        if np.linalg.eigvalsh(cov)[0] <= 0:
+            warnings.warn(
+                "the pairwise covariance matrix is not positive definite (pairs rest on different respondents); "
+                "estimates may be inadmissible. missing='em' always gives a positive definite matrix",
+                MissingDataWarning,
+                stacklevel=3,
+            )
+        report = missing_report(spec, prepared, method)
+        fit = estimator._fit_moments(spec, prepared, mean, cov, conditional_means(X, mean, cov))
+    elif method == "em":
+        em = _em(X, w)
+        report = missing_report(spec, prepared, method, em=em)
+        fit = estimator._fit_moments(spec, prepared, em.mean, em.cov, conditional_means(X, em.mean, em.cov))
+    else:  # mi
+        fit, report = _multiple_imputation(estimator, spec, prepared)
+    warn_discarded(report)
+    return dataclasses.replace(fit, missing_report=report)
+
+
+def _em(X: np.ndarray, w: np.ndarray | None) -> EMResult:
+    em = em_moments(X, w)
+    if not bool(em.converged):
+        raise EstimationError(
+            f"EM did not converge in {int(em.iterations)} iterations (too little information on some pair of "
+            "items); use missing='pairwise' or 'listwise'"
+        )
+    return em
+
+
+def _multiple_imputation(estimator: Any, spec: ModelSpec, prepared: PreparedData) -> tuple[FitResult, MissingReport]:
+    X, w = prepared.X, prepared.weights
+    m = estimator.imputations
+    seed = estimator.mi_seed
+    ss = np.random.SeedSequence(seed)
+    rng = np.random.Generator(np.random.PCG64(ss))
+    em = _em(X, w)
+    n = X.shape[0]
+    draws: list[tuple[np.ndarray, np.ndarray]] = []
+    for _ in range(20):  # a resample that misses every answer to some item has no EM estimate: draw again
+        F = counts_from_indices(rng.integers(0, n, size=(m, n)), n)
+        res = replicate_em_moments(X, F, w, start=(em.mean, em.cov))
+        draws += [(res.mean[k], res.cov[k]) for k in np.flatnonzero(np.isfinite(res.mean).all(axis=1))]
+        if len(draws) >= m:
+            break
+    else:  # pragma: no cover - needs an item answered by a handful of respondents
+        raise EstimationError("could not draw EM estimates for the imputations: an item has too few answers")
+    fits = []
+    for mu, S in draws[:m]:
+        Xk = conditional_draws(X, mu, S, rng.standard_normal(X.shape))
+        mean, cov = moments(Xk, w)
+        fits.append(estimator._fit_moments(spec, prepared, mean, cov, Xk))
+    report = missing_report(spec, prepared, "mi", em=em, imputations=tuple(fits), mi_seed=int(ss.entropy))
+    return pool_fits(fits), report
+
+
+_POOLED = (
+    "weights", "loadings", "cross_loadings", "paths", "construct_correlations", "total_effects", "scores",
+    "item_means", "item_sds", "block_quality", "rho_a",
+)  # fmt: skip
+
+
+def pool_fits(fits: list[FitResult]) -> FitResult:
+    """Rubin's (1987) point estimate: every estimate averaged over the imputations' fits.
+
+    The moment matrix is the average too; ``iterations`` the largest,
+    ``converged`` and ``admissible`` only when every fit is.
+    """
+    first = fits[0]
+    pooled: dict[str, Any] = {}
+    for name in _POOLED:
+        parts = [getattr(f, name) for f in fits]
+        if parts[0] is not None:
+            pooled[name] = sum(parts[1:], parts[0]) / len(parts)
+    return dataclasses.replace(
+        first,
+        **pooled,
+        moments=np.mean([f.moments for f in fits], axis=0),
+        iterations=max(f.iterations for f in fits),
+        converged=all(f.converged for f in fits),
+        admissible=all(f.admissible for f in fits),
+    )
+
+
+def reject_moment_methods(method: str, estimator: str) -> None:
+    """Raise for the moment methods an estimator cannot use."""
+    if method in MOMENT_METHODS:
+        raise EstimationError(
+            f"method {estimator!r} does not support missing={method!r} yet (full-information ML is planned); "
+            "use missing='listwise' or 'mean', or fit with method='pls' or 'plsc'"
+        )
