@@ -284,6 +284,8 @@ def replicate_em_moments(
         )
         for a in range(0, B, slab)
     ]
+    if not out:
+        return EMResult(np.empty((0, p)), np.empty((0, p, p)), np.empty(0, dtype=np.intp), np.empty(0, dtype=bool))
     mean = np.concatenate([o[0] for o in out]) + shift
     cov = np.concatenate([o[1] for o in out])
     unseen = np.concatenate([o[4] for o in out])

@@ -103,6 +103,9 @@ class MissingReport:
     n_patterns: int
     raw: np.ndarray | None = field(repr=False, default=None)
     """Item matrix before the method (rows with an answer, NaN for missing), None when nothing was missing."""
+    completed: np.ndarray | None = field(repr=False, default=None)
+    """Moment methods: the complete item matrix the scores come from (rows of ``fit.data``): conditional
+    means under the method's moments (``pairwise``, ``em``), the average imputed data set (``mi``)."""
     em: EMResult | None = field(repr=False, default=None)
     """Full-sample EM estimates (``em`` and ``mi``; on the rows of ``raw``)."""
     imputations: tuple[FitResult, ...] = field(repr=False, default=())
@@ -209,12 +212,14 @@ def fit_with_missing(estimator: Any, spec: ModelSpec, prepared: PreparedData) ->
                 MissingDataWarning,
                 stacklevel=3,
             )
-        report = missing_report(spec, prepared, method)
-        fit = estimator._fit_moments(spec, prepared, mean, cov, conditional_means(X, mean, cov))
+        Xc = conditional_means(X, mean, cov)
+        report = missing_report(spec, prepared, method, completed=Xc)
+        fit = estimator._fit_moments(spec, prepared, mean, cov, Xc)
     elif method == "em":
         em = _em(X, w)
-        report = missing_report(spec, prepared, method, em=em)
-        fit = estimator._fit_moments(spec, prepared, em.mean, em.cov, conditional_means(X, em.mean, em.cov))
+        Xc = conditional_means(X, em.mean, em.cov)
+        report = missing_report(spec, prepared, method, em=em, completed=Xc)
+        fit = estimator._fit_moments(spec, prepared, em.mean, em.cov, Xc)
     else:  # mi
         fit, report = _multiple_imputation(estimator, spec, prepared)
     warn_discarded(report)
@@ -249,11 +254,15 @@ def _multiple_imputation(estimator: Any, spec: ModelSpec, prepared: PreparedData
     else:  # pragma: no cover - needs an item answered by a handful of respondents
         raise EstimationError("could not draw EM estimates for the imputations: an item has too few answers")
     fits = []
+    total = np.zeros_like(X)
     for mu, S in draws[:m]:
         Xk = conditional_draws(X, mu, S, rng.standard_normal(X.shape))
+        total += Xk
         mean, cov = moments(Xk, w)
         fits.append(estimator._fit_moments(spec, prepared, mean, cov, Xk))
-    report = missing_report(spec, prepared, "mi", em=em, imputations=tuple(fits), mi_seed=int(ss.entropy))
+    report = missing_report(
+        spec, prepared, "mi", em=em, imputations=tuple(fits), mi_seed=int(ss.entropy), completed=total / m
+    )
     return pool_fits(fits), report
 
 
@@ -283,6 +292,47 @@ def pool_fits(fits: list[FitResult]) -> FitResult:
         converged=all(f.converged for f in fits),
         admissible=all(f.admissible for f in fits),
     )
+
+
+REPLICATE_EM_TOL = 1e-8
+"""EM stopping rule inside bootstrap replicates: far below any replicate-to-replicate spread."""
+
+
+def replicate_moments(fit: FitResult, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Means (B, p) and covariances (B, p, p) of bootstrap replicates under the fit's missing-data method.
+
+    Complete data (and ``listwise`` / ``mean``, whose rows are complete):
+    the weighted moments of each replicate
+    (:func:`csi.core.moments.resample_moments`).  ``em`` and ``pairwise``:
+    the method re-run inside every replicate on the replicate's rows (EM
+    warm-started from the full-sample EM estimates), never the full-sample
+    moments resampled.  ``mi`` is refused: pooling bootstrap intervals over
+    imputations (Schomaker & Heumann 2018) is not implemented.
+    """
+    from csi.core.missing import replicate_em_moments, replicate_pairwise_moments
+    from csi.core.moments import resample_moments
+
+    data = fit.data
+    X, w = data.X, data.weights
+    if not resamples_missing(fit):
+        return resample_moments(X, counts, w)
+    if data.missing == "pairwise":
+        means, covs, _ = replicate_pairwise_moments(X, counts, w)
+        return means, covs
+    if data.missing == "em":
+        em = fit.missing_report.em
+        res = replicate_em_moments(X, counts, w, start=(em.mean, em.cov), tol=REPLICATE_EM_TOL)
+        return res.mean, res.cov
+    raise EstimationError(
+        "the bootstrap of a missing='mi' fit is not supported (bootstrap-then-impute, Schomaker & Heumann 2018, is "
+        "planned); bootstrap a missing='em' fit instead, which re-runs EM inside every replicate"
+    )
+
+
+def resamples_missing(fit: FitResult) -> bool:
+    """Whether the fit's replicates need :func:`replicate_moments` (a moment method on data with missing cells)."""
+    data = fit.data
+    return getattr(data, "raw", None) is not None and data.missing in MOMENT_METHODS
 
 
 def reject_moment_methods(method: str, estimator: str) -> None:
