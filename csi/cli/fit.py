@@ -12,6 +12,7 @@ import csi
 from csi.cli._common import (
     CI_KINDS,
     EXIT_OK,
+    MISSING_HELP,
     boot_line,
     bootstrap_options,
     in_unit_interval,
@@ -23,7 +24,7 @@ from csi.cli._common import (
 )
 from csi.core.schemes import SCHEMES
 from csi.data.io import read_data
-from csi.data.prepare import MISSING_POLICIES
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.estimators import ESTIMATORS
 from csi.results.export import write_results
 
@@ -61,8 +62,8 @@ def model_data_options(p: argparse.ArgumentParser) -> None:
                    help="estimator (default: pls; scheme and --unscaled apply to pls and plsc)")  # fmt: skip
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--unscaled", action="store_true", help="centre but do not standardise the items")
-    p.add_argument("--missing", choices=list(MISSING_POLICIES), default="error",
-                   help="missing-value policy (default: error)")  # fmt: skip
+    p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING,
+                   help=MISSING_HELP)  # fmt: skip
     p.add_argument("--items", metavar="JSON", help="bind the model to the data's columns: JSON text or a JSON file, "
                    "construct -> [columns] or item -> column")  # fmt: skip
 

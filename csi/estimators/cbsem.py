@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from csi.core.moments import cov_to_corr, moments
-from csi.data.prepare import prepare_items
+from csi.data.prepare import DEFAULT_MISSING, prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, structure
@@ -80,14 +80,17 @@ class CBSEM:
     max_iter
         Iteration limit of semopy's optimiser and of the Fisher scoring.
     missing
-        Missing-data policy of :func:`csi.data.prepare.prepare_items`.
+        Missing-data method (default ``"em"``, as every estimator).  On data
+        with missing values CB-SEM accepts ``"listwise"``, ``"mean"`` and
+        ``"error"``; ``"pairwise"``, ``"em"`` and ``"mi"`` are refused with an
+        error until full-information ML is added.
     """
 
     obj: str = "MLW"
     solver: str = "SLSQP"
     tol: float = 1e-9
     max_iter: int = 1000
-    missing: str = "error"
+    missing: str = DEFAULT_MISSING
 
     name = "cbsem"
 
@@ -127,8 +130,9 @@ class CBSEM:
             See the module docstring for what each field holds.
         """
         self._check(spec)
-        reject_moment_methods(self.missing, "cbsem")
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
+        if prepared.raw is not None:
+            reject_moment_methods(self.missing, "cbsem")
         X = prepared.X
         n = X.shape[0]
         mean, S = moments(X, prepared.weights)

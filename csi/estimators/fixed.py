@@ -27,7 +27,7 @@ import pandas as pd
 
 from csi.core.moments import cov_to_corr
 from csi.core.pls import block_products, composite_covariance, pls_inner
-from csi.data.prepare import PreparedData, prepare_items
+from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
 from csi.errors import EstimationError
 from csi.estimators.missing import DEFAULT_IMPUTATIONS, fit_with_missing
 from csi.estimators.pls import _check_mi, block_quality
@@ -110,7 +110,7 @@ class FixedWeights:
     """
 
     scaled: bool = True
-    missing: str = "error"
+    missing: str = DEFAULT_MISSING
     imputations: int = DEFAULT_IMPUTATIONS
     mi_seed: int | None = None
 

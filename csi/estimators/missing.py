@@ -339,6 +339,6 @@ def reject_moment_methods(method: str, estimator: str) -> None:
     """Raise for the moment methods an estimator cannot use."""
     if method in MOMENT_METHODS:
         raise EstimationError(
-            f"method {estimator!r} does not support missing={method!r} yet (full-information ML is planned); "
-            "use missing='listwise' or 'mean', or fit with method='pls' or 'plsc'"
+            f"method {estimator!r} does not support missing={method!r} on data with missing values yet "
+            "(full-information ML is planned); pass missing='listwise' or 'mean', or fit with method='pls' or 'plsc'"
         )

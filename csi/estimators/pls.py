@@ -19,7 +19,7 @@ from csi.core.moments import cov_to_corr
 from csi.core.pls import SIGN_RULES, STOP_RULES, pls_inner, pls_weights
 from csi.core.reliability import cronbach_alpha, dillon_goldstein_rho, first_pc_loadings
 from csi.core.schemes import SCHEMES
-from csi.data.prepare import PreparedData, prepare_items
+from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
 from csi.errors import ConvergenceWarning, EstimationError
 from csi.estimators.missing import DEFAULT_IMPUTATIONS, fit_with_missing
 from csi.results.fit import FitResult
@@ -53,8 +53,9 @@ class PLS:
         negative).  Weights are identified only up to the sign of each block.
     missing
         Missing-data method, one of :data:`csi.data.prepare.MISSING_POLICIES`:
-        ``"error"`` (default), ``"listwise"``, ``"mean"``, ``"pairwise"``,
-        ``"em"`` or ``"mi"`` (see :mod:`csi.estimators.missing`).
+        ``"em"`` (default, :data:`csi.data.prepare.DEFAULT_MISSING`),
+        ``"error"``, ``"listwise"``, ``"mean"``, ``"pairwise"`` or ``"mi"``
+        (see :mod:`csi.estimators.missing`).
     imputations, mi_seed
         ``missing="mi"`` only: number of imputations (default 20) and the
         seed they are drawn from (``None``: fresh entropy, recorded in
@@ -67,7 +68,7 @@ class PLS:
     max_iter: int = 300
     stop: str = "max_abs"
     sign_rule: str = "loadings"
-    missing: str = "error"
+    missing: str = DEFAULT_MISSING
     imputations: int = DEFAULT_IMPUTATIONS
     mi_seed: int | None = None
 
