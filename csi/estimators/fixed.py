@@ -30,7 +30,7 @@ from csi.core.pls import block_products, composite_covariance, pls_inner
 from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
 from csi.errors import EstimationError
 from csi.estimators.missing import DEFAULT_IMPUTATIONS, fit_with_missing
-from csi.estimators.pls import _check_mi, block_quality
+from csi.estimators.pls import _check_mi, block_quality, labels
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -163,8 +163,7 @@ class FixedWeights:
         w = fixed_weights(S, corr, sd, self._raw_weights(spec), M, self.scaled)
         inner = pls_inner(S, w, M, D)
 
-        items = pd.Index(spec.item_names, name="item")
-        lvs = pd.Index(spec.construct_names, name="construct")
+        items, lvs = labels(spec)
         Xs = (X - mean) / (sd if self.scaled else 1.0)
         scores = pd.DataFrame(Xs @ (M * w[:, None]), index=prepared.row_labels, columns=lvs)
         return FitResult(

@@ -87,20 +87,20 @@ class MissingReport:
         Rows of the input data.
     n_used
         Respondents whose answers enter the estimates.
-    item_missing
-        Share of the input rows missing each item (missing codes included).
-    construct_missing
-        Share of the cells of each construct's block that are missing.
-    n_patterns
-        Distinct missingness patterns among the rows with at least one answer.
+    spec
+        The fitted model (item and construct names).
+    n_missing
+        Missing values per item in the input (missing codes included).
+
+    The per-item and per-construct rates, the number of patterns and Little's
+    test are computed when first asked for (a fit in a hot loop pays nothing).
     """
 
     method: str
     n_input: int
     n_used: int
-    item_missing: pd.Series
-    construct_missing: pd.Series
-    n_patterns: int
+    spec: ModelSpec = field(repr=False)
+    n_missing: tuple[int, ...] = field(repr=False)
     raw: np.ndarray | None = field(repr=False, default=None)
     """Item matrix before the method (rows with an answer, NaN for missing), None when nothing was missing."""
     completed: np.ndarray | None = field(repr=False, default=None)
@@ -112,6 +112,25 @@ class MissingReport:
     """``mi``: the fit of every completed data set."""
     mi_seed: int | None = None
     """``mi``: the entropy of the seed the imputations were drawn from (reproduces them)."""
+
+    @cached_property
+    def item_missing(self) -> pd.Series:
+        """Share of the input rows missing each item (missing codes included)."""
+        rate = np.asarray(self.n_missing, dtype=float) / max(self.n_input, 1)
+        return pd.Series(rate, index=pd.Index(self.spec.item_names, name="item"), name="missing_rate")
+
+    @cached_property
+    def construct_missing(self) -> pd.Series:
+        """Share of the cells of each construct's block that are missing."""
+        block = self.spec.block_index
+        J = len(self.spec.constructs)
+        share = np.bincount(block, weights=self.item_missing.to_numpy(), minlength=J) / np.bincount(block, minlength=J)
+        return pd.Series(share, index=pd.Index(self.spec.construct_names, name="construct"), name="missing_rate")
+
+    @cached_property
+    def n_patterns(self) -> int:
+        """Distinct missingness patterns among the rows with at least one answer."""
+        return 1 if self.raw is None else len(patterns(self.raw).rows)
 
     @property
     def n_dropped(self) -> int:
@@ -152,26 +171,19 @@ class MissingReport:
         return out
 
     def table(self) -> pd.DataFrame:
-        """Per item: construct, share missing."""
-        return pd.DataFrame({"missing_rate": self.item_missing})
+        """Per item: its construct and the share of respondents missing it."""
+        block = [self.spec.block_of(i) for i in self.spec.item_names]
+        return pd.DataFrame({"construct": block, "missing_rate": self.item_missing})
 
 
 def missing_report(spec: ModelSpec, prepared: PreparedData, method: str, **extra: Any) -> MissingReport:
     """The diagnostics of ``prepared`` (see :class:`MissingReport`)."""
-    items = pd.Index(spec.item_names, name="item")
-    n_in = max(prepared.n_input, 1)
-    rate = np.asarray(prepared.n_missing, dtype=float) / n_in
-    block = spec.block_index
-    sizes = np.bincount(block, minlength=len(spec.constructs))
-    by_block = np.bincount(block, weights=rate, minlength=len(spec.constructs)) / sizes
-    n_pat = 1 if prepared.raw is None else len(patterns(prepared.raw).rows)
     return MissingReport(
         method=method,
         n_input=prepared.n_input,
         n_used=prepared.n_used,
-        item_missing=pd.Series(rate, index=items, name="missing_rate"),
-        construct_missing=pd.Series(by_block, index=pd.Index(spec.construct_names, name="construct"), name="missing"),
-        n_patterns=n_pat,
+        spec=spec,
+        n_missing=prepared.n_missing,
         raw=prepared.raw,
         **extra,
     )

@@ -143,8 +143,7 @@ class PLS:
             )
         inner = pls_inner(S, res.w, M, D)
 
-        items = pd.Index(spec.item_names, name="item")
-        lvs = pd.Index(spec.construct_names, name="construct")
+        items, lvs = labels(spec)
         Xs = (X - mean) / (sd if self.scaled else 1.0)
         scores = pd.DataFrame(Xs @ (M * res.w[:, None]), index=prepared.row_labels, columns=lvs)
         return FitResult(
@@ -169,6 +168,25 @@ class PLS:
         )
 
 
+_LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[pd.Index, pd.Index]] = {}
+
+
+def labels(spec: ModelSpec) -> tuple[pd.Index, pd.Index]:
+    """``(items, constructs)``: the item and construct name indexes of a result, new objects for every call.
+
+    Building an index of text labels costs about as much as a whole PLS
+    iteration, so the labels are made once per model and handed out as
+    views (new Index objects over the same immutable data).
+    """
+    key = (spec.item_names, spec.construct_names)
+    got = _LABELS.get(key)
+    if got is None:
+        if len(_LABELS) > 256:  # bound the cache in long sessions that build many models
+            _LABELS.clear()
+        got = _LABELS[key] = (pd.Index(list(key[0]), name="item"), pd.Index(list(key[1]), name="construct"))
+    return got[0].view(), got[1].view()
+
+
 def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:
     """Unidimensionality of each block from the item correlation matrix.
 
@@ -176,17 +194,14 @@ def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:
     component's loadings) and the first two eigenvalues, as R plspm's
     ``unidim`` table reports them (Tenenhaus et al. 2005, §2.1).
     """
-    rows = []
     block = spec.block_index
-    for j, c in enumerate(spec.constructs):
+    out = np.empty((len(spec.constructs), 4))
+    for j in range(out.shape[0]):
         idx = np.flatnonzero(block == j)
         Rb = corr[np.ix_(idx, idx)]
         vals, lam = first_pc_loadings(Rb)
-        eig2 = vals[1] if vals.size > 1 else np.nan
-        rows.append((c.name, cronbach_alpha(Rb), dillon_goldstein_rho(lam), vals[0], eig2))
-    return pd.DataFrame(rows, columns=["construct", "cronbach_alpha", "dg_rho", "eig_1st", "eig_2nd"]).set_index(
-        "construct"
-    )
+        out[j] = cronbach_alpha(Rb), dillon_goldstein_rho(lam), vals[0], vals[1] if vals.size > 1 else np.nan
+    return pd.DataFrame(out, index=labels(spec)[1], columns=["cronbach_alpha", "dg_rho", "eig_1st", "eig_2nd"])
 
 
 def _check_mi(imputations: Any, seed: Any) -> None:
