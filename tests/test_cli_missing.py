@@ -48,6 +48,18 @@ def test_every_command_runs_with_default_options(panel_file, tmp_path, capsys):
     assert main(["report", str(out), "--out", str(tmp_path / "report.html")]) == 0
 
 
+def test_fit_out_records_the_missing_data_diagnostics(panel_file, tmp_path, capsys):
+    import json
+
+    assert main(["fit", "acsi", str(panel_file), "--out", str(tmp_path / "fit")]) == 0
+    doc = json.loads((tmp_path / "fit" / "results.json").read_text())["missing"]
+    data = pd.read_csv(panel_file)
+    items = list(csi.load_model("acsi").item_names)
+    assert doc["method"] == "em" and doc["n_used"] == doc["n_input"] == len(data)
+    assert doc["item_rate"] == pytest.approx(data[items].isna().mean().to_dict())
+    assert doc["little_mcar"]["df"] > 0 and 0 <= doc["little_mcar"]["p_value"] <= 1
+
+
 @pytest.mark.parametrize("method", ["listwise", "mean", "pairwise", "em", "mi"])
 def test_fit_accepts_every_method(panel_file, method, capsys):
     assert main(["fit", "acsi", str(panel_file), "--missing", method]) == 0
