@@ -23,6 +23,7 @@ from csi.errors import (
     CSIError,
     DataError,
     EstimationError,
+    MissingDataWarning,
     ModelSyntaxError,
     SpecError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "CSIError",
     "Construct",
     "ConvergenceWarning",
+    "MissingDataWarning",
     "Covariance",
     "DataError",
     "EstimationError",
