@@ -224,3 +224,17 @@ def test_quality_criteria_needing_complete_rows_say_so(incomplete):
     fit = csi.fit(satisfaction_spec(), incomplete, missing="em")
     with pytest.raises(EstimationError, match="needs complete item rows"):
         plspredict(fit, folds=5, seed=1)
+
+
+def test_mi_standard_errors_follow_rubins_rules(incomplete):
+    fit = csi.fit(satisfaction_spec(), incomplete, missing="mi", imputations=5, mi_seed=2)
+    tables = [p.inner_model for p in fit.missing_report.imputations]
+    pooled = fit.inner_model
+    est = np.stack([t["estimate"] for t in tables])
+    within = np.mean([t["std_error"] ** 2 for t in tables], axis=0)
+    total = within + (1 + 1 / 5) * est.var(axis=0, ddof=1)
+    np.testing.assert_allclose(pooled["estimate"], est.mean(axis=0), atol=1e-14)
+    np.testing.assert_allclose(pooled["std_error"], np.sqrt(total), atol=1e-14)
+    assert (pooled["std_error"] >= np.sqrt(within) - 1e-15).all()  # imputation uncertainty only adds
+    sat = pooled[(pooled["lhs"] == "SAT") & (pooled["rhs"] == "VAL")]
+    assert sat["estimate"].iloc[0] == pytest.approx(fit.paths.loc["SAT", "VAL"], abs=1e-12)

@@ -153,6 +153,40 @@ class MissingReport:
 
         return LittleTest(chi2, df, float(chdtrc(df, chi2)) if df > 0 else np.nan)
 
+    def pooled_inner_model(self) -> pd.DataFrame:
+        """``mi``: the imputations' ``inner_model`` tables combined by Rubin's (1987) rules.
+
+        Estimate ``Q̄`` = mean over the m imputations; within variance ``W̄`` =
+        mean squared standard error; between variance ``B`` = variance of the
+        estimates (divisor m − 1); total ``T = W̄ + (1 + 1/m) B``; standard
+        error ``√T``; t with Rubin's degrees of freedom
+        ``ν = (m − 1) (1 + W̄ / ((1 + 1/m) B))²`` (Rubin 1987, eq. 3.1.6;
+        Little & Rubin 2002, eq. 10.17).  Tables without standard errors
+        (PLSc) are averaged only.
+        """
+        tables = [f.inner_model for f in self.imputations]
+        m = len(tables)
+        first = tables[0]
+        est = np.stack([t["estimate"].to_numpy() for t in tables])
+        out = first[["lhs", "rhs"]].copy()
+        out["estimate"] = est.mean(axis=0)
+        if "std_error" not in first.columns:
+            return out
+        from scipy.stats import t as student_t
+
+        W = np.mean([t["std_error"].to_numpy() ** 2 for t in tables], axis=0)
+        B = est.var(axis=0, ddof=1)
+        T = W + (1 + 1 / m) * B
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nu = (m - 1) * (1 + W / ((1 + 1 / m) * B)) ** 2
+            tval = out["estimate"].to_numpy() / np.sqrt(T)
+        nu = np.where(np.isfinite(nu), nu, 1e12)  # no between-imputation spread: the complete-data reference
+        out["std_error"] = np.sqrt(T)
+        out["t_value"] = tval
+        out["p_value"] = 2 * student_t.sf(np.abs(tval), nu)
+        out["df_rubin"] = nu
+        return out
+
     def lines(self) -> list[tuple[str, str]]:
         """Header lines of a fit summary."""
         cells = self.item_missing.size * self.n_input

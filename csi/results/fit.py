@@ -167,7 +167,11 @@ class FitResult:
         without standard-error columns and without an intercept row.
         CB-SEM: the same standardised estimates; the ML standard errors of the
         unstandardised paths are in ``estimates`` / ``parameter_table``.
+        Multiple imputation (``missing="mi"``): the imputations' tables pooled
+        by Rubin's rules (see ``MissingReport.pooled_inner_model``).
         """
+        if self.missing_report is not None and self.missing_report.imputations:
+            return self.missing_report.pooled_inner_model()
         if self.method not in OLS_ON_SCORES:
             rows_est = [(t, s, self.paths.loc[t, s]) for t in self.spec.endogenous for s in self.spec.predecessors(t)]
             return pd.DataFrame(rows_est, columns=["lhs", "rhs", "estimate"])
