@@ -238,3 +238,14 @@ def test_mi_standard_errors_follow_rubins_rules(incomplete):
     assert (pooled["std_error"] >= np.sqrt(within) - 1e-15).all()  # imputation uncertainty only adds
     sat = pooled[(pooled["lhs"] == "SAT") & (pooled["rhs"] == "VAL")]
     assert sat["estimate"].iloc[0] == pytest.approx(fit.paths.loc["SAT", "VAL"], abs=1e-12)
+
+
+@pytest.mark.parametrize("missing", ["em", "pairwise"])
+def test_integer_weights_count_like_duplicated_respondents(incomplete, missing):
+    spec = satisfaction_spec()
+    w = np.random.default_rng(4).integers(1, 4, size=len(incomplete))
+    weighted = _quiet_fit(spec, incomplete, missing=missing, weights=w.astype(float))
+    duplicated = _quiet_fit(spec, incomplete.loc[incomplete.index.repeat(w)], missing=missing)
+    np.testing.assert_allclose(weighted.paths, duplicated.paths, atol=1e-8)
+    np.testing.assert_allclose(csi.compute_index(weighted), csi.compute_index(duplicated), atol=1e-6)
+    assert weighted.missing_report.weighted and np.isfinite(weighted.missing_report.little.chi2)

@@ -112,6 +112,8 @@ class MissingReport:
     """``mi``: the fit of every completed data set."""
     mi_seed: int | None = None
     """``mi``: the entropy of the seed the imputations were drawn from (reproduces them)."""
+    weighted: bool = False
+    """Whether the fit used respondent weights (then ``em`` holds weighted estimates)."""
 
     @cached_property
     def item_missing(self) -> pd.Series:
@@ -144,10 +146,11 @@ class MissingReport:
 
     @cached_property
     def little(self) -> LittleTest:
-        """Little's MCAR test on the rows with an answer (EM estimates; NaN when nothing is missing)."""
+        """Little's MCAR test on the rows with an answer (unweighted EM estimates; NaN when nothing is missing)."""
         if self.raw is None:
             return LittleTest(np.nan, 0, np.nan)
-        em = self.em if self.em is not None else em_moments(self.raw)
+        # Little's statistic is defined for an unweighted sample, so a weighted fit's EM is not reused.
+        em = self.em if self.em is not None and not self.weighted else em_moments(self.raw)
         chi2, df = little_mcar(self.raw, em.mean, em.cov)
         from scipy.special import chdtrc  # only when a summary asks: scipy.special is light, scipy.stats is not
 
@@ -219,6 +222,7 @@ def missing_report(spec: ModelSpec, prepared: PreparedData, method: str, **extra
         spec=spec,
         n_missing=prepared.n_missing,
         raw=prepared.raw,
+        weighted=prepared.weights is not None,
         **extra,
     )
 
