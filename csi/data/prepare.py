@@ -15,7 +15,10 @@ treatment inside an estimation sample is listwise deletion, with item-mean
 imputation as an alternative.  Unlike the methodology's engine default, this
 function's default policy is ``"error"``: a missing value is reported and the
 caller chooses a treatment explicitly, and the chosen treatment is recorded on
-the result.
+the result.  The estimators default to :data:`DEFAULT_MISSING` (EM) instead;
+the moment methods (pairwise, EM, multiple imputation) are carried out by the
+estimators (:mod:`csi.estimators.missing`), this function only checks that
+they can run.
 """
 
 from __future__ import annotations
