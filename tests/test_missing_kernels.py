@@ -208,3 +208,17 @@ def test_little_test_separates_mcar_from_mar():
     p_mcar = chi2_dist.sf(*little_mcar(mcar, *em_moments(mcar)[:2]))
     p_mar = chi2_dist.sf(*little_mcar(mar, *em_moments(mar)[:2]))
     assert p_mcar > 0.01 and p_mar < 1e-6
+
+
+def test_a_singular_replicate_fails_alone():
+    # Item 2 is answered by four respondents; a replicate that draws one of them only sees a constant item,
+    # whose covariance is singular: that replicate must come back NaN and unconverged, the others unharmed.
+    rng = np.random.default_rng(15)
+    Y = rng.normal(size=(40, 3)) @ np.array([[1.0, 0.5, 0.3], [0.0, 1.0, 0.4], [0.0, 0.0, 1.0]])
+    Y[4:, 2] = np.nan
+    F = np.ones((3, 40))
+    F[1, 1:4] = 0.0  # only row 0 answers item 2 in replicate 1
+    res = replicate_em_moments(Y, F, start=em_moments(Y)[:2])
+    assert res.converged[[0, 2]].all() and not res.converged[1]
+    assert np.isnan(res.cov[1]).all() or not np.isfinite(res.cov[1]).all()
+    np.testing.assert_allclose(res.cov[0], em_moments(Y).cov, atol=1e-8)

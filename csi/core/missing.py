@@ -52,6 +52,8 @@ __all__ = [
 EM_TOL = 1e-10
 """Default EM stopping rule: largest absolute change of any mean or covariance entry."""
 EM_MAX_ITER = 10_000
+MAX_SQUAREM_STEP = 100.0
+"""Largest SQUAREM step length |α| (a safeguard; typical steps are 1-10)."""
 
 
 class Patterns(NamedTuple):
@@ -333,7 +335,14 @@ def _em_slab(F, Z, E, pat, inc, mu, S, obs_mask, tol, max_iter, accelerate):
     T2_fixed = _unpack(F @ E, p)
     W = F.sum(axis=1)
     Wd = np.where(W > 0, W, 1.0)
-    unseen = np.any((F @ obs_mask.astype(np.float64)) <= 0, axis=1)  # an item never observed: no estimate
+    # An item that a replicate never observes, or observes with a single value, has no ML estimate (the
+    # likelihood grows without bound as its variance shrinks): that replicate gets NaN moments.
+    n_obs = F @ obs_mask.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m1 = (F @ Z) / n_obs
+        spread = (F @ (Z * Z)) / n_obs - m1 * m1
+    scale = np.nanvar(np.where(obs_mask, Z, np.nan), axis=0)
+    unseen = np.any((n_obs <= 0) | ~(spread > 1e-10 * scale), axis=1)
     # Patterns with a missing item, grouped by how many are missing (r): one-hot maps sel (G_r, r, p) of the
     # missing items, per-pattern weight sums s (B, G_r), sums u (B, G_r, p) and cross-products Q (B, G_r, p, p).
     groups = []
@@ -352,14 +361,14 @@ def _em_slab(F, Z, E, pat, inc, mu, S, obs_mask, tol, max_iter, accelerate):
     def step(state, mu, S):
         T1f, T2f, wd, uns, grp = state
         b = mu.shape[0]
-        P = np.linalg.inv(S)
+        P = _inv(S)
         T1 = T1f.copy()
         T2 = T2f.copy()
         for sel, ob, s, u, Q in grp:
             G, r = sel.shape[:2]
             flat = sel.reshape(G * r, p)  # one-hot rows: products with it gather and scatter the missing items
             SP = (flat @ P).reshape(b, G, r, p)  # rows of P at the missing items
-            Cm = np.linalg.inv(SP @ np.swapaxes(sel, -1, -2))  # Cov[x_m | x_o] = P_mm⁻¹, (b, G, r, r)
+            Cm = _inv(SP @ np.swapaxes(sel, -1, -2))  # Cov[x_m | x_o] = P_mm⁻¹, (b, G, r, r)
             Bf = -Cm @ (SP * ob[None, :, None, :])  # (b, G, r, p): regression on x_o, zero at missing columns
             c = (mu @ flat.T).reshape(b, G, r) - np.einsum("bgrp,bp->bgr", Bf, mu)
             Bu = np.einsum("bgrp,bgp->bgr", Bf, u)
@@ -402,10 +411,12 @@ def _em_slab(F, Z, E, pat, inc, mu, S, obs_mask, tol, max_iter, accelerate):
         v = np.concatenate([(m2 - 2 * m1 + m0), (S2 - 2 * S1 + S0).reshape(active.size, -1)], axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             alpha = -np.sqrt((r * r).sum(axis=1) / (v * v).sum(axis=1))
-        alpha = np.where(np.isfinite(alpha), np.minimum(alpha, -1.0), -1.0)
+        # A bounded step keeps the jump finite when v is tiny (Varadhan & Roland bound theirs adaptively).
+        alpha = np.where(np.isfinite(alpha), np.clip(alpha, -MAX_SQUAREM_STEP, -1.0), -1.0)
         mj = m0 - 2 * alpha[:, None] * (m1 - m0) + alpha[:, None] ** 2 * (m2 - 2 * m1 + m0)
         Sj = S0 - 2 * alpha[:, None, None] * (S1 - S0) + alpha[:, None, None] ** 2 * (S2 - 2 * S1 + S0)
-        pd_ok = np.linalg.eigvalsh(Sj)[:, 0] > 0
+        finite = np.isfinite(mj).all(axis=1) & np.isfinite(Sj).all(axis=(1, 2))
+        pd_ok = finite & (np.linalg.eigvalsh(np.where(finite[:, None, None], Sj, np.eye(p)))[:, 0] > 0)
         mj = np.where(pd_ok[:, None], mj, m2)
         Sj = np.where(pd_ok[:, None, None], Sj, S2)
         m3, S3 = step(state, mj, Sj)
@@ -413,14 +424,35 @@ def _em_slab(F, Z, E, pat, inc, mu, S, obs_mask, tol, max_iter, accelerate):
         mu[active], S[active] = m3, S3
         iterations[active] += 3
         active, state = _advance(active, state, change, iterations, converged, tol, max_iter, subset)
+    converged[unseen] = False
     return mu, S, iterations, converged, unseen
 
 
+def _inv(A: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Batched inverse; a singular or non-finite matrix gives NaN instead of stopping the whole batch."""
+    try:
+        return np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        out = np.full(A.shape, np.nan)
+        flat, res = A.reshape(-1, *A.shape[-2:]), out.reshape(-1, *A.shape[-2:])
+        for k in range(flat.shape[0]):
+            if np.isfinite(flat[k]).all():
+                try:
+                    res[k] = np.linalg.inv(flat[k])
+                except np.linalg.LinAlgError:
+                    pass
+        return out
+
+
 def _advance(active, state, change, iterations, converged, tol, max_iter, subset):
-    """Mark replicates whose last step changed nothing by more than ``tol``; keep iterating the others."""
+    """Mark replicates whose last step changed nothing by more than ``tol``; keep iterating the others.
+
+    A replicate whose moments became non-finite (a singular covariance, e.g. an item constant among the
+    replicate's answers) stops at once, unconverged; its NaN moments mark it failed downstream.
+    """
     done = change <= tol
     converged[active[done]] = True
-    keep = ~done & (iterations[active] < max_iter)
+    keep = ~done & np.isfinite(change) & (iterations[active] < max_iter)
     if keep.all():
         return active, state
     active = active[keep]

@@ -295,10 +295,11 @@ def _multiple_imputation(estimator: Any, spec: ModelSpec, prepared: PreparedData
     em = _em(X, w)
     n = X.shape[0]
     draws: list[tuple[np.ndarray, np.ndarray]] = []
-    for _ in range(20):  # a resample that misses every answer to some item has no EM estimate: draw again
+    for _ in range(20):  # a resample without EM estimate (an item unanswered or constant in it): draw again
         F = counts_from_indices(rng.integers(0, n, size=(m, n)), n)
         res = replicate_em_moments(X, F, w, start=(em.mean, em.cov))
-        draws += [(res.mean[k], res.cov[k]) for k in np.flatnonzero(np.isfinite(res.mean).all(axis=1))]
+        usable = res.converged & np.isfinite(res.mean).all(axis=1) & np.isfinite(res.cov).all(axis=(1, 2))
+        draws += [(res.mean[k], res.cov[k]) for k in np.flatnonzero(usable)]
         if len(draws) >= m:
             break
     else:  # pragma: no cover - needs an item answered by a handful of respondents
