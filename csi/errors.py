@@ -68,3 +68,5 @@ class InputFileError(CSIError, FileNotFoundError):
     Also a :class:`FileNotFoundError`, so callers that catch the built-in
     exception keep working.
     """
+class MissingDataWarning(UserWarning):
+    """A missing-data method left out many respondents, or its moments are questionable (e.g. not positive definite)."""

@@ -293,7 +293,8 @@ def test_missing_codes_and_reverse_items_are_honoured():
         for c in spec.constructs
     )
     coded = replace(spec, constructs=constructs)
-    r = csi.index_panel(data, coded, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False)
+    r = csi.index_panel(data, coded, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False,
+                        missing="listwise")  # fmt: skip
     assert r.index.query("unit == 'C001'")["n"].iloc[0] == 75
     with pytest.raises(DataError, match="SATIS"):
         csi.index_panel(data, spec, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False)
@@ -332,18 +333,20 @@ def test_a_cell_that_cannot_be_fitted_is_reported_failed(panel):
     assert r.index.query("level == 'national'")["index"].notna().all()
 
 
-def test_missing_answers_under_default_options_are_dropped_within_each_cell(panel):
-    # One missing answer per company and wave: the national pooled bootstrap must stratify the rows the fit kept.
+@pytest.mark.parametrize("missing", ["listwise", "em"])
+def test_missing_answers_within_each_cell(panel, missing):
+    # One missing answer per company and wave: the national pooled bootstrap must stratify the rows the fit kept
+    # (listwise drops that row; em, the default, keeps every respondent).
     data = panel.data.copy()
     first = data.groupby(["company", "wave"]).head(1).index
     data.loc[first, "SATIS"] = np.nan
     res = csi.index_panel(data, "acsi", company="company", wave="wave", industry="industry", sector="sector",
                           unit_weights=panel.unit_weights, min_n=40, n_resamples=20, seed=SEED,
-                          national_resamples=10)  # fmt: skip
+                          national_resamples=10, missing=missing)  # fmt: skip
     national = res.index[res.index["level"] == "national"]
     assert len(national) > 0 and national["index"].notna().all() and national["ci_lower"].notna().all()
     complete = panel.data.groupby(["company", "wave"]).size()
     companies = res.index[(res.index["level"] == "company") & (res.index["construct"] == "SAT")]
     assert len(companies) == len(complete)
     for row in companies[companies["index"].notna()].itertuples():  # suppressed cells are not fitted
-        assert row.n == complete[(row.unit, int(row.wave))] - 1, (row.unit, row.wave)
+        assert row.n == complete[(row.unit, int(row.wave))] - (missing == "listwise"), (row.unit, row.wave)

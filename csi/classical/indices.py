@@ -22,8 +22,8 @@ import pandas as pd
 
 from csi.core.index import index_0_100
 from csi.core.moments import cov_to_corr, moments
-from csi.data.prepare import prepare_items
-from csi.errors import EstimationError
+from csi.data.prepare import MOMENT_METHODS, prepare_items
+from csi.errors import DataError, EstimationError
 from csi.index.compute import NEGATIVE_POLICIES, Scale, scale_bounds
 from csi.spec.model import ModelSpec
 
@@ -85,6 +85,11 @@ class CompositeIndex:
 
 def _prepare(spec: ModelSpec, data: pd.DataFrame, scale: Scale, missing: str, weights: Any):
     lo, hi = scale_bounds(spec, scale)
+    if missing in MOMENT_METHODS:
+        raise DataError(
+            f"the classical indices take missing='error', 'listwise' or 'mean', got {missing!r}; the model-based "
+            "methods (pairwise, em, mi) are available in csi.fit"
+        )
     prepared = prepare_items(spec, data, missing=missing, weights=weights)
     mean, cov = moments(prepared.X, prepared.weights)
     return lo, hi, prepared, mean, cov

@@ -12,6 +12,7 @@ import csi
 from csi.cli._common import (
     CI_KINDS,
     EXIT_OK,
+    MISSING_HELP,
     boot_line,
     bootstrap_options,
     in_unit_interval,
@@ -22,7 +23,7 @@ from csi.cli._common import (
 )
 from csi.cli._data import binding_options, bound_model, read_options, read_survey
 from csi.core.schemes import SCHEMES
-from csi.data.prepare import MISSING_POLICIES
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.estimators import ESTIMATORS
 from csi.results.export import write_results
 from csi.results.files import check_target
@@ -67,8 +68,8 @@ def model_data_options(p: argparse.ArgumentParser) -> None:
                    help="estimator (default: pls; scheme and --unscaled apply to pls and plsc)")  # fmt: skip
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--unscaled", action="store_true", help="centre but do not standardise the items")
-    p.add_argument("--missing", choices=list(MISSING_POLICIES), default="error",
-                   help="missing-value policy (default: error)")  # fmt: skip
+    p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING,
+                   help=MISSING_HELP)  # fmt: skip
     binding_options(p)
     read_options(p)
 

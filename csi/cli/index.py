@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import csi
-from csi.cli._common import EXIT_OK, count, in_unit_interval
+from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval
 from csi.cli._data import binding_options, bound_model, name_list, read_options, read_survey
-from csi.data.prepare import MISSING_POLICIES
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.index.panel import PANEL_INTERVALS
 from csi.index.status import FLAGGED_POLICIES
 from csi.results.files import check_target
@@ -63,8 +63,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--pooled", action="store_true", help="one model per industry x wave (needs --industry)")
     p.add_argument("--ci", choices=PANEL_INTERVALS, default="percentile", help="interval type (default: percentile)")
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
-    p.add_argument("--missing", choices=list(MISSING_POLICIES), default="listwise",
-                   help="missing values within a cell (default: listwise)")  # fmt: skip
+    p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING,
+                   help=MISSING_HELP)  # fmt: skip
     p.add_argument("--national-bootstrap", type=count(0), default=None, metavar="B",
                    help="resamples of the pooled national fits, for intervals of their paths "
                    "(default: as --bootstrap; 0 for point estimates only)")  # fmt: skip

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 import csi
-from csi.data.prepare import MISSING_POLICIES, as_frame, prepare_items
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES, as_frame, prepare_items
 from csi.errors import DataError, EstimationError
 from csi.estimators import ESTIMATORS
 from csi.index.aggregate import UnitEstimate, aggregate
@@ -120,7 +120,7 @@ def index_panel(
     pooled: bool = False,
     level: float = 0.95,
     ci: str = "percentile",
-    missing: str = "listwise",
+    missing: str = DEFAULT_MISSING,
     national_fit: bool = True,
     national_resamples: int | None = None,
     flagged: str = "exclude",
@@ -180,8 +180,10 @@ def index_panel(
         Confidence level and interval type (:data:`PANEL_INTERVALS`) at every
         level; changes are significant when their p-value is below ``1 - level``.
     missing
-        Missing-data policy within a cell (default listwise deletion,
-        methodology §1); see :data:`csi.data.MISSING_POLICIES`.
+        Missing-data method, run within each company x wave cell, in each
+        pooled industry fit and in the national fit (default ``"em"``,
+        :data:`csi.data.prepare.DEFAULT_MISSING`); see
+        :data:`csi.data.MISSING_POLICIES`.  ``"mi"`` only without bootstrap.
     national_fit
         Also fit the model on all respondents of each wave for the national
         structural estimates, impacts and quality (the national *index* is
@@ -245,6 +247,11 @@ def index_panel(
         raise DataError(f"unknown missing-data policy {missing!r}; accepted: {', '.join(map(repr, MISSING_POLICIES))}")
     if flagged not in FLAGGED_POLICIES:
         raise EstimationError(f"unknown flagged-cell policy {flagged!r}; accepted: {', '.join(FLAGGED_POLICIES)}")
+    if missing == "mi" and (n_resamples or national_resamples):
+        raise EstimationError(
+            "missing='mi' cannot be bootstrapped yet (bootstrap-then-impute is planned); use missing='em', which "
+            "re-runs EM inside every replicate, or n_resamples=0 and national_resamples=0"
+        )
     if pooled and industry is None:
         raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)

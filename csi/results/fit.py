@@ -120,6 +120,9 @@ class FitResult:
     """CB-SEM only: lavaan's ``fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, aic, bic, ...)."""
     cbsem_state: Any = field(repr=False, default=None)
     """CB-SEM only: parameter structure and estimates, for the warm-started bootstrap."""
+    missing_report: Any = field(repr=False, default=None)
+    """Missing-data diagnostics (:class:`csi.estimators.missing.MissingReport`): rates per item and construct,
+    patterns, respondents used, Little's MCAR test; for ``missing="mi"`` the fit of every imputation."""
 
     # ------------------------------------------------------------ structural
     @cached_property
@@ -164,7 +167,11 @@ class FitResult:
         without standard-error columns and without an intercept row.
         CB-SEM: the same standardised estimates; the ML standard errors of the
         unstandardised paths are in ``estimates`` / ``parameter_table``.
+        Multiple imputation (``missing="mi"``): the imputations' tables pooled
+        by Rubin's rules (see ``MissingReport.pooled_inner_model``).
         """
+        if self.missing_report is not None and self.missing_report.imputations:
+            return self.missing_report.pooled_inner_model()
         if self.method not in OLS_ON_SCORES:
             rows_est = [(t, s, self.paths.loc[t, s]) for t in self.spec.endogenous for s in self.spec.predecessors(t)]
             return pd.DataFrame(rows_est, columns=["lhs", "rhs", "estimate"])
@@ -342,6 +349,7 @@ def _header(fit: FitResult) -> list[tuple[str, str]]:
             ("Iterations", f"{fit.iterations} ({status})"),
         ]
         + _fit_lines(fit)
+        + (fit.missing_report.lines() if fit.missing_report is not None else [])
         + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None or not fit.admissible else [])
     )
 
