@@ -19,13 +19,14 @@ from csi.report.load import ReportData
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "csi-report", "font.size": 9}
 
 
-def figure_svg(fig: Any) -> str:
+def figure_svg(fig: Any, tight: bool = False) -> str:
     """A matplotlib figure as an ``<svg>`` element (no XML prolog), ready to inline."""
     import matplotlib
 
     buf = io.StringIO()
+    extra = {"bbox_inches": "tight", "pad_inches": 0.04} if tight else {}
     with matplotlib.rc_context(SVG_RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})  # constrained layout fits it
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, **extra)  # constrained layout fits it
     text = buf.getvalue()
     return text[text.index("<svg") :]
 
@@ -65,10 +66,21 @@ def index_ci(data: ReportData, level: str) -> str:
     return figure_svg(fig)
 
 
-def path_diagram(data: ReportData) -> str:
-    fig = _figure(9.0, 4.2)
-    plots.plot_path_diagram(data, fig.add_subplot())
-    return figure_svg(fig)
+def path_diagram_figure(data: Any, lang: str = "en") -> Any:
+    """The path diagram on a figure sized to the drawing (its scale fixed, so labels are measured right)."""
+    from matplotlib.figure import Figure
+
+    lay, parts = plots.diagram_layout(data, lang=lang)
+    x0, x1, y0, y1 = lay.extent()
+    with __import__("matplotlib").rc_context(SVG_RC):
+        fig = Figure(figsize=((x1 - x0) * plots.PTS_PER_UNIT / 72, (y1 - y0) * plots.PTS_PER_UNIT / 72))
+        plots.draw_path_diagram(fig.add_axes((0, 0, 1, 1)), lay, parts, lang)
+    return fig
+
+
+def path_diagram(data: ReportData, lang: str = "en") -> str:
+    # A tight box: the SVG is as tall as the drawing and its title, no more.
+    return figure_svg(path_diagram_figure(data, lang), tight=True)
 
 
 def ipma(data: ReportData) -> str:

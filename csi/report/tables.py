@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from csi.report.load import ReportData, manifest_value
@@ -89,8 +88,8 @@ def level_table(data: ReportData, level: str, wave: str | None = None, construct
     return out[cols].reset_index(drop=True)
 
 
-def national_table(data: ReportData, wave: str | None = None) -> pd.DataFrame:
-    """The national index of every construct in one wave, with CI and change."""
+def national_table(data: ReportData, wave: str | None = None, lang: str = "en") -> pd.DataFrame:
+    """The national index of every construct in one wave, with CI and change (labels in ``lang``)."""
     wave = wave or data.latest_wave
     ix = data.index
     rows = ix[(ix["level"] == "national") & (ix["wave"] == wave)]
@@ -98,20 +97,22 @@ def national_table(data: ReportData, wave: str | None = None) -> pd.DataFrame:
     ch = _changes(data, "national", wave).drop(columns=["wave_from"])
     out = rows.merge(ch, on=["unit", "construct"], how="left")
     out["significant"] = out["significant"].astype("boolean").fillna(False).astype(bool)
-    out.insert(2, "label", [data.label(c) for c in out["construct"]])
+    out.insert(2, "label", [data.label(c, lang) for c in out["construct"]])
+    out["better"] = [data.better(c) for c in out["construct"]]
     return out.reset_index(drop=True)
 
 
-def headline(data: ReportData) -> dict[str, Any]:
+def headline(data: ReportData, lang: str = "en") -> dict[str, Any]:
     """The national index of the target construct in the latest wave, with CI, n and change."""
-    table = national_table(data)
+    table = national_table(data, lang=lang)
     row = table[table["construct"] == data.target]
     if row.empty:
-        return {"construct": data.target, "label": data.label(data.target), "wave": data.latest_wave}
+        return {"construct": data.target, "label": data.label(data.target, lang), "wave": data.latest_wave}
     r = row.iloc[0]
     return {
         "construct": data.target,
-        "label": data.label(data.target),
+        "label": data.label(data.target, lang),
+        "better": data.better(data.target),
         "unit": r["unit"],
         "wave": data.latest_wave,
         "previous_wave": data.previous_wave,
@@ -128,16 +129,25 @@ def trend_table(data: ReportData, level: str, construct: str | None = None) -> p
     return wide.reindex(columns=[w for w in data.waves if w in wide.columns]).rename_axis(None, axis=1)
 
 
-def impacts_table(data: ReportData, wave: str | None = None) -> pd.DataFrame:
-    """National impacts of every driver on each target in one wave (largest first)."""
+def impacts_table(data: ReportData, wave: str | None = None, lang: str = "en") -> pd.DataFrame:
+    """National impacts of every driver on each target in one wave.
+
+    The headline construct's drivers come first, then the other targets in
+    model order (the constructs' order in the index table); within a target,
+    largest impact first.
+    """
     imp = data.impacts[data.impacts["level"] == "national"]
     waves = [w for w in data.waves if w in set(imp["wave"])]
     if not waves:
         return pd.DataFrame(columns=["driver", "label", "target", "impact", "performance"])
     wave = wave if wave in waves else waves[-1]
-    imp = imp[imp["wave"] == wave].sort_values(["target", "impact"], ascending=[True, False], kind="stable")
+    imp = imp[imp["wave"] == wave]
+    order = [data.target, *dict.fromkeys(data.index["construct"]), *dict.fromkeys(imp["target"])]
+    rank = {c: i for i, c in reversed(list(enumerate(order)))}
+    imp = imp.assign(_rank=imp["target"].map(rank)).sort_values(["_rank", "impact"], ascending=[True, False],
+                                                                kind="stable")  # fmt: skip
     out = imp[["driver", "target", "impact", "performance"]].copy()
-    out.insert(1, "label", [data.label(c) for c in out["driver"]])
+    out.insert(1, "label", [data.label(c, lang) for c in out["driver"]])
     return out.reset_index(drop=True)
 
 
@@ -190,7 +200,7 @@ def measurement_table(data: ReportData, wave: str | None = None) -> pd.DataFrame
 
 
 def sample_table(data: ReportData) -> pd.DataFrame:
-    """Per wave and level: units reported, suppressed and failed, and respondents."""
+    """Per wave and level: units reported, suppressed and failed, and respondents of the reported units."""
     u = data.units
     rows = []
     for wave in data.waves:
@@ -199,7 +209,7 @@ def sample_table(data: ReportData) -> pd.DataFrame:
             if sel.empty:
                 continue
             status = sel["status"]
-            n = sel.loc[status == "ok", "n"].sum() if level == "company" else np.nan
+            n = sel.loc[status == "ok", "n"].sum()
             rows.append((wave, level, int((status == "ok").sum()), int((status == "suppressed").sum()),
                          int((status == "failed").sum()), n))  # fmt: skip
     return pd.DataFrame(rows, columns=["wave", "level", "units_ok", "suppressed", "failed", "respondents"])
