@@ -56,3 +56,11 @@ class ConvergenceWarning(UserWarning):
 
 class AdmissibilityWarning(UserWarning):
     """A consistent estimator returned an inadmissible solution (e.g. rho_A > 1 or a correlation above 1)."""
+
+
+class InputFileError(CSIError, FileNotFoundError):
+    """A named input file (model, data, weights) does not exist.
+
+    Also a :class:`FileNotFoundError`, so callers that catch the built-in
+    exception keep working.
+    """

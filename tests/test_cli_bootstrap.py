@@ -47,7 +47,7 @@ def test_bootstrap_options_and_out_folder(ecsi_csv: Path, tmp_path: Path, capsys
 
 def test_bootstrap_studentized(ecsi_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["bootstrap", "ecsi", str(ecsi_csv), "--resamples", "20", "--seed", "1", "--ci", "studentized",
-            "--inner-resamples", "5"]  # fmt: skip
+            "--inner-resamples", "25"]  # fmt: skip
     assert main(argv) == 0
     assert "studentized 95% intervals" in capsys.readouterr().out
 

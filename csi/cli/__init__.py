@@ -90,3 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (CSIError, OSError) as e:
             print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
             return EXIT_INPUT
+        except MemoryError as e:  # a last resort: sizes are estimated and refused before allocating where known
+            print(
+                f"{PROG}: error: not enough memory: {_one_line(e)}; use less data or fewer resamples", file=sys.stderr
+            )
+            return EXIT_INPUT

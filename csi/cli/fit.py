@@ -26,6 +26,7 @@ from csi.data.io import read_data
 from csi.data.prepare import MISSING_POLICIES
 from csi.estimators import ESTIMATORS
 from csi.results.export import write_results
+from csi.results.files import check_target
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -41,14 +42,18 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n\n'
         "With --out DIR: one CSV per table (estimates, outer_model, inner_model, effects, quality,\n"
         "cross_loadings, scores; index when every item has a scale; bootstrap and draws when\n"
-        "bootstrapped) and results.json with the model, options, n, convergence, GoF and the tables.",
+        "bootstrapped), results.json with the model, options, n, convergence, GoF and the tables, and\n"
+        "manifest.json with the size and SHA-256 of every file. DIR must be new or empty (--overwrite\n"
+        "replaces a results folder as a whole).",
         formatter_class=fmt,
     )
     model_data_options(p)
     bootstrap_options(p, default=0)
     p.add_argument("--ci", choices=CI_KINDS, default="percentile", help="bootstrap interval (default: percentile)")
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
-    p.add_argument("--out", metavar="DIR", help="write every table as CSV plus results.json into DIR")
+    p.add_argument("--out", metavar="DIR", help="write every table as CSV, results.json and manifest.json into DIR "
+                   "(a new or empty folder)")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     p.set_defaults(run=run)
 
 
@@ -77,6 +82,8 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print, optionally bootstrap and write."""
+    if args.out:
+        check_target(args.out, args.overwrite)  # refuse before the work, not after it
     fit = fit_from_args(args)
     spec = fit.spec
     print(fit.summary())
@@ -95,6 +102,6 @@ def run(args: argparse.Namespace) -> int:
         from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
 
         extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report
-        files = write_results(args.out, fit, boot, index, extra=extra)
+        files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
     return EXIT_OK

@@ -11,6 +11,8 @@ from csi.cli._common import EXIT_OK, count, in_unit_interval, json_arg
 from csi.data.io import read_data
 from csi.data.prepare import MISSING_POLICIES
 from csi.index.panel import PANEL_INTERVALS
+from csi.index.status import FLAGGED_POLICIES
+from csi.results.files import check_target
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -26,7 +28,10 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "      --sector sector --unit-weights weights.csv --bootstrap 1000 --seed 1 --out results/\n\n"
         "The unit-weights file has columns level, unit, wave, weight (company revenue, industry revenue,\n"
         "sector share of GDP); without it every level uses equal weights.  DIR receives index, changes,\n"
-        "units, estimates, impacts and quality as .csv and .parquet, and manifest.json.",
+        "units, estimates, impacts and quality as .csv and .parquet, and manifest.json (provenance and the\n"
+        "size and SHA-256 of every file); it must be new or empty (--overwrite replaces a results folder).\n"
+        "Cells whose fit did not converge, is inadmissible or has a negative outer weight keep their index\n"
+        "with that status and are left out of the aggregates (--flagged include lets them in).",
         formatter_class=fmt,
     )
     p.add_argument(
@@ -44,7 +49,11 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     )
     p.add_argument("--bootstrap", type=count(0), required=True, metavar="B", help="bootstrap resamples per cell")
     p.add_argument("--seed", type=count(0), required=True, metavar="S", help="run seed")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (new or empty)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
+    p.add_argument("--flagged", choices=FLAGGED_POLICIES, default="exclude",
+                   help="company cells that did not converge, are inadmissible or have a negative outer weight: "
+                   "exclude them from the aggregates (default) or include them")  # fmt: skip
     p.add_argument("--pooled", action="store_true", help="one model per industry x wave (needs --industry)")
     p.add_argument("--ci", choices=PANEL_INTERVALS, default="percentile", help="interval type (default: percentile)")
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
@@ -60,6 +69,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, compute, write and print the national line."""
+    check_target(args.out, args.overwrite)  # refuse before the work, not after it
     items = json_arg(args.items, "--items") if args.items else None
     spec = csi.load_model(args.model, items=items)
     data = read_data(args.data)
@@ -69,12 +79,13 @@ def run(args: argparse.Namespace) -> int:
         data, spec, company=args.company, wave=args.wave, industry=args.industry, sector=args.sector,
         respondent_weight=args.respondent_weight, unit_weights=unit_weights, min_n=args.min_n,
         n_resamples=args.bootstrap, seed=args.seed, pooled=args.pooled, ci=args.ci, level=args.level,
-        missing=args.missing, national_resamples=args.national_bootstrap, n_jobs=args.jobs,
+        missing=args.missing, national_resamples=args.national_bootstrap, flagged=args.flagged, n_jobs=args.jobs,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
-    out = result.write(args.out)
+    out = result.write(args.out, overwrite=args.overwrite)
     print(result.summary())
     counts = result.manifest["counts"]
-    print(f"\n{counts['cells']} company cells ({counts['suppressed']} suppressed, {counts['failed']} failed), "
+    print(f"\n{counts['cells']} company cells ({counts['suppressed']} suppressed, {counts['failed']} failed, "
+          f"{counts['flagged']} flagged and {'excluded' if args.flagged == 'exclude' else 'included'}), "
           f"{args.bootstrap} resamples each, in {seconds:.1f} s; wrote {out}")  # fmt: skip
     return EXIT_OK

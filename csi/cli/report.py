@@ -34,12 +34,12 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the folder once and write each requested output."""
     from csi.errors import CSIError
-    from csi.report import load_results, write_report
+    from csi.report import write_report
 
     if not (args.out or args.pdf or args.xlsx):
         raise CSIError("nothing to write: give --out FILE.html, --pdf FILE.pdf and/or --xlsx FILE.xlsx")
-    data = load_results(args.results)
-    written = write_report(data, args.out, pdf=args.pdf, xlsx=args.xlsx, title=args.title)
+    # The folder is verified against its manifest and read once, inside write_report.
+    written = write_report(args.results, args.out, pdf=args.pdf, xlsx=args.xlsx, title=args.title)
     for kind, path in written.items():
         print(f"{PROG}: wrote {kind.upper()} {path}")
     return EXIT_OK

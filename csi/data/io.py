@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from csi.errors import DataError
+from csi.errors import DataError, InputFileError
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel", ".xls": "excel"}
 """File suffix -> pandas reader (``pandas.read_<reader>``)."""
@@ -28,23 +28,43 @@ def read_data(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     Raises
     ------
-    FileNotFoundError
-        When the file does not exist.
+    InputFileError
+        When the file does not exist (also a ``FileNotFoundError``).
     DataError
-        For an unknown suffix or a file the reader cannot parse (including a
-        missing optional engine such as pyarrow or openpyxl).
+        For an unknown suffix, a file the reader cannot parse (including a
+        missing optional engine such as pyarrow or openpyxl), or a header that
+        names a column twice (pandas would rename the second copy silently).
     """
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"no data file {str(p)!r}")
+        raise InputFileError(f"no data file {str(p)!r}")
     kind = READERS.get(p.suffix.lower())
     if kind is None:
         raise DataError(f"cannot read {p.name!r}: unknown file type; accepted: {', '.join(sorted(READERS))}")
     try:
-        return getattr(pd, f"read_{kind}")(p)
+        frame = getattr(pd, f"read_{kind}")(p)
     except ImportError as e:
         raise DataError(f"cannot read {p.name!r}: {e}") from e
     except (ValueError, OSError, pd.errors.ParserError) as e:
         # Parser errors span several lines; the first one says what went wrong.
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"cannot read {p.name!r}: {first}") from e
+    if kind != "parquet":
+        _check_header(p, kind, frame)
+    return frame
+
+
+def _check_header(p: Path, kind: str, frame: pd.DataFrame) -> None:
+    """Refuse a header naming a column twice: the reader renames the copy (``x.1``) and the first is used."""
+    if frame.columns.is_unique and not any(isinstance(c, str) and "." in c for c in frame.columns):
+        return  # without a "." no column can be a renamed copy
+    raw = getattr(pd, f"read_{kind}")(p, header=None, nrows=1).iloc[0].tolist() if len(frame.columns) else []
+    names = [str(v) for v in raw]
+    seen: dict[str, int] = {}
+    for pos, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataError(
+                f"the header of {p.name!r} names column {name!r} twice (columns {seen[name]} and {pos}); "
+                "column names must be unique: rename or drop one copy"
+            )
+        seen[name] = pos

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from csi.data.checks import check_prepared
 from csi.data.columns import column_to_float
 from csi.errors import DataError
 from csi.spec.model import Item, ModelSpec
@@ -311,7 +312,7 @@ def prepare_items(
                     "missing='mean' has no mean to impute; drop the item from the model or fix the data"
                 )
             X = np.where(isnan, _column_means(X, w)[None, :], X)
-    X = X[keep]
+    X = X if keep.all() else X[keep]  # no copy of long data when every row is kept
     used_labels = labels[keep]
     if w is not None:
         w = w[keep]
@@ -331,6 +332,7 @@ def prepare_items(
             f"item column(s) {', '.join(parts)} do not vary over the {X.shape[0]} rows used; a constant item "
             "has no correlation with anything, so drop it from the model"
         )
+    check_prepared(spec, X, w)
 
     X.setflags(write=False)
     if w is not None:

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from csi.core.moments import cov_to_corr, moments
+from csi.data.checks import check_full_rank
 from csi.data.prepare import prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
@@ -132,6 +133,7 @@ class CBSEM:
         X = prepared.X
         n = X.shape[0]
         mean, S = moments(X, prepared.weights)
+        check_full_rank(S, prepared.item_names, "CB-SEM fits and its fit measures need log|S|, so a positive-definite S")
         corr, sd = cov_to_corr(S)
         with warnings.catch_warnings():
             # semopy logs through warnings/logging for benign start-value issues; failures are judged below.

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, moments
+from csi.core.moments import cov_to_corr, moments, standardised_product
 from csi.core.pls import SIGN_RULES, STOP_RULES, pls_inner, pls_weights
 from csi.core.reliability import cronbach_alpha, dillon_goldstein_rho, first_pc_loadings
 from csi.core.schemes import SCHEMES
@@ -131,8 +131,8 @@ class PLS:
 
         items = pd.Index(spec.item_names, name="item")
         lvs = pd.Index(spec.construct_names, name="construct")
-        Xs = (X - mean) / (sd if self.scaled else 1.0)
-        scores = pd.DataFrame(Xs @ (M * res.w[:, None]), index=prepared.row_labels, columns=lvs)
+        scores = standardised_product(X, mean, sd if self.scaled else 1.0, M * res.w[:, None])
+        scores = pd.DataFrame(scores, index=prepared.row_labels, columns=lvs)
         return FitResult(
             spec=spec,
             method=self.name,

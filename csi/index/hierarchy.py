@@ -145,8 +145,9 @@ def unit_weight_table(unit_weights: object, hierarchy: Hierarchy) -> dict[tuple[
     ------
     DataError
         For missing columns, an unknown level, a non-positive or non-numeric
-        weight, a duplicated ``(level, unit, wave)``, or a unit of the panel
-        without a weight (each message names the unit).
+        weight, a duplicated ``(level, unit, wave)``, a row for a unit or wave
+        the panel lacks (a misspelt company would otherwise be ignored), or a
+        unit of the panel without a weight (each message names the unit).
     """
     needed = [(lv, u, w) for lv in hierarchy.levels[:-1] for w in hierarchy.waves for u in hierarchy.units[(lv, w)]]
     if unit_weights is None:
@@ -179,6 +180,17 @@ def unit_weight_table(unit_weights: object, hierarchy: Hierarchy) -> dict[tuple[
         if (lv, u, w) in out:
             raise DataError(f"the unit-weights table gives {lv} {u!r} in wave {w!r} more than one weight")
         out[(lv, u, w)] = float(x)
+    known = set(needed)
+    unknown_rows = [k for k in out if k not in known]
+    if unknown_rows:
+        lv, u, w = unknown_rows[0]
+        elsewhere = sorted({ww for (ll, uu, ww) in known if (ll, uu) == (lv, u)})
+        where = (f"it is in the panel only in wave(s) {', '.join(map(repr, elsewhere))}" if elsewhere
+                 else f"the panel has no {lv} {u!r}")  # fmt: skip
+        raise DataError(
+            f"the unit-weights table gives a weight for {lv} {u!r} in wave {w!r}, but {where} "
+            f"({len(unknown_rows)} row(s) name units the panel lacks); fix the name or remove the row"
+        )
     missing = [k for k in needed if k not in out]
     if missing:
         lv, u, w = missing[0]

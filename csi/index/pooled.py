@@ -23,9 +23,10 @@ from csi.core.index import index_0_100, unstandardise
 from csi.core.moments import cov_to_corr, resample_moments
 from csi.errors import CSIError
 from csi.estimators import fit as fit_model
-from csi.index.cells import ESTIMATE_OPS, CellResult, CellTask, _quality, cell_seed
+from csi.index.cells import ESTIMATE_OPS, CellResult, CellTask, _quality, cell_seed, fit_flags
 from csi.index.compute import scale_bounds
 from csi.index.impacts import impacts
+from csi.index.status import cell_status
 from csi.resample.plans import StratifiedPlan
 from csi.resample.run import bootstrap
 
@@ -64,6 +65,9 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
         scaled = bool(fit.options.get("scaled", True))
         u = unstandardise(fit.weights.to_numpy(), fit.item_sds.to_numpy(), scaled)
         head.negative_weights = bool((u < 0).any())
+        # Every company of the industry is indexed with the pooled weights, so it shares the pooled fit's flags.
+        head.flags = fit_flags(fit, head.negative_weights)
+        head.status = cell_status(head.flags)
         ok = []
         for c in labels:
             r = companies[c]
@@ -76,6 +80,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
             mean = np.average(X[sel], axis=0, weights=ww)
             r.index = index_0_100(u, mean, lo, hi, M)
             r.negative_weights = head.negative_weights
+            r.flags, r.status = list(head.flags), head.status
             ok.append(c)
         est = fit.estimates
         est = est[est["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from csi.errors import CSIError
 from csi.report.excel import write_xlsx
 from csi.report.html import render_html, write_html
 from csi.report.load import ReportData, load_results
@@ -28,7 +29,19 @@ def write_report(
     xlsx: str | os.PathLike[str] | None = None,
     title: str | None = None,
 ) -> dict[str, Path]:
-    """Write any of the HTML, PDF and Excel reports of one run; returns the paths written by kind."""
+    """Write any of the HTML, PDF and Excel reports of one run; returns the paths written by kind.
+
+    Each file is written to a temporary sibling and renamed into place, so an
+    existing report is replaced whole or left as it was.  A report may not be
+    written inside the results folder it reports on (it would be a file the
+    folder's manifest does not list, and the folder would no longer verify).
+    """
+    if isinstance(result, str | os.PathLike):
+        folder = Path(result).resolve()
+        for path in (html, pdf, xlsx):
+            if path is not None and folder in Path(path).resolve().parents:
+                raise CSIError(f"report file {str(path)!r} lies inside the results folder {str(result)!r}; write it "
+                               "elsewhere (an unlisted file would make the folder fail verification)")  # fmt: skip
     data = load_results(result)
     out: dict[str, Path] = {}
     if html is not None:

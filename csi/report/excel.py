@@ -16,6 +16,7 @@ import pandas as pd
 
 from csi.report import tables
 from csi.report.load import ReportData, load_results
+from csi.results.files import staged_file
 
 #: Fixed document timestamps, so the same results give the same workbook content.
 _EPOCH = dt.datetime(2000, 1, 1)
@@ -77,5 +78,6 @@ def write_xlsx(result: Any, path: str | os.PathLike[str]) -> Path:
             width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)])
             ws.column_dimensions[get_column_letter(j)].width = min(max(8, width + 2), 60)
     path = Path(path)
-    wb.save(path)
+    with staged_file(path) as staged:
+        wb.save(staged)
     return path

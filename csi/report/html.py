@@ -17,6 +17,7 @@ import pandas as pd
 
 from csi.report import figures, tables
 from csi.report.load import ReportData, load_results, manifest_value
+from csi.results.files import staged_file
 
 
 def _missing(x: Any) -> bool:
@@ -112,7 +113,8 @@ def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]
                 "level": lv,
                 "title": level_names[lv],
                 "singular": {"sector": "Sector", "industry": "Industry", "company": "Company"}[lv],
-                "rows": _records(tables.level_table(data, lv)),
+                "rows": _records(level_rows := tables.level_table(data, lv)),
+                "flagged": int((level_rows["index"].notna() & (level_rows["status"] != "ok")).sum()),
                 "trends": Markup(figures.unit_trends(data, lv)) if len(data.waves) > 1 else None,
                 "forest": Markup(figures.index_ci(data, lv)),
             }
@@ -134,6 +136,7 @@ def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]
         "national": _records(tables.national_table(data)),
         "national_trend": Markup(figures.national_trend(data)) if len(data.waves) > 1 else None,
         "sections": sections,
+        "flagged_policy": tables.flagged_policy(data),
         "paths": paths,
         "paths_have_ci": any(r["significant_text"] != "–" for r in paths),
         "path_diagram": Markup(figures.path_diagram(data)) if (data.estimates["level"] == "national").any() else None,
@@ -176,5 +179,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
 def write_html(result: Any, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
     """Write the HTML report to ``path`` (UTF-8); returns the path."""
     path = Path(path)
-    path.write_text(render_html(result, title=title), encoding="utf-8")
+    page = render_html(result, title=title)
+    with staged_file(path) as staged:  # a reader never sees half a page, and a failure keeps the old one
+        staged.write_text(page, encoding="utf-8")
     return path

@@ -22,7 +22,6 @@ Tolerance, all of it deliberate:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -35,6 +34,8 @@ import pandas as pd
 
 from csi.errors import DataError
 from csi.index.result import COLUMNS, TEXT_COLUMNS
+from csi.results.csv_text import unescape_frame
+from csi.results.files import FILES_KEY, verify_folder, without_files
 
 #: Aggregation levels from the top down; ``national`` and ``company`` are required.
 LEVELS = ("national", "sector", "industry", "company")
@@ -193,7 +194,13 @@ def _typed(name: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     # Everything as text first, so labels such as "NA" or "007" survive; numbers are parsed per column.
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:  # EmptyDataError is a ValueError
+        raise DataError(f"{path.name} cannot be read as CSV ({type(e).__name__}: {e}); the folder is damaged: "
+                        "write it again") from e  # fmt: skip
+    # csi quotes text cells that a spreadsheet would run as formulas; numeric columns are parsed later.
+    return unescape_frame(frame, [c for c in frame.columns if c in TEXT_COLUMNS])
 
 
 def _spec_from(manifest: Mapping[str, Any]) -> Any:
@@ -258,21 +265,16 @@ def load_results(source: str | os.PathLike[str] | Any) -> ReportData:
             frames, manifest, items, _ = survey.survey_from_folder(folder)
             frames = {n: _typed(n, f, f"{n} table of {folder.name}") for n, f in frames.items()}
             return replace(_assemble(frames, manifest, str(folder), True), kind="survey", items=items)
+        manifest = verify_folder(folder)  # before any table is trusted
         frames = {}
         for name in COLUMNS:
             path = folder / f"{name}.csv"
-            if not path.is_file():
+            if f"{name}.csv" not in manifest[FILES_KEY]:
                 raise DataError(f"results folder {str(folder)!r} has no {name}.csv; expected: "
                                 f"{', '.join(f'{n}.csv' for n in COLUMNS)} and manifest.json (csi index --out), "
                                 "or results.json (csi fit --out)")  # fmt: skip
             frames[name] = _typed(name, _read_csv(path), f"{path.name}")
-        mpath = folder / "manifest.json"
-        if not mpath.is_file():
-            raise DataError(f"results folder {str(folder)!r} has no manifest.json")
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"manifest.json is not valid JSON ({e.msg} at line {e.lineno})") from e
+        manifest = without_files(manifest)
         where = str(folder)
     else:
         missing = [n for n in (*COLUMNS, "manifest") if not hasattr(source, n)]

@@ -16,6 +16,7 @@ from typing import Any
 
 from csi.errors import CSIError
 from csi.report.html import render_html
+from csi.results.files import staged_file
 
 #: Executable names tried in order.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -81,4 +82,6 @@ def write_pdf(result: Any, path: str | os.PathLike[str], *, title: str | None = 
     with tempfile.TemporaryDirectory(prefix="csi-report-") as tmp:
         html = Path(tmp) / "report.html"
         html.write_text(render_html(result, title=title), encoding="utf-8")
-        return html_to_pdf(html, path)
+        with staged_file(path) as staged:
+            html_to_pdf(html, staged)
+        return Path(path)

@@ -178,14 +178,11 @@ def survey_from_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str,
     if not isinstance(doc, Mapping):
         raise DataError("results.json must hold a JSON object")
     manifest = {k: v for k, v in doc.items() if k != "tables"}
-    extra = folder / "manifest.json"  # provenance (input hash, versions) where the writer adds one
-    if extra.is_file():
-        try:
-            more = json.loads(extra.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            more = {}
-        if isinstance(more, Mapping):
-            manifest = {**{k: v for k, v in more.items() if k not in manifest}, **manifest}
+    if (folder / "manifest.json").is_file():  # a sealed folder: checked before any table is trusted
+        from csi.results.files import verify_folder, without_files
+
+        more = without_files(verify_folder(folder))
+        manifest = {**{k: v for k, v in more.items() if k not in manifest}, **manifest}
     facts = manifest.get("report") if isinstance(manifest.get("report"), Mapping) else {}
     estimates = _csv(folder, "estimates", True)
     boot = _csv(folder, "bootstrap", False)

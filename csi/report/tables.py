@@ -10,11 +10,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from csi.report.load import ReportData, manifest_value
 
 CHANGE_COLUMNS = ["change", "change_ci_lower", "change_ci_upper", "p_value", "significant"]
+
+#: What a unit's status means, for the report's tables (csi.index.status); ``ok`` needs no note.
+STATUS_NOTES = {
+    "not_converged": "did not converge",
+    "inadmissible": "inadmissible solution",
+    "negative_weight": "negative outer weight: not a weighted mean",
+    "includes_flagged": "includes flagged cells",
+    "all_flagged": "every cell flagged",
+    "suppressed": "too few respondents",
+    "failed": "could not be fitted",
+}
+
+
+def flagged_policy(data: ReportData) -> str:
+    """Whether the run excluded (default) or included flagged cells in the aggregates."""
+    options = manifest_value(data.manifest, "options") or {}
+    policy = options.get("flagged") if isinstance(options, Mapping) else None
+    return policy if policy in ("exclude", "include") else "exclude"
+
+
+def status_note(data: ReportData, status: str) -> str:
+    """The reader's explanation of a status, with what the aggregates did with a flagged cell ('' for ok)."""
+    note = STATUS_NOTES.get(status, status if status != "ok" else "")
+    if status in ("not_converged", "inadmissible", "negative_weight"):
+        note += "; excluded from the aggregates" if flagged_policy(data) == "exclude" else "; in the aggregates"
+    return note
 
 #: Quality criteria in reading order, with display names; others follow in their own order.
 CRITERIA = {
@@ -60,9 +87,11 @@ def _changes(data: ReportData, level: str, wave: str) -> pd.DataFrame:
 def level_table(data: ReportData, level: str, wave: str | None = None, construct: str | None = None) -> pd.DataFrame:
     """Every unit of a level in one wave: index, CI, n, status and the change since the previous wave.
 
-    Columns: ``unit, parent, n, status, index, se, ci_lower, ci_upper, change,
-    change_ci_lower, change_ci_upper, p_value, significant``; sorted by parent,
-    then by index (highest first), suppressed cells last.
+    Columns: ``unit, parent, n, status, note, index, se, ci_lower, ci_upper,
+    change, change_ci_lower, change_ci_upper, p_value, significant``; sorted
+    by parent, then by index (highest first); flagged cells (an index with a
+    status such as ``negative_weight``, :mod:`csi.index.status`) after them,
+    units without an index last.  ``note`` explains a status other than ``ok``.
     """
     wave = wave or data.latest_wave
     construct = construct or data.target
@@ -81,10 +110,12 @@ def level_table(data: ReportData, level: str, wave: str | None = None, construct
     ch = ch[ch["construct"] == construct].drop(columns=["construct", "wave_from"])
     out = rows.merge(ch, on="unit", how="left")
     out["significant"] = out["significant"].astype("boolean").fillna(False).astype(bool)
-    out = out.assign(_missing=out["index"].isna()).sort_values(
-        ["_missing", "parent", "index"], ascending=[True, True, False], kind="stable"
-    )
-    cols = ["unit", "parent", "n", "status", "index", "se", "ci_lower", "ci_upper", *CHANGE_COLUMNS]
+    out["note"] = [status_note(data, s) for s in out["status"]]
+    # Reported units first, then flagged ones (an index, but not one to rank), then those without an index.
+    rank = np.where(out["index"].isna(), 2, np.where(out["status"].isin(["ok", "includes_flagged"]), 0, 1))
+    out = out.assign(_rank=rank).sort_values(["_rank", "parent", "index"], ascending=[True, True, False],
+                                             kind="stable")  # fmt: skip
+    cols = ["unit", "parent", "n", "status", "note", "index", "se", "ci_lower", "ci_upper", *CHANGE_COLUMNS]
     return out[cols].reset_index(drop=True)
 
 
@@ -109,7 +140,12 @@ def headline(data: ReportData, lang: str = "en") -> dict[str, Any]:
     if row.empty:
         return {"construct": data.target, "label": data.label(data.target, lang), "wave": data.latest_wave}
     r = row.iloc[0]
+    u = data.units
+    status = u.loc[(u["level"] == "national") & (u["wave"] == data.latest_wave), "status"]
+    status = str(status.iloc[0]) if len(status) else "ok"
     return {
+        "status": status,
+        "note": status_note(data, status),
         "construct": data.target,
         "label": data.label(data.target, lang),
         "better": data.better(data.target),
@@ -200,7 +236,8 @@ def measurement_table(data: ReportData, wave: str | None = None) -> pd.DataFrame
 
 
 def sample_table(data: ReportData) -> pd.DataFrame:
-    """Per wave and level: units reported, suppressed and failed, and respondents of the reported units."""
+    """Per wave and level: units ok, suppressed, failed and flagged (any other status), and respondents of the
+    units reported (ok) at that level."""
     u = data.units
     rows = []
     for wave in data.waves:
@@ -210,15 +247,17 @@ def sample_table(data: ReportData) -> pd.DataFrame:
                 continue
             status = sel["status"]
             n = sel.loc[status == "ok", "n"].sum()
+            flagged = ~status.isin(["ok", "suppressed", "failed"])
             rows.append((wave, level, int((status == "ok").sum()), int((status == "suppressed").sum()),
-                         int((status == "failed").sum()), n))  # fmt: skip
-    return pd.DataFrame(rows, columns=["wave", "level", "units_ok", "suppressed", "failed", "respondents"])
+                         int((status == "failed").sum()), int(flagged.sum()), n))  # fmt: skip
+    return pd.DataFrame(rows, columns=["wave", "level", "units_ok", "suppressed", "failed", "flagged", "respondents"])
 
 
 def suppressed_table(data: ReportData) -> pd.DataFrame:
-    """Every unit-wave that is not reported (status other than ok), with its n."""
+    """Every unit-wave whose status is not ok, with its n and what the status means."""
     u = data.units[data.units["status"] != "ok"]
-    return u[["level", "unit", "parent", "wave", "n", "status"]].reset_index(drop=True)
+    u = u[["level", "unit", "parent", "wave", "n", "status"]].reset_index(drop=True)
+    return u.assign(note=[status_note(data, s) for s in u["status"]])
 
 
 def _flat(value: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -122,6 +122,17 @@ class BootstrapResult:
             }
         )
 
+    @cached_property
+    def indirect_effects(self) -> pd.DataFrame:
+        """Specific and total indirect effects with this bootstrap's SE, interval and p-value.
+
+        Each replicate's indirect effect is the product of its own path
+        replicates along the chain; see :func:`csi.resample.mediation.indirect_effect_table`.
+        """
+        from csi.resample.mediation import indirect_effect_table
+
+        return indirect_effect_table(self)
+
     def summary(self) -> str:
         """Text summary: provenance, failures, and the table of estimates."""
         head = [

@@ -199,6 +199,16 @@ class FitResult:
                 rows.append((source, target, direct, total - direct, total))
         return pd.DataFrame(rows, columns=["from", "to", "direct", "indirect", "total"])
 
+    @cached_property
+    def indirect_effects(self) -> pd.DataFrame:
+        """Specific indirect effects (every chain of two or more paths) and each pair's total indirect effect.
+
+        See :func:`csi.results.mediation.indirect_effects`.
+        """
+        from csi.results.mediation import indirect_effects  # the module reads a fit; imported here, not at the top
+
+        return indirect_effects(self)
+
     # ----------------------------------------------------------- measurement
     @cached_property
     def outer_model(self) -> pd.DataFrame:

@@ -302,13 +302,31 @@ class _Directives:
 
 
 def _locate(build: Callable[[int], object], n: int) -> int | None:
-    """Smallest k such that ``build(k)`` raises, i.e. the element that makes validation fail."""
-    for k in range(1, n + 1):
+    """Smallest k such that ``build(k)`` raises, i.e. the element that makes validation fail.
+
+    A binary search: once a prefix of the model fails validation every longer
+    prefix fails too (an element never repairs an earlier fault), so the
+    search needs log2(n) validations rather than n (a model of a thousand
+    constructs with a cycle is located in ten, not a thousand).
+    """
+
+    def fails(k: int) -> bool:
         try:
             build(k)
         except SpecError:
-            return k - 1
-    return None
+            return True
+        return False
+
+    if n < 1 or not fails(n):
+        return None
+    lo, hi = 1, n  # fails(hi) holds; find the smallest such k
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fails(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo - 1
 
 
 def parse_lavaan(text: str, name: str = "model") -> ModelSpec:

@@ -422,26 +422,34 @@ def topological_order(names: Iterable[str], edges: Iterable[tuple[str, str]]) ->
         succ[a].append(b)
     state: dict[str, int] = dict.fromkeys(names, 0)
     order: list[str] = []
-
-    def visit(n: str, stack: list[str]) -> None:
-        state[n] = 1
-        stack.append(n)
-        for m in succ[n]:
-            if state[m] == 1:
-                cyc = stack[stack.index(m) :] + [m]
+    # Depth-first search with an explicit stack (not recursion), so a chain of thousands of constructs
+    # cannot exhaust Python's recursion limit.  Each frame is (node, iterator over its successors).
+    for root in names:
+        if state[root]:
+            continue
+        state[root] = 1
+        path: list[str] = [root]
+        frames = [(root, iter(succ[root]))]
+        while frames:
+            n, rest = frames[-1]
+            m = next(rest, None)
+            if m is None:
+                frames.pop()
+                path.pop()
+                state[n] = 2
+                order.append(n)
+            elif state[m] == 1:
+                cyc = path[path.index(m) :] + [m]
+                if len(cyc) > 12:  # a long cycle is shown by its ends
+                    cyc = [*cyc[:5], f"... ({len(cyc) - 10} more) ...", *cyc[-5:]]
                 raise SpecError(
                     f"the paths contain a cycle: {' -> '.join(cyc)}; satisfaction index models must be "
                     "recursive (acyclic)"
                 )
-            if state[m] == 0:
-                visit(m, stack)
-        stack.pop()
-        state[n] = 2
-        order.append(n)
-
-    for n in names:
-        if state[n] == 0:
-            visit(n, [])
+            elif state[m] == 0:
+                state[m] = 1
+                path.append(m)
+                frames.append((m, iter(succ[m])))
     return order[::-1]
 
 

@@ -47,6 +47,7 @@ from typing import Any
 import tomli_w
 
 from csi.errors import ModelSyntaxError, SpecError
+from csi.spec.files import is_file, read_model_text
 from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 
 __all__ = ["read_toml", "to_toml"]
@@ -201,12 +202,17 @@ def read_toml(source: str | os.PathLike[str]) -> ModelSpec:
     SpecError
         Unknown keys, wrong value types or an inconsistent model.
     """
-    if isinstance(source, os.PathLike) or ("\n" not in source and "=" not in source):
+    if not isinstance(source, str | os.PathLike):
+        raise SpecError(f"read_toml needs TOML text or a path to a .toml file, got {type(source).__name__}")
+    if isinstance(source, os.PathLike) or ("\n" not in source and "=" not in source and not _is_table(source)):
         path = FilePath(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"no model file {str(path)!r}")
-        return spec_from_dict(_loads(path.read_text(encoding="utf-8")), default_name=path.stem)
+        return spec_from_dict(_loads(read_model_text(path)), default_name=path.stem)
     return spec_from_dict(_loads(source))
+
+
+def _is_table(text: str) -> bool:
+    """Whether one-line text opens a TOML table (``[constructs ...``): text, never a file name."""
+    return text.lstrip().startswith("[") and not is_file(text)
 
 
 # ------------------------------------------------------------------ writing
