@@ -23,7 +23,7 @@ MINUS = "\u2212"
 
 # key: (English, Chinese).  Fields in braces are filled by str.format.
 STRINGS: dict[str, tuple[str, str]] = {
-    "title_default": ("{construct} – {model}", "{construct} – {model}"),
+    "title_default": ("{model} index report", "{model} 指数报告"),
     "report": ("Report", "报告"),
     "wave": ("Wave {w}", "第{w}期"),
     "waves": ("Waves", "调查期"),
@@ -187,11 +187,23 @@ STRINGS: dict[str, tuple[str, str]] = {
     "diagram_title": ("Path coefficients ({caption})", "路径系数（{caption}）"),
     "diagram_ci_note": ("* interval excludes 0; dashed: includes 0", "*：区间不含 0；虚线：区间含 0"),
     "ipma_title": ("Importance-performance map, {w}", "重要性-表现分析图，{w}"),
+    "ipma_title_plain": ("Importance-performance map", "重要性-表现分析图"),
     "ipma_x": ("Impact on {construct} (points per +5 points)", "对{construct}的影响（每提高 5 分）"),
     "ipma_y": ("Performance (0–100 index)", "表现（0–100 指数）"),
     "trend_y": ("{construct} index (0–100)", "{construct}指数（0–100）"),
     "forest_x": ("{construct} index, {w} (0–100)", "{construct}指数，{w}（0–100）"),
     "readme": ("About this workbook", "关于本工作簿"),
+    "wave_col": ("Wave", "调查期"),
+    "flagged": ("Flagged", "被标记"),
+    "flagged_note": (
+        "{n} unit(s) flagged (shown in red with their status): a cell whose fit did not converge, is inadmissible "
+        "or has a negative outer weight has an index that is not a trustworthy weighted mean; flagged cells are "
+        "{policy} the industry, sector and national indices.",
+        "{n} 个单位被标记（以红色显示其状态）：模型未收敛、解不可接受或外部权重为负的单元，其指数不是可信的加权平均；"
+        "被标记的单元{policy}行业、行业大类和全国指数。",
+    ),
+    "excluded_from": ("excluded from", "未计入"),
+    "included_in": ("included in", "已计入"),
 }
 
 

@@ -96,7 +96,7 @@ def settings(data: ReportData, words: Words) -> list[tuple[str, str]]:
     rows.append((words.seed, "–" if seed is None else str(seed)))
     digest = manifest_value(m, "input_hash", "input_sha256", "data_hash") or _get(m, "report", "input_hash")
     rows.append((words.input_hash, str(digest) if digest else "–"))
-    versions = m.get("versions")
+    versions = m.get("versions") or _get(m, "report", "versions")
     if isinstance(versions, Mapping) and versions:
         rows.append((words.versions, ", ".join(f"{k} {v}" for k, v in versions.items())))
     return rows
@@ -126,29 +126,22 @@ def paragraphs(data: ReportData, words: Words) -> list[str]:
 
 
 def cells(data: ReportData, words: Words) -> list[dict[str, Any]]:
-    """Suppressed, failed and flagged unit-waves with the reason, in words."""
+    """Suppressed, failed and flagged unit-waves with the reason in words (a failure's own message)."""
     if data.kind != "panel":
         return []
     m, o = data.manifest, _options(data)
     failures = m.get("failures") if isinstance(m.get("failures"), Mapping) else {}
     fit_failures = m.get("fit_failures") if isinstance(m.get("fit_failures"), Mapping) else {}
-    negative = set(m.get("negative_weights") or [])
     rows = []
-    for r in tables.suppressed_table(data).to_dict("records"):
+    for r in tables.suppressed_table(data, words.lang).to_dict("records"):
         key = f"{r['unit']} / {r['wave']}"
-        if r["status"] == "suppressed":
-            reason = (words("reason_suppressed", min_n=fmt_int(o["min_n"])) if o.get("min_n") is not None
-                      else words.reason_suppressed_plain)  # fmt: skip
+        if r["status"] == "suppressed" and o.get("min_n") is not None:
+            reason = words("reason_suppressed", min_n=fmt_int(o["min_n"]))
+        elif r["status"] == "failed":
+            reason = str(failures.get(key) or fit_failures.get(f"{r['level']} {key}") or r["note"])
         else:
-            reason = str(failures.get(key) or fit_failures.get(f"{r['level']} {key}") or r["status"])
+            reason = str(r["note"])
         rows.append({**r, "wave": wave_label(r["wave"], words), "reason": reason})
-    u = data.units
-    for key in sorted(negative):
-        unit, _, wave = key.partition(" / ")
-        n = u.loc[(u["level"] == "company") & (u["unit"] == unit) & (u["wave"] == wave), "n"]
-        rows.append({"level": "company", "unit": unit, "parent": "", "wave": wave_label(wave, words),
-                     "n": float(n.iloc[0]) if len(n) else float("nan"), "status": "ok",
-                     "reason": words.reason_negative})  # fmt: skip
     return rows
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from csi.errors import DataError
-from csi.report.i18n import fmt_num
+from csi.report.i18n import Words, fmt_num, wave_label
 from csi.report.load import ReportData, load_results
 
 #: Colours (colour-blind safe, Okabe & Ito 2008).
@@ -70,12 +70,14 @@ def plot_trend(
     unit: str | None = None,
     construct: str | None = None,
     show_ci: bool = True,
+    lang: str = "en",
 ) -> Any:
     """One unit's index across waves, with its confidence band.
 
     Suppressed or missing waves leave a gap.  Defaults: the national unit and
-    the model's target construct.
+    the model's target construct.  ``lang`` ("en" or "zh") sets the words.
     """
+    words = Words(lang)
     data = _data(result)
     ix = data.index
     level = _pick(ix["level"], level, "level", "national")
@@ -91,11 +93,11 @@ def plot_trend(
     ax.plot(x, rows["index"], marker="o", color=BLUE, label=mpl_text(unit))
     for xi, v in zip(x, rows["index"]):
         if np.isfinite(v):
-            ax.annotate(f"{v:.1f}", (xi, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
-    ax.set_xticks(x, [mpl_text(w) for w in data.waves])
+            ax.annotate(fmt_num(v), (xi, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    ax.set_xticks(x, [mpl_text(wave_label(w, words)) for w in data.waves])
     ax.set_xlim(-0.4, len(x) - 0.6)
-    ax.set_title(mpl_text(unit), fontsize=10)
-    ax.set_ylabel(f"{mpl_text(construct)} index (0-100)")
+    ax.set_title(mpl_text(words.national if level == "national" and unit == "national" else unit), fontsize=10)
+    ax.set_ylabel(words("trend_y", construct=mpl_text(construct)))
     ax.grid(axis="y", alpha=0.3)
     return ax
 
@@ -107,8 +109,10 @@ def plot_index_ci(
     level: str = "company",
     wave: str | None = None,
     construct: str | None = None,
+    lang: str = "en",
 ) -> Any:
     """Every unit of a level in one wave: index and confidence interval, sorted (a forest plot)."""
+    words = Words(lang)
     data = _data(result)
     ix = data.index
     level = _pick(ix["level"], level, "level", "company")
@@ -128,18 +132,21 @@ def plot_index_ci(
         capsize=3,
     )
     ax.set_yticks(y, [mpl_text(u) for u in rows["unit"]])
-    ax.set_xlabel(f"{mpl_text(construct)} index, {mpl_text(wave)} (0-100)")
+    ax.set_xlabel(words("forest_x", construct=mpl_text(construct), w=mpl_text(wave_label(wave, words))))
     ax.grid(axis="x", alpha=0.3)
     return ax
 
 
-def plot_ipma(result: Any, ax: Any = None, *, wave: str | None = None, target: str | None = None) -> Any:
+def plot_ipma(
+    result: Any, ax: Any = None, *, wave: str | None = None, target: str | None = None, lang: str = "en"
+) -> Any:
     """Importance-performance map of the drivers of the target (national, one wave).
 
     x: impact (index points gained on the target per +5 points of the driver);
     y: the driver's performance (its 0-100 index); dashed lines at the means
     (Ringle & Sarstedt 2016).  High impact with low performance is the priority.
     """
+    words = Words(lang)
     data = _data(result)
     imp = data.impacts[data.impacts["level"] == "national"]
     if imp.empty:
@@ -161,9 +168,10 @@ def plot_ipma(result: Any, ax: Any = None, *, wave: str | None = None, target: s
     if hi - lo < 10:  # drivers' indices often agree to a point or two; do not magnify that into a spread
         mid = (hi + lo) / 2
         ax.set_ylim(mid - 5, mid + 5)
-    ax.set_xlabel(f"Impact on {mpl_text(target)} (points per +5 points)")
-    ax.set_ylabel("Performance (0-100 index)")
-    ax.set_title(f"Importance-performance map, {mpl_text(wave)}", fontsize=10)
+    ax.set_xlabel(words("ipma_x", construct=mpl_text(target)))
+    ax.set_ylabel(words.ipma_y)
+    title = words.ipma_title_plain if data.kind == "survey" else words("ipma_title", w=mpl_text(wave_label(wave, words)))
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     return ax
 

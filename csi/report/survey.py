@@ -73,8 +73,18 @@ def survey_facts(fit: Any, data_file: str | os.PathLike[str] | None = None) -> d
         imp = []  # an item without a scale: no 0-100 metric, so no impacts (the report says so)
     data = fit.data
     digest = hashlib.sha256(Path(data_file).read_bytes()).hexdigest() if data_file is not None else None
+    import platform
+
+    import numpy
+    import pandas
+    import scipy
+
+    import csi
+
     return {
         "input_hash": digest,
+        "versions": {"csi": csi.__version__, "python": platform.python_version(), "numpy": numpy.__version__,
+                     "pandas": pandas.__version__, "scipy": scipy.__version__},  # fmt: skip
         "model_text": to_toml(fit.spec),
         "target": fit.spec.target,
         "impacts": imp,

@@ -36,11 +36,27 @@ def flagged_policy(data: ReportData) -> str:
     return policy if policy in ("exclude", "include") else "exclude"
 
 
-def status_note(data: ReportData, status: str) -> str:
+#: :data:`STATUS_NOTES` in Chinese.
+STATUS_NOTES_ZH = {
+    "not_converged": "未收敛",
+    "inadmissible": "解不可接受",
+    "negative_weight": "外部权重为负：不是加权平均",
+    "includes_flagged": "包含被标记的单元",
+    "all_flagged": "所有单元均被标记",
+    "suppressed": "受访者过少",
+    "failed": "无法拟合",
+}
+
+
+def status_note(data: ReportData, status: str, lang: str = "en") -> str:
     """The reader's explanation of a status, with what the aggregates did with a flagged cell ('' for ok)."""
-    note = STATUS_NOTES.get(status, status if status != "ok" else "")
+    notes = STATUS_NOTES_ZH if lang == "zh" else STATUS_NOTES
+    note = notes.get(status, status if status != "ok" else "")
     if status in ("not_converged", "inadmissible", "negative_weight"):
-        note += "; excluded from the aggregates" if flagged_policy(data) == "exclude" else "; in the aggregates"
+        if lang == "zh":
+            note += "；未计入汇总指数" if flagged_policy(data) == "exclude" else "；已计入汇总指数"
+        else:
+            note += "; excluded from the aggregates" if flagged_policy(data) == "exclude" else "; in the aggregates"
     return note
 
 #: Quality criteria in reading order, with display names; others follow in their own order.
@@ -84,7 +100,9 @@ def _changes(data: ReportData, level: str, wave: str) -> pd.DataFrame:
     return ch[["unit", "construct", "wave_from", *CHANGE_COLUMNS]]
 
 
-def level_table(data: ReportData, level: str, wave: str | None = None, construct: str | None = None) -> pd.DataFrame:
+def level_table(
+    data: ReportData, level: str, wave: str | None = None, construct: str | None = None, lang: str = "en"
+) -> pd.DataFrame:
     """Every unit of a level in one wave: index, CI, n, status and the change since the previous wave.
 
     Columns: ``unit, parent, n, status, note, index, se, ci_lower, ci_upper,
@@ -110,7 +128,7 @@ def level_table(data: ReportData, level: str, wave: str | None = None, construct
     ch = ch[ch["construct"] == construct].drop(columns=["construct", "wave_from"])
     out = rows.merge(ch, on="unit", how="left")
     out["significant"] = out["significant"].astype("boolean").fillna(False).astype(bool)
-    out["note"] = [status_note(data, s) for s in out["status"]]
+    out["note"] = [status_note(data, s, lang) for s in out["status"]]
     # Reported units first, then flagged ones (an index, but not one to rank), then those without an index.
     rank = np.where(out["index"].isna(), 2, np.where(out["status"].isin(["ok", "includes_flagged"]), 0, 1))
     out = out.assign(_rank=rank).sort_values(["_rank", "parent", "index"], ascending=[True, True, False],
@@ -253,11 +271,11 @@ def sample_table(data: ReportData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["wave", "level", "units_ok", "suppressed", "failed", "flagged", "respondents"])
 
 
-def suppressed_table(data: ReportData) -> pd.DataFrame:
+def suppressed_table(data: ReportData, lang: str = "en") -> pd.DataFrame:
     """Every unit-wave whose status is not ok, with its n and what the status means."""
     u = data.units[data.units["status"] != "ok"]
     u = u[["level", "unit", "parent", "wave", "n", "status"]].reset_index(drop=True)
-    return u.assign(note=[status_note(data, s) for s in u["status"]])
+    return u.assign(note=[status_note(data, s, lang) for s in u["status"]])
 
 
 def _flat(value: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -285,4 +303,7 @@ def model_text(data: ReportData) -> str:
     model = data.manifest.get("model")
     if text is None and isinstance(model, Mapping):
         text = model.get("text")
+    report = data.manifest.get("report")
+    if text is None and isinstance(report, Mapping):
+        text = report.get("model_text")
     return text if isinstance(text, str) else ""
