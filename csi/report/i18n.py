@@ -51,7 +51,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "label": ("Label", "名称"),
     "arrows_note": (
         "▲ / ▼: significant rise / fall at the {pct} % level; green when the change is good news and red when it "
-        "is bad news for that construct ({lower} : lower is better).",
+        "is bad news for that construct ({lower}: lower is better).",
         "▲ / ▼：在 {pct}% 水平上显著上升 / 下降；对该潜变量而言是好消息时为绿色，坏消息时为红色（{lower}：越低越好）。",
     ),
     "arrows_note_plain": (
@@ -194,6 +194,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "forest_x": ("{construct} index, {w} (0–100)", "{construct}指数，{w}（0–100）"),
     "readme": ("About this workbook", "关于本工作簿"),
     "wave_col": ("Wave", "调查期"),
+    "sep": (", ", "、"),
+    "colon": (": ", "："),
+    "stop": (". ", "。"),
+    "warning": ("Warning", "警告"),
     "flagged": ("Flagged", "被标记"),
     "flagged_note": (
         "{n} unit(s) flagged (shown in red with their status): a cell whose fit did not converge, is inadmissible "

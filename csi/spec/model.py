@@ -252,6 +252,9 @@ class ModelSpec:
         Long description.
     covariances
         Residual covariances (``~~``); only covariance-based SEM uses them.
+    labels
+        The long description in other languages, ``{language code: text}``;
+        stored as sorted ``(code, text)`` pairs.
     """
 
     name: str
@@ -260,12 +263,18 @@ class ModelSpec:
     target: str | None = None
     label: str = ""
     covariances: tuple[Covariance, ...] = field(default=())
+    labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", _language_labels(self.labels, f"model {self.name!r}"))
         object.__setattr__(self, "constructs", tuple(self.constructs))
         object.__setattr__(self, "paths", tuple(self.paths))
         object.__setattr__(self, "covariances", tuple(self.covariances))
         _validate(self)
+
+    def label_in(self, language: str) -> str:
+        """The long description in ``language``, falling back to :attr:`label`."""
+        return dict(self.labels).get(language) or self.label
 
     # ------------------------------------------------------------------ names
     @property

@@ -6,6 +6,7 @@ Format
 
     name = "ECSI-7"                         # default: the file stem, or "model"
     label = "European Customer Satisfaction Index"
+    labels = {zh = "欧洲顾客满意度指数"}     # optional: the label in other languages
     target = "SAT"                          # optional
     paths = [                               # [from, to] or [from, to, sign]; sign + - ? (default ?)
         ["IMAG", "EXPE", "+"],              # {from = "IMAG", to = "EXPE", sign = "+"} also works
@@ -52,7 +53,7 @@ from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 
 __all__ = ["read_toml", "to_toml"]
 
-TOP_KEYS = ("name", "label", "target", "paths", "covariances", "defaults", "constructs")
+TOP_KEYS = ("name", "label", "labels", "target", "paths", "covariances", "defaults", "constructs")
 ITEM_DEFAULT_KEYS = ("scale", "type", "reverse", "missing_codes")
 CONSTRUCT_KEYS = ("label", "labels", "better", "mode", "items", *ITEM_DEFAULT_KEYS)
 ITEM_KEYS = ("name", "label", "labels", *ITEM_DEFAULT_KEYS)
@@ -163,6 +164,7 @@ def spec_from_dict(data: Mapping[str, Any], default_name: str = "model") -> Mode
         covariances=tuple(
             _covariance(c) for c in _expect(data.get("covariances", []), list, "covariances", "the model file")
         ),
+        labels=data.get("labels", ()),
     )
 
 
@@ -258,6 +260,8 @@ def to_toml(spec: ModelSpec) -> str:
     out = [f"name = {_v(spec.name)}"]
     if spec.label:
         out.append(f"label = {_v(spec.label)}")
+    if spec.labels:
+        out.append(f"labels = {_v(dict(spec.labels))}")
     if spec.target is not None:
         out.append(f"target = {_v(spec.target)}")
     if spec.paths:
