@@ -87,14 +87,16 @@ def order_layers(names: list[str], edges: list[tuple[str, str]], layer: dict[str
     return rows
 
 
-def positions(rows: list[list[str]], width: dict[str, float]) -> dict[str, np.ndarray]:
+def positions(rows: list[list[str]], width: dict[str, float], label_w: float = 0.0) -> dict[str, np.ndarray]:
     """Centres: layers left to right; a layer's constructs stacked about 0.
 
-    A run of one-construct layers zigzags (±0.75 ROW_DY), so a path that
-    skips a layer can pass between the boxes instead of through them.
+    The gap between layers holds the widest coefficient label with room for
+    the arrow on both sides.  A run of one-construct layers zigzags
+    (±0.6 ROW_DY), so a path that skips a layer can pass between the boxes
+    instead of through them.
     """
     widest = max(width.values())
-    dx = max(LAYER_DX, widest + 0.75)
+    dx = max(LAYER_DX, widest + max(0.75, label_w + 0.55))
     pos = {}
     singles = 0
     for k, members in enumerate(rows):
@@ -117,7 +119,7 @@ def _curve_candidates(p0: np.ndarray, p1: np.ndarray) -> list[np.ndarray]:
     v = p1 - p0
     normal = np.array([-v[1], v[0]]) / np.linalg.norm(v)
     bends = [0.0]
-    for b in (0.45, 0.8, 1.2, 1.6, 2.1, 2.7, 3.4, 4.2):
+    for b in (0.3, 0.55, 0.8, 1.05, 1.3, 1.6, 1.9, 2.3, 2.7, 3.2, 3.8, 4.5):
         bends += [b, -b]
     return [mid + b * normal for b in bends]
 
@@ -125,21 +127,26 @@ def _curve_candidates(p0: np.ndarray, p1: np.ndarray) -> list[np.ndarray]:
 def route(pos: dict[str, np.ndarray], size: dict[str, tuple[float, float]],
           edges: list[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:  # fmt: skip
     """A control point per path: the least bend that misses other boxes and keeps apart from placed curves."""
-    t = np.linspace(0, 1, 121)
+    t = np.linspace(0, 1, 61)
     inner = (t > 0.12) & (t < 0.88)
     placed: list[np.ndarray] = []
     out = {}
     # Short paths first: they are the ones that can be straight; long ones then bend around them.
     for s, e in sorted(edges, key=lambda se: float(np.linalg.norm(pos[se[1]] - pos[se[0]]))):
+        others = [n for n in pos if n not in (s, e)]
+        every = np.concatenate(placed) if placed else None
+        starts = np.cumsum([0] + [len(p) for p in placed[:-1]]) if placed else None
         best, best_cost = None, np.inf
         for rank, c in enumerate(_curve_candidates(pos[s], pos[e])):
             pts = bezier(pos[s], c, pos[e], t)
-            hits = sum(int(_inside(pts, pos[n], size[n], 0.08).any()) for n in pos if n not in (s, e))
-            close = 0.0
-            for other in placed:
-                d = np.min(np.linalg.norm(pts[inner][:, None, :] - other[None, :, :], axis=2), axis=1)
-                close = max(close, float(np.mean(d < CURVE_GAP)))
-            cost = 100.0 * hits + (50.0 if close > 0.08 else 0.0) + 10.0 * close + rank * 0.1
+            hits = sum(int(_inside(pts, pos[n], size[n], 0.12).any()) for n in others)
+            close = near = 0.0
+            if every is not None:
+                dist = np.linalg.norm(pts[inner][:, None, :] - every[None, :, :], axis=2)
+                per_curve = np.minimum.reduceat(dist, starts, axis=1)  # (points, placed curves)
+                close = float(np.max(np.mean(per_curve < CURVE_GAP / 2, axis=0)))  # on top of another curve
+                near = float(np.max(np.mean(per_curve < CURVE_GAP, axis=0)))
+            cost = 100.0 * hits + 80.0 * close + (20.0 if close > 0.05 else 0.0) + 5.0 * near + rank * 0.05
             if cost < best_cost:
                 best, best_cost = c, cost
         out[(s, e)] = best
@@ -205,7 +212,7 @@ def layout(names: list[str], edges: list[tuple[str, str]], box_width: dict[str, 
     layer = layers(names, edges)
     rows = order_layers(names, edges, layer)
     width = {n: max(MIN_BOX_W, box_width.get(n, MIN_BOX_W)) for n in names}
-    pos = positions(rows, width)
+    pos = positions(rows, width, max((w for w, _ in label_size.values()), default=0.0))
     size = {n: (width[n], box_height) for n in names}
     control = route(pos, size, edges)
     at = place_labels(pos, size, control, label_size)
