@@ -217,7 +217,8 @@ def write_xlsx(result: Any, path: str | os.PathLike[str], *, lang: str = "en", t
                     cell.number_format = fmt
         ws.freeze_panes = "B2"
         for j, col in enumerate(frame.columns, start=1):
-            shown = [len(str(v)) for v in frame[col].head(200)] if frame[col].dtype == object else [10]
+            numeric = pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col])
+            shown = [10] if numeric else [len(str(v)) for v in frame[col].head(200)]  # numbers show formatted
             width = max([len(_header(col, words)) * (2 if lang == "zh" else 1)] + shown)
             ws.column_dimensions[get_column_letter(j)].width = min(max(9, width + 2), 60)
     path = Path(path)

@@ -290,7 +290,8 @@ def fmt_p(x: Any, alpha: float | None = None) -> str:
     """A p-value at 3 decimals ('< 0.001' below), never rounded across ``alpha``.
 
     A p of 0.0499 next to a significant flag prints '0.0499', not '0.050';
-    0.0503 next to a non-significant one prints '0.0503'.
+    0.0503 next to a non-significant one prints '0.0503' (a p printed as
+    exactly ``alpha`` would leave the reader to guess the side).
     """
     if missing(x):
         return "–"
@@ -299,7 +300,9 @@ def fmt_p(x: Any, alpha: float | None = None) -> str:
         return "< 0.001"
     for d in range(3, 7):
         text = f"{p:.{d}f}"
-        if alpha is None or (float(text) < alpha) == (p < alpha):
+        shown = float(text)
+        # On the right side of alpha, and not printed as alpha itself ("0.050" beside a 5 % test is ambiguous).
+        if alpha is None or ((shown < alpha) == (p < alpha) and abs(shown - alpha) > 1e-12):
             return text
     return f"{p:.6g}"
 
