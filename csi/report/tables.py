@@ -163,7 +163,7 @@ def headline(data: ReportData, lang: str = "en") -> dict[str, Any]:
     status = str(status.iloc[0]) if len(status) else "ok"
     return {
         "status": status,
-        "note": status_note(data, status),
+        "note": status_note(data, status, lang),
         "construct": data.target,
         "label": data.label(data.target, lang),
         "better": data.better(data.target),
