@@ -9,6 +9,7 @@ from typing import Any
 
 import csi
 from csi.cli._common import CI_KINDS, EXIT_OK, boot_line, count, in_unit_interval, index_or_note, run_bootstrap
+from csi.cli._data import read_survey
 from csi.cli.fit import fit_from_args, model_data_options
 from csi.resample.options import MIN_INNER_RESAMPLES
 from csi.resample.statistics import SIGN_CHANGES
@@ -55,9 +56,7 @@ def run(args: argparse.Namespace) -> int:
     fit = fit_from_args(args)
     strata = None
     if args.strata:
-        from csi.data.io import read_data
-
-        frame = read_data(args.data)
+        frame = read_survey(args, args.data).data
         if args.strata not in frame.columns:
             raise csi.DataError(f"--strata column {args.strata!r} is not in {Path(args.data).name}")
         strata = frame[args.strata]

@@ -29,7 +29,7 @@ import platform
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -108,6 +108,7 @@ def index_panel(
     *,
     company: str,
     wave: str,
+    wave_order: Sequence[object] | None = None,
     industry: str | None = None,
     sector: str | None = None,
     respondent_weight: str | None = None,
@@ -142,6 +143,12 @@ def index_panel(
     company, wave, industry, sector, respondent_weight
         Column names.  Without ``industry`` and ``sector`` companies aggregate
         straight to the nation; either may be left out.
+    wave_order
+        The waves, earliest first, for labels whose order csi cannot tell
+        (numbers, years, quarters, months, ISO dates and ``w1, w2, ...`` are
+        ordered without it); it must list every wave of the data once
+        (:func:`csi.index.waves.order_waves`).  Changes run from each wave to
+        the next in this order.
     unit_weights
         Table ``level, unit, wave, weight``: company revenue (level
         ``company``), industry revenue (``industry``), sector GDP share
@@ -248,7 +255,7 @@ def index_panel(
     # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
     # one company) still mark just that cell failed.
     prepare_items(spec, frame, missing=missing, weights=respondent_weight)
-    hierarchy = build_hierarchy(frame, company, wave, industry, sector)
+    hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
     weights = unit_weight_table(unit_weights, hierarchy)
 
     keep = list(spec.item_names) + ([respondent_weight] if respondent_weight else [])

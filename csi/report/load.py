@@ -16,8 +16,9 @@ Tolerance, all of it deliberate:
   hierarchy has only ``company`` and ``national`` rows);
 - unit, parent, construct and wave labels are read as text, exactly as written
   (a company called ``NA`` or ``007`` stays so);
-- waves are ordered numerically when every wave label is a number, otherwise
-  as text.
+- waves are in the order the manifest lists them (the order ``csi index``
+  used for its changes); without that list, in the order
+  :func:`csi.index.waves.order_waves` finds (never alphabetically).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import pandas as pd
 
 from csi.errors import DataError
 from csi.index.result import COLUMNS, TEXT_COLUMNS
+from csi.index.waves import order_waves
 from csi.results.csv_text import unescape_frame
 from csi.results.files import FILES_KEY, verify_folder, without_files
 
@@ -136,12 +138,11 @@ def manifest_value(manifest: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
-def _wave_order(labels: list[str]) -> tuple[str, ...]:
+def _wave_order(labels: list[str], listed: Any) -> tuple[str, ...]:
     unique = list(dict.fromkeys(labels))
-    try:
-        return tuple(sorted(unique, key=float))
-    except ValueError:
-        return tuple(sorted(unique))
+    if isinstance(listed, list) and all(isinstance(w, str) for w in listed) and set(listed) >= set(unique):
+        return tuple(w for w in listed if w in set(unique))
+    return tuple(order_waves(unique))
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -307,7 +308,7 @@ def _assemble(
         raise DataError(f"index.csv has no {' or '.join(map(repr, absent))} rows; a report needs both")
     if not len(index):
         raise DataError("index.csv has no rows")
-    waves = _wave_order(list(index["wave"]))
+    waves = _wave_order(list(index["wave"]), manifest.get("waves"))
     return ReportData(
         kind="survey" if survey else "panel",
         index=index,

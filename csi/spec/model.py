@@ -406,6 +406,33 @@ class ModelSpec:
             ),
         )
 
+    def with_missing_codes(self, codes: Iterable[float]) -> ModelSpec:
+        """A copy in which every item treats ``codes`` (e.g. 98 = "don't know") as missing."""
+        codes = tuple(codes)
+        return replace(
+            self,
+            constructs=tuple(
+                replace(c, items=tuple(replace(i, missing_codes=codes) for i in c.items)) for c in self.constructs
+            ),
+        )
+
+    def with_reverse(self, names: Iterable[str]) -> ModelSpec:
+        """A copy in which the items called ``names`` are reverse-worded (recoded before estimation)."""
+        names = [names] if isinstance(names, str) else list(names)
+        unknown = [n for n in names if n not in self.item_names]
+        if unknown:
+            raise SpecError(
+                f"cannot reverse {', '.join(map(repr, unknown))}: not an item of model {self.name!r} "
+                f"(items: {', '.join(self.item_names)})"
+            )
+        return replace(
+            self,
+            constructs=tuple(
+                replace(c, items=tuple(replace(i, reverse=True) if i.name in names else i for i in c.items))
+                for c in self.constructs
+            ),
+        )
+
     # ----------------------------------------------------------------- labels
     def path_labels(self) -> tuple[str, ...]:
         """``target ~ source`` for every path, in :attr:`paths` order."""
