@@ -91,3 +91,12 @@ def test_loyalty_segments_summary_and_short_repr():
     for label, share in seg.shares.items():
         assert re.search(rf"^{label} +{int(seg.counts[label]):,} +{100 * share:.1f} %$", text, re.M)
     assert "Dick & Basu" in text and "<table" in seg._repr_html_()
+
+
+def test_fit_summary_p_values_say_what_they_test(boot):
+    fit = boot.fit
+    text = fit.summary()
+    assert "p: two-sided t-test of H0: path = 0" in text and "H0: path = 0" in fit._repr_html_()
+    p = fit.inner_model.query("rhs != '(Intercept)'").set_index(["lhs", "rhs"])["p_value"]
+    shown = "<0.001" if p.min() < 0.001 else f"{p.min():.3f}"
+    assert re.search(rf"\s{re.escape(shown)}$", text, re.M) and "0.0000" not in text.split("Constructs")[0]

@@ -424,5 +424,8 @@ def _render_html(fit: FitResult) -> str:
     parts = [f"<table>{head}</table>"]
     for title, table in _summary_tables(fit):
         parts.append(f"<h4>{html.escape(title)}</h4>")
-        parts.append(table.to_html(float_format=lambda x: f"{x:.4f}", na_rep="", escape=True))
+        fmt = {c: _p_text for c in table.columns if c == "p_value"}
+        parts.append(table.to_html(float_format=lambda x: f"{x:.4f}", na_rep="", escape=True, formatters=fmt or None))
+    if _p_note(fit):
+        parts.append(f"<p><small>{html.escape(_p_note(fit))}</small></p>")
     return "<div>" + "".join(parts) + "</div>"
