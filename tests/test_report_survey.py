@@ -162,4 +162,4 @@ def test_workbook_formats_headers_panes_and_readme(folders, tmp_path):
     readme = [c.value for c in wb["README"]["A"]]
     assert "Number formats" in readme and "Sheet" in readme
     zh = load_workbook(write_xlsx(folders["boot"], tmp_path / "zh.xlsx", lang="zh"))
-    assert [c.value for c in zh["Indices"][1]][:2] == ["潜变量", "名称"]
+    assert zh.sheetnames[:2] == ["说明", "指数"] and [c.value for c in zh["指数"][1]][:2] == ["潜变量", "名称"]

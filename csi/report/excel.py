@@ -61,6 +61,20 @@ FORMATS = {"p_value": P_FMT, "n": INT_FMT, "respondents": INT_FMT, "n_missing": 
            "sd": TWO_FMT, "missing_share": SHARE_FMT, "weight": COEF_FMT, "scale_min": "0", "scale_max": "0"}  # fmt: skip
 
 
+#: Sheet names in Chinese (``lang="zh"``); English names are the keys.
+SHEETS_ZH = {"README": "说明", "National": "全国", "Indices": "指数", "Sector": "行业大类", "Industry": "行业",
+             "Company": "企业", "Trend national": "趋势 全国", "Trend sector": "趋势 行业大类",
+             "Trend industry": "趋势 行业", "Trend company": "趋势 企业", "Paths": "路径系数", "Impacts": "影响",
+             "Quality": "测量质量", "Measurement": "载荷与权重", "Items": "题项", "Samples": "样本量",
+             "Cells": "单元状态", "Settings": "运行设置", "Index (all)": "指数（全部）", "Changes (all)": "变化（全部）",
+             "Units": "单位", "Estimates (all)": "估计（全部）"}  # fmt: skip
+
+
+def sheet_name(name: str, words: Words) -> str:
+    """A sheet's name in the workbook's language (at most 31 characters, Excel's limit)."""
+    return (SHEETS_ZH.get(name, name) if words.lang == "zh" else name)[:31]
+
+
 def _header(col: Any, words: Words) -> str:
     pair = HEADERS.get(str(col))
     if pair is None:
@@ -164,7 +178,7 @@ def _readme(ws: Any, data: ReportData, words: Words, title: str, sheets: dict[st
     for name in sheets:
         text = about.get(name) or ((f"Index by {name[6:]} and wave", f"{name[6:]} 各期指数") if name.startswith("Trend")
                                    else (name, name))  # fmt: skip
-        lines.append((name, text[1] if zh else text[0]))
+        lines.append((sheet_name(name, words), text[1] if zh else text[0]))
     lines += [
         ("", ""),
         ("数字格式" if zh else "Number formats",
@@ -200,9 +214,9 @@ def write_xlsx(result: Any, path: str | os.PathLike[str], *, lang: str = "en", t
     wb.remove(wb.active)
     wb.properties.creator = "csi"
     wb.properties.created = wb.properties.modified = _EPOCH
-    _readme(wb.create_sheet("README"), data, words, title or default_title(data, words), sheets)
+    _readme(wb.create_sheet(sheet_name("README", words)), data, words, title or default_title(data, words), sheets)
     for name, (frame, coefficients) in sheets.items():
-        ws = wb.create_sheet(name[:31])
+        ws = wb.create_sheet(sheet_name(name, words))
         ws.append([_header(c, words) for c in frame.columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)
