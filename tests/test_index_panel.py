@@ -14,6 +14,7 @@ from csi.errors import DataError, EstimationError
 from csi.index.cells import cell_seed
 from csi.index.compute import unstandardised_weights
 from csi.index.result import COLUMNS
+from csi.index.significance import interval_pvalue
 from csi.resample.intervals import bootstrap_se, percentile_ci
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
@@ -111,10 +112,9 @@ def test_aggregation_arithmetic_by_hand(panel, result):
     diff = draws[("national", "national", "2")] - draws[("national", "national", "1")]
     lo, hi = percentile_ci(diff, level=0.95)
     assert (ch["ci_lower"], ch["ci_upper"]) == pytest.approx((float(lo), float(hi)), abs=1e-10)
-    # p-value rule of percentile intervals: twice the smaller tail count of the differences, add-one rule
-    tail = min((diff <= 0).sum(), (diff >= 0).sum())
-    assert ch["p_value"] == pytest.approx(min(1.0, 2 * (1 + tail) / (diff.size + 1)), rel=1e-12)
-    assert ch["significant"] == (lo > 0 or hi < 0)
+    # p-value: the inversion of the percentile interval of the differences (csi.index.significance)
+    assert ch["p_value"] == pytest.approx(float(interval_pvalue("percentile", diff[:, None], [0.0])[0]), abs=1e-12)
+    assert ch["significant"] == (lo > 0 or hi < 0) == (ch["p_value"] < 0.05)
 
 
 def test_units_table_weights_sum_to_one_within_parent(result):
@@ -142,7 +142,7 @@ def test_change_arithmetic(result):
     for r in result.changes.dropna(subset=["change"]).itertuples():
         expected = idx[(r.level, r.unit, r.wave_to, r.construct)] - idx[(r.level, r.unit, r.wave_from, r.construct)]
         assert r.change == pytest.approx(expected, abs=1e-12)
-        assert r.significant == (r.ci_lower > 0 or r.ci_upper < 0)
+        assert r.significant == (r.ci_lower > 0 or r.ci_upper < 0) == (r.p_value < 0.05)
         assert r.ci_lower <= r.ci_upper
 
 

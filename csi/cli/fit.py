@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "method": args.method,
                              "bootstrap": args.bootstrap,
                              "seed": args.seed, "ci": args.ci, "level": args.level}}  # fmt: skip
+        from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
+
+        extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report
         files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
     return EXIT_OK
