@@ -39,6 +39,7 @@ construct name stands for all its items, and an empty list means every item.
 ``#: type binary NAMES``                  item type (default ``interval``)
 ``#: reverse NAMES``                      reverse-worded items
 ``#: missing 98 99 NAMES``                missing-value codes (the leading numbers)
+``#: better lower NAMES``                  constructs for which lower is better (default: higher)
 ========================================  ==============================================
 
 :func:`render_lavaan` writes every field of a :class:`~csi.spec.model.ModelSpec`
@@ -58,7 +59,7 @@ from csi.spec.model import ITEM_TYPES, SIGNS, Construct, Covariance, Item, Model
 __all__ = ["parse_lavaan", "render_lavaan"]
 
 OPERATORS = {"=~": "reflective", "<~": "composite", "~": "regression", "~~": "covariance"}
-DIRECTIVES = ("name", "label", "target", "sign", "scale", "type", "reverse", "missing")
+DIRECTIVES = ("name", "label", "target", "sign", "scale", "type", "reverse", "missing", "better")
 
 _TOKEN = re.compile(
     r"""
@@ -244,6 +245,7 @@ class _Directives:
         self.signs: dict[tuple[str, str], tuple[str, _Tok]] = {}
         self.labels: list[tuple[str, str, _Tok]] = []
         self.item_ops: list[tuple[dict[str, object], list[_Tok], int]] = []
+        self.better: list[tuple[str, list[_Tok]]] = []
 
     def add(self, toks: list[_Tok], line: int, col: int) -> None:
         src = self.src
@@ -294,6 +296,10 @@ class _Directives:
             self.item_ops.append(({"type": args[0].text}, args[1:], line))
         elif kw == "reverse":
             self.item_ops.append(({"reverse": True}, args, line))
+        elif kw == "better":
+            if len(args) < 2 or args[0].text not in ("higher", "lower"):
+                raise src.after(key, "'better' needs higher or lower and construct names, e.g. '#: better lower COMP'")
+            self.better.append((args[0].text, args[1:]))
         else:  # missing
             n = next((i for i, t in enumerate(args) if t.kind != "number"), len(args))
             if n == 0:
@@ -423,10 +429,19 @@ def _assemble(src: _Source, model: _Model, d: _Directives) -> ModelSpec:
         except SpecError as exc:
             raise SpecError(f"line {item_line[n]}: {exc}") from None
 
+    better: dict[str, str] = {}
+    for value, toks in d.better:
+        for tok in toks:
+            n = _name(src, tok)
+            if n not in model.constructs:
+                raise src.at(tok, f"{n!r} is not a construct of the model ('better' applies to constructs)")
+            better[n] = value
+
     def construct(cname: str) -> Construct:
         mode, items, line, _ = model.constructs[cname]
         try:
-            return Construct(cname, tuple(item(i) for i in items), mode, clabels.get(cname, ""))
+            return Construct(cname, tuple(item(i) for i in items), mode, clabels.get(cname, ""),
+                             better=better.get(cname, "higher"))  # fmt: skip
         except SpecError as exc:
             if str(exc).startswith("line "):
                 raise
@@ -534,6 +549,9 @@ def render_lavaan(spec: ModelSpec) -> str:
     for i in items:
         if i.label:
             meta.append(f"#: label {_fmt_name(i.name)} {_fmt_str(i.label)}")
+    lower = [_fmt_name(c.name) for c in spec.constructs if c.better == "lower"]
+    if lower:
+        meta.append("#: better lower " + " ".join(lower))
 
     def item_directive(head: Callable[[object], str], pairs: list[tuple[object, str]], skip: object) -> None:
         groups = _group(pairs)
