@@ -44,7 +44,7 @@ from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
 from csi.simulate import SimulatedData, simulate
 from csi.spec.load import list_models, load_model
-from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
+from csi.spec.model import Construct, Covariance, Item, ModelSpec, Modifier, Path
 
 __version__ = "0.1.0"
 
@@ -70,6 +70,7 @@ __all__ = [
     "FitResult",
     "Item",
     "ModelSpec",
+    "Modifier",
     "ModelSyntaxError",
     "PanelIndexResult",
     "Path",

@@ -9,6 +9,7 @@ semopy text, so any column name (spaces, dots, operators) is safe.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 
 from csi.errors import EstimationError
 from csi.estimators.cbsem_kernel import BETA, LAMBDA, PSI, THETA, Structure
-from csi.spec.model import ModelSpec
+from csi.spec.model import ModelSpec, Modifier
 
 
 @dataclass(frozen=True)
@@ -41,22 +42,54 @@ class Aliases:
 def semopy_syntax(spec: ModelSpec, aliases: Aliases | None = None) -> str:
     """The model in semopy (lavaan-like) syntax, with aliased names.
 
-    Every construct is a common factor identified by its first loading fixed
-    to 1 (lavaan's and semopy's default).  A single-item construct gets its
-    item's residual variance fixed to 0 (the construct *is* the item), as
-    lavaan does for ``F =~ x`` models written by hand.
+    Identification follows lavaan's ``auto.fix.first``: the first loading of a
+    construct is fixed at 1 unless the model gives it a fixed value or frees it
+    (``NA*x``).  A construct whose loadings are then all free gets a fresh label
+    on each (semopy would otherwise fix its first unlabelled loading).  A
+    single-item construct gets its item's residual variance fixed to 0 (the
+    construct *is* the item), as lavaan does for ``F =~ x`` models written by
+    hand, unless the model fixes or labels that variance itself.  Labels are
+    renamed ``l_<label>`` so they cannot clash with semopy's own names.
     """
     a = aliases or Aliases.of(spec)
+    mods = {m.key: m for m in spec.modifiers}
+    fresh = iter(range(10**9))
+
+    def mod(op: str, lhs: str, rhs: str) -> Modifier | None:
+        return mods.get((op, *sorted((lhs, rhs))) if op == "~~" else (op, lhs, rhs))
+
+    def pre(m: Modifier | None) -> str:
+        if m is None or m.is_free_marker:
+            return ""
+        return f"{m.fixed!r}*" if m.fixed is not None else f"l_{m.label}*"
+
     lines = []
     for c in spec.constructs:
-        lines.append(f"{a(c.name)} =~ " + " + ".join(a(i) for i in c.item_names))
-        if len(c.items) == 1:
+        ms = [mod("=~", c.name, i) for i in c.item_names]
+        first = ms[0]
+        if first is not None and first.fixed is None and first.label:
+            raise EstimationError(
+                f"the first loading {c.name} =~ {c.item_names[0]} is the marker (fixed at 1); a label cannot "
+                f"constrain it: free it with NA*{c.item_names[0]} and fix the scale otherwise, or label another item"
+            )
+        if first is None and any(ms):
+            ms[0] = Modifier(c.name, "=~", c.item_names[0], 1.0)  # explicit: semopy would fix the first unmodified
+        any_fixed = ms[0] is None or any(m is not None and m.fixed is not None for m in ms)
+        terms = []
+        for i, m in zip(c.item_names, ms, strict=True):
+            p = pre(m)
+            if not any_fixed and not p:
+                p = f"_free{next(fresh)}*"
+            terms.append(p + a(i))
+        lines.append(f"{a(c.name)} =~ " + " + ".join(terms))
+        if len(c.items) == 1 and mod("~~", c.item_names[0], c.item_names[0]) is None:
             x = a(c.item_names[0])
             lines.append(f"{x} ~~ 0*{x}")
     for target in spec.endogenous:
-        lines.append(f"{a(target)} ~ " + " + ".join(a(s) for s in spec.predecessors(target)))
+        terms = [pre(mod("~", target, s)) + a(s) for s in spec.predecessors(target)]
+        lines.append(f"{a(target)} ~ " + " + ".join(terms))
     for cov in spec.covariances:
-        lines.append(f"{a(cov.left)} ~~ {a(cov.right)}")
+        lines.append(f"{a(cov.left)} ~~ {pre(mod('~~', cov.left, cov.right))}{a(cov.right)}")
     return "\n".join(lines)
 
 
@@ -76,7 +109,17 @@ def fit_semopy(
         raise EstimationError("method='cbsem' needs semopy: pip install 'semopy>=2.3'") from exc
     a = Aliases.of(spec)
     cols = [a(i) for i in spec.item_names]
-    model = semopy.Model(semopy_syntax(spec, a))
+    disabled = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # semopy logs "No fixed loadings" for constructs scaled by their variance
+    try:
+        model = semopy.Model(semopy_syntax(spec, a))
+    finally:
+        logging.disable(disabled)
+    for c in spec.constructs:
+        # semopy's start values regress each item on the construct's fixed marker and loop forever when none
+        # is fixed (all loadings free, scale set by the variance): regress on the first item instead.
+        if model.first_manifs.get(a(c.name)) is None:
+            model.first_manifs[a(c.name)] = a(c.item_names[0])
     frame = pd.DataFrame(X, columns=cols)
     cov = pd.DataFrame(S, index=cols, columns=cols)
     try:
