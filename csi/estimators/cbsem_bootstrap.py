@@ -32,7 +32,7 @@ from csi.core.index import index_0_100
 from csi.core.moments import cov_to_corr, resample_moments
 from csi.errors import EstimationError
 from csi.estimators.cbsem import block_weights
-from csi.estimators.cbsem_kernel import Structure, fisher_scoring
+from csi.estimators.cbsem_kernel import Structure, fisher_scoring, observed_hessian
 from csi.estimators.cbsem_table import TableLayout
 from csi.index.compute import compute_index, scale_bounds
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, ResamplingPlan, StratifiedPlan
@@ -58,6 +58,7 @@ class _Task:
     bounds: tuple[np.ndarray, np.ndarray] | None
     tol: float
     max_iter: int
+    hessian0: np.ndarray
 
     def statistics(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, q) statistics and (B,) convergence of the resamples with draw frequencies ``counts (B, n)``."""
@@ -65,7 +66,9 @@ class _Task:
         corr, sd = cov_to_corr(covs)
         finite = np.all(np.isfinite(covs), axis=(-2, -1)) & np.all(sd > 0, axis=-1)
         covs = np.where(finite[:, None, None], covs, np.eye(covs.shape[-1]))  # placeholder, discarded below
-        res = fisher_scoring(self.theta, covs, self.structure, tol=self.tol, max_iter=self.max_iter)
+        res = fisher_scoring(
+            self.theta, covs, self.structure, tol=self.tol, max_iter=self.max_iter, hessian0=self.hessian0
+        )
         est, _ = self.layout.values(res.theta, self.structure)
         cols = [est]
         if self.bounds is not None:
@@ -101,6 +104,8 @@ def _task(fit: FitResult) -> tuple[_Task, StatisticLayout]:
     task = _Task(
         fit.data.X, fit.data.weights, fit.spec, state.structure, state.theta, layout, bounds,
         float(fit.options["tol"]), int(fit.options["max_iter"]),
+        # The exact Hessian of the full-sample fit: every replicate starts with it as its Newton metric.
+        observed_hessian(state.theta, fit.moments, state.structure)[3],
     )  # fmt: skip
     lhs, op, rhs = list(layout.lhs), list(layout.op), list(layout.rhs)
     original = list(fit.parameter_table["estimate"])
