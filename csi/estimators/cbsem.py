@@ -50,7 +50,7 @@ from csi.core.moments import cov_to_corr, moments
 from csi.data.prepare import prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
-from csi.estimators.cbsem_model import fit_semopy, structure
+from csi.estimators.cbsem_model import fit_semopy, parse_semopy, start_values, structure
 from csi.estimators.cbsem_table import TableLayout
 from csi.estimators.pls import block_quality
 from csi.estimators.rmsea import rmsea_measures
@@ -133,20 +133,17 @@ class CBSEM:
         n = X.shape[0]
         mean, S = moments(X, prepared.weights)
         corr, sd = cov_to_corr(S)
-        with warnings.catch_warnings():
-            # semopy logs through warnings/logging for benign start-value issues; failures are judged below.
-            warnings.simplefilter("ignore", RuntimeWarning)
-            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
-        st, theta = structure(model, spec, aliases)
-        iterations = int(getattr(res, "n_it", 0) or 0)
-        converged = bool(res.success)
         if self.obj == "MLW":
-            pol = fisher_scoring(theta, S, st, tol=self.tol, max_iter=self.max_iter)
-            if np.isfinite(pol.F) and pol.F <= _ml_F(theta, S, st) + 1e-12:
-                theta, converged = pol.theta, bool(pol.converged)
-                iterations += int(pol.iterations)
+            model, st, theta, iterations, converged = self._ml(spec, X, S)
             se = standard_errors(theta, st, n)
         else:
+            with warnings.catch_warnings():
+                # semopy logs through warnings for benign start-value issues; failures are judged below.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
+            st, theta = structure(model, spec, aliases)
+            iterations = int(getattr(res, "n_it", 0) or 0)
+            converged = bool(res.success)
             se = _semopy_se(model, theta)
         if not converged:
             warnings.warn(
@@ -156,6 +153,43 @@ class CBSEM:
                 stacklevel=2,
             )
         return _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+
+
+    def _ml(self, spec: ModelSpec, X: np.ndarray, S: np.ndarray) -> tuple[Any, Structure, np.ndarray, int, bool]:
+        """ML estimates: csi's Newton/Fisher-scoring kernel from semopy's start rules; semopy's optimiser
+        (then polished by the kernel) only when that fails, e.g. from start values far off on a hard model."""
+        model, aliases = parse_semopy(spec)
+        st, _ = structure(model, spec, aliases)
+        start = start_values(st, S)
+        direct = fisher_scoring(start, S, st, tol=self.tol, max_iter=min(self.max_iter, _DIRECT_ITER))
+        if bool(direct.converged) and np.isfinite(direct.F) and _admissible_start(direct.theta, st):
+            return model, st, direct.theta, int(direct.iterations), True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
+        st, theta = structure(model, spec, aliases)
+        iterations = int(getattr(res, "n_it", 0) or 0)
+        converged = bool(res.success)
+        pol = fisher_scoring(theta, S, st, tol=self.tol, max_iter=self.max_iter)
+        if np.isfinite(pol.F) and pol.F <= _ml_F(theta, S, st) + 1e-12:
+            theta, converged = pol.theta, bool(pol.converged)
+            iterations += int(pol.iterations)
+        if bool(direct.converged) and np.isfinite(direct.F) and float(direct.F) < _ml_F(theta, S, st) - 1e-10:
+            return model, st, direct.theta, int(direct.iterations), True  # the direct solution was the better one
+        return model, st, theta, iterations, converged
+
+
+_DIRECT_ITER = 200
+"""Iterations the kernel gets from semopy's start values before semopy's optimiser takes over."""
+
+
+def _admissible_start(theta: np.ndarray, st: Structure) -> bool:
+    """No negative free variance: a solution the kernel reached from crude starts that semopy's bounded
+    optimiser (variances >= 0) would not return; such fits take the semopy route for identical results."""
+    from csi.estimators.cbsem_kernel import PSI, THETA
+
+    diag = ((st.matrix == PSI) | (st.matrix == THETA)) & (st.row == st.col)
+    return bool(np.all(theta[st.param[diag]] >= 0))
 
 
 def _ml_F(theta: np.ndarray, S: np.ndarray, st: Structure) -> float:

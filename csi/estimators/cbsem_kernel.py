@@ -297,18 +297,36 @@ def observed_hessian(
 def ml_discrepancy(Sigma: NDArray[np.float64], S: NDArray[np.float64]) -> NDArray[np.float64]:
     """``F = log|Sigma| + tr(S Sigma^-1) - log|S| - p``; ``inf`` where Sigma is not positive definite."""
     p = S.shape[-1]
-    sign, logdet = np.linalg.slogdet(Sigma)
-    _, logdet_s = np.linalg.slogdet(S)
+    Sigma = np.asarray(Sigma, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        tr = np.trace(np.linalg.solve(Sigma, S), axis1=-2, axis2=-1)
+        finite = np.all(np.isfinite(Sigma), axis=(-2, -1))
+        ok = finite.copy()
+        safe = np.where(finite[..., None, None], Sigma, np.eye(p))
+        try:
+            chol = np.linalg.cholesky(safe)
+        except np.linalg.LinAlgError:
+            # Batched cholesky fails as a whole: find the indefinite ones by their eigenvalues, put I in their place.
+            ok &= np.linalg.eigvalsh(safe)[..., 0] > 0
+            safe = np.where(ok[..., None, None], safe, np.eye(p))
+            try:
+                chol = np.linalg.cholesky(safe)
+            except np.linalg.LinAlgError:  # eigenvalues at rounding level: judge each one
+                ok &= np.array([_is_pd(x) for x in safe.reshape(-1, p, p)]).reshape(ok.shape)
+                safe = np.where(ok[..., None, None], safe, np.eye(p))
+                chol = np.linalg.cholesky(safe)
+        logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+        _, logdet_s = np.linalg.slogdet(S)
+        tr = np.trace(np.linalg.solve(safe, S), axis1=-2, axis2=-1)
         F = logdet + tr - logdet_s - p
-    eig_ok = sign > 0
+    return np.where(ok & np.isfinite(F), F, np.inf)
+
+
+def _is_pd(x: NDArray[np.float64]) -> bool:
     try:
-        np.linalg.cholesky(Sigma)
+        np.linalg.cholesky(x)
     except np.linalg.LinAlgError:
-        # Batched cholesky fails as a whole; fall back to eigenvalues to find the bad ones.
-        eig_ok = eig_ok & (np.linalg.eigvalsh(Sigma)[..., 0] > 0)
-    return np.where(eig_ok & np.isfinite(F), F, np.inf)
+        return False
+    return True
 
 
 def information(Sigma: NDArray[np.float64], G: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -344,6 +362,7 @@ def fisher_scoring(
     max_iter: int = 100,
     hessian0: NDArray[np.float64] | None = None,
     refresh_rate: float = 0.25,
+    newton_below: float = 1.0,
 ) -> ScoringResult:
     """Minimise the ML discrepancy by Fisher scoring and (quasi-)Newton steps, with step halving.
 
@@ -355,8 +374,8 @@ def fisher_scoring(
       1979);
     * a step that is not a descent direction is replaced by the Fisher step,
       which always is, and the metric by the expected Hessian;
-    * when a step shrinks by less than ``refresh_rate`` against the previous
-      one, the metric is refreshed with the exact Hessian at the new point
+    * when a step below ``newton_below`` shrinks by less than ``refresh_rate``
+      against the previous one, the metric is refreshed with the exact Hessian at the new point
       (:func:`observed_hessian`), so that convergence becomes quadratic where
       Fisher scoring would converge linearly at a rate set by the misfit (about
       0.4 per step on ECSI-7).
@@ -384,6 +403,9 @@ def fisher_scoring(
     refresh_rate
         Step-size ratio above which the exact Hessian is recomputed; ``inf``
         never recomputes it (pure Fisher scoring when ``hessian0`` is None).
+    newton_below
+        Largest step (max abs) after which the exact Hessian may be used; far
+        from the optimum it is often indefinite and Fisher scoring is safer.
 
     Returns
     -------
@@ -442,7 +464,7 @@ def fisher_scoring(
         iters[idx] += 1
         size = np.max(np.abs(scale[:, None] * step), axis=-1)
         done = (size < tol) & ~worse
-        slow = ~done & ~worse & (size > refresh_rate * last[idx])
+        slow = ~done & ~worse & (size > refresh_rate * last[idx]) & (size < newton_below)
         last[idx] = size
         if slow.any():
             sel = idx[slow]

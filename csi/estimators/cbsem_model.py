@@ -93,22 +93,11 @@ def semopy_syntax(spec: ModelSpec, aliases: Aliases | None = None) -> str:
     return "\n".join(lines)
 
 
-def fit_semopy(
-    spec: ModelSpec, X: np.ndarray, S: np.ndarray, obj: str, solver: str, max_iter: int
-) -> tuple[Any, Any, Aliases]:
-    """Fit a fresh semopy model to data ``X (n, p)`` with sample covariance ``S`` (divisor N).
-
-    Returns
-    -------
-    model, result, aliases
-        The fitted ``semopy.Model``, semopy's ``SolverResult`` and the aliases.
-    """
+def _model(spec: ModelSpec, a: Aliases) -> Any:
     try:
         import semopy
     except ImportError as exc:  # pragma: no cover - semopy is a dependency
         raise EstimationError("method='cbsem' needs semopy: pip install 'semopy>=2.3'") from exc
-    a = Aliases.of(spec)
-    cols = [a(i) for i in spec.item_names]
     disabled = logging.root.manager.disable
     logging.disable(logging.WARNING)  # semopy logs "No fixed loadings" for constructs scaled by their variance
     try:
@@ -120,6 +109,28 @@ def fit_semopy(
         # is fixed (all loadings free, scale set by the variance): regress on the first item instead.
         if model.first_manifs.get(a(c.name)) is None:
             model.first_manifs[a(c.name)] = a(c.item_names[0])
+    return model
+
+
+def parse_semopy(spec: ModelSpec) -> tuple[Any, Aliases]:
+    """A fresh semopy model of ``spec``, parsed but not loaded or fitted: the parameter structure only."""
+    a = Aliases.of(spec)
+    return _model(spec, a), a
+
+
+def fit_semopy(
+    spec: ModelSpec, X: np.ndarray, S: np.ndarray, obj: str, solver: str, max_iter: int
+) -> tuple[Any, Any, Aliases]:
+    """Fit a fresh semopy model to data ``X (n, p)`` with sample covariance ``S`` (divisor N).
+
+    Returns
+    -------
+    model, result, aliases
+        The fitted ``semopy.Model``, semopy's ``SolverResult`` and the aliases.
+    """
+    a = Aliases.of(spec)
+    cols = [a(i) for i in spec.item_names]
+    model = _model(spec, a)
     frame = pd.DataFrame(X, columns=cols)
     cov = pd.DataFrame(S, index=cols, columns=cols)
     try:
@@ -156,6 +167,16 @@ def structure(model: Any, spec: ModelSpec, aliases: Aliases) -> tuple[Structure,
         base.append(np.array(mx, dtype=float)[np.ix_(pr, pc)])
     # Inverse permutations: semopy index -> spec index.
     inv = [({s: t for t, s in enumerate(pr)}, {s: t for t, s in enumerate(pc)}) for pr, pc in perms]
+    # Fixed values reach semopy's matrices only when data are loaded: take them from the parameters.
+    for p in model.parameters.values():
+        if p.active or p.start is None:
+            continue
+        for loc in p.locations:
+            code = next(i for i, mx in enumerate(model.matrices) if mx is loc.matrix)
+            r, c = inv[code][0][loc.indices[0]], inv[code][1][loc.indices[1]]
+            base[code][r, c] = float(p.start)
+            if code in (PSI, THETA):
+                base[code][c, r] = float(p.start)
     param, matrix, row, col = [], [], [], []
     active = [p for p in model.parameters.values() if p.active]
     for k, p in enumerate(active):
@@ -179,7 +200,76 @@ def structure(model: Any, spec: ModelSpec, aliases: Aliases) -> tuple[Structure,
         col=np.asarray(col, dtype=np.intp),
         n_params=len(active),
     )
-    return st, np.asarray(model.param_vals, dtype=float).copy()
+    vals = getattr(model, "param_vals", None)
+    return st, (np.asarray(vals, dtype=float).copy() if vals is not None else np.zeros(st.n_params))
 
 
-__all__ = ["Aliases", "BETA", "LAMBDA", "fit_semopy", "semopy_syntax", "structure"]
+def start_values(st: Structure, S: np.ndarray) -> np.ndarray:
+    """Start values from the covariance matrix: a one-factor moment solution per block.
+
+    For a block with marker k (its loading fixed, else its first item) and a
+    congeneric factor, ``S_ik S_kl / S_il = phi lambda_k^2`` for any two other
+    items i, l, so ``phi`` (in the marker's metric) is the median of those
+    ratios and ``lambda_i = S_ik / phi`` (two-item blocks: ``phi = S_ik``; one
+    item: ``phi = S_kk``).  The solution is then rescaled to the block's fixed
+    loading, or to its fixed latent variance when every loading is free.
+    Residual variances start at ``S_ii - lambda_i^2 phi`` (at least a tenth of
+    ``S_ii``), latent variances at ``phi``, exogenous latent covariances at the
+    markers' covariance rescaled, paths at 0.  Far better than semopy's rules
+    (latent variances 0.05), from which Fisher scoring can stall on ECSI-7.
+    """
+    L0, P0 = st.base[LAMBDA], st.base[PSI]
+    p, m = L0.shape
+    free = {(int(mx), int(r), int(c)): int(k) for k, mx, r, c in zip(st.param, st.matrix, st.row, st.col, strict=True)}
+    lam = np.zeros((p, m))
+    phi = np.ones(m)
+    marker = np.zeros(m, dtype=int)
+    for j in range(m):
+        items = [i for i in range(p) if (LAMBDA, i, j) in free or L0[i, j] != 0]
+        fixed = [i for i in items if (LAMBDA, i, j) not in free]
+        k = fixed[0] if fixed else items[0]
+        marker[j] = k
+        others = [i for i in items if i != k]
+        if len(others) >= 2:
+            pairs = [(i, h) for a, i in enumerate(others) for h in others[a + 1 :] if S[i, h] != 0]
+            ratios = [S[i, k] * S[k, h] / S[i, h] for i, h in pairs]
+            ratios = [r for r in ratios if r > 0]
+            f = float(np.median(ratios)) if ratios else S[k, k] / 2
+        elif others:
+            f = S[others[0], k] if S[others[0], k] > 0 else S[k, k] / 2
+        else:
+            f = S[k, k]
+        f = min(max(f, 0.05 * S[k, k]), S[k, k])
+        lam[items, j] = S[items, k] / f
+        lam[k, j] = 1.0
+        # Rescale from the marker metric to the block's own identification.
+        v = L0[k, j] if fixed else 0.0
+        if fixed and v != 0:
+            lam[:, j] *= v
+            f /= v * v
+        elif not fixed and (PSI, j, j) not in free and P0[j, j] > 0:
+            c = np.sqrt(f / P0[j, j])
+            lam[:, j] *= c
+            f = P0[j, j]
+        phi[j] = f
+    theta = np.zeros(st.n_params)
+    seen: set[int] = set()
+    for k, mx, r, c in zip(st.param, st.matrix, st.row, st.col, strict=True):
+        if k in seen:
+            continue
+        seen.add(int(k))
+        if mx == LAMBDA:
+            theta[k] = lam[r, c]
+        elif mx == PSI:
+            if r == c:
+                theta[k] = phi[r]
+            else:
+                # Covariance of the two factors from their markers' covariance, in the factors' metrics.
+                theta[k] = S[marker[r], marker[c]] / (lam[marker[r], r] * lam[marker[c], c])
+        elif mx == THETA and r == c:
+            explained = float(lam[r] @ (lam[r] * phi))
+            theta[k] = max(S[r, r] - explained, 0.1 * S[r, r])
+    return theta
+
+
+__all__ = ["Aliases", "BETA", "LAMBDA", "fit_semopy", "semopy_syntax", "parse_semopy", "start_values", "structure"]
