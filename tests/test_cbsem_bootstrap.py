@@ -74,3 +74,15 @@ def test_ecsi7_replicates_equal_fresh_fits():
         est = fresh.estimates
         labels = [f"{a} {o} {c}" for a, o, c in est[["lhs", "op", "rhs"]].itertuples(index=False)]
         np.testing.assert_allclose(boot.draws.loc[b, labels].to_numpy(float), est["estimate"], atol=1e-6)
+
+
+def test_replicate_admissibility(pd_fit):
+    from csi.estimators.cbsem_bootstrap import admissible
+    from csi.estimators.cbsem_kernel import THETA
+
+    fit, _ = pd_fit
+    st, theta = fit.cbsem_state.structure, fit.cbsem_state.theta
+    var = st.param[(st.matrix == THETA) & (st.row == st.col)][0]
+    bad = theta.copy()
+    bad[var] = -0.1
+    assert admissible(np.stack([theta, bad]), st).tolist() == [True, False]
