@@ -40,7 +40,7 @@ What lands where in the :class:`~csi.results.fit.FitResult`
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -128,6 +128,8 @@ class CBSEM:
             See the module docstring for what each field holds.
         """
         self._check(spec)
+        if self.missing == "fiml":
+            return self._fit_fiml(spec, data, weights)
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
         X = prepared.X
         n = X.shape[0]
@@ -154,6 +156,53 @@ class CBSEM:
             )
         return _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
 
+
+    def _fit_fiml(self, spec: ModelSpec, data: pd.DataFrame, weights: Any) -> FitResult:
+        """Full-information ML over the missingness patterns (:mod:`csi.estimators.cbsem_fiml`)."""
+        from csi.estimators.cbsem_fiml import fiml_fit_measures, fit_fiml, raw_items, regression_scores
+
+        if self.obj != "MLW":
+            raise EstimationError(f"missing='fiml' is maximum likelihood; obj={self.obj!r} cannot use it (use 'MLW')")
+        if weights is not None:
+            raise EstimationError("missing='fiml' does not take respondent weights; use missing='listwise' with them")
+        # Validation (columns, codes, scales, constant items) as for every fit; mean imputation is not used.
+        prepared = prepare_items(spec, data, missing="mean")
+        X = raw_items(spec, data)
+        n, p = X.shape
+        model, aliases = parse_semopy(spec)
+        st, _ = structure(model, spec, aliases)
+        sol = fit_fiml(X, st, lambda S: start_values(st, S), tol=self.tol, max_iter=min(self.max_iter, 200))
+        if not sol.converged:
+            warnings.warn(
+                "CB-SEM (FIML) did not converge; the estimates are flagged converged=False.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        S = sol.cov_h1
+        corr, sd = cov_to_corr(S)
+        fit = _result(self, spec, prepared, st, sol.theta, sol.se, S, sol.mu, sd, corr, model, sol.iterations,
+                      sol.converged)  # fmt: skip
+        table = fit.parameter_table
+        Sigma = implied(sol.theta, st)[0]
+        items, lvs = list(spec.item_names), list(spec.construct_names)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = sol.mu / sol.se_mu
+        from scipy.stats import norm
+
+        means = pd.DataFrame({
+            "lhs": items + lvs, "op": "~1", "rhs": "", "estimate": np.concatenate([sol.mu, np.zeros(len(lvs))]),
+            "std_error": np.concatenate([sol.se_mu, np.full(len(lvs), np.nan)]),
+            "z_value": np.concatenate([z, np.full(len(lvs), np.nan)]),
+            "p_value": np.concatenate([2 * norm.sf(np.abs(z)), np.full(len(lvs), np.nan)]),
+            "std_estimate": np.concatenate([sol.mu / np.sqrt(np.diag(Sigma)), np.zeros(len(lvs))]),
+            "free": [True] * len(items) + [False] * len(lvs),
+        })  # fmt: skip
+        # Intercepts go before the r2 / ind / total rows, as lavaan lists them after the (co)variances.
+        derived = table["op"].isin(["r2", "ind", "total"]).to_numpy()
+        table = pd.concat([table[~derived], means, table[derived]], ignore_index=True)
+        scores = pd.DataFrame(regression_scores(X, sol.mu, sol.theta, st), index=prepared.row_labels,
+                              columns=fit.scores.columns)  # fmt: skip
+        return replace(fit, parameter_table=table, fit_measures=fiml_fit_measures(sol, st, n, p), scores=scores)
 
     def _ml(self, spec: ModelSpec, X: np.ndarray, S: np.ndarray) -> tuple[Any, Structure, np.ndarray, int, bool]:
         """ML estimates: csi's Newton/Fisher-scoring kernel from semopy's start rules; semopy's optimiser

@@ -159,6 +159,11 @@ def bootstrap_cbsem(
 
     if fit.method != "cbsem" or fit.cbsem_state is None:
         raise EstimationError(f"bootstrap_cbsem needs a method='cbsem' fit, got {fit.method!r}")
+    if fit.options.get("missing") == "fiml":
+        raise EstimationError(
+            "the CB-SEM bootstrap resamples complete-data moments; a missing='fiml' fit cannot be bootstrapped yet "
+            "(use its observed-information standard errors, or refit with missing='listwise')"
+        )
     if fit.options.get("obj") != "MLW":
         raise EstimationError(
             f"the CB-SEM bootstrap re-estimates by maximum likelihood; the fit used obj={fit.options.get('obj')!r}. "
