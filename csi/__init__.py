@@ -27,6 +27,7 @@ from csi.errors import (
     SpecError,
 )
 from csi.estimators import fit
+from csi.estimators.cbsem_groups import invariance
 from csi.estimators.cbsem_modindices import modification_indices
 from csi.index import (
     PanelIndexResult,
@@ -84,6 +85,7 @@ __all__ = [
     "fit",
     "impacts",
     "index_panel",
+    "invariance",
     "ipma",
     "list_models",
     "load_model",

@@ -89,6 +89,8 @@ class CBSEM:
     tol: float = 1e-9
     max_iter: int = 1000
     missing: str = "error"
+    group: str | None = None
+    group_equal: tuple[str, ...] = ()
 
     name = "cbsem"
 
@@ -128,6 +130,10 @@ class CBSEM:
             See the module docstring for what each field holds.
         """
         self._check(spec)
+        if self.group is not None:
+            return self._fit_groups(spec, data, weights)
+        if self.group_equal:
+            raise EstimationError("group_equal constrains parameters across groups; give group= as well")
         if self.missing == "fiml":
             return self._fit_fiml(spec, data, weights)
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
@@ -156,6 +162,32 @@ class CBSEM:
             )
         return _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
 
+
+    def _fit_groups(self, spec: ModelSpec, data: pd.DataFrame, weights: Any) -> Any:
+        """Multiple-group ML (:mod:`csi.estimators.cbsem_groups`); returns a ``GroupFit``."""
+        from csi.data.prepare import as_frame
+        from csi.errors import DataError
+        from csi.estimators.cbsem_groups import check_group_equal, fit_groups
+
+        equal = check_group_equal(self.group_equal)
+        if self.obj != "MLW" or self.missing == "fiml" or weights is not None:
+            raise EstimationError(
+                "multiple groups are fitted by complete-data ML: obj='MLW', no weights, missing 'error' or 'listwise'"
+            )
+        frame = as_frame(data)
+        if self.group not in frame.columns:
+            raise DataError(f"group column {self.group!r} is not in the data; columns: {', '.join(map(str, frame))}")
+        prepared = prepare_items(spec, frame, missing=self.missing)
+        labels = frame.loc[prepared.row_labels, self.group]
+        if labels.isna().any():
+            raise DataError(f"group column {self.group!r} is missing for row {labels[labels.isna()].index[0]!r}")
+        model, aliases = parse_semopy(spec)
+        st, _ = structure(model, spec, aliases)
+        fit = fit_groups(spec, prepared.X, labels.to_numpy(), self.group, st, lambda S: start_values(st, S), equal,
+                         tol=self.tol, max_iter=min(self.max_iter, 200))  # fmt: skip
+        if not fit.converged:
+            warnings.warn("multiple-group CB-SEM did not converge", ConvergenceWarning, stacklevel=3)
+        return fit
 
     def _fit_fiml(self, spec: ModelSpec, data: pd.DataFrame, weights: Any) -> FitResult:
         """Full-information ML over the missingness patterns (:mod:`csi.estimators.cbsem_fiml`)."""
