@@ -3,13 +3,20 @@
 Every construct is a common factor measured by its block (first loading fixed
 to 1, lavaan's marker identification), the structural paths are regressions
 among the factors, exogenous factors covary freely and the model's ``~~``
-lines add residual covariances.  semopy (:mod:`csi.estimators.cbsem_model`)
-finds the estimates; for the normal-theory ML objective (``obj="MLW"``, the
-default) they are then polished by Fisher scoring on the same discrepancy
-(:func:`csi.estimators.cbsem_kernel.fisher_scoring`) to a step below ``tol``,
-because semopy's SLSQP stops about 1e-4 from the optimum.  The ML results
-reproduce lavaan's defaults: ML with the N-divisor covariance, expected-
-information standard errors, lavaan's ``fitMeasures``.
+lines add residual covariances; the model text may fix, free or label
+parameters (:class:`~csi.spec.model.Modifier`).  semopy
+(:mod:`csi.estimators.cbsem_model`) parses the model into the parameter
+structure.  For the normal-theory ML objective (``obj="MLW"``, the default)
+csi's kernel (:func:`csi.estimators.cbsem_kernel.fisher_scoring`: Fisher
+scoring turning into Newton steps) minimises the discrepancy from moment start
+values (:func:`csi.estimators.cbsem_model.start_values`) to a step below
+``tol``; semopy's optimiser, polished by the same kernel, is the fallback when
+that fails.  Other objectives are semopy's.  The ML results reproduce lavaan's
+defaults: ML with the N-divisor covariance, expected-information standard
+errors, lavaan's ``fitMeasures``.  ``missing="fiml"``
+(:mod:`csi.estimators.cbsem_fiml`) and ``group=``
+(:mod:`csi.estimators.cbsem_groups`, which returns a ``GroupFit``) reproduce
+lavaan's FIML and multiple-group fits.
 
 What lands where in the :class:`~csi.results.fit.FitResult`
 ------------------------------------------------------------
@@ -81,7 +88,15 @@ class CBSEM:
     max_iter
         Iteration limit of semopy's optimiser and of the Fisher scoring.
     missing
-        Missing-data policy of :func:`csi.data.prepare.prepare_items`.
+        Missing-data policy of :func:`csi.data.prepare.prepare_items`, or
+        ``"fiml"``: full-information ML over the missingness patterns.
+    group
+        Column of the data whose levels are groups: a multiple-group fit
+        (:func:`csi.estimators.cbsem_groups.fit_groups`), returned as a
+        :class:`~csi.estimators.cbsem_groups.GroupFit`.
+    group_equal
+        With ``group``: parameter classes constrained equal across groups
+        (:data:`~csi.estimators.cbsem_groups.GROUP_EQUAL`).
     """
 
     obj: str = "MLW"
