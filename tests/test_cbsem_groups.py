@@ -104,3 +104,12 @@ def test_group_errors(hs):
         csi.fit(HS, hs, method="cbsem", group_equal=["loadings"])
     with pytest.raises(EstimationError, match="unknown invariance"):
         csi.invariance(HS, hs, group="school", levels=["partial"])
+
+
+def test_a_label_is_one_parameter_in_every_group(hs):
+    """lavaan applies a label to all groups: labelling one loading equals it across schools (one df)."""
+    free = csi.fit(HS, hs, method="cbsem", group="school")
+    lab = csi.fit(HS.replace("x1 + x2", "x1 + a*x2"), hs, method="cbsem", group="school")
+    assert lab.fit_measures["df"] == free.fit_measures["df"] + 1
+    t = lab.estimates[(lab.estimates["op"] == "=~") & (lab.estimates["rhs"] == "x2")]
+    assert t["estimate"].nunique() == 1

@@ -198,8 +198,10 @@ class CBSEM:
             raise DataError(f"group column {self.group!r} is missing for row {labels[labels.isna()].index[0]!r}")
         model, aliases = parse_semopy(spec)
         st, _ = structure(model, spec, aliases)
+        names = [name for name, par in model.parameters.items() if par.active]  # structure()'s parameter order
+        labelled = frozenset(k for k, name in enumerate(names) if name.startswith("l_"))
         fit = fit_groups(spec, prepared.X, labels.to_numpy(), self.group, st, lambda S: start_values(st, S), equal,
-                         tol=self.tol, max_iter=min(self.max_iter, 200))  # fmt: skip
+                         tol=self.tol, max_iter=min(self.max_iter, 200), labelled=labelled)  # fmt: skip
         if not fit.converged:
             warnings.warn("multiple-group CB-SEM did not converge", ConvergenceWarning, stacklevel=3)
         return fit

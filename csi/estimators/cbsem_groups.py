@@ -93,7 +93,7 @@ class _Layout:
     size: int
 
     @classmethod
-    def of(cls, st: Structure, n_groups: int, equal: tuple[str, ...]) -> _Layout:
+    def of(cls, st: Structure, n_groups: int, equal: tuple[str, ...], labelled: frozenset[int] = frozenset()) -> _Layout:
         keys: dict[tuple, int] = {}
 
         def key(k: tuple) -> int:
@@ -104,7 +104,9 @@ class _Layout:
         free_means = "intercepts" in equal and "means" not in equal
         theta, nu, alpha = [], [], []
         for g in range(n_groups):
-            theta.append(np.array([key(("t", k) if cats[k] in equal else ("t", g, k)) for k in range(st.n_params)]))
+            # A labelled parameter is one parameter in every group (lavaan applies a label to all groups).
+            shared = [cats[k] in equal or k in labelled for k in range(st.n_params)]
+            theta.append(np.array([key(("t", k) if shared[k] else ("t", g, k)) for k in range(st.n_params)]))
             nu.append(np.array([key(("n", i) if "intercepts" in equal else ("n", g, i)) for i in range(st.p)]))
             alpha.append(np.array([key(("a", g, j)) if g > 0 and free_means else -1 for j in range(st.m)]))
         return cls(theta, nu, alpha, len(keys))
@@ -267,8 +269,10 @@ class GroupFit:
 def fit_groups(
     spec: ModelSpec, X: NDArray[np.float64], labels: Sequence[Any], group: str, st: Structure,
     start_values: Any, group_equal: tuple[str, ...], *, tol: float, max_iter: int,
+    labelled: frozenset[int] = frozenset(),
 ) -> GroupFit:  # fmt: skip
-    """Fit the multiple-group model (module docstring); ``labels`` gives each row's group."""
+    """Fit the multiple-group model (module docstring); ``labels`` gives each row's group, ``labelled`` the
+    parameters (indices in ``st``) that carry a label in the model text and are therefore equal in all groups."""
     from scipy.stats import chi2, norm
 
     from csi.estimators.rmsea import rmsea_measures
@@ -286,7 +290,7 @@ def fit_groups(
             raise DataError(f"group {lev!r} of {group!r} has {rows.size} rows; its {p} items need more than {p}")
         m = Y.mean(axis=0)
         groups.append(_Group(rows.size, m, (Y - m).T @ (Y - m) / rows.size))
-    lay = _Layout.of(st, len(groups), group_equal)
+    lay = _Layout.of(st, len(groups), group_equal, labelled)
     z = np.zeros(lay.size)
     count = np.zeros(lay.size)
     for g, gr in enumerate(groups):
