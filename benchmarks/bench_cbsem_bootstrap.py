@@ -90,6 +90,7 @@ def main() -> None:
 
     import semopy
 
+    t_start = time.perf_counter()
     rows = []
     for label, spec, data in _cases():
         a = Aliases.of(spec)
@@ -144,6 +145,7 @@ def main() -> None:
         text=["model"],
     )  # fmt: skip
     print(f"\ncsi.bootstrap: {args.jobs} processes; semopy loops: 1 process, timed on {n_loop} resamples")
+    print(f"whole run: {time.perf_counter() - t_start:.1f} seconds")
     print(pd.Series({"cpu_count": os.cpu_count(), "semopy": semopy.__version__}).to_string())
 
 
