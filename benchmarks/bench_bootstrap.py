@@ -166,7 +166,7 @@ def phases(args: argparse.Namespace, n: int = 250, B: int = 5000) -> None:
             for a in range(0, B, size):
                 b = min(a + size, B)
                 with timed("counts (seeded draws)", rep):
-                    F = plan.counts(a, b, basis.R.dtype)
+                    F = plan.counts(a, b, basis.dtype)
                 with timed("moment product F R", rep):
                     G = moment_sums(basis, F, float64=False)
                 with timed("compiled kernel", rep):

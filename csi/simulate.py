@@ -57,6 +57,7 @@ Documented choices
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from csi.errors import CSIError, SpecError
+from csi.spec.load import load_model
 from csi.spec.model import Item, ModelSpec, topological_order
 
 SATISFACTION_MARGINAL_10 = np.array([0.01, 0.01, 0.02, 0.03, 0.06, 0.08, 0.13, 0.21, 0.20, 0.25])
@@ -328,7 +330,7 @@ def _moments(values: np.ndarray, tau: np.ndarray) -> tuple[float, float]:
 
 
 def simulate(
-    spec: ModelSpec,
+    spec: ModelSpec | str | os.PathLike[str],
     n: int,
     seed: int | np.random.SeedSequence | np.random.Generator | None = None,
     *,
@@ -344,8 +346,9 @@ def simulate(
     Parameters
     ----------
     spec
-        The model; its paths, items, scales, types and reverse flags shape the
-        population.
+        The model, or anything :func:`csi.load_model` accepts (``"acsi"``, a
+        file, model text); its paths, items, scales, types and reverse flags
+        shape the population.
     n
         Respondents to draw (>= 1).
     seed
@@ -378,6 +381,13 @@ def simulate(
         For impossible parameters (R² >= 1, invalid correlation, loading
         outside (0, 1], unknown path or item, non-integer scale bounds).
     """
+    if isinstance(spec, str | os.PathLike):
+        spec = load_model(spec)
+    elif not isinstance(spec, ModelSpec):
+        raise SpecError(
+            f"simulate needs a ModelSpec, a model name, a file path or model text, got {type(spec).__name__}; "
+            "e.g. csi.simulate('acsi', 500, seed=1)"
+        )
     if population not in POPULATIONS:
         raise SpecError(f"unknown population type {population!r}; accepted: {', '.join(map(repr, POPULATIONS))}")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
@@ -394,6 +404,10 @@ def simulate(
 
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
+    elif not isinstance(seed, np.random.Generator | np.random.SeedSequence) and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
+        raise CSIError(f"seed must be a non-negative integer, None, a numpy SeedSequence or Generator; got {seed!r}")
     rng = np.random.default_rng(seed)
 
     names = spec.construct_names

@@ -176,7 +176,7 @@ def test_studentized_nested_bootstrap_matches_hand_rolled(demo):
     spec, data = demo
     small = data.iloc[:80].reset_index(drop=True)
     fit = csi.fit(spec, small)
-    B, M = 6, 12
+    B, M = 6, 25
     result = csi.bootstrap(fit, B, seed=13, ci="studentized", inner_resamples=M)
     plan = OrdinaryPlan(len(small), B, 13)
     idx = plan.indices()
@@ -201,8 +201,8 @@ def test_studentized_nested_bootstrap_matches_hand_rolled(demo):
 def test_studentized_is_identical_whatever_chunks_and_workers(demo):
     spec, data = demo
     fit = csi.fit(spec, data)
-    a = csi.bootstrap(fit, 20, seed=5, inner_resamples=5, chunk_size=20, n_jobs=1)
-    b = csi.bootstrap(fit, 20, seed=5, inner_resamples=5, chunk_size=3, n_jobs=2)
+    a = csi.bootstrap(fit, 20, seed=5, inner_resamples=25, chunk_size=20, n_jobs=1)
+    b = csi.bootstrap(fit, 20, seed=5, inner_resamples=25, chunk_size=3, n_jobs=2)
     assert a.se_draws.to_numpy().tobytes() == b.se_draws.to_numpy().tobytes()
     paths = a.with_ci("studentized").estimates.query("op == '~'")
     assert paths["ci_lower"].notna().all() and (paths["ci_lower"] < paths["ci_upper"]).all()

@@ -12,6 +12,7 @@ import pytest
 
 import csi
 from csi.cli import main
+from csi.results.files import verify_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +68,8 @@ def test_fit_writes_every_table(scsb_csv: Path, tmp_path: Path, capsys: pytest.C
     assert "SCSB" in text and "Bootstrap of SCSB" in text and "Indices (0-100)" in text
     tables = set(csi.fit("scsb", pd.read_csv(scsb_csv)).tables())
     expected = {f"{t}.csv" for t in tables} | {"index.csv", "bootstrap.csv", "draws.csv", "results.json"}
-    assert {p.name for p in out.iterdir()} == expected
+    assert {p.name for p in out.iterdir()} == expected | {"manifest.json"}
+    assert set(verify_folder(out)["files"]) == expected
     assert list(pd.read_csv(out / "estimates.csv").columns) == ["lhs", "op", "rhs", "estimate"]
     assert list(pd.read_csv(out / "index.csv").columns) == ["construct", "index"]
     boot = pd.read_csv(out / "bootstrap.csv")

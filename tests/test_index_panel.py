@@ -12,7 +12,9 @@ import pytest
 import csi
 from csi.errors import DataError, EstimationError
 from csi.index.cells import cell_seed
+from csi.index.compute import unstandardised_weights
 from csi.index.result import COLUMNS
+from csi.index.significance import interval_pvalue
 from csi.resample.intervals import bootstrap_se, percentile_ci
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
@@ -66,7 +68,8 @@ def test_company_index_is_the_cell_fit_index_with_its_own_bootstrap(panel, resul
 
 
 def test_aggregation_arithmetic_by_hand(panel, result):
-    """Industry = revenue-weighted mean of its (unsuppressed) companies; sector and nation likewise, per replicate too."""
+    """Industry = revenue-weighted mean of its unsuppressed, unflagged companies; sector and nation likewise, per
+    replicate too (this panel has one flagged cell, C005 in wave 1)."""
     uw = {(lv, u, str(w)): x for lv, u, w, x in panel.unit_weights.itertuples(index=False)}
     data = panel.data
     sat = result.index[result.index["construct"] == "SAT"].set_index(["level", "unit", "wave"])["index"]
@@ -76,11 +79,14 @@ def test_aggregation_arithmetic_by_hand(panel, result):
         for ind in sorted(data["industry"].unique()):
             comps = sorted(data.loc[data["industry"] == ind, "company"].unique())
             comps = [c for c in comps if c != "C006"]  # suppressed
+            fits = {c: _company_fit(panel, c, int(wave)) for c in comps}
+            # flagged cells (negative unstandardised weight, no convergence) stay out under the default policy
+            comps = [c for c in comps if fits[c].converged and not (unstandardised_weights(fits[c]) < 0).any()]
             a = np.array([uw[("company", c, wave)] for c in comps])
             a = a / a.sum()
             vals, ds = [], []
             for c in comps:
-                fit = _company_fit(panel, c, int(wave))
+                fit = fits[c]
                 vals.append(csi.compute_index(fit, negative="force")["SAT"])
                 boot = csi.bootstrap(fit, B, seed=cell_seed(SEED, "company", c, wave), n_jobs=1)
                 ds.append(boot.draws["SAT index SAT"].to_numpy())
@@ -106,10 +112,9 @@ def test_aggregation_arithmetic_by_hand(panel, result):
     diff = draws[("national", "national", "2")] - draws[("national", "national", "1")]
     lo, hi = percentile_ci(diff, level=0.95)
     assert (ch["ci_lower"], ch["ci_upper"]) == pytest.approx((float(lo), float(hi)), abs=1e-10)
-    # p-value rule of percentile intervals: twice the smaller tail count of the differences, add-one rule
-    tail = min((diff <= 0).sum(), (diff >= 0).sum())
-    assert ch["p_value"] == pytest.approx(min(1.0, 2 * (1 + tail) / (diff.size + 1)), rel=1e-12)
-    assert ch["significant"] == (lo > 0 or hi < 0)
+    # p-value: the inversion of the percentile interval of the differences (csi.index.significance)
+    assert ch["p_value"] == pytest.approx(float(interval_pvalue("percentile", diff[:, None], [0.0])[0]), abs=1e-12)
+    assert ch["significant"] == (lo > 0 or hi < 0) == (ch["p_value"] < 0.05)
 
 
 def test_units_table_weights_sum_to_one_within_parent(result):
@@ -137,7 +142,7 @@ def test_change_arithmetic(result):
     for r in result.changes.dropna(subset=["change"]).itertuples():
         expected = idx[(r.level, r.unit, r.wave_to, r.construct)] - idx[(r.level, r.unit, r.wave_from, r.construct)]
         assert r.change == pytest.approx(expected, abs=1e-12)
-        assert r.significant == (r.ci_lower > 0 or r.ci_upper < 0)
+        assert r.significant == (r.ci_lower > 0 or r.ci_upper < 0) == (r.p_value < 0.05)
         assert r.ci_lower <= r.ci_upper
 
 
@@ -168,9 +173,7 @@ def test_write_and_read_round_trip(result, tmp_path):
     for name in COLUMNS:
         pd.testing.assert_frame_equal(getattr(back, name), getattr(result, name), check_exact=True)
     assert back.manifest == result.manifest
-    for name in COLUMNS:  # the CSV copy reads back the same too
-        (tmp_path / f"{name}.parquet").unlink()
-    back = csi.read_panel_result(tmp_path)
+    back = csi.read_panel_result(tmp_path, format="csv")  # the CSV copy reads back the same too
     for name in COLUMNS:
         pd.testing.assert_frame_equal(getattr(back, name), getattr(result, name), check_exact=False, rtol=1e-15)
 
@@ -211,9 +214,11 @@ def test_hierarchy_without_sectors_or_industries(panel):
     flat = csi.index_panel(panel.data, "acsi", company="company", wave="wave", min_n=40, n_resamples=0,
                            national_fit=False)  # fmt: skip
     assert set(flat.index["level"]) == {"company", "national"}
-    comp = flat.index.query("level == 'company' and wave == '1' and construct == 'SAT'")["index"].dropna()
+    comp = flat.index.query("level == 'company' and wave == '1' and construct == 'SAT'").set_index("unit")["index"]
+    ok = flat.units.query("level == 'company' and wave == '1' and status == 'ok'")["unit"]
+    assert len(ok) < comp.notna().sum()  # C005 is flagged (negative weight): indexed but left out of the mean
     nat = flat.index.query("level == 'national' and wave == '1' and construct == 'SAT'")["index"].iloc[0]
-    assert nat == pytest.approx(comp.mean(), abs=1e-12)  # no unit weights: equal weights
+    assert nat == pytest.approx(comp[ok].mean(), abs=1e-12)  # no unit weights: equal weights
     assert flat.manifest["options"]["unit_weights"] == "equal"
 
 
@@ -288,7 +293,8 @@ def test_missing_codes_and_reverse_items_are_honoured():
         for c in spec.constructs
     )
     coded = replace(spec, constructs=constructs)
-    r = csi.index_panel(data, coded, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False)
+    r = csi.index_panel(data, coded, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False,
+                        missing="listwise")  # fmt: skip
     assert r.index.query("unit == 'C001'")["n"].iloc[0] == 75
     with pytest.raises(DataError, match="SATIS"):
         csi.index_panel(data, spec, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False)
@@ -311,7 +317,7 @@ def test_warnings_do_not_leak_but_are_counted(panel):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         r = run(panel, n_resamples=0, national_fit=False)
-    assert all("negative outer weight" in str(w.message) for w in caught)
+    assert all("negative outer weight" in str(w.message) or "flagged" in str(w.message) for w in caught)
     assert isinstance(r.manifest["warnings"], dict)
 
 
@@ -327,18 +333,20 @@ def test_a_cell_that_cannot_be_fitted_is_reported_failed(panel):
     assert r.index.query("level == 'national'")["index"].notna().all()
 
 
-def test_missing_answers_under_default_options_are_dropped_within_each_cell(panel):
-    # One missing answer per company and wave: the national pooled bootstrap must stratify the rows the fit kept.
+@pytest.mark.parametrize("missing", ["listwise", "em"])
+def test_missing_answers_within_each_cell(panel, missing):
+    # One missing answer per company and wave: the national pooled bootstrap must stratify the rows the fit kept
+    # (listwise drops that row; em, the default, keeps every respondent).
     data = panel.data.copy()
     first = data.groupby(["company", "wave"]).head(1).index
     data.loc[first, "SATIS"] = np.nan
     res = csi.index_panel(data, "acsi", company="company", wave="wave", industry="industry", sector="sector",
                           unit_weights=panel.unit_weights, min_n=40, n_resamples=20, seed=SEED,
-                          national_resamples=10)  # fmt: skip
+                          national_resamples=10, missing=missing)  # fmt: skip
     national = res.index[res.index["level"] == "national"]
     assert len(national) > 0 and national["index"].notna().all() and national["ci_lower"].notna().all()
     complete = panel.data.groupby(["company", "wave"]).size()
     companies = res.index[(res.index["level"] == "company") & (res.index["construct"] == "SAT")]
     assert len(companies) == len(complete)
     for row in companies[companies["index"].notna()].itertuples():  # suppressed cells are not fitted
-        assert row.n == complete[(row.unit, int(row.wave))] - 1, (row.unit, row.wave)
+        assert row.n == complete[(row.unit, int(row.wave))] - (missing == "listwise"), (row.unit, row.wave)

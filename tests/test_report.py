@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import report_fixture
-from report_fixture import FORMULA_COMPANY, HOSTILE_COMPANY, HOSTILE_LABEL
+from report_fixture import FORMULA_COMPANY, HOSTILE_COMPANY, HOSTILE_LABEL, reseal
 
 import csi
 from csi.cli import main
@@ -63,7 +63,7 @@ def test_waves_sort_numerically_when_numbers(tmp_path: Path, panel_dir: Path) ->
         df = pd.read_csv(f, dtype=str, keep_default_na=False)
         df["wave"] = df["wave"].map({"2022": "9", "2023": "10", "2024": "11"})
         df.to_csv(f, index=False)
-    assert load_results(tmp_path / "r").waves == ("9", "10", "11")
+    assert load_results(reseal(tmp_path / "r")).waves == ("9", "10", "11")
 
 
 @pytest.mark.parametrize("drop", ["sector", "industry"])
@@ -74,7 +74,7 @@ def test_sector_and_industry_levels_are_optional(tmp_path: Path, panel_dir: Path
         f = tmp_path / "r" / f"{name}.csv"
         df = pd.read_csv(f, dtype=str, keep_default_na=False)
         df[df["level"] != drop].to_csv(f, index=False)
-    data = load_results(tmp_path / "r")
+    data = load_results(reseal(tmp_path / "r"))
     assert drop not in data.levels
     assert tables.level_table(data, drop).empty and not tables.level_table(data, "company").empty
     if drop == "sector":
@@ -86,8 +86,10 @@ def test_missing_column_is_named(tmp_path: Path, panel_dir: Path) -> None:
     shutil.copytree(panel_dir, tmp_path / "r")
     f = tmp_path / "r" / "changes.csv"
     pd.read_csv(f).drop(columns="p_value").to_csv(f, index=False)
-    with pytest.raises(DataError, match=r"changes.csv: missing column\(s\) 'p_value'"):
+    with pytest.raises(DataError, match=r"changes.csv has \d+ bytes.*\(truncated\)"):
         load_results(tmp_path / "r")
+    with pytest.raises(DataError, match=r"changes.csv: missing column\(s\) 'p_value'"):
+        load_results(reseal(tmp_path / "r"))
 
 
 def test_missing_file_and_folder_are_named(tmp_path: Path, panel_dir: Path) -> None:
@@ -95,8 +97,10 @@ def test_missing_file_and_folder_are_named(tmp_path: Path, panel_dir: Path) -> N
         load_results(tmp_path / "nowhere")
     shutil.copytree(panel_dir, tmp_path / "r")
     (tmp_path / "r" / "impacts.csv").unlink()
-    with pytest.raises(DataError, match="no impacts.csv"):
+    with pytest.raises(DataError, match="impacts.csv is missing"):
         load_results(tmp_path / "r")
+    with pytest.raises(DataError, match="no impacts.csv"):
+        load_results(reseal(tmp_path / "r"))
 
 
 def test_bad_number_and_unknown_level_are_named(tmp_path: Path, panel_dir: Path) -> None:
@@ -106,12 +110,12 @@ def test_bad_number_and_unknown_level_are_named(tmp_path: Path, panel_dir: Path)
     df.loc[3, "se"] = "abc"
     df.to_csv(f, index=False)
     with pytest.raises(DataError, match=r"column 'se', row 4: 'abc' is not a number"):
-        load_results(tmp_path / "r")
+        load_results(reseal(tmp_path / "r"))
     df.loc[3, "se"] = "1"
     df.loc[0, "level"] = "region"
     df.to_csv(f, index=False)
     with pytest.raises(DataError, match="unknown level.*'region'"):
-        load_results(tmp_path / "r")
+        load_results(reseal(tmp_path / "r"))
 
 
 def test_an_object_with_the_tables_reads_like_the_folder(panel_dir: Path) -> None:
@@ -255,17 +259,17 @@ def test_workbook_has_one_sheet_per_table_and_no_formulas(tmp_path: Path, hostil
 
     path = write_xlsx(hostile_dir, tmp_path / "r.xlsx")
     wb = load_workbook(path)
-    assert {"National", "Sector", "Industry", "Company", "Paths", "Impacts", "Quality", "Manifest"} <= set(
+    assert {"README", "National", "Sector", "Industry", "Company", "Paths", "Impacts", "Quality", "Settings"} <= set(
         wb.sheetnames
     )
     ws = wb["Company"]
     header = [c.value for c in ws[1]]
     cells = [c for row in ws.iter_rows(min_row=2) for c in row]
     assert not [c for c in cells if c.data_type == "f"]
-    units = [row[header.index("unit")].value for row in ws.iter_rows(min_row=2)]
+    units = [row[header.index("Unit")].value for row in ws.iter_rows(min_row=2)]
     assert FORMULA_COMPANY in units and HOSTILE_COMPANY in units and "NA" in units
     t = tables.level_table(load_results(hostile_dir), "company")
-    got = {row[header.index("unit")].value: row[header.index("index")].value for row in ws.iter_rows(min_row=2)}
+    got = {row[header.index("Unit")].value: row[header.index("Index (0–100)")].value for row in ws.iter_rows(min_row=2)}
     for r in t.itertuples():
         assert got[r.unit] == (None if np.isnan(r.index) else pytest.approx(r.index, abs=0))
 
@@ -317,7 +321,7 @@ def test_paths_without_intervals_have_unknown_significance(tmp_path: Path, panel
     national = est["level"] == "national"
     est.loc[national, ["se", "ci_lower", "ci_upper"]] = ""  # national fits not bootstrapped
     est.to_csv(f, index=False)
-    data = load_results(tmp_path / "r")
+    data = load_results(reseal(tmp_path / "r"))
     assert tables.paths_table(data)["significant"].isna().all()
     page = render_html(data)
     rows = re.findall(r'<table id="table-paths">(.*?)</table>', page, flags=re.S)[0]

@@ -9,9 +9,12 @@ from typing import Any
 
 import csi
 from csi.cli._common import CI_KINDS, EXIT_OK, boot_line, count, in_unit_interval, index_or_note, run_bootstrap
+from csi.cli._data import read_survey
 from csi.cli.fit import fit_from_args, model_data_options
+from csi.resample.options import MIN_INNER_RESAMPLES
 from csi.resample.statistics import SIGN_CHANGES
 from csi.results.export import write_results
+from csi.results.files import check_target
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -25,7 +28,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "  csi bootstrap acsi survey.csv --resamples 2000 --seed 7 --ci bca --level 0.9 --out boot/\n"
         "  csi bootstrap ecsi survey.csv --resamples 1000 --seed 1 --strata region --method plsc\n\n"
         "--ci studentized runs an inner bootstrap of --inner-resamples resamples per resample.\n"
-        "With --out DIR: the fit's tables plus bootstrap.csv and draws.csv, and results.json.",
+        "With --out DIR (new or empty; --overwrite replaces a results folder): the fit's tables plus\n"
+        "bootstrap.csv and draws.csv, results.json and manifest.json.",
         formatter_class=fmt,
     )
     model_data_options(p)
@@ -34,23 +38,25 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--ci", choices=CI_KINDS + ["studentized"], default="percentile",
                    help="interval type (default: percentile)")  # fmt: skip
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
-    p.add_argument("--inner-resamples", type=count(2), default=None, metavar="M",
-                   help="inner resamples per resample for --ci studentized (default: 100)")  # fmt: skip
+    p.add_argument("--inner-resamples", type=count(MIN_INNER_RESAMPLES), default=None, metavar="M",
+                   help=f"inner resamples per resample for --ci studentized (default: 100; at least {MIN_INNER_RESAMPLES})")  # fmt: skip
     p.add_argument("--sign-change", choices=list(SIGN_CHANGES), default="none",
                    help="sign-change correction of the replicates (default: none)")  # fmt: skip
     p.add_argument("--strata", metavar="COL", help="resample within the groups of this data column")
-    p.add_argument("--out", metavar="DIR", help="write every table as CSV plus results.json into DIR")
+    p.add_argument("--out", metavar="DIR", help="write every table as CSV, results.json and manifest.json into DIR "
+                   "(a new or empty folder)")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Fit, bootstrap, print the summary and optionally write the tables."""
+    if args.out:
+        check_target(args.out, args.overwrite)  # refuse before the work, not after it
     fit = fit_from_args(args)
     strata = None
     if args.strata:
-        from csi.data.io import read_data
-
-        frame = read_data(args.data)
+        frame = read_survey(args, args.data).data
         if args.strata not in frame.columns:
             raise csi.DataError(f"--strata column {args.strata!r} is not in {Path(args.data).name}")
         strata = frame[args.strata]
@@ -66,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "bootstrap": args.resamples,
                              "seed": boot.plan.get("seed_entropy"), "ci": args.ci, "level": args.level,
                              "sign_change": args.sign_change, "strata": args.strata, "method": args.method}}  # fmt: skip
-        files = write_results(args.out, fit, boot, index, extra=extra)
+        from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
+
+        extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report
+        files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
     return EXIT_OK

@@ -18,7 +18,9 @@ from csi.cli._common import (
     section,
     table,
 )
-from csi.results.export import write_results
+from csi.results.csv_text import to_csv
+from csi.results.export import fill_results
+from csi.results.files import check_target, read_manifest, seal, write_folder
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -40,7 +42,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--panel-bootstrap", type=count(2), default=200, metavar="B",
                    help="resamples per company x wave in the panel part (default: 200)")  # fmt: skip
     p.add_argument("--out", metavar="DIR", help="also write the data (data.csv), every table, the panel's results "
-                   "(panel/) and its report (report.html) into DIR")  # fmt: skip
+                   "(panel/) and its report (report.html) into DIR, a new or empty folder")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     p.set_defaults(run=run)
 
 
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     """Simulate, fit, print the comparison, optionally write."""
     from csi.demo import DEMO_MODEL, compare_index, compare_paths, demo_data
 
+    if args.out:
+        check_target(args.out, args.overwrite)  # refuse before the work, not after it
     sim = demo_data(args.n, seed=args.seed)
     spec = sim.spec
     print(f"csi {csi.__version__} demo: {spec.label or spec.name}")
@@ -69,19 +74,37 @@ def run(args: argparse.Namespace) -> int:
     print(section("Customer satisfaction indices (0-100)", table(index, 1)))
     print(f"estimate: this sample; population: the true index of the simulated population{ci_note}")
     print(f"\nFit: {fit_seconds * 1e3:.1f} ms." + (f" {boot_line(boot, seconds)}." if boot is not None else ""))
+    result = _panel_part(args) if args.companies else None
     if args.out:
-        out = Path(args.out)
         extra = {"command": {"demo": DEMO_MODEL, "n": args.n, "seed": args.seed, "bootstrap": args.bootstrap}}
-        files = write_results(out, fit, boot, index_or_note(fit), extra=extra)
-        sim.data.to_csv(out / "data.csv", index=False)
-        print(f"Wrote data.csv and {len(files)} result files to {out}")
-    if args.companies:
-        _panel_part(args)
+        out = write_folder(args.out, lambda folder: _fill(folder, fit, boot, extra, sim.data, result),
+                           {"kind": "csi demo results"}, overwrite=args.overwrite)  # fmt: skip
+        what = "data.csv, the fit's tables" + (", the panel's results (panel/) and its report" if result else "")
+        print(f"\nWrote {what} to {out}")
     print(f"\nNext: csi fit {DEMO_MODEL} your_survey.csv --bootstrap 5000 --seed 1 --out results/")
     return EXIT_OK
 
 
-def _panel_part(args: argparse.Namespace) -> None:
+def _fill(folder: Path, fit: csi.FitResult, boot: csi.BootstrapResult | None, extra: dict[str, Any],
+          data: Any, result: Any) -> dict[str, str]:  # fmt: skip
+    """Every file of ``csi demo --out`` into the staged folder; returns what each file is."""
+    kinds = fill_results(folder, fit, boot, index_or_note(fit), extra=extra)
+    to_csv(data, folder / "data.csv")
+    kinds["data.csv"] = "the simulated ECSI survey (CSV)"
+    if result is not None:
+        from csi.report import write_report
+
+        panel = folder / "panel"
+        panel.mkdir()
+        seal(panel, result.manifest, result.fill(panel))
+        write_report(result, folder / "report.html")
+        kinds.update({f"panel/{k}": v["kind"] for k, v in read_manifest(panel)["files"].items()})
+        kinds["panel/manifest.json"] = "the panel results' own manifest (JSON)"
+        kinds["report.html"] = "HTML report of the panel (csi report panel/)"
+    return kinds
+
+
+def _panel_part(args: argparse.Namespace) -> Any:
     from csi.demo import compare_panel, demo_panel, run_demo_panel
 
     t0 = time.perf_counter()
@@ -106,10 +129,4 @@ def _panel_part(args: argparse.Namespace) -> None:
         verdict = "significant" if r.significant else "not significant"
         print(f"National SAT change, wave {r.wave_from} -> {r.wave_to}: {r.change:+.1f} "
               f"[{r.ci_lower:+.1f}, {r.ci_upper:+.1f}], p = {r.p_value:.3f} ({verdict})")  # fmt: skip
-    if args.out:
-        from csi.report import write_report
-
-        out = Path(args.out)
-        result.write(out / "panel")
-        write_report(result, out / "report.html")
-        print(f"Wrote the panel's tables to {out / 'panel'} and its report to {out / 'report.html'}")
+    return result

@@ -12,22 +12,23 @@ import csi
 from csi.cli._common import (
     CI_KINDS,
     EXIT_OK,
+    MISSING_HELP,
     boot_line,
     bootstrap_options,
     in_unit_interval,
     index_or_note,
-    json_arg,
     run_bootstrap,
     section,
     table,
 )
+from csi.cli._data import binding_options, bound_model, read_options, read_survey
 from csi.core.schemes import SCHEMES
-from csi.data.io import read_data
-from csi.data.prepare import MISSING_POLICIES
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.errors import EstimationError
 from csi.estimators import ESTIMATORS
 from csi.estimators.cbsem_groups import GroupFit
 from csi.results.export import write_results
+from csi.results.files import check_target
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -42,17 +43,23 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "  csi fit ecsi survey.csv --method cbsem\n"
         "  csi fit ecsi survey.csv --method cbsem --missing fiml\n"
         "  csi fit ecsi waves.csv --method cbsem --group wave --group-equal loadings,intercepts\n"
-        '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n\n'
+        '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n'
+        "  csi fit ecsi survey.sav --binding binding.toml     (binding.toml from 'csi bind', edited)\n"
+        "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n\n"
         "With --out DIR: one CSV per table (estimates, outer_model, inner_model, effects, quality,\n"
         "cross_loadings, scores; index when every item has a scale; bootstrap and draws when\n"
-        "bootstrapped) and results.json with the model, options, n, convergence, GoF and the tables.",
+        "bootstrapped), results.json with the model, options, n, convergence, GoF and the tables, and\n"
+        "manifest.json with the size and SHA-256 of every file. DIR must be new or empty (--overwrite\n"
+        "replaces a results folder as a whole).",
         formatter_class=fmt,
     )
     model_data_options(p)
     bootstrap_options(p, default=0)
     p.add_argument("--ci", choices=CI_KINDS, default="percentile", help="bootstrap interval (default: percentile)")
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
-    p.add_argument("--out", metavar="DIR", help="write every table as CSV plus results.json into DIR")
+    p.add_argument("--out", metavar="DIR", help="write every table as CSV, results.json and manifest.json into DIR "
+                   "(a new or empty folder)")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     p.set_defaults(run=run)
 
 
@@ -60,28 +67,27 @@ def model_data_options(p: argparse.ArgumentParser) -> None:
     """MODEL, DATA and the estimation options shared by ``fit`` and ``bootstrap``."""
     p.add_argument("model", metavar="MODEL", help=f"shipped model ({', '.join(csi.list_models())}), .toml file or "
                    "lavaan-style text file")  # fmt: skip
-    p.add_argument("data", metavar="DATA", help="survey data: .csv or .parquet (.xlsx if pandas can read it)")
+    p.add_argument("data", metavar="DATA", help="survey data: .csv/.tsv, .xlsx, .parquet, .sav/.zsav/.por or .dta")
     p.add_argument("--method", choices=list(ESTIMATORS), default="pls",
                    help="estimator (default: pls; scheme and --unscaled apply to pls and plsc)")  # fmt: skip
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--unscaled", action="store_true", help="centre but do not standardise the items")
-    p.add_argument("--missing", choices=[*MISSING_POLICIES, "fiml"], default="error",
-                   help="missing-value policy (default: error; fiml: full-information ML, --method cbsem)")  # fmt: skip
+    p.add_argument("--missing", choices=[*MISSING_POLICIES, "fiml"], default=DEFAULT_MISSING,
+                   help=MISSING_HELP + "; fiml: full-information ML (--method cbsem)")  # fmt: skip
     p.add_argument("--group", metavar="COLUMN", help="multiple-group CB-SEM (--method cbsem): one group per level "
                    "of COLUMN")  # fmt: skip
     p.add_argument("--group-equal", metavar="LIST", help="with --group: comma-separated parameter classes equal "
                    "across groups (loadings,intercepts,means,residuals,regressions,...; default: none)")  # fmt: skip
-    p.add_argument("--items", metavar="JSON", help="bind the model to the data's columns: JSON text or a JSON file, "
-                   "construct -> [columns] or item -> column")  # fmt: skip
+    binding_options(p)
+    read_options(p)
 
 
 def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
-    """Load the model and data named on the command line and fit."""
-    items = json_arg(args.items, "--items") if args.items else None
-    spec = csi.load_model(args.model, items=items)
-    data = read_data(args.data)
+    """Read the data, bind the model to them as the command line says, and fit."""
+    survey = read_survey(args, args.data)
+    spec = bound_model(args, args.model, survey)
     options: dict[str, Any] = {}
-    if args.group is not None or args.group_equal is not None:
+    if getattr(args, "group", None) is not None or getattr(args, "group_equal", None) is not None:
         if args.method != "cbsem":
             raise EstimationError(f"--group and --group-equal need --method cbsem, not {args.method!r}")
         if args.group is None:
@@ -92,12 +98,16 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
         options["group_equal"] = tuple(x.strip() for x in (args.group_equal or "").split(",") if x.strip())
     if args.missing == "fiml" and args.method != "cbsem":
         raise EstimationError(f"--missing fiml is full-information ML and needs --method cbsem, not {args.method!r}")
-    return csi.fit(spec, data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing,
-                   **options)  # fmt: skip
+    return csi.fit(
+        spec, survey.data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing,
+        **options,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Fit, print, optionally bootstrap and write."""
+    if args.out:
+        check_target(args.out, args.overwrite)  # refuse before the work, not after it
     fit = fit_from_args(args)
     spec = fit.spec
     print(fit.summary())
@@ -121,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "method": args.method,
                              "bootstrap": args.bootstrap,
                              "seed": args.seed, "ci": args.ci, "level": args.level}}  # fmt: skip
-        files = write_results(args.out, fit, boot, index, extra=extra)
+        from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
+
+        extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report
+        files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
     return EXIT_OK

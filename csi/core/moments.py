@@ -34,7 +34,7 @@ divisor ``N``.  A replicate's weight for row ``i`` is ``F[b, i] * w[i]``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -79,6 +79,8 @@ def moments(X: ArrayLike, weights: ArrayLike | None = None) -> tuple[NDArray[np.
     ``w_i / Σ w`` on row ``i``.
     """
     X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 2 and X.shape[0] > row_chunk(X.shape[1]):
+        return _streamed_moments(X, weights)
     if weights is None:
         mean = X.mean(axis=-2)
         Z = X - mean[..., None, :]
@@ -90,6 +92,63 @@ def moments(X: ArrayLike, weights: ArrayLike | None = None) -> tuple[NDArray[np.
     Z = X - mean[..., None, :]
     cov = np.matmul(np.swapaxes(Z * w[..., :, None], -1, -2), Z) / total[..., None, None]
     return mean, cov
+
+
+ROW_CHUNK_BYTES = 2**25
+"""Bytes of float64 per chunk of rows of a temporary (centred data, moment basis): 32 MiB.
+
+Moments of long data are sums over fixed chunks of rows, so memory beyond the
+data is a few chunks whatever ``n``.  Rows per chunk depend only on the number
+of columns (:func:`row_chunk`), never on options such as ``chunk_size`` or
+``n_jobs``, so results do not depend on those; data of at most one chunk of
+rows (every survey of ordinary size) are summed exactly as before chunking
+existed, and integer moment sums (:func:`moment_basis`) are exact whatever the
+chunking."""
+
+
+def row_chunk(width: int) -> int:
+    """Rows per chunk of a temporary of ``width`` float64 columns: a power of two, at least 1024.
+
+    See :data:`ROW_CHUNK_BYTES`.
+    """
+    rows = max(1, ROW_CHUNK_BYTES // (8 * max(width, 1)))
+    return max(1024, 1 << (rows.bit_length() - 1))
+
+
+def _streamed_moments(
+    X: NDArray[np.float64], weights: ArrayLike | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`moments` of a long (n, p) matrix, summed over chunks of rows (no (n, p) temporary)."""
+    n, p = X.shape
+    step = row_chunk(p)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    # Column reductions allocate no (n, p) temporary.
+    total = float(n) if w is None else float(w.sum())
+    mean = X.mean(axis=0) if w is None else (w @ X) / total
+    cross = np.zeros((p, p))
+    for a in range(0, n, step):
+        Z = X[a : a + step] - mean
+        cross += (Z.T @ Z) if w is None else (Z * w[a : a + step, None]).T @ Z
+    return mean, cross / total
+
+
+def standardised_product(
+    X: NDArray[np.float64], centre: NDArray[np.float64], scale: NDArray[np.float64] | float, W: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``((X - centre) / scale) @ W`` (e.g. construct scores), a chunk of rows at a time for long data.
+
+    Rows of at most one chunk (:func:`row_chunk`) are computed in one
+    expression, as before chunking existed; longer data need no (n, p)
+    temporaries.
+    """
+    n, p = X.shape
+    step = row_chunk(p)
+    if n <= step:
+        return ((X - centre) / scale) @ W
+    out = np.empty((n, W.shape[1]))
+    for a in range(0, n, step):
+        out[a : a + step] = ((X[a : a + step] - centre) / scale) @ W
+    return out
 
 
 def _packed_layout(p: int) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
@@ -158,11 +217,12 @@ def resample_moments(
     chunks of replicates.
     """
     X = np.asarray(X, dtype=np.float64)
-    F = np.asarray(counts, dtype=np.float64)
     n, p = X.shape
     rows, cols, full = _packed_layout(p)
-    R, mean = _centred_basis(X, weights)
-    G = F @ R
+    basis = _basis(X, weights, False, np.float64)
+    G = moment_sums(basis, counts)
+    mean = basis.origin
+    F_rows = G.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_s = 1.0 / G[:, :1]
         d = G[:, 1 : 1 + p] * inv_s
@@ -172,22 +232,58 @@ def resample_moments(
     # np.take rather than fancy indexing: same result, several times faster
     # on (B, T) arrays.
     packed -= np.take(d, rows, axis=1) * np.take(d, cols, axis=1)
-    covs = np.take(packed, full, axis=1).reshape(F.shape[0], p, p)
+    covs = np.take(packed, full, axis=1).reshape(F_rows, p, p)
     return mean + d, covs
 
 
-class MomentBasis(NamedTuple):
-    """Right-hand side ``R = [w, w Z, w Q]`` of the moment GEMM, prepared once per data set.
+@dataclass(frozen=True, eq=False)
+class MomentBasis:
+    """Right-hand side ``R = [w, w Z, w Q]`` of the moment GEMM ``G = F R``, defined once per data set.
 
-    See :func:`moment_basis`.
+    The (n, 1 + p + T) matrix is never held whole: :func:`moment_sums` builds
+    it a chunk of rows at a time (:meth:`rows`), so memory stays at the data
+    plus one chunk.  See :func:`moment_basis`.
     """
 
-    R: NDArray[np.floating]
-    """(n, 1 + p + T) basis; float32 or float64 (see ``exact``)."""
+    X: NDArray[np.float64] = field(repr=False)
+    """(n, p) data."""
+    weights: NDArray[np.float64] | None = field(repr=False)
+    """(n,) respondent weights, or None for unit weights."""
     exact: bool
-    """True when every moment sum ``F R`` is an exact integer in ``R.dtype``."""
+    """True when every moment sum ``F R`` is an exact integer in :attr:`dtype`."""
     origin: NDArray[np.float64]
     """(p,) point the sums are taken about: 0 when exact, else the weighted mean."""
+    dtype: type
+    """float32 or float64: the type the product is taken in."""
+
+    @property
+    def width(self) -> int:
+        """Columns ``1 + p + T`` of the basis."""
+        p = self.X.shape[1]
+        return 1 + p + p * (p + 1) // 2
+
+    def rows(self, start: int, stop: int) -> NDArray[np.floating]:
+        """Rows ``[start, stop)`` of ``R``, in :attr:`dtype`."""
+        X = self.X[start:stop]
+        p = X.shape[1]
+        rows, cols, _ = _packed_layout(p)
+        R = np.empty((X.shape[0], self.width), dtype=self.dtype)
+        if self.exact:
+            R[:, 0] = 1.0
+            R[:, 1 : 1 + p] = X
+            R[:, 1 + p :] = np.take(X, rows, axis=1) * np.take(X, cols, axis=1)
+            return R
+        w = np.ones(X.shape[0]) if self.weights is None else self.weights[start:stop]
+        Z = X - self.origin
+        R[:, 0] = w
+        np.multiply(Z, w[:, None], out=R[:, 1 : 1 + p])
+        np.multiply(np.take(R, 1 + rows, axis=1), np.take(Z, cols, axis=1), out=R[:, 1 + p :])
+        return R
+
+    @property
+    def R(self) -> NDArray[np.floating]:
+        """The whole (n, 1 + p + T) basis (for checks on small data; the product never builds it)."""
+        return self.rows(0, self.X.shape[0])
 
 
 _F32_EXACT = 2**24
@@ -202,8 +298,8 @@ def moment_basis(X: ArrayLike, weights: ArrayLike | None = None, n_draw: int | N
     is a sum of integers bounded by ``n_draw * m`` (``m`` = the largest
     ``|R_ik|``); while that bound is below 2**24 (float32) or 2**53 (float64)
     every partial sum is exact, so ``G`` is exact whatever the summation order
-    of the BLAS (so any chunking of replicates gives identical sums) and
-    float32 halves the cost of the product.  Otherwise (weights, non-integer
+    of the BLAS (so any chunking of replicates or of rows gives identical sums)
+    and float32 halves the cost of the product.  Otherwise (weights, non-integer
     items, huge sums) the sums are taken in float64 about the weighted mean, as
     in :func:`resample_moments`.
 
@@ -221,55 +317,54 @@ def moment_basis(X: ArrayLike, weights: ArrayLike | None = None, n_draw: int | N
     X = np.asarray(X, dtype=np.float64)
     n, p = X.shape
     n_draw = n if n_draw is None else int(n_draw)
-    rows, cols, _ = _packed_layout(p)
-    if weights is None and np.all(np.isfinite(X)) and np.array_equal(X, np.round(X)):
-        m = max(1.0, float(np.max(np.abs(X), initial=0.0)) ** 2)
+    # Column reductions rather than np.round(X) == X: no (n, p) temporary.
+    if weights is None and X.size and np.isfinite(X.min()) and np.isfinite(X.max()) and _whole(X):
+        m = max(1.0, max(-float(X.min()), float(X.max())) ** 2)
         # The exact covariance numerator s * C - a a' needs n_draw**2 * m below 2**53 too.
         if n_draw * n_draw * m < _F64_EXACT:
-            dtype = np.float32 if n_draw * m < _F32_EXACT else np.float64
-            R = np.empty((n, 1 + p + rows.size), dtype=dtype)
-            R[:, 0] = 1.0
-            R[:, 1 : 1 + p] = X
-            R[:, 1 + p :] = np.take(X, rows, axis=1) * np.take(X, cols, axis=1)
-            return MomentBasis(R, True, np.zeros(p))
-    R, mean = _centred_basis(X, weights)
-    return MomentBasis(R, False, mean)
+            return _basis(X, None, True, np.float32 if n_draw * m < _F32_EXACT else np.float64)
+    return _basis(X, weights, False, np.float64)
 
 
-def _centred_basis(
-    X: NDArray[np.float64], weights: ArrayLike | None
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``[w, w Z, w Q]`` about the weighted mean ``x̄`` (``Z = X - x̄``, ``Q`` its packed row products), and ``x̄``.
+def _whole(X: NDArray[np.float64]) -> bool:
+    """Whether every entry of X is a whole number, checked a chunk of rows at a time."""
+    step = row_chunk(X.shape[1])
+    return all(np.array_equal(c, np.round(c)) for c in (X[a : a + step] for a in range(0, X.shape[0], step)))
 
-    Folding ``w`` into this side keeps the (B, n) counts untouched, so the
-    GEMM ``F R`` is the only pass over them.
-    """
-    n, p = X.shape
-    rows, cols, _ = _packed_layout(p)
+
+def _basis(X: NDArray[np.float64], weights: ArrayLike | None, exact: bool, dtype: type) -> MomentBasis:
+    """A :class:`MomentBasis`; inexact bases are centred on the weighted mean ``x̄`` (Z = X - x̄)."""
+    p = X.shape[1]
+    if exact:
+        return MomentBasis(X, None, True, np.zeros(p), dtype)
+    # Folding w into this side keeps the (B, n) counts untouched, so the GEMM F R is the only pass over them.
     if weights is None:
-        w = np.ones(n)
-        mean = X.mean(axis=0)
-    else:
-        w = np.asarray(weights, dtype=np.float64)
-        mean = (w @ X) / w.sum()
-    Z = X - mean
-    R = np.empty((n, 1 + p + rows.size))
-    R[:, 0] = w
-    np.multiply(Z, w[:, None], out=R[:, 1 : 1 + p])
-    np.multiply(np.take(R, 1 + rows, axis=1), np.take(Z, cols, axis=1), out=R[:, 1 + p :])
-    return R, mean
+        return MomentBasis(X, None, False, X.mean(axis=0), dtype)
+    w = np.asarray(weights, dtype=np.float64)
+    return MomentBasis(X, w, False, (w @ X) / w.sum(), dtype)
 
 
 def moment_sums(basis: MomentBasis, counts: ArrayLike, float64: bool = True) -> NDArray[np.floating]:
     """``G = F R``: (B, 1 + p + T) weight sums, first- and packed second-moment sums of every replicate.
 
-    Exact bases are multiplied in their own dtype (exact, see
+    The product is summed over fixed chunks of rows (:func:`row_chunk`), the
+    basis built one chunk at a time, so memory is the counts plus one chunk;
+    counts may come in any numeric dtype (e.g. the compact integer counts of
+    :func:`csi.resample.stream.block_counts`) and are converted a chunk at a
+    time.  Exact bases are multiplied in their own dtype (exact, see
     :func:`moment_basis`); the result is float64, or with ``float64=False``
     left in the basis's dtype (float32 sums of an exact basis are exact
     integers, so converting them later gives the same numbers).
     """
-    F = np.asarray(counts, dtype=basis.R.dtype)
-    G = F @ basis.R
+    F = np.asarray(counts)
+    n = basis.X.shape[0]
+    step = row_chunk(basis.width)
+    if n <= step:
+        G = F.astype(basis.dtype, copy=False) @ basis.rows(0, n)
+    else:
+        G = np.zeros((F.shape[0], basis.width), dtype=basis.dtype)
+        for a in range(0, n, step):
+            G += F[:, a : a + step].astype(basis.dtype) @ basis.rows(a, a + step)
     return G if G.dtype == np.float64 or not float64 else G.astype(np.float64)
 
 

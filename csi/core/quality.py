@@ -151,3 +151,56 @@ def srmr(S: np.ndarray, Sigma: np.ndarray) -> np.ndarray:
     i, j = np.tril_indices(S.shape[-1])
     d = (S - Sigma)[..., i, j]
     return np.sqrt(np.mean(d**2, axis=-1))
+
+
+def d_uls(S: np.ndarray, Sigma: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance ``d_ULS = 1/2 sum_ij (s_ij - sigma_ij)²`` (Dijkstra & Henseler 2015, CSDA 81:10-23).
+
+    Over the full matrices (each off-diagonal pair counted twice, hence the
+    half; the diagonals of two correlation matrices agree).  Returns (...,).
+    """
+    return 0.5 * np.sum((S - Sigma) ** 2, axis=(-2, -1))
+
+
+def d_g(S: np.ndarray, Sigma: np.ndarray) -> np.ndarray:
+    """Geodesic distance ``d_G = 1/2 sum_k (log phi_k)²``, ``phi_k`` the eigenvalues of ``S^-1 Sigma``.
+
+    Dijkstra & Henseler (2015, CSDA 81:10-23).  The eigenvalues of ``S^-1
+    Sigma`` are those of the symmetric ``L^-1 Sigma L^-T`` with ``S = L L'``,
+    which is how they are computed (real and positive for positive definite
+    matrices).  Returns (...,).
+    """
+    L = np.linalg.cholesky(S)
+    X = np.linalg.solve(L, np.swapaxes(np.linalg.solve(L, Sigma), -1, -2))
+    phi = np.linalg.eigvalsh(0.5 * (X + np.swapaxes(X, -1, -2)))
+    return 0.5 * np.sum(np.log(phi) ** 2, axis=-1)
+
+
+def structural_implied(R: np.ndarray, B: np.ndarray, D: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Construct correlations implied by a recursive structural model (the "estimated model").
+
+    Exogenous constructs keep their estimated correlations ``R``; each
+    endogenous construct ``j``, taken in causal ``order`` (a topological order
+    of the constructs), is ``eta_j = b_j' eta_pred(j) + zeta_j`` with
+    ``zeta_j`` uncorrelated with every construct before it and of variance
+    ``1 - b_j' Phi_pred b_j``, so that ``Phi_jj = 1`` and
+    ``Phi_jk = b_j' Phi_pred(j),k`` for every ``k`` before ``j``.  With a
+    saturated structural model and OLS paths this returns ``R`` (Bollen 1989,
+    ch. 4; the estimated-model fit of Henseler et al. 2014 and Dijkstra &
+    Henseler 2015).  ``B (..., J, J)`` with ``B[t, s]`` the path ``s -> t``;
+    ``D (J, J)`` its 0/1 pattern.  Returns (..., J, J).
+    """
+    endo = D.sum(axis=1) > 0
+    # Every exogenous construct first, so that each endogenous one is preceded by all of them.
+    seq = [k for k in order if not endo[k]] + [k for k in order if endo[k]]
+    Phi = np.array(R, dtype=float, copy=True)
+    before = np.zeros(len(endo), dtype=bool)
+    for j in seq:
+        if endo[j]:
+            pred = np.flatnonzero(D[j] > 0)
+            cov = np.einsum("...p,...pk->...k", B[..., j, pred], Phi[..., pred, :])
+            Phi[..., j, before] = cov[..., before]
+            Phi[..., before, j] = cov[..., before]
+            Phi[..., j, j] = 1.0
+        before[j] = True
+    return Phi

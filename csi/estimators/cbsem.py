@@ -46,6 +46,7 @@ What lands where in the :class:`~csi.results.fit.FitResult`
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -54,11 +55,13 @@ import numpy as np
 import pandas as pd
 
 from csi.core.moments import cov_to_corr, moments
-from csi.data.prepare import prepare_items
+from csi.data.checks import check_full_rank
+from csi.data.prepare import DEFAULT_MISSING, prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, parse_semopy, start_values, structure
 from csi.estimators.cbsem_table import TableLayout
+from csi.estimators.missing import missing_report, reject_moment_methods, warn_discarded
 from csi.estimators.pls import block_quality
 from csi.estimators.rmsea import rmsea_measures
 from csi.results.fit import FitResult
@@ -88,8 +91,11 @@ class CBSEM:
     max_iter
         Iteration limit of semopy's optimiser and of the Fisher scoring.
     missing
-        Missing-data policy of :func:`csi.data.prepare.prepare_items`, or
-        ``"fiml"``: full-information ML over the missingness patterns.
+        Missing-data method (default ``"em"``, as every estimator).  On data
+        with missing values CB-SEM accepts ``"listwise"``, ``"mean"``,
+        ``"error"`` and ``"fiml"`` (full-information ML over the missingness
+        patterns, :mod:`csi.estimators.cbsem_fiml`); ``"pairwise"``, ``"em"``
+        and ``"mi"`` are refused with an error.
     group
         Column of the data whose levels are groups: a multiple-group fit
         (:func:`csi.estimators.cbsem_groups.fit_groups`), returned as a
@@ -103,7 +109,7 @@ class CBSEM:
     solver: str = "SLSQP"
     tol: float = 1e-9
     max_iter: int = 1000
-    missing: str = "error"
+    missing: str = DEFAULT_MISSING
     group: str | None = None
     group_equal: tuple[str, ...] = ()
 
@@ -152,9 +158,12 @@ class CBSEM:
         if self.missing == "fiml":
             return self._fit_fiml(spec, data, weights)
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
+        if prepared.raw is not None:
+            reject_moment_methods(self.missing, "cbsem")
         X = prepared.X
         n = X.shape[0]
         mean, S = moments(X, prepared.weights)
+        check_full_rank(S, prepared.item_names, "CB-SEM fits and its fit measures need log|S|, so a positive-definite S")
         corr, sd = cov_to_corr(S)
         if self.obj == "MLW":
             model, st, theta, iterations, converged = self._ml(spec, X, S)
@@ -175,7 +184,10 @@ class CBSEM:
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        return _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+        fit = _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+        report = missing_report(spec, prepared, self.missing)
+        warn_discarded(report)
+        return dataclasses.replace(fit, missing_report=report)
 
 
     def _fit_groups(self, spec: ModelSpec, data: pd.DataFrame, weights: Any) -> Any:

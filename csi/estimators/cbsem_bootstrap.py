@@ -19,7 +19,6 @@ every item's scale is known, the 0-100 index of every construct.
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -155,6 +154,7 @@ def bootstrap_cbsem(
     Fisher scoring hits ``max_iter`` follow ``failed``; replicates with a
     constant item are dropped and counted as singular.
     """
+    from csi.resample.options import check_memory, check_strata, check_workers
     from csi.resample.run import _strata_labels
 
     if fit.method != "cbsem" or fit.cbsem_state is None:
@@ -184,14 +184,14 @@ def bootstrap_cbsem(
         plan = FixedPlan(indices, n)
     elif strata is not None:
         plan = StratifiedPlan(_strata_labels(fit, strata), n_resamples, seed)
+        check_strata(plan.stratum_sizes)
     else:
         plan = OrdinaryPlan(n, n_resamples, seed)
     B = plan.n_resamples
     task, layout = _task(fit)
+    check_memory(n, B, len(layout.labels), BLOCK, check_workers(n_jobs))
     blocks = [(plan, s, min(s + BLOCK, B)) for s in range(0, B, BLOCK)]
-    workers = min(n_jobs or os.cpu_count() or 1, len(blocks))
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise EstimationError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    workers = min(check_workers(n_jobs), len(blocks))
     from tqdm.auto import tqdm
 
     show = progress if progress is not None else (sys.stderr.isatty() and B >= 1000)

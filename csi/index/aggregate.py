@@ -4,8 +4,10 @@ ACSI's cross-industry index (theacsi.org, "Building the Cross-Industry Index";
 methodology §3.3): an industry's score is the revenue-weighted mean of its
 companies' scores, a sector's the revenue-weighted mean of its industries', the
 nation's the GDP-share-weighted mean of its sectors'.  Weights are renormalised
-over the children that have a score (suppressed or failed children drop out,
-and the parent's ``units`` row records the shares actually used).
+over the children that enter the aggregate (suppressed and failed children
+drop out, and so do flagged ones under the default policy; see
+:mod:`csi.index.status`), and the ``units`` table records the shares actually
+used.
 
 Uncertainty (methodology §3.4, route 3): company samples are independent, so
 each bootstrap replicate of every company is aggregated with the same weights;
@@ -21,13 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from csi.index.hierarchy import Hierarchy
+from csi.index.status import parent_status, usable
 
 
 @dataclass
 class UnitEstimate:
     """One unit in one wave."""
 
-    status: str  # ok | suppressed | failed
+    status: str  # one of csi.index.status.STATUSES
     n: int
     index: np.ndarray | None  # (J,)
     draws: np.ndarray | None  # (B, J)
@@ -38,6 +41,7 @@ def aggregate(
     hierarchy: Hierarchy,
     weights: dict[tuple[str, str, str], float],
     companies: dict[tuple[str, str], UnitEstimate],
+    flagged: str = "exclude",
 ) -> dict[tuple[str, str, str], UnitEstimate]:
     """Every unit's estimate, bottom-up; keys ``(level, unit, wave)``.
 
@@ -49,17 +53,21 @@ def aggregate(
         ``(level, unit, wave) -> weight`` of every unit below national.
     companies
         ``(company, wave) -> UnitEstimate`` of every company cell.
+    flagged
+        ``"exclude"`` or ``"include"`` flagged children
+        (:data:`csi.index.status.FLAGGED_POLICIES`).
     """
     out: dict[tuple[str, str, str], UnitEstimate] = {("company", u, w): e for (u, w), e in companies.items()}
     for below, level in zip(hierarchy.levels[:-1], hierarchy.levels[1:]):
         for wave in hierarchy.waves:
             for unit in hierarchy.units[(level, wave)]:
                 kids = hierarchy.children(level, unit, wave)
-                ok = [k for k in kids if out[(below, k, wave)].status == "ok"]
+                ok = [k for k in kids if usable(out[(below, k, wave)].status, flagged)]
                 n = sum(out[(below, k, wave)].n for k in kids)
+                status = parent_status([out[(below, k, wave)].status for k in ok],
+                                       [out[(below, k, wave)].status for k in kids if k not in ok])  # fmt: skip
                 if not ok:
-                    failed = any(out[(below, k, wave)].status == "failed" for k in kids)
-                    out[(level, unit, wave)] = UnitEstimate("failed" if failed else "suppressed", n, None, None)
+                    out[(level, unit, wave)] = UnitEstimate(status, n, None, None)
                     continue
                 raw = np.array([weights[(below, k, wave)] for k in ok])
                 share = raw / raw.sum()
@@ -72,5 +80,5 @@ def aggregate(
                     index = index + a * child.index
                     if child.draws is not None:
                         draws = a * child.draws if draws is None else draws + a * child.draws
-                out[(level, unit, wave)] = UnitEstimate("ok", n, index, draws)
+                out[(level, unit, wave)] = UnitEstimate(status, n, index, draws)
     return out

@@ -21,6 +21,7 @@ from csi.errors import CSIError
 from csi.estimators import fit as fit_model
 from csi.index.compute import compute_index
 from csi.index.impacts import impacts
+from csi.index.status import INADMISSIBLE, NEGATIVE_WEIGHT, NOT_CONVERGED, cell_status
 from csi.quality.reliability import reliability
 from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
@@ -73,7 +74,7 @@ class CellResult:
     level: str
     unit: str
     wave: str
-    status: str  # ok | suppressed | failed
+    status: str  # one of csi.index.status.STATUSES
     n: int
     index: np.ndarray | None = None  # (J,)
     draws: np.ndarray | None = None  # (B, J)
@@ -84,6 +85,14 @@ class CellResult:
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     negative_weights: bool = False
+    flags: list[str] = field(default_factory=list)  # every flag of csi.index.status.FLAGGED that applies
+
+
+def fit_flags(fit: FitResult, negative_weights: bool) -> list[str]:
+    """The flags (:data:`csi.index.status.FLAGGED`) of a cell's fit, in order of precedence."""
+    flags = [NOT_CONVERGED] if not fit.converged else []
+    flags += [INADMISSIBLE] if not fit.admissible else []
+    return flags + ([NEGATIVE_WEIGHT] if negative_weights else [])
 
 
 def _quality(fit: FitResult) -> pd.DataFrame:
@@ -103,7 +112,12 @@ def _quality(fit: FitResult) -> pd.DataFrame:
 
 
 def run_cell(task: CellTask) -> CellResult:
-    """Fit, index and bootstrap one cell; never raises for bad cell data (status ``failed`` instead)."""
+    """Fit, index and bootstrap one cell; never raises for bad cell data (status ``failed`` instead).
+
+    A fitted cell whose fit did not converge, is inadmissible or has a
+    negative outer weight keeps its index and bootstrap but gets that status
+    (:mod:`csi.index.status`).
+    """
     out = CellResult(task.level, task.unit, task.wave, "ok", len(task.data))
     if len(task.data) < task.min_n:
         out.status = "suppressed"
@@ -131,6 +145,8 @@ def run_cell(task: CellTask) -> CellResult:
         except CSIError:
             u_negative = True
         out.negative_weights = u_negative
+        out.flags = fit_flags(fit, u_negative)
+        out.status = cell_status(out.flags)
         out.index = compute_index(fit, negative="force").to_numpy() if u_negative else compute_index(fit).to_numpy()
         est = fit.estimates
         est = est[est["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)

@@ -13,7 +13,9 @@ The pipeline (methodology §3.2-3.5, §5.3):
    (:func:`csi.index.cells.cell_seed`);
 4. aggregate point estimates and every replicate up the hierarchy
    (:mod:`csi.index.aggregate`), so industry, sector and national intervals
-   carry all the sampling error;
+   carry all the sampling error; cells whose fit did not converge, is
+   inadmissible or has a negative outer weight are flagged and, by default,
+   left out (:mod:`csi.index.status`);
 5. wave-over-wave changes for every unit (:mod:`csi.index.change`);
 6. one pooled national fit per wave for the structural estimates, impacts and
    quality criteria the report shows.
@@ -27,7 +29,7 @@ import platform
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -35,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 import csi
-from csi.data.prepare import MISSING_POLICIES, as_frame, prepare_items
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES, as_frame, prepare_items
 from csi.errors import DataError, EstimationError
 from csi.estimators import ESTIMATORS
 from csi.index.aggregate import UnitEstimate, aggregate
@@ -44,7 +46,8 @@ from csi.index.change import change
 from csi.index.compute import scale_bounds
 from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
 from csi.index.pooled import pooled_tasks, run_pooled
-from csi.index.result import COLUMNS, PanelIndexResult, typed
+from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
+from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
 from csi.resample.intervals import INTERVALS, bootstrap_se, confidence_interval
 from csi.resample.plans import seed_sequence
 from csi.spec.load import load_model
@@ -105,6 +108,7 @@ def index_panel(
     *,
     company: str,
     wave: str,
+    wave_order: Sequence[object] | None = None,
     industry: str | None = None,
     sector: str | None = None,
     respondent_weight: str | None = None,
@@ -116,9 +120,10 @@ def index_panel(
     pooled: bool = False,
     level: float = 0.95,
     ci: str = "percentile",
-    missing: str = "listwise",
+    missing: str = DEFAULT_MISSING,
     national_fit: bool = True,
     national_resamples: int | None = None,
+    flagged: str = "exclude",
     n_jobs: int | None = 1,
     progress: bool | None = None,
     **fit_options: Any,
@@ -138,6 +143,12 @@ def index_panel(
     company, wave, industry, sector, respondent_weight
         Column names.  Without ``industry`` and ``sector`` companies aggregate
         straight to the nation; either may be left out.
+    wave_order
+        The waves, earliest first, for labels whose order csi cannot tell
+        (numbers, years, quarters, months, ISO dates and ``w1, w2, ...`` are
+        ordered without it); it must list every wave of the data once
+        (:func:`csi.index.waves.order_waves`).  Changes run from each wave to
+        the next in this order.
     unit_weights
         Table ``level, unit, wave, weight``: company revenue (level
         ``company``), industry revenue (``industry``), sector GDP share
@@ -169,8 +180,10 @@ def index_panel(
         Confidence level and interval type (:data:`PANEL_INTERVALS`) at every
         level; changes are significant when their p-value is below ``1 - level``.
     missing
-        Missing-data policy within a cell (default listwise deletion,
-        methodology §1); see :data:`csi.data.MISSING_POLICIES`.
+        Missing-data method, run within each company x wave cell, in each
+        pooled industry fit and in the national fit (default ``"em"``,
+        :data:`csi.data.prepare.DEFAULT_MISSING`); see
+        :data:`csi.data.MISSING_POLICIES`.  ``"mi"`` only without bootstrap.
     national_fit
         Also fit the model on all respondents of each wave for the national
         structural estimates, impacts and quality (the national *index* is
@@ -181,6 +194,14 @@ def index_panel(
         many as ``n_resamples`` (0 gives point estimates only).  It resamples
         every respondent of a wave through the batched core: about 1.3 s for
         1,000 resamples of 100,000 respondents on 2 cores.
+    flagged
+        What the aggregates do with *flagged* company cells, whose fit did not
+        converge, is inadmissible or has a negative outer weight (so the
+        index is not a weighted mean): ``"exclude"`` (default) leaves them out
+        like suppressed cells, ``"include"`` lets them in and marks every
+        parent that received one ``includes_flagged``.  Either way the cell
+        keeps its index, with its status, in ``index`` and ``units``
+        (:mod:`csi.index.status`).
     n_jobs
         Worker processes over cells (``None``: all cores).  Results do not
         depend on it.
@@ -224,6 +245,13 @@ def index_panel(
         raise EstimationError(f"level must lie strictly between 0 and 1, got {level!r}")
     if missing not in MISSING_POLICIES:
         raise DataError(f"unknown missing-data policy {missing!r}; accepted: {', '.join(map(repr, MISSING_POLICIES))}")
+    if flagged not in FLAGGED_POLICIES:
+        raise EstimationError(f"unknown flagged-cell policy {flagged!r}; accepted: {', '.join(FLAGGED_POLICIES)}")
+    if missing == "mi" and (n_resamples or national_resamples):
+        raise EstimationError(
+            "missing='mi' cannot be bootstrapped yet (bootstrap-then-impute is planned); use missing='em', which "
+            "re-runs EM inside every replicate, or n_resamples=0 and national_resamples=0"
+        )
     if pooled and industry is None:
         raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
@@ -234,7 +262,7 @@ def index_panel(
     # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
     # one company) still mark just that cell failed.
     prepare_items(spec, frame, missing=missing, weights=respondent_weight)
-    hierarchy = build_hierarchy(frame, company, wave, industry, sector)
+    hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
     weights = unit_weight_table(unit_weights, hierarchy)
 
     keep = list(spec.item_names) + ([respondent_weight] if respondent_weight else [])
@@ -271,8 +299,8 @@ def index_panel(
         fit_cells += _run_tasks(run_cell, ntasks, n_jobs, False, "national")
 
     companies = {(c.unit, c.wave): UnitEstimate(c.status, c.n, c.index, c.draws) for c in cells}
-    units = aggregate(hierarchy, weights, companies)
-    result_tables = _tables(spec, hierarchy, units, cells, fit_cells, ci, float(level))
+    units = aggregate(hierarchy, weights, companies, flagged)
+    result_tables = _tables(spec, hierarchy, units, cells, fit_cells, ci, float(level), flagged)
 
     status = Counter(c.status for c in cells)
     failed_reps = {lv: 0 for lv in hierarchy.levels}
@@ -281,13 +309,22 @@ def index_panel(
             failed_reps[lv] += int(np.isnan(e.draws).any(axis=1).sum())
     cell_warnings = Counter(w for c in cells + fit_cells for w in c.warnings)
     negative = [f"{c.unit} / {c.wave}" for c in cells if c.negative_weights]
-    if negative:
+    flagged_cells = {f"{c.unit} / {c.wave}": c.flags for c in cells if c.status in FLAGGED}
+    if flagged_cells:
         warnings.warn(
-            f"{len(negative)} company cell(s) have a negative outer weight, so their index is not a weighted mean "
-            f"(computed anyway; listed in the manifest): {', '.join(negative[:5])}",
+            f"{flagged_line(status, flagged)}: {', '.join(list(flagged_cells)[:5])}"
+            f"{', ...' if len(flagged_cells) > 5 else ''} (every flag is listed in the manifest)",
             UserWarning,
             stacklevel=2,
         )
+    for w in hierarchy.waves:
+        if len(hierarchy.units[("company", w)]) == 1:
+            warnings.warn(
+                f"wave {w!r} has one company ({hierarchy.units[('company', w)][0]!r}), so its 'national' index is "
+                "that company's index",
+                UserWarning,
+                stacklevel=2,
+            )
     manifest = {
         "model": {"name": spec.name, "target": spec.target, "text": to_toml(spec)},
         "options": {
@@ -304,6 +341,7 @@ def index_panel(
             "ci": ci,
             "national_fit": bool(national_fit),
             "national_resamples": national_resamples,
+            "flagged": flagged,
             "fit_options": {k: v for k, v in fit_options.items()},
             "unit_weights": "equal" if unit_weights is None else "table",
             "change_test": "independent waves; difference of replicate draws; significant when the interval "
@@ -321,12 +359,15 @@ def index_panel(
             "ok": status.get("ok", 0),
             "suppressed": status.get("suppressed", 0),
             "failed": status.get("failed", 0),
+            "flagged": sum(status.get(f, 0) for f in FLAGGED),
+            **{f: status.get(f, 0) for f in FLAGGED},
             "failed_replicates": failed_reps,
             "failed_replicates_company_total": int(sum(c.n_failed_replicates for c in cells)),
         },
         "failures": {f"{c.unit} / {c.wave}": c.message for c in cells if c.status == "failed"},
         "fit_failures": {f"{c.level} {c.unit} / {c.wave}": c.message for c in fit_cells if c.status == "failed"},
         "negative_weights": negative,
+        "flagged_cells": flagged_cells,
         "warnings": dict(sorted(cell_warnings.items())),
     }
     return PanelIndexResult(manifest=manifest, **result_tables)
@@ -340,6 +381,7 @@ def _tables(
     fit_cells: list[CellResult],
     ci: str,
     level: float,
+    flagged: str,
 ) -> dict[str, pd.DataFrame]:
     constructs = list(spec.construct_names)
     J = len(constructs)
@@ -350,9 +392,8 @@ def _tables(
             for u in hierarchy.units[(lv, w)]:
                 e = units[(lv, u, w)]
                 parent = hierarchy.parent[(lv, u, w)] if parent_level else None
-                unit_rows.append((lv, u, parent_level, parent, w, e.share if e.status == "ok" and parent else np.nan,
-                                  e.n, e.status))  # fmt: skip
-                if e.status == "ok":
+                unit_rows.append((lv, u, parent_level, parent, w, e.share if parent else np.nan, e.n, e.status))
+                if e.index is not None:  # flagged cells keep their index, shown with their status
                     est = e.index
                     if e.draws is not None:
                         se = bootstrap_se(e.draws)
@@ -373,7 +414,7 @@ def _tables(
         for w0, w1 in zip(hierarchy.waves[:-1], hierarchy.waves[1:]):
             for u in sorted(set(hierarchy.units[(lv, w0)]) & set(hierarchy.units[(lv, w1)])):
                 a, b = units[(lv, u, w0)], units[(lv, u, w1)]
-                if a.status == "ok" and b.status == "ok":
+                if usable(a.status, flagged) and usable(b.status, flagged):
                     d, lo, hi, p, sig = change(a.index, b.index, a.draws, b.draws, ci, level)
                 else:
                     d = lo = hi = p = np.full(J, np.nan)

@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 
 from csi.core.index import index_0_100, unstandardise
-from csi.core.moments import cov_to_corr, resample_moments
+from csi.core.moments import cov_to_corr
 from csi.errors import CSIError
 from csi.estimators import fit as fit_model
-from csi.index.cells import ESTIMATE_OPS, CellResult, CellTask, _quality, cell_seed
+from csi.estimators.missing import replicate_moments
+from csi.index.cells import ESTIMATE_OPS, CellResult, CellTask, _quality, cell_seed, fit_flags
 from csi.index.compute import scale_bounds
 from csi.index.impacts import impacts
+from csi.index.status import cell_status
 from csi.resample.plans import StratifiedPlan
 from csi.resample.run import bootstrap
 
@@ -58,12 +60,19 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
         head.n = fit.n
         prepared = fit.data
         rows_company = task.companies[np.asarray(prepared.row_labels, dtype=np.intp)]
-        X, w = prepared.X, prepared.weights
+        w = prepared.weights
+        # Under em/pairwise/mi a company's item means come from the pooled fit's completed data (conditional
+        # means of the missing answers), its replicate spreads from the method re-run in each replicate.
+        report = fit.missing_report
+        X = report.completed if report is not None and report.completed is not None else prepared.X
         spec, M = t.spec, t.spec.block_mask
         lo, hi = scale_bounds(spec)
         scaled = bool(fit.options.get("scaled", True))
         u = unstandardise(fit.weights.to_numpy(), fit.item_sds.to_numpy(), scaled)
         head.negative_weights = bool((u < 0).any())
+        # Every company of the industry is indexed with the pooled weights, so it shares the pooled fit's flags.
+        head.flags = fit_flags(fit, head.negative_weights)
+        head.status = cell_status(head.flags)
         ok = []
         for c in labels:
             r = companies[c]
@@ -76,6 +85,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
             mean = np.average(X[sel], axis=0, weights=ww)
             r.index = index_0_100(u, mean, lo, hi, M)
             r.negative_weights = head.negative_weights
+            r.flags, r.status = list(head.flags), head.status
             ok.append(c)
         est = fit.estimates
         est = est[est["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
@@ -83,7 +93,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
             plan = StratifiedPlan(rows_company, t.n_resamples, cell_seed(t.entropy, "industry", t.unit, t.wave))
             boot = bootstrap(fit, indices=plan.indices(), ci=t.ci, level=t.conf_level, n_jobs=1, progress=False)
             F = plan.counts()
-            _, cov = resample_moments(X, F, w)
+            _, cov = replicate_moments(fit, F)
             _, sd = cov_to_corr(cov)
             wcols = [f"{spec.block_of(i)} <~ {i}" for i in spec.item_names]
             u_rep = unstandardise(boot.draws[wcols].to_numpy(), sd, scaled)

@@ -9,10 +9,10 @@ all in an :class:`Assessment`, optionally with HTMT_inference
 
 from csi.quality.assessment import Assessment, assess
 from csi.quality.htmt_inference import HTMTBootstrap, htmt_bootstrap
-from csi.quality.model_fit import implied, srmr
+from csi.quality.model_fit import implied, model_fit, srmr
 from csi.quality.plspredict import Predictions, cv_predictions, fold_labels, plspredict
 from csi.quality.reliability import reliability
-from csi.quality.structural import f_squared, vif
+from csi.quality.structural import f_squared, information_criteria, vif
 from csi.quality.validity import fornell_larcker, htmt
 
 __all__ = [
@@ -27,8 +27,10 @@ __all__ = [
     "htmt",
     "htmt_bootstrap",
     "implied",
+    "information_criteria",
     "plspredict",
     "reliability",
     "srmr",
+    "model_fit",
     "vif",
 ]

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from csi.quality.htmt_inference import htmt_bootstrap
-from csi.quality.model_fit import srmr
+from csi.quality.model_fit import model_fit
 from csi.quality.plspredict import plspredict as _plspredict
 from csi.quality.reliability import reliability
 from csi.quality.structural import f_squared, vif
 from csi.quality.validity import fornell_larcker, htmt
+from csi.resample.options import check_fit
 from csi.resample.plans import SeedLike, seed_sequence
 from csi.results.fit import FitResult
 
@@ -188,7 +189,15 @@ def assess(
     -------
     Assessment
     """
-    stats = pd.DataFrame({"statistic": ["srmr", "gof"], "value": [srmr(fit), fit.gof]})
+    check_fit(fit, "assess")
+    mf = model_fit(fit)
+    stats = pd.DataFrame(
+        {
+            "statistic": ["srmr", "gof", "d_uls", "d_g", "srmr_estimated", "d_uls_estimated", "d_g_estimated"],
+            "value": [mf.loc["srmr", "saturated"], fit.gof, mf.loc["d_uls", "saturated"], mf.loc["d_g", "saturated"],
+                      *mf["estimated"]],
+        }
+    )  # fmt: skip
     # One root for both steps (a Generator or None would otherwise give each step its own entropy).
     root = seed_sequence(seed) if (bootstrap is not None or predict) else None
     inference = None

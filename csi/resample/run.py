@@ -32,8 +32,10 @@ import numpy as np
 import pandas as pd
 
 from csi.core import fused
-from csi.core.moments import counts_from_indices, moment_basis, moment_sums, resample_moments
+from csi.core.moments import counts_from_indices, moment_basis, moment_sums
 from csi.errors import ConvergenceWarning, EstimationError
+from csi.estimators.missing import replicate_moments, resamples_missing
+from csi.resample.options import check_fit, check_memory, check_strata, check_workers, inner_resamples_of
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan, seed_sequence
 from csi.resample.result import BootstrapResult
 from csi.resample.statistics import (
@@ -44,6 +46,7 @@ from csi.resample.statistics import (
     gather_columns,
     replicate_statistics,
 )
+from csi.resample.stream import chunk_counts
 from csi.results.fit import FitResult
 
 FAILURE_POLICIES = ("drop", "keep", "raise")
@@ -179,6 +182,8 @@ def bootstrap(
     -------
     BootstrapResult
     """
+    check_fit(fit)
+    workers = check_workers(n_jobs)
     if fit.method == "cbsem":
         from csi.estimators.cbsem_bootstrap import bootstrap_cbsem
 
@@ -192,12 +197,7 @@ def bootstrap(
         raise EstimationError(f"unknown sign_change {sign_change!r}; accepted: {', '.join(SIGN_CHANGES)}")
     if failed not in FAILURE_POLICIES:
         raise EstimationError(f"unknown failed-replicate policy {failed!r}; accepted: {', '.join(FAILURE_POLICIES)}")
-    if inner_resamples is None and ci == "studentized":
-        inner_resamples = DEFAULT_INNER_RESAMPLES
-    if inner_resamples is not None and (
-        isinstance(inner_resamples, bool) or not isinstance(inner_resamples, int | np.integer) or inner_resamples < 2
-    ):
-        raise EstimationError(f"inner_resamples must be an integer >= 2, got {inner_resamples!r}")
+    inner_resamples = inner_resamples_of(inner_resamples, ci, DEFAULT_INNER_RESAMPLES)
     data = fit.data
     X, w = data.X, data.weights
     n = X.shape[0]
@@ -207,16 +207,20 @@ def bootstrap(
         plan = FixedPlan(indices, n)
     elif strata is not None:
         plan = StratifiedPlan(_strata_labels(fit, strata), n_resamples, seed)
+        check_strata(plan.stratum_sizes)
     else:
         plan = OrdinaryPlan(n, n_resamples, seed)
     B = plan.n_resamples
-    workers = n_jobs or os.cpu_count() or 1
     if chunk_size is None:
         chunk_size = default_chunk_size(n, B, workers)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     layout = StatisticLayout.of(fit)
-    fast = use_fused(fit.method)
+    check_memory(n, B, len(layout.labels), chunk_size, workers, inner_resamples)
+    # With missing cells under em/pairwise every replicate re-runs the method on its moments.
+    fast = use_fused(fit.method) and not resamples_missing(fit)
+    if resamples_missing(fit):
+        replicate_moments(fit, np.zeros((0, n)))  # refuses a method it cannot resample before any work
     if fast:
         basis = moment_basis(X, w, plan.n_draw)
         mdl = fused_model(fit, layout, sign_change)
@@ -228,9 +232,9 @@ def bootstrap(
     def stats_of_counts(F: np.ndarray) -> np.ndarray:
         """Statistics of a small batch of replicates given by their counts (one product, fixed shape)."""
         if fast:
-            G = moment_sums(basis, F.astype(basis.R.dtype) if basis.exact else F, float64=False)
+            G = moment_sums(basis, F.astype(basis.dtype) if basis.exact else F, float64=False)
             return fused_statistics_of(fit, G, basis, layout, sign_change, mdl, gather)[0]
-        m, c = resample_moments(X, F, w)
+        m, c = replicate_moments(fit, F)
         return replicate_statistics(fit, m, c, layout, sign_change)[0]
 
     def inner_se(a: int, b: int) -> np.ndarray:
@@ -250,13 +254,13 @@ def bootstrap(
         a, b = bounds
         if basis.exact:
             # Exact integer sums do not depend on how the product is blocked (and stay exact in float32).
-            G = moment_sums(basis, plan.counts(a, b, basis.R.dtype), float64=False)
+            G = moment_sums(basis, chunk_counts(plan, a, b, basis.dtype), float64=False)
         else:  # as in run_chunk: whole blocks, then slice
             first = a // BLOCK * BLOCK
             parts = []
             for s in range(first, b, BLOCK):
                 e = min(s + BLOCK, B)
-                parts.append(moment_sums(basis, plan.counts(s, e))[max(a, s) - s : min(b, e) - s])
+                parts.append(moment_sums(basis, chunk_counts(plan, s, e))[max(a, s) - s : min(b, e) - s])
             G = np.concatenate(parts)
         stats, conv = fused_statistics_of(fit, G, basis, layout, sign_change, mdl, gather, stats_all[a:b])
         return stats, conv, (inner_se(a, b) if inner_resamples else None)
@@ -271,7 +275,7 @@ def bootstrap(
         parts = []
         for s in range(first, b, BLOCK):
             e = min(s + BLOCK, B)
-            m, c = resample_moments(X, plan.counts(s, e), w)
+            m, c = replicate_moments(fit, chunk_counts(plan, s, e))
             lo, hi = max(a, s) - s, min(b, e) - s
             parts.append((m[lo:hi], c[lo:hi]))
         means = np.concatenate([p[0] for p in parts])
@@ -345,7 +349,7 @@ def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none"
         b = min(a + 512, n)
         counts = np.ones((b - a, n))
         counts[np.arange(b - a), np.arange(a, b)] = 0.0
-        means, covs = resample_moments(data.X, counts, data.weights)
+        means, covs = replicate_moments(fit, counts)
         out.append(replicate_statistics(fit, means, covs, layout, sign_change)[0])
     return np.concatenate(out)
 

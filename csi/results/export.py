@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 
 from csi.resample.result import BootstrapResult
+from csi.results.csv_text import to_csv
+from csi.results.files import MANIFEST, write_folder
 from csi.results.fit import FitResult
+
+MANIFEST_HEAD = {"kind": "csi fit results"}
+"""The manifest of a fit folder besides its list of files."""
 
 
 def _flat(table: pd.DataFrame) -> pd.DataFrame:
@@ -70,6 +75,17 @@ def results_json(
         "iterations": int(fit.iterations),
         "gof": float(fit.gof),
     }
+    rep = fit.missing_report
+    if rep is not None:
+        doc["missing"] = {
+            "method": rep.method,
+            "n_input": int(rep.n_input),
+            "n_used": int(rep.n_used),
+            "n_patterns": int(rep.n_patterns),
+            "cell_rate": float(rep.rate),
+            "item_rate": {k: float(v) for k, v in rep.item_missing.items()},
+            "little_mcar": None if rep.raw is None else {k: _plain(v) for k, v in rep.little._asdict().items()},
+        }
     if boot is not None:
         doc["bootstrap"] = {
             "n_resamples": boot.n_resamples,
@@ -85,37 +101,67 @@ def results_json(
     return doc
 
 
+def fill_results(
+    folder: Path,
+    fit: FitResult,
+    boot: BootstrapResult | None = None,
+    index: pd.Series | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Write the tables and ``results.json`` into an existing folder (no manifest); returns what each file is.
+
+    Used by :func:`write_results` and by writers that put a fit beside other
+    files (``csi demo --out``); prefer :func:`write_results`.
+    """
+    kinds = {}
+    for name, table in result_tables(fit, boot, index).items():
+        to_csv(table, folder / f"{name}.csv")
+        kinds[f"{name}.csv"] = f"{name} table of the fit (CSV; text cells starting with = + - @ quoted)"
+    doc = results_json(fit, boot, index, extra)
+    (folder / "results.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    kinds["results.json"] = "model, options, n, convergence, GoF and every table except the draws (JSON)"
+    return kinds
+
+
 def write_results(
     out: str | os.PathLike[str],
     fit: FitResult,
     boot: BootstrapResult | None = None,
     index: pd.Series | None = None,
     extra: Mapping[str, Any] | None = None,
+    *,
+    overwrite: bool = False,
 ) -> list[Path]:
-    """Write every table as ``<name>.csv`` and :func:`results_json` as ``results.json`` into ``out``.
+    """Write every table as ``<name>.csv``, :func:`results_json` as ``results.json`` and a manifest into ``out``.
+
+    The folder is written whole (:func:`csi.results.files.write_folder`): into
+    a temporary sibling, sealed with ``manifest.json`` (size, SHA-256 and kind
+    of every file; check it with :func:`csi.results.files.verify_folder`),
+    then renamed into place, so a folder never mixes two runs (a rerun without
+    a bootstrap leaves no old ``bootstrap.csv`` behind).  Text cells that a
+    spreadsheet would run as formulas are quoted (:mod:`csi.results.csv_text`).
 
     Parameters
     ----------
     out
-        Folder, created if needed.
+        Folder to create; an existing folder must be empty unless ``overwrite``.
     fit, boot, index
         The fit, an optional bootstrap of it and optional 0-100 indices.
     extra
         More top-level JSON fields (e.g. the command-line options).
+    overwrite
+        Replace an existing results folder as a whole.
 
     Returns
     -------
     list of Path
-        The files written.
+        The files written (tables, ``results.json``, ``manifest.json``).
     """
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, table in result_tables(fit, boot, index).items():
-        path = folder / f"{name}.csv"
-        table.to_csv(path, index=False)
-        written.append(path)
-    path = folder / "results.json"
-    path.write_text(json.dumps(results_json(fit, boot, index, extra), indent=2, allow_nan=False) + "\n")
-    written.append(path)
-    return written
+    written: dict[str, str] = {}
+
+    def fill(tmp: Path) -> dict[str, str]:
+        written.update(fill_results(tmp, fit, boot, index, extra))
+        return written
+
+    folder = write_folder(out, fill, MANIFEST_HEAD, overwrite=overwrite)
+    return [folder / name for name in written] + [folder / MANIFEST]

@@ -352,13 +352,31 @@ class _Directives:
 
 
 def _locate(build: Callable[[int], object], n: int) -> int | None:
-    """Smallest k such that ``build(k)`` raises, i.e. the element that makes validation fail."""
-    for k in range(1, n + 1):
+    """Smallest k such that ``build(k)`` raises, i.e. the element that makes validation fail.
+
+    A binary search: once a prefix of the model fails validation every longer
+    prefix fails too (an element never repairs an earlier fault), so the
+    search needs log2(n) validations rather than n (a model of a thousand
+    constructs with a cycle is located in ten, not a thousand).
+    """
+
+    def fails(k: int) -> bool:
         try:
             build(k)
         except SpecError:
-            return k - 1
-    return None
+            return True
+        return False
+
+    if n < 1 or not fails(n):
+        return None
+    lo, hi = 1, n  # fails(hi) holds; find the smallest such k
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fails(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo - 1
 
 
 def parse_lavaan(text: str, name: str = "model") -> ModelSpec:
@@ -479,7 +497,9 @@ def _assemble(src: _Source, model: _Model, d: _Directives) -> ModelSpec:
             raise src.at(tok, str(exc)) from None
 
     def build(nc: int, np_: int, ncov: int, target: str | None, nmod: int = 0) -> ModelSpec:
-        return ModelSpec(d.name, constructs[:nc], paths[:np_], target, d.label, covs[:ncov], tuple(mods[:nmod]))
+        return ModelSpec(
+            d.name, constructs[:nc], paths[:np_], target, d.label, covs[:ncov], modifiers=tuple(mods[:nmod])
+        )
 
     try:
         return build(len(constructs), len(paths), len(covs), d.target, len(mods))
@@ -490,7 +510,7 @@ def _assemble(src: _Source, model: _Model, d: _Directives) -> ModelSpec:
             except SpecError:
                 break  # the model is wrong without its modifiers: located below
             try:
-                ModelSpec(d.name, constructs, paths, d.target, d.label, covs, (m,))
+                ModelSpec(d.name, constructs, paths, d.target, d.label, covs, modifiers=(m,))
             except SpecError as bad:
                 raise src.at(model.modifiers[k][5], str(bad)) from None
         # Find the statement that breaks validation by growing the model one element at a time.

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from importlib.abc import Traversable
 from pathlib import Path as FilePath
 
-from csi.errors import SpecError
+from csi.errors import InputFileError, SpecError
+from csi.spec.files import is_file, read_model_text, shown
 from csi.spec.lavaan import parse_lavaan
 from csi.spec.model import ModelSpec
 from csi.spec.toml_io import read_toml
@@ -55,11 +56,14 @@ def _shipped_model(name: str) -> ModelSpec:
     hint = f" Did you mean {' or '.join(map(repr, dict.fromkeys(close)))}?" if close else ""
     shipped = ", ".join(f"{k} ({specs[k].name})" for k in sorted(specs))
     raise SpecError(
-        f"unknown model {name!r}: not a shipped model, an existing file or model text.{hint} Shipped models: {shipped}."
+        f"unknown model {shown(name)}: not a shipped model, an existing file or model text.{hint} Shipped models: {shipped}."
     )
 
 
 def _looks_like_text(source: str) -> bool:
+    # A leading "[" opens a TOML table ("[constructs ..."): model text, not a file name, unless such a file exists.
+    if source.lstrip().startswith("[") and not is_file(source):
+        return True
     return "\n" in source or bool(re.search(r"=~|<~|~|=", source))
 
 
@@ -90,18 +94,25 @@ def load_model(
     """
     if isinstance(source, ModelSpec):
         spec = source
+    elif not isinstance(source, str | os.PathLike):
+        raise SpecError(
+            f"load_model needs a shipped model name, a file path, model text or a ModelSpec, got "
+            f"{type(source).__name__} {source!r}; e.g. load_model('ecsi')"
+        )
+    elif isinstance(source, str) and not source.strip():
+        raise SpecError("the model is empty: give a shipped model name (e.g. 'ecsi'), a file path or model text")
     elif isinstance(source, os.PathLike) or not _looks_like_text(source):
         path = FilePath(source)
-        if path.is_file():
+        if is_file(path):
             if path.suffix.lower() == ".toml":
                 spec = read_toml(path)
             else:
-                spec = parse_lavaan(path.read_text(encoding="utf-8"), name=path.stem)
+                spec = parse_lavaan(read_model_text(path), name=path.stem)
         elif isinstance(source, os.PathLike) or path.suffix.lower() in (".toml", ".lav", ".txt"):
-            raise FileNotFoundError(f"no model file {str(path)!r}")
+            raise InputFileError(f"no model file {shown(path)}")
         else:
             spec = _shipped_model(str(source))
-    elif re.search(r"=~|<~", source) or not re.search(r"^\s*\[\s*constructs", source, re.MULTILINE):
+    elif re.search(r"=~|<~", source) or not re.search(r"^\s*\[", source, re.MULTILINE):
         spec = parse_lavaan(source)
     else:
         spec = read_toml(source)
