@@ -20,7 +20,8 @@ What lavaan reports (``sem(..., missing = "fiml")``, lavaan 0.6): standard
 errors from the observed information (the Hessian of ``-logl``); the
 unrestricted model is the saturated normal model fitted by EM (Dempster, Laird &
 Rubin 1977; Little & Rubin 2002, section 11.2); ``chisq = 2 (logl_h1 - logl)``,
-``fmin = chisq / (2N)``, ``df = p(p+3)/2 - q``; the baseline model has free means
+``fmin = chisq / (2N)``, ``df = p(p+3)/2 - q`` (EM by :func:`csi.core.missing.em_moments`,
+run to a step of 1e-11); the baseline model has free means
 and variances and no covariances, whose likelihood factorises over items (each
 item's mean and N-divisor variance over the rows that answered it).
 """
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from csi.core.missing import em_moments
 from csi.errors import DataError, EstimationError
 from csi.estimators.cbsem_kernel import Structure, _indicator, factors, fisher_scoring, implied
 from csi.spec.model import ModelSpec
@@ -87,47 +89,6 @@ def loglik(mu: NDArray[np.float64], Sigma: NDArray[np.float64], pats: list[Patte
         tr = np.trace(np.linalg.solve(So, C))
         total += -0.5 * g.n * (o.size * LOG2PI + logdet + tr)
     return float(total)
-
-
-def saturated(X: NDArray[np.float64], pats: list[Pattern], *, tol: float = 1e-11, max_iter: int = 20000):
-    """ML mean and covariance (divisor N) of incomplete normal data by EM (Little & Rubin 2002, section 11.2).
-
-    Stops when no mean or covariance entry changes by ``tol`` times its scale.
-    A stand-in until the EM moments of :mod:`csi.core.missing` can be used.
-
-    Returns
-    -------
-    mean : (p,)
-    cov : (p, p)
-    """
-    n, p = X.shape
-    mu = np.nanmean(X, axis=0)
-    Sigma = np.diag(np.nanvar(X, axis=0))
-    scale = max(float(np.max(np.diag(Sigma))), 1e-300)
-    for _ in range(max_iter):
-        T1 = np.zeros(p)
-        T2 = np.zeros((p, p))
-        for g in pats:
-            o = g.observed
-            m = np.setdiff1d(np.arange(p), o)
-            Y = X[np.ix_(g.rows, o)]
-            if m.size:
-                B = np.linalg.solve(Sigma[np.ix_(o, o)], Sigma[np.ix_(o, m)]).T  # (m, o) regression of missing on observed
-                Z = np.empty((g.n, p))
-                Z[:, o] = Y
-                Z[:, m] = mu[m] + (Y - mu[o]) @ B.T
-                T2[np.ix_(m, m)] += g.n * (Sigma[np.ix_(m, m)] - B @ Sigma[np.ix_(o, m)])
-            else:
-                Z = Y
-            T1 += Z.sum(axis=0)
-            T2 += Z.T @ Z
-        mu_new = T1 / n
-        Sigma_new = T2 / n - np.outer(mu_new, mu_new)
-        change = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(Sigma_new - Sigma)))
-        mu, Sigma = mu_new, Sigma_new
-        if change < tol * scale:
-            break
-    return mu, (Sigma + Sigma.T) / 2
 
 
 def objective(
@@ -206,7 +167,9 @@ def fit_fiml(
     """
     n, p = X.shape
     pats = patterns(X)
-    mean_h1, cov_h1 = saturated(X, pats)
+    # The saturated model to a step far below lavaan's (1e-5): chisq is a difference of log-likelihoods.
+    h1 = em_moments(X, tol=1e-11, max_iter=100000)
+    mean_h1, cov_h1 = h1.mean, (h1.cov + h1.cov.T) / 2
     start = start(cov_h1)
     warm = fisher_scoring(start, cov_h1, st, tol=1e-8, max_iter=max_iter)
     theta0 = warm.theta if np.isfinite(warm.F) else start
@@ -327,4 +290,4 @@ def raw_items(spec: ModelSpec, data: pd.DataFrame) -> NDArray[np.float64]:
     return X
 
 
-__all__ = ["FIMLSolution", "Pattern", "fiml_fit_measures", "fit_fiml", "loglik", "patterns", "raw_items", "regression_scores", "saturated"]
+__all__ = ["FIMLSolution", "Pattern", "fiml_fit_measures", "fit_fiml", "loglik", "patterns", "raw_items", "regression_scores"]
