@@ -38,15 +38,15 @@ What lands where in the :class:`~csi.results.fit.FitResult`
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, moments
-from csi.data.prepare import prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
+from csi.estimators.base import Capabilities, Estimator
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, structure
 from csi.estimators.cbsem_table import TableLayout
@@ -62,7 +62,7 @@ distribution-free and diagonally weighted least squares)."""
 
 
 @dataclass(frozen=True)
-class CBSEM:
+class CBSEM(Estimator):
     """Covariance-based structural equation modelling (semopy back end).
 
     Parameters
@@ -87,17 +87,16 @@ class CBSEM:
     max_iter: int = 1000
     missing: str = "error"
 
-    name = "cbsem"
+    name: ClassVar[str] = "cbsem"
+    capabilities: ClassVar[Capabilities] = Capabilities(block_batches=True)
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"obj": OBJECTIVES}
 
-    def _check(self, spec: ModelSpec) -> None:
-        if self.obj not in OBJECTIVES:
-            raise EstimationError(f"unknown obj {self.obj!r} for method 'cbsem'; accepted: {', '.join(OBJECTIVES)}")
+    def validate(self) -> None:
+        super().validate()
         if not isinstance(self.solver, str):
             raise EstimationError(f"solver must be a scipy.optimize.minimize method name, got {self.solver!r}")
-        if not (isinstance(self.tol, int | float) and not isinstance(self.tol, bool) and self.tol > 0):
-            raise EstimationError(f"tol must be a positive number, got {self.tol!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
-            raise EstimationError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+
+    def check_spec(self, spec: ModelSpec) -> None:
         composites = [c.name for c in spec.constructs if c.mode == "B"]
         if composites:
             raise EstimationError(
@@ -105,7 +104,7 @@ class CBSEM:
                 "is a composite (mode B, <~): declare it with =~, or use method='pls'"
             )
 
-    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, weights: Any = None) -> FitResult:
+    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, weights: Any = None) -> CBSEMFitResult:
         """Fit the model to survey data.
 
         Parameters
@@ -121,15 +120,10 @@ class CBSEM:
 
         Returns
         -------
-        FitResult
+        CBSEMFitResult
             See the module docstring for what each field holds.
         """
-        self._check(spec)
-        prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        X = prepared.X
-        n = X.shape[0]
-        mean, S = moments(X, prepared.weights)
-        corr, sd = cov_to_corr(S)
+        prepared, X, mean, S, corr, sd = self.sample(spec, data, weights)
         with warnings.catch_warnings():
             # semopy logs through warnings/logging for benign start-value issues; failures are judged below.
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -142,7 +136,7 @@ class CBSEM:
             if np.isfinite(pol.F) and pol.F <= _ml_F(theta, S, st) + 1e-12:
                 theta, converged = pol.theta, bool(pol.converged)
                 iterations += int(pol.iterations)
-            se = standard_errors(theta, st, n)
+            se = standard_errors(theta, st, X.shape[0])
         else:
             se = _semopy_se(model, theta)
         if not converged:
@@ -153,6 +147,16 @@ class CBSEM:
                 stacklevel=2,
             )
         return _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+
+    def statistic(self, fit: Any, *, sign_change: str = "none", inner_resamples: int | None = None) -> Any:
+        from csi.estimators.cbsem_bootstrap import cbsem_statistic
+
+        return cbsem_statistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
+
+    def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from csi.estimators.cbsem_bootstrap import cbsem_paths_index
+
+        return cbsem_paths_index(fit, means, covs)[:2]
 
 
 def _ml_F(theta: np.ndarray, S: np.ndarray, st: Structure) -> float:
@@ -239,7 +243,7 @@ def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj:
 def _result(
     est: CBSEM, spec: ModelSpec, prepared: Any, st: Structure, theta: np.ndarray, se: np.ndarray,
     S: np.ndarray, mean: np.ndarray, sd: np.ndarray, corr: np.ndarray, model: Any, iterations: int, converged: bool,
-) -> FitResult:  # fmt: skip
+) -> CBSEMFitResult:  # fmt: skip
     from scipy.stats import norm  # imported here: scipy.stats is heavy and most fits never need it
 
     n = prepared.X.shape[0]
@@ -276,10 +280,11 @@ def _result(
             AdmissibilityWarning,
             stacklevel=4,
         )
-    return FitResult(
+    return CBSEMFitResult(
         spec=spec,
         method=est.name,
-        options=asdict(est),
+        options=est.options(),
+        estimator=est,
         n=n,
         weights=pd.Series(block_weights(theta, st, spec, sd, corr), index=items, name="weight"),
         loadings=pd.Series(cross[np.arange(st.p), block], index=items, name="loading"),
@@ -320,6 +325,56 @@ def heywood_cases(table: pd.DataFrame, latent_correlations: np.ndarray) -> list[
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class CBSEMFitResult(FitResult):
+    """A CB-SEM fit: the shared tables plus lavaan's parameter table, fit measures and the bootstrap state."""
+
+    parameter_table: pd.DataFrame = field(repr=False, default=None)  # type: ignore[assignment]
+    """lavaan's parameter table (estimate, std_error, z_value, p_value, std_estimate, free)."""
+    fit_measures: pd.Series = None  # type: ignore[assignment]
+    """lavaan's ``fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, aic, bic, ...)."""
+    cbsem_state: CBSEMState = field(repr=False, default=None)  # type: ignore[assignment]
+    """Parameter structure and estimates, for the warm-started bootstrap."""
+
+    @cached_property
+    def r2(self) -> pd.Series:
+        """R² of each endogenous construct, from the parameter table's ``r2`` rows."""
+        names = list(self.spec.endogenous)
+        t = self.parameter_table
+        r2 = t[t["op"] == "r2"].set_index("lhs")["estimate"].reindex(names)
+        return pd.Series(r2.to_numpy(), index=pd.Index(names, name="construct"), name="r2")
+
+    @cached_property
+    def estimates(self) -> pd.DataFrame:
+        """lavaan's parameter table: ``estimate`` unstandardised, ``std_estimate`` lavaan's ``std.all``, with
+        the ``~~`` (co)variance rows (see :mod:`csi.estimators.cbsem`)."""
+        return self.parameter_table.copy()
+
+    def _fit_lines(self) -> list[tuple[str, str]]:
+        fm = self.fit_measures
+        return [
+            ("Chi-square", f"{fm['chisq']:.3f} on {fm['df']:.0f} df (p = {fm['pvalue']:.4f})"),
+            ("CFI / TLI", f"{fm['cfi']:.4f} / {fm['tli']:.4f}"),
+            ("RMSEA / SRMR", f"{fm['rmsea']:.4f} / {fm['srmr']:.4f}"),
+            ("AIC / BIC", f"{fm['aic']:.3f} / {fm['bic']:.3f}"),
+        ]
+
+    def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """lavaan-style sections of the parameter table: unstandardised estimates, SEs and std.all."""
+        table = self.parameter_table
+        cols = [c for c in ("estimate", "std_error", "z_value", "p_value", "std_estimate") if c in table.columns]
+        out = []
+        for title, mask in (
+            ("Structural model (ML; unstandardised, std_estimate = std.all)", table["op"] == "~"),
+            ("Measurement model (ML)", table["op"] == "=~"),
+            ("Covariances and variances (ML)", table["op"] == "~~"),
+        ):
+            part = table[mask]
+            if len(part):
+                out.append((title, part.set_index(["lhs", "op", "rhs"])[cols]))
+        return out
+
+
 @dataclass(frozen=True)
 class CBSEMState:
     """What a CB-SEM bootstrap needs to re-estimate: structure, estimates, table layout."""
@@ -327,3 +382,4 @@ class CBSEMState:
     structure: Structure
     theta: np.ndarray
     layout: TableLayout
+

@@ -19,16 +19,15 @@ factor per block, so :func:`csi.compute_index` returns the rule's index.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, moments
 from csi.core.pls import block_products, composite_covariance, pls_inner
-from csi.data.prepare import prepare_items
 from csi.errors import EstimationError
+from csi.estimators.base import Capabilities, Estimator, Sample
 from csi.estimators.pls import block_quality
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
@@ -93,7 +92,7 @@ def fixed_weights(
 
 
 @dataclass(frozen=True)
-class FixedWeights:
+class FixedWeights(Estimator):
     """Base of the fixed-weight composite estimators (not registered itself).
 
     Parameters
@@ -109,14 +108,13 @@ class FixedWeights:
     scaled: bool = True
     missing: str = "error"
 
-    name = "fixed"
+    name: ClassVar[str] = "fixed"
+    capabilities: ClassVar[Capabilities] = Capabilities(bootstrap=False, analytic_se=True)
 
     def _raw_weights(self, spec: ModelSpec) -> np.ndarray | None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _check(self, spec: ModelSpec, corr: np.ndarray) -> None:
-        if not isinstance(self.scaled, bool):
-            raise EstimationError(f"scaled must be True or False, got {self.scaled!r}")
+    def check_spec(self, spec: ModelSpec) -> None:
         if spec.covariances:
             c = spec.covariances[0]
             raise EstimationError(
@@ -143,11 +141,7 @@ class FixedWeights:
             ``iterations=0``, ``converged=True``; paths are OLS between the
             composites.
         """
-        prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        X = prepared.X
-        mean, cov = moments(X, prepared.weights)
-        corr, sd = cov_to_corr(cov)
-        self._check(spec, corr)
+        prepared, X, mean, cov, corr, sd = self.sample(spec, data, weights)
         S = corr if self.scaled else cov
         M, D = spec.block_mask, spec.adjacency
         w = fixed_weights(S, corr, sd, self._raw_weights(spec), M, self.scaled)
@@ -160,7 +154,7 @@ class FixedWeights:
         return FitResult(
             spec=spec,
             method=self.name,
-            options=asdict(self),
+            options=self.options(),
             n=X.shape[0],
             weights=pd.Series(w, index=items, name="weight"),
             loadings=pd.Series(inner.loadings, index=items, name="loading"),
@@ -176,7 +170,13 @@ class FixedWeights:
             block_quality=block_quality(spec, corr),
             moments=S,
             data=prepared,
+            estimator=self,
         )
+
+    def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from csi.estimators.replicates import composite_paths_index
+
+        return composite_paths_index(fit, means, covs, raw=self._raw_weights(fit.spec))
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ class SumScore(FixedWeights):
     standardised sum scores.  Options as :class:`FixedWeights`.
     """
 
-    name = "sumscore"
+    name: ClassVar[str] = "sumscore"
 
     def _raw_weights(self, spec: ModelSpec) -> np.ndarray:
         return equal_raw_weights(spec)
@@ -212,13 +212,13 @@ class PCA(FixedWeights):
         not unique (e.g. uncorrelated items).
     """
 
-    name = "pca"
+    name: ClassVar[str] = "pca"
 
     def _raw_weights(self, spec: ModelSpec) -> None:
         return None
 
-    def _check(self, spec: ModelSpec, corr: np.ndarray) -> None:
-        super()._check(spec, corr)
+    def check_sample(self, spec: ModelSpec, sample: Sample) -> None:
+        corr = sample.corr
         for j, c in enumerate(spec.constructs):
             h = np.flatnonzero(spec.block_index == j)
             if h.size < 2:

@@ -9,24 +9,23 @@ runs the pure kernels of :mod:`csi.core.pls` and returns a new
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, moments
 from csi.core.pls import SIGN_RULES, STOP_RULES, pls_inner, pls_weights
 from csi.core.reliability import cronbach_alpha, dillon_goldstein_rho, first_pc_loadings
 from csi.core.schemes import SCHEMES
-from csi.data.prepare import prepare_items
 from csi.errors import ConvergenceWarning, EstimationError
+from csi.estimators.base import Capabilities, Estimator
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
 
 @dataclass(frozen=True)
-class PLS:
+class PLS(Estimator):
     """Partial least squares path modelling.
 
     Parameters
@@ -63,18 +62,15 @@ class PLS:
     sign_rule: str = "loadings"
     missing: str = "error"
 
-    name = "pls"
+    name: ClassVar[str] = "pls"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        analytic_se=True, compiled_bootstrap=True, panel_bootstrap=True, predict=True, nested_bootstrap=True,
+        sign_change=True,
+    )  # fmt: skip
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"scheme": tuple(SCHEMES), "stop": tuple(STOP_RULES),
+                                                     "sign_rule": tuple(SIGN_RULES)}  # fmt: skip
 
-    def _check(self, spec: ModelSpec) -> None:
-        _choice("scheme", self.scheme, SCHEMES)
-        _choice("stop", self.stop, STOP_RULES)
-        _choice("sign_rule", self.sign_rule, SIGN_RULES)
-        if not isinstance(self.scaled, bool):
-            raise EstimationError(f"scaled must be True or False, got {self.scaled!r}")
-        if not (isinstance(self.tol, (int, float)) and self.tol > 0):
-            raise EstimationError(f"tol must be a positive number, got {self.tol!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
-            raise EstimationError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+    def check_spec(self, spec: ModelSpec) -> None:
         if spec.covariances:
             c = spec.covariances[0]
             raise EstimationError(
@@ -106,11 +102,7 @@ class PLS:
         -------
         FitResult
         """
-        self._check(spec)
-        prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        X = prepared.X
-        mean, cov = moments(X, prepared.weights)
-        corr, sd = cov_to_corr(cov)
+        prepared, X, mean, cov, corr, sd = self.sample(spec, data, weights)
         S = corr if self.scaled else cov
 
         M, D = spec.block_mask, spec.adjacency
@@ -136,7 +128,7 @@ class PLS:
         return FitResult(
             spec=spec,
             method=self.name,
-            options=asdict(self),
+            options=self.options(),
             n=X.shape[0],
             weights=pd.Series(res.w, index=items, name="weight"),
             loadings=pd.Series(inner.loadings, index=items, name="loading"),
@@ -152,7 +144,18 @@ class PLS:
             block_quality=block_quality(spec, corr),
             moments=S,
             data=prepared,
+            estimator=self,
         )
+
+    def statistic(self, fit: Any, *, sign_change: str = "none", inner_resamples: int | None = None) -> Any:
+        from csi.estimators.replicates import composite_statistic
+
+        return composite_statistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
+
+    def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from csi.estimators.replicates import composite_paths_index
+
+        return composite_paths_index(fit, means, covs)
 
 
 def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:
@@ -173,8 +176,3 @@ def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["construct", "cronbach_alpha", "dg_rho", "eig_1st", "eig_2nd"]).set_index(
         "construct"
     )
-
-
-def _choice(option: str, value: Any, table: Any) -> None:
-    if value not in table:
-        raise EstimationError(f"unknown {option} {value!r}; accepted: {', '.join(map(repr, table))}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ import pandas as pd
 from csi.core.pls import pls_inner
 from csi.core.plsc import plsc
 from csi.errors import AdmissibilityWarning, EstimationError
+from csi.estimators.base import Capabilities
 from csi.estimators.pls import PLS
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
@@ -43,10 +44,11 @@ class PLSc(PLS):
     an :class:`~csi.errors.AdmissibilityWarning`.
     """
 
-    name = "plsc"
+    name: ClassVar[str] = "plsc"
+    capabilities: ClassVar[Capabilities] = Capabilities(predict=True, nested_bootstrap=True, sign_change=True, consistent=True)
 
-    def _check(self, spec: ModelSpec) -> None:
-        super()._check(spec)
+    def validate(self) -> None:
+        super().validate()
         if self.scaled is not True:
             raise EstimationError(
                 "PLSc needs scaled=True: its correction factor (Dijkstra & Henseler 2015) is defined on the "
@@ -64,7 +66,6 @@ class PLSc(PLS):
             ``total_effects``, PLS ``weights`` and ``scores``, plus ``rho_a``
             and ``admissible``.
         """
-        self._check(spec)
         base = super().fit(spec, data, weights=weights)
         S, M, D = base.moments, spec.block_mask, spec.adjacency
         w = base.weights.to_numpy()
@@ -84,7 +85,8 @@ class PLSc(PLS):
         return dataclasses.replace(
             base,
             method=self.name,
-            options=dataclasses.asdict(self),
+            options=self.options(),
+            estimator=self,
             loadings=pd.Series(res.loadings, index=items, name="loading"),
             cross_loadings=pd.DataFrame(res.cross, index=items, columns=lvs),
             paths=pd.DataFrame(res.B, index=lvs, columns=lvs),

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from csi.errors import EstimationError
+from csi.estimators.replicates import StatisticLayout
 from csi.resample.intervals import INTERVALS, bootstrap_bias, bootstrap_pvalue, bootstrap_se, confidence_interval
-from csi.resample.statistics import StatisticLayout
 from csi.results.fit import FitResult
 
 

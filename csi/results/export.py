@@ -7,13 +7,15 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from csi.resample.result import BootstrapResult
 from csi.results.fit import FitResult
+
+if TYPE_CHECKING:  # annotations only: results sit below resample in the layers
+    from csi.resample.result import BootstrapResult
 
 
 def _flat(table: pd.DataFrame) -> pd.DataFrame:

@@ -27,9 +27,7 @@ def _models_dir() -> Traversable:
         return importlib.resources.files("csi.models")
     except ModuleNotFoundError:
         # Source tree without install: models/ sits next to the csi/ package.
-        import csi
-
-        return FilePath(csi.__file__).resolve().parent.parent / "models"
+        return FilePath(__file__).resolve().parent.parent.parent / "models"
 
 
 def _shipped() -> dict[str, Traversable]:
