@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -37,7 +38,7 @@ def make_estimator(method: str, **options: Any) -> Estimator:
     and what is accepted.
     """
     cls = _estimator_class(method)
-    fields = list(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     unknown = [k for k in options if k not in fields]
     if unknown:
         raise EstimationError(
@@ -54,7 +55,7 @@ def estimator_for(method: str = "pls", scheme: str = "path", scaled: bool = True
     ``scheme`` and ``scaled`` are PLS options; an estimator without them (cbsem, sumscore, pca) accepts only
     their defaults and rejects any other value.
     """
-    fields = _estimator_class(method).__dataclass_fields__  # type: ignore[attr-defined]
+    fields = [f.name for f in dataclasses.fields(_estimator_class(method))]  # type: ignore[arg-type]
     for key, value, default in (("scheme", scheme, "path"), ("scaled", scaled, True)):
         if key in fields:
             options[key] = value
