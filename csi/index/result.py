@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from csi.errors import DataError
+from csi.results.frozen import CopiedTables
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "index": ("level", "unit", "wave", "construct", "index", "se", "ci_lower", "ci_upper", "n"),
@@ -32,7 +33,7 @@ TEXT_COLUMNS = frozenset({"level", "unit", "wave", "construct", "wave_from", "wa
 
 
 @dataclass(frozen=True, eq=False)
-class PanelIndexResult:
+class PanelIndexResult(CopiedTables):
     """Indices of every company, industry, sector and the nation, per wave, with changes.
 
     Attributes

@@ -15,6 +15,7 @@ from csi.quality.structural import f_squared, vif
 from csi.quality.validity import fornell_larcker, htmt
 from csi.resample.plans import SeedLike, seed_sequence
 from csi.results.fit import FitResult
+from csi.results.frozen import CopiedTables
 
 _TITLES = {
     "reliability": "Reliability and convergent validity",
@@ -29,7 +30,7 @@ _TITLES = {
 
 
 @dataclass(frozen=True, eq=False)
-class Assessment:
+class Assessment(CopiedTables):
     """Quality criteria of a fitted model (methodology §4.6).
 
     Attributes

@@ -28,10 +28,11 @@ from csi.resample.intervals import quantiles
 from csi.resample.plans import SeedLike
 from csi.resample.run import default_chunk_size, make_plan
 from csi.results.fit import FitResult
+from csi.results.frozen import CopiedTables
 
 
 @dataclass(frozen=True, eq=False)
-class HTMTBootstrap:
+class HTMTBootstrap(CopiedTables):
     """Bootstrap distribution and inference of every HTMT ratio.
 
     Attributes

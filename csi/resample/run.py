@@ -184,7 +184,7 @@ def bootstrap(
         long_run = B >= 1000
     reps = run_plan(
         plan, statistic, chunk_size=chunk_size, backend=backend, failed=failed,
-        what=statistic.what, progress=show_progress(progress, long_run), stacklevel=3,
+        what=statistic.what, progress=show_progress(progress, long_run), stacklevel=2,
     )  # fmt: skip
     layout = statistic.layout
     stats, se_draws = reps.stats, reps.extra

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from csi.results.frozen import CopiedTables
 from csi.spec.model import ModelSpec
 
 
@@ -39,8 +40,8 @@ def parameter_label(lhs: str, op: str, rhs: str) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class FitResult:
-    """Estimates of a fitted model.
+class FitResult(CopiedTables):
+    """Estimates of a fitted model (its tables are handed out as copies: :class:`~csi.results.frozen.CopiedTables`).
 
     Attributes
     ----------
@@ -124,14 +125,6 @@ class FitResult:
         for value in (self.moments, getattr(self.data, "X", None), getattr(self.data, "weights", None)):
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
-
-    def __getattribute__(self, name: str) -> Any:
-        # Tables are handed out as copies (lazy under pandas' copy-on-write), so a caller who edits one
-        # changes neither the fit nor anything computed from it later (a bootstrap, an index).
-        value = object.__getattribute__(self, name)
-        if isinstance(value, pd.DataFrame | pd.Series):
-            return value.copy(deep=False)
-        return value
 
     @property
     def capabilities(self) -> Any:
