@@ -25,10 +25,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from csi.core.pls import block_products, composite_covariance, pls_inner
+from csi.core.pls import block_products, composite_covariance
 from csi.errors import EstimationError
 from csi.estimators.base import Capabilities, Estimator, Sample
-from csi.estimators.pls import block_quality
+from csi.estimators.pls import composite_result
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -141,37 +141,10 @@ class FixedWeights(Estimator):
             ``iterations=0``, ``converged=True``; paths are OLS between the
             composites.
         """
-        prepared, X, mean, cov, corr, sd = self.sample(spec, data, weights)
-        S = corr if self.scaled else cov
-        M, D = spec.block_mask, spec.adjacency
-        w = fixed_weights(S, corr, sd, self._raw_weights(spec), M, self.scaled)
-        inner = pls_inner(S, w, M, D)
-
-        items = pd.Index(spec.item_names, name="item")
-        lvs = pd.Index(spec.construct_names, name="construct")
-        Xs = (X - mean) / (sd if self.scaled else 1.0)
-        scores = pd.DataFrame(Xs @ (M * w[:, None]), index=prepared.row_labels, columns=lvs)
-        return FitResult(
-            spec=spec,
-            method=self.name,
-            options=self.options(),
-            n=X.shape[0],
-            weights=pd.Series(w, index=items, name="weight"),
-            loadings=pd.Series(inner.loadings, index=items, name="loading"),
-            cross_loadings=pd.DataFrame(inner.cross, index=items, columns=lvs),
-            paths=pd.DataFrame(inner.B, index=lvs, columns=lvs),
-            construct_correlations=pd.DataFrame(inner.R, index=lvs, columns=lvs),
-            total_effects=pd.DataFrame(inner.total, index=lvs, columns=lvs),
-            scores=scores,
-            iterations=0,
-            converged=True,
-            item_means=pd.Series(mean, index=items, name="mean"),
-            item_sds=pd.Series(sd, index=items, name="sd"),
-            block_quality=block_quality(spec, corr),
-            moments=S,
-            data=prepared,
-            estimator=self,
-        )
+        sample = self.sample(spec, data, weights)
+        S = sample.corr if self.scaled else sample.cov
+        w = fixed_weights(S, sample.corr, sample.sd, self._raw_weights(spec), spec.block_mask, self.scaled)
+        return composite_result(self, spec, sample, S, w, 0, True)
 
     def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from csi.estimators.replicates import composite_paths_index

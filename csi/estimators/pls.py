@@ -19,7 +19,7 @@ from csi.core.pls import SIGN_RULES, STOP_RULES, pls_inner, pls_weights
 from csi.core.reliability import cronbach_alpha, dillon_goldstein_rho, first_pc_loadings
 from csi.core.schemes import SCHEMES
 from csi.errors import ConvergenceWarning, EstimationError
-from csi.estimators.base import Capabilities, Estimator
+from csi.estimators.base import Capabilities, Estimator, Sample
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -102,14 +102,14 @@ class PLS(Estimator):
         -------
         FitResult
         """
-        prepared, X, mean, cov, corr, sd = self.sample(spec, data, weights)
-        S = corr if self.scaled else cov
+        sample = self.sample(spec, data, weights)
+        S = sample.corr if self.scaled else sample.cov
 
         M, D = spec.block_mask, spec.adjacency
         mode_b = np.array([m == "B" for m in spec.modes])
         res = pls_weights(
             S, M, D, mode_b, self.scheme,
-            tol=self.tol, max_iter=self.max_iter, stop=self.stop, sign_rule=self.sign_rule, n_obs=X.shape[0],
+            tol=self.tol, max_iter=self.max_iter, stop=self.stop, sign_rule=self.sign_rule, n_obs=sample.X.shape[0],
         )  # fmt: skip
         converged = bool(res.converged)
         if not converged:
@@ -119,33 +119,7 @@ class PLS(Estimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        inner = pls_inner(S, res.w, M, D)
-
-        items = pd.Index(spec.item_names, name="item")
-        lvs = pd.Index(spec.construct_names, name="construct")
-        Xs = (X - mean) / (sd if self.scaled else 1.0)
-        scores = pd.DataFrame(Xs @ (M * res.w[:, None]), index=prepared.row_labels, columns=lvs)
-        return FitResult(
-            spec=spec,
-            method=self.name,
-            options=self.options(),
-            n=X.shape[0],
-            weights=pd.Series(res.w, index=items, name="weight"),
-            loadings=pd.Series(inner.loadings, index=items, name="loading"),
-            cross_loadings=pd.DataFrame(inner.cross, index=items, columns=lvs),
-            paths=pd.DataFrame(inner.B, index=lvs, columns=lvs),
-            construct_correlations=pd.DataFrame(inner.R, index=lvs, columns=lvs),
-            total_effects=pd.DataFrame(inner.total, index=lvs, columns=lvs),
-            scores=scores,
-            iterations=int(res.iterations),
-            converged=converged,
-            item_means=pd.Series(mean, index=items, name="mean"),
-            item_sds=pd.Series(sd, index=items, name="sd"),
-            block_quality=block_quality(spec, corr),
-            moments=S,
-            data=prepared,
-            estimator=self,
-        )
+        return composite_result(self, spec, sample, S, res.w, int(res.iterations), converged)
 
     def statistic(self, fit: Any, *, sign_change: str = "none", inner_resamples: int | None = None) -> Any:
         from csi.estimators.replicates import composite_statistic
@@ -156,6 +130,45 @@ class PLS(Estimator):
         from csi.estimators.replicates import composite_paths_index
 
         return composite_paths_index(fit, means, covs)
+
+
+def composite_result(
+    est: Estimator, spec: ModelSpec, sample: Sample, S: np.ndarray, w: np.ndarray, iterations: int, converged: bool
+) -> FitResult:
+    """The fit of a composite estimator from its outer weights ``w``: everything downstream of the weights.
+
+    The PLS estimator's final stage (Tenenhaus et al. 2005, §2.3) through :func:`csi.core.pls.pls_inner`:
+    composite correlations, paths by OLS, R², loadings and cross-loadings, total effects, and the scores
+    of the standardised (``scaled``) or centred items.  Shared by PLS and the fixed-weight estimators.
+    """
+    M, D = spec.block_mask, spec.adjacency
+    inner = pls_inner(S, w, M, D)
+    scaled = est.options().get("scaled", True)
+    items = pd.Index(spec.item_names, name="item")
+    lvs = pd.Index(spec.construct_names, name="construct")
+    Xs = (sample.X - sample.mean) / (sample.sd if scaled else 1.0)
+    scores = pd.DataFrame(Xs @ (M * w[:, None]), index=sample.prepared.row_labels, columns=lvs)
+    return FitResult(
+        spec=spec,
+        method=est.name,
+        options=est.options(),
+        n=sample.X.shape[0],
+        weights=pd.Series(w, index=items, name="weight"),
+        loadings=pd.Series(inner.loadings, index=items, name="loading"),
+        cross_loadings=pd.DataFrame(inner.cross, index=items, columns=lvs),
+        paths=pd.DataFrame(inner.B, index=lvs, columns=lvs),
+        construct_correlations=pd.DataFrame(inner.R, index=lvs, columns=lvs),
+        total_effects=pd.DataFrame(inner.total, index=lvs, columns=lvs),
+        scores=scores,
+        iterations=iterations,
+        converged=converged,
+        item_means=pd.Series(sample.mean, index=items, name="mean"),
+        item_sds=pd.Series(sample.sd, index=items, name="sd"),
+        block_quality=block_quality(spec, sample.corr),
+        moments=S,
+        data=sample.prepared,
+        estimator=est,
+    )
 
 
 def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:

@@ -39,7 +39,8 @@ from csi.core.moments import (
 from csi.core.pls import pls_inner, pls_weights
 from csi.core.plsc import plsc
 from csi.errors import EstimationError
-from csi.results.fit import FitResult, parameter_label
+from csi.results.fit import FitResult
+from csi.spec.parameters import parameter_label
 
 OPS = ("~", "=~", "<~", "r2", "ind", "total", "index")
 """Operators of the statistics of a composite fit: path, loading, outer weight, R², indirect and total

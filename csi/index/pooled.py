@@ -28,6 +28,7 @@ from csi.index.compute import scale_bounds
 from csi.index.impacts import impacts
 from csi.resample.plans import StratifiedPlan
 from csi.resample.run import bootstrap
+from csi.spec.parameters import parameter_label
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
             F = plan.counts()
             _, cov = resample_moments(X, F, w)
             _, sd = cov_to_corr(cov)
-            wcols = [f"{spec.block_of(i)} <~ {i}" for i in spec.item_names]
+            wcols = [parameter_label(spec.block_of(i), "<~", i) for i in spec.item_names]
             u_rep = unstandardise(boot.draws[wcols].to_numpy(), sd, scaled)
             failed = np.isnan(boot.draws.to_numpy()).all(axis=1)
             head.n_failed_replicates = int(failed.sum())

@@ -15,7 +15,7 @@ op         lhs         rhs          meaning
 ``total``  target      source       total effect
 =========  ==========  ===========  ===================================
 
-:func:`parameter_label` gives the ``"lhs op rhs"`` string used to name
+:func:`~csi.spec.parameters.parameter_label` gives the ``"lhs op rhs"`` string used to name
 bootstrap draws and report rows.
 """
 
@@ -32,11 +32,9 @@ import pandas as pd
 
 from csi.results.frozen import CopiedTables
 from csi.spec.model import ModelSpec
+from csi.spec.parameters import parameter_label
 
-
-def parameter_label(lhs: str, op: str, rhs: str) -> str:
-    """The one label of a parameter, e.g. ``"SAT ~ VAL"`` or ``"SAT =~ sat1"``."""
-    return f"{lhs} {op} {rhs}"
+__all__ = ["FitResult", "parameter_label"]
 
 
 @dataclass(frozen=True, eq=False)

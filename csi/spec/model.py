@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from csi.errors import SpecError
+from csi.spec.parameters import parameter_label
 
 MODES = ("A", "B")
 """Measurement modes: A = reflective / correlation weights, B = composite / regression weights."""
@@ -167,7 +168,7 @@ class Path:
     @property
     def label(self) -> str:
         """lavaan-style label, ``target ~ source``."""
-        return f"{self.target} ~ {self.source}"
+        return parameter_label(self.target, "~", self.source)
 
 
 @dataclass(frozen=True)
