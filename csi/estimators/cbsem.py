@@ -50,7 +50,7 @@ from csi.estimators.base import Capabilities, Estimator
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, structure
 from csi.estimators.cbsem_table import TableLayout
-from csi.estimators.pls import block_quality
+from csi.estimators.pls import block_quality, structural_tables
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -287,11 +287,9 @@ def _result(
         estimator=est,
         n=n,
         weights=pd.Series(block_weights(theta, st, spec, sd, corr), index=items, name="weight"),
-        loadings=pd.Series(cross[np.arange(st.p), block], index=items, name="loading"),
-        cross_loadings=pd.DataFrame(cross, index=items, columns=lvs),
-        paths=pd.DataFrame(B_std, index=lvs, columns=lvs),
-        construct_correlations=pd.DataFrame(R, index=lvs, columns=lvs),
-        total_effects=pd.DataFrame(np.linalg.inv(np.eye(st.m) - B_std) - np.eye(st.m), index=lvs, columns=lvs),
+        **structural_tables(
+            spec, cross[np.arange(st.p), block], cross, B_std, R, np.linalg.inv(np.eye(st.m) - B_std) - np.eye(st.m)
+        ),
         scores=pd.DataFrame(scores, index=prepared.row_labels, columns=lvs),
         iterations=iterations,
         converged=converged,

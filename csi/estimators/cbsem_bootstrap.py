@@ -95,14 +95,7 @@ class CBSEMStatistic:
 
 def cbsem_statistic(fit: FitResult, *, sign_change: str = "none", inner_resamples: int | None = None) -> CBSEMStatistic:
     """The :class:`CBSEMStatistic` of a CB-SEM fit; only ML fits, without sign change or nested bootstrap."""
-    state = fit.cbsem_state
-    if state is None:
-        raise EstimationError(f"the CB-SEM bootstrap needs a method='cbsem' fit, got {fit.method!r}")
-    if fit.options.get("obj") != "MLW":
-        raise EstimationError(
-            f"the CB-SEM bootstrap re-estimates by maximum likelihood; the fit used obj={fit.options.get('obj')!r}. "
-            "Refit with obj='MLW'"
-        )
+    _check_ml_fit(fit, "the CB-SEM bootstrap")
     if sign_change != "none":
         raise EstimationError(
             f"sign_change={sign_change!r} is a PLS correction; CB-SEM factors are oriented by their marker "
@@ -111,6 +104,19 @@ def cbsem_statistic(fit: FitResult, *, sign_change: str = "none", inner_resample
     if inner_resamples is not None:
         raise EstimationError("the CB-SEM bootstrap has no nested bootstrap (studentized intervals); use PLS")
     return CBSEMStatistic(*_task(fit))
+
+
+def _check_ml_fit(fit: FitResult, what: str) -> Any:
+    """The CB-SEM state of an ML fit; anything else is rejected naming ``what`` needs it."""
+    state = fit.cbsem_state
+    if state is None:
+        raise EstimationError(f"{what} needs a method='cbsem' fit, got {fit.method!r}")
+    if fit.options.get("obj") != "MLW":
+        raise EstimationError(
+            f"{what} re-estimates by maximum likelihood; the fit used obj={fit.options.get('obj')!r}. "
+            "Refit with obj='MLW'"
+        )
+    return state
 
 
 def _task(fit: FitResult) -> tuple[_Task, StatisticLayout]:
@@ -136,13 +142,7 @@ def cbsem_replicates(fit: FitResult, covs: np.ndarray) -> ScoringResult:
     The same call as the CB-SEM bootstrap's: Fisher scoring from ``fit``'s parameter vector with its ``tol``
     and ``max_iter``.
     """
-    state = fit.cbsem_state
-    if state is None:
-        raise EstimationError(f"cbsem_replicates needs a method='cbsem' fit, got {fit.method!r}")
-    if fit.options.get("obj") != "MLW":
-        raise EstimationError(
-            f"the CB-SEM resampling kernel re-estimates by ML; the fit used obj={fit.options.get('obj')!r}"
-        )
+    state = _check_ml_fit(fit, "cbsem_replicates")
     return fisher_scoring(
         state.theta, covs, state.structure, tol=float(fit.options["tol"]), max_iter=int(fit.options["max_iter"])
     )

@@ -144,8 +144,7 @@ def composite_result(
     M, D = spec.block_mask, spec.adjacency
     inner = pls_inner(S, w, M, D)
     scaled = est.options().get("scaled", True)
-    items = pd.Index(spec.item_names, name="item")
-    lvs = pd.Index(spec.construct_names, name="construct")
+    items, lvs = item_index(spec), construct_index(spec)
     Xs = (sample.X - sample.mean) / (sample.sd if scaled else 1.0)
     scores = pd.DataFrame(Xs @ (M * w[:, None]), index=sample.prepared.row_labels, columns=lvs)
     return FitResult(
@@ -154,11 +153,7 @@ def composite_result(
         options=est.options(),
         n=sample.X.shape[0],
         weights=pd.Series(w, index=items, name="weight"),
-        loadings=pd.Series(inner.loadings, index=items, name="loading"),
-        cross_loadings=pd.DataFrame(inner.cross, index=items, columns=lvs),
-        paths=pd.DataFrame(inner.B, index=lvs, columns=lvs),
-        construct_correlations=pd.DataFrame(inner.R, index=lvs, columns=lvs),
-        total_effects=pd.DataFrame(inner.total, index=lvs, columns=lvs),
+        **structural_tables(spec, inner.loadings, inner.cross, inner.B, inner.R, inner.total),
         scores=scores,
         iterations=iterations,
         converged=converged,
@@ -169,6 +164,28 @@ def composite_result(
         data=sample.prepared,
         estimator=est,
     )
+
+
+def item_index(spec: ModelSpec) -> pd.Index:
+    return pd.Index(spec.item_names, name="item")
+
+
+def construct_index(spec: ModelSpec) -> pd.Index:
+    return pd.Index(spec.construct_names, name="construct")
+
+
+def structural_tables(
+    spec: ModelSpec, loadings: np.ndarray, cross: np.ndarray, B: np.ndarray, R: np.ndarray, total: np.ndarray
+) -> dict[str, Any]:
+    """The labelled ``loadings, cross_loadings, paths, construct_correlations, total_effects`` of a fit."""
+    items, lvs = item_index(spec), construct_index(spec)
+    return {
+        "loadings": pd.Series(loadings, index=items, name="loading"),
+        "cross_loadings": pd.DataFrame(cross, index=items, columns=lvs),
+        "paths": pd.DataFrame(B, index=lvs, columns=lvs),
+        "construct_correlations": pd.DataFrame(R, index=lvs, columns=lvs),
+        "total_effects": pd.DataFrame(total, index=lvs, columns=lvs),
+    }
 
 
 def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:

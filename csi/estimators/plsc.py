@@ -22,7 +22,7 @@ from csi.core.pls import pls_inner
 from csi.core.plsc import plsc
 from csi.errors import AdmissibilityWarning, EstimationError
 from csi.estimators.base import Capabilities
-from csi.estimators.pls import PLS
+from csi.estimators.pls import PLS, structural_tables
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -81,17 +81,13 @@ class PLSc(PLS):
                 AdmissibilityWarning,
                 stacklevel=2,
             )
-        items, lvs = base.loadings.index, base.paths.index
+        lvs = base.paths.index
         return dataclasses.replace(
             base,
             method=self.name,
             options=self.options(),
             estimator=self,
-            loadings=pd.Series(res.loadings, index=items, name="loading"),
-            cross_loadings=pd.DataFrame(res.cross, index=items, columns=lvs),
-            paths=pd.DataFrame(res.B, index=lvs, columns=lvs),
-            construct_correlations=pd.DataFrame(res.R, index=lvs, columns=lvs),
-            total_effects=pd.DataFrame(res.total, index=lvs, columns=lvs),
+            **structural_tables(spec, res.loadings, res.cross, res.B, res.R, res.total),
             admissible=ok,
             rho_a=pd.Series(res.rho_a, index=lvs, name="rho_a"),
         )
