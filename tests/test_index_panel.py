@@ -311,7 +311,8 @@ def test_warnings_do_not_leak_but_are_counted(panel):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         r = run(panel, n_resamples=0, national_fit=False)
-    assert all("negative outer weight" in str(w.message) for w in caught)
+    # the panel has a cell with a negative weight: its one summary warning reaches the caller, nothing else
+    assert caught and all("negative outer weight" in str(w.message) for w in caught)
     assert isinstance(r.manifest["warnings"], dict)
 
 
