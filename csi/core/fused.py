@@ -111,8 +111,38 @@ def kernel() -> Callable[..., None]:
         if not _COMPILED:
             from numba import njit
 
+            # The helpers are inlined into the kernel at numba's IR level (inline="always"), so splitting
+            # them out costs no call and changes no floating-point operation.
+            global _solve_on_predecessors
+            _solve_on_predecessors = njit(inline="always", error_model="numpy")(_solve_on_predecessors)
             _COMPILED.append(njit(cache=True, nogil=True, error_model="numpy")(_replicates))
     return _COMPILED[0]
+
+
+def _solve_on_predecessors(C, pred, p0, m, j, A, b):  # pragma: no cover - compiled by numba
+    """Regression of construct ``j`` on its ``m`` predecessors ``pred[p0:p0+m]`` from correlations ``C``.
+
+    Fills ``A`` (m, m) and ``b`` (m,) with the normal equations ``C_PP x = C_Pj`` and solves them in place
+    by Gaussian elimination without pivoting (``C_PP`` is a correlation matrix, positive definite) and back
+    substitution; the solution is left in ``b[:m]``.
+    """
+    for t in range(m):
+        k = pred[p0 + t]
+        for t2 in range(m):
+            A[t, t2] = C[k, pred[p0 + t2]]
+        b[t] = C[k, j]
+    for kk in range(m):
+        inv = 1.0 / A[kk, kk]
+        for i in range(kk + 1, m):
+            f = A[i, kk] * inv
+            for c2 in range(kk + 1, m):
+                A[i, c2] -= f * A[kk, c2]
+            b[i] -= f * b[kk]
+    for kk in range(m - 1, -1, -1):
+        acc = b[kk]
+        for c2 in range(kk + 1, m):
+            acc -= A[kk, c2] * b[c2]
+        b[kk] = acc / A[kk, kk]
 
 
 def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr, nstart, cneed, topo, mode_b, pos, scheme,
@@ -379,23 +409,7 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
                         E[k1, j] = x1
                         E[k0, j] = (b0 - a01 * x1 - a02 * x2 - a03 * x3) / a00
                         continue
-                    for t in range(m):
-                        k = pred[p0 + t]
-                        for t2 in range(m):
-                            A[t, t2] = C[k, pred[p0 + t2]]
-                        b[t] = C[k, j]
-                    for kk in range(m):
-                        inv = 1.0 / A[kk, kk]
-                        for i in range(kk + 1, m):
-                            f = A[i, kk] * inv
-                            for c2 in range(kk + 1, m):
-                                A[i, c2] -= f * A[kk, c2]
-                            b[i] -= f * b[kk]
-                    for kk in range(m - 1, -1, -1):
-                        acc = b[kk]
-                        for c2 in range(kk + 1, m):
-                            acc -= A[kk, c2] * b[c2]
-                        b[kk] = acc / A[kk, kk]
+                    _solve_on_predecessors(C, pred, p0, m, j, A, b)
                     for t in range(m):
                         E[pred[p0 + t], j] = b[t]
             # Outer proxies v = S W E, block by block over the neighbours (ascending, as the full sum).
@@ -455,23 +469,7 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
                 m = pstart[j + 1] - p0
                 if m == 0:
                     continue
-                for t in range(m):
-                    k = pred[p0 + t]
-                    for t2 in range(m):
-                        A[t, t2] = C[k, pred[p0 + t2]]
-                    b[t] = C[k, j]
-                for kk in range(m):
-                    inv = 1.0 / A[kk, kk]
-                    for i in range(kk + 1, m):
-                        f = A[i, kk] * inv
-                        for c2 in range(kk + 1, m):
-                            A[i, c2] -= f * A[kk, c2]
-                        b[i] -= f * b[kk]
-                for kk in range(m - 1, -1, -1):
-                    acc = b[kk]
-                    for c2 in range(kk + 1, m):
-                        acc -= A[kk, c2] * b[c2]
-                    b[kk] = acc / A[kk, kk]
+                _solve_on_predecessors(C, pred, p0, m, j, A, b)
                 acc = 0.0
                 for t in range(m):
                     k = pred[p0 + t]
