@@ -113,7 +113,8 @@ def kernel() -> Callable[..., None]:
 
             # The helpers are inlined into the kernel at numba's IR level (inline="always"), so splitting
             # them out costs no call and changes no floating-point operation.
-            global _solve_on_predecessors
+            global _gauss_solve, _solve_on_predecessors
+            _gauss_solve = njit(inline="always", error_model="numpy")(_gauss_solve)
             _solve_on_predecessors = njit(inline="always", error_model="numpy")(_solve_on_predecessors)
             _COMPILED.append(njit(cache=True, nogil=True, error_model="numpy")(_replicates))
     return _COMPILED[0]
@@ -123,14 +124,19 @@ def _solve_on_predecessors(C, pred, p0, m, j, A, b):  # pragma: no cover - compi
     """Regression of construct ``j`` on its ``m`` predecessors ``pred[p0:p0+m]`` from correlations ``C``.
 
     Fills ``A`` (m, m) and ``b`` (m,) with the normal equations ``C_PP x = C_Pj`` and solves them in place
-    by Gaussian elimination without pivoting (``C_PP`` is a correlation matrix, positive definite) and back
-    substitution; the solution is left in ``b[:m]``.
+    (:func:`_gauss_solve`); the solution is left in ``b[:m]``.
     """
     for t in range(m):
         k = pred[p0 + t]
         for t2 in range(m):
             A[t, t2] = C[k, pred[p0 + t2]]
         b[t] = C[k, j]
+    _gauss_solve(A, b, m)
+
+
+def _gauss_solve(A, b, m):  # pragma: no cover - compiled by numba
+    """Solve ``A[:m, :m] x = b[:m]`` in place: Gaussian elimination without pivoting (``A`` is positive
+    definite) and back substitution; ``A`` is overwritten and ``x`` left in ``b[:m]``."""
     for kk in range(m):
         inv = 1.0 / A[kk, kk]
         for i in range(kk + 1, m):
@@ -244,18 +250,7 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
                         for t2 in range(nk):
                             A[t, t2] = S[k0 + t, k0 + t2]
                         b[t] = 1.0 if t == col else 0.0
-                    for kk in range(nk):
-                        inv = 1.0 / A[kk, kk]
-                        for i in range(kk + 1, nk):
-                            f = A[i, kk] * inv
-                            for c2 in range(kk + 1, nk):
-                                A[i, c2] -= f * A[kk, c2]
-                            b[i] -= f * b[kk]
-                    for kk in range(nk - 1, -1, -1):
-                        acc = b[kk]
-                        for c2 in range(kk + 1, nk):
-                            acc -= A[kk, c2] * b[c2]
-                        b[kk] = acc / A[kk, kk]
+                    _gauss_solve(A, b, nk)
                     for t in range(nk):
                         P[k0 + t, k0 + col] = b[t]
 
