@@ -6,6 +6,7 @@ The public API: declare or load a model (:func:`load_model`), fit it
 (:func:`index_panel`), assess its quality (:func:`assess`), and simulate demo data (:func:`simulate`).
 """
 
+from csi._version import __version__
 from csi.classical import (
     equal_weight_index,
     fuzzy_evaluate,
@@ -52,8 +53,6 @@ from csi.results.fit import FitResult
 from csi.simulate import SimulatedData, simulate
 from csi.spec.load import list_models, load_model
 from csi.spec.model import Construct, Covariance, Item, ModelSpec, Modifier, Path
-
-__version__ = "0.1.0"
 
 __all__ = [
     "equal_weight_index",

@@ -16,6 +16,7 @@ from csi.resample.result import BootstrapResult
 from csi.results.fit import FitResult
 from csi.simulate import SimulatedData, simulate
 from csi.spec.load import load_model
+from csi.spec.parameters import parameter_label
 
 if TYPE_CHECKING:
     from csi.index.result import PanelIndexResult
@@ -106,7 +107,7 @@ def compare_paths(fit: FitResult, sim: SimulatedData, boot: BootstrapResult | No
     """
     rows = [(p.target, p.source, fit.paths.loc[p.target, p.source]) for p in fit.spec.paths]
     table = pd.DataFrame(rows, columns=["lhs", "rhs", "estimate"])
-    table["population"] = [sim.paths[f"{t} ~ {s}"] for t, s, _ in rows]
+    table["population"] = [sim.paths[parameter_label(t, "~", s)] for t, s, _ in rows]
     table = _with_ci(table, boot, "~")
     table.insert(0, "path", [f"{s} -> {t}" for t, s, _ in rows])
     return table.drop(columns=["lhs", "rhs"]).set_index("path")

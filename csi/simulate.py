@@ -68,6 +68,7 @@ from scipy.special import ndtr, ndtri
 from csi.errors import CSIError, SpecError
 from csi.spec.load import load_model
 from csi.spec.model import Item, ModelSpec, topological_order
+from csi.spec.parameters import parameter_label
 
 SATISFACTION_MARGINAL_10 = np.array([0.01, 0.01, 0.02, 0.03, 0.06, 0.08, 0.13, 0.21, 0.20, 0.25])
 """Left-skewed response distribution of a 1-10 satisfaction item (categories 1..10)."""
@@ -472,7 +473,7 @@ def simulate(
         paths=pd.Series(
             [B[idx[p.target], idx[p.source]] for p in spec.paths], index=list(spec.path_labels()), dtype=float
         ),
-        loadings=pd.Series(lam, index=[f"{spec.block_of(i)} =~ {i}" for i in item_names]),
+        loadings=pd.Series(lam, index=[parameter_label(spec.block_of(i), "=~", i) for i in item_names]),
         construct_correlations=pd.DataFrame(Phi, index=list(names), columns=list(names)),
         r_squared=pd.Series([1 - psi[idx[c]] for c in endo], index=endo, dtype=float),
         item_means=pd.Series(means, index=item_names),

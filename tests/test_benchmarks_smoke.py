@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,19 @@ def test_benchmark_runs_quick(script: str) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "seconds" in proc.stdout
+    # A table was printed (rows under a ruled header), every row with a positive timing and nothing NaN.
+    lines = proc.stdout.splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.strip() and set(line.strip()) <= {"-", " "})
+    rows = [line for line in lines[rule + 1 :] if line.strip()][:1] + [
+        line for line in lines[rule + 2 :] if line.strip() and line[0].isdigit()
+    ]
+    assert rows, proc.stdout
+    for row in (r for r in rows if "skipped" not in r):  # an optional competitor that is not installed
+        numbers = [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*\.\d+", row)]
+        assert numbers and max(numbers) > 0, row
+    assert "nan" not in proc.stdout.lower(), proc.stdout
+    if script == "bench_bootstrap.py":
+        assert proc.stdout.count("0 failed") >= 2, proc.stdout
 
 
 def test_estimator_benchmark_runs_quick(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 import csi
 from csi.errors import CSIError, EstimationError
-from csi.resample.plans import OrdinaryPlan
+from csi.resample.plans import OrdinaryPlan, StratifiedPlan
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,8 @@ def test_interval_type_and_level_change_without_resampling(demo):
     narrow = result.with_ci(level=0.8).estimates
     assert np.all(narrow["ci_upper"] - narrow["ci_lower"] <= wide["ci_upper"] - wide["ci_lower"] + 1e-12)
     bca = result.with_ci("bca")
-    assert bca.draws is result.draws
+    # the same draws, not resampled (handed out as lazy copies, so compare memory rather than identity)
+    assert np.shares_memory(bca.draws.to_numpy(), result.draws.to_numpy())
     varying = (result.draws.std() > 0).to_numpy()  # indirect effects of direct-only pairs are constant 0
     assert np.all(np.isfinite(bca.estimates["ci_lower"][varying]))
     assert not np.allclose(bca.estimates["ci_lower"][varying], wide["ci_lower"][varying])
@@ -117,12 +118,56 @@ def test_non_converged_replicates_policy(demo):
     assert kept.n_failed == 0 and kept.n_not_converged == 10
 
 
-@pytest.mark.parametrize("sign_change", ["none", "individual", "construct"])
-def test_sign_change_options_run(demo, sign_change):
+@pytest.mark.parametrize("sign_change", ["individual", "construct"])
+def test_sign_change_options_apply_their_rule(demo, sign_change):
+    """Each correction equals its documented rule applied to the uncorrected replicates of the same seed.
+
+    On the demo data few replicates flip; the next test uses a block that does flip, so an ignored
+    correction fails there.
+    """
     _, _, fit = demo
-    result = csi.bootstrap(fit, 30, seed=1, sign_change=sign_change)
+    none = csi.bootstrap(fit, 60, seed=1).draws
+    result = csi.bootstrap(fit, 60, seed=1, sign_change=sign_change)
+    est = result.estimates
+    original = est["estimate"].to_numpy()
+    D = none.to_numpy()
+    if sign_change == "individual":
+        flippable = est["op"].isin(["~", "=~", "<~", "ind", "total"]).to_numpy()
+        expected = np.where(flippable & (np.sign(D) != np.sign(original)), -D, D)
+        np.testing.assert_array_equal(result.draws.to_numpy(), expected)
+    else:
+        # construct: flip a replicate's block when |sum(lambda0 - lambda)| > |sum(lambda0 + lambda)|; the
+        # flipped block's loadings and weights change sign, everything else is recomputed from them.
+        spec = fit.spec
+        lam_cols = [f"{spec.block_of(i)} =~ {i}" for i in spec.item_names]
+        lam, lam0 = none[lam_cols].to_numpy(), fit.loadings.to_numpy()
+        M = spec.block_mask
+        flip = np.abs((lam0 - lam) @ M) > np.abs((lam0 + lam) @ M)
+        sign = np.where(flip, -1.0, 1.0)[:, spec.block_index]
+        np.testing.assert_allclose(result.draws[lam_cols].to_numpy(), lam * sign, atol=1e-10)
+        w_cols = [f"{spec.block_of(i)} <~ {i}" for i in spec.item_names]
+        np.testing.assert_allclose(result.draws[w_cols].to_numpy(), none[w_cols].to_numpy() * sign, atol=1e-10)
     loadings = result.draws[[c for c in result.draws.columns if " =~ " in c]]
     assert (loadings.to_numpy() > 0).all()
+
+
+def test_sign_change_flips_replicates_of_an_unstable_block():
+    """On a block with a near-zero item the corrections act: 'individual' makes every draw's sign the
+    original's, while uncorrected draws of that item's loading take both signs."""
+    rng = np.random.default_rng(3)
+    n = 60
+    f = rng.normal(size=(n, 2))
+    data = pd.DataFrame({
+        "a1": f[:, 0] + 0.5 * rng.normal(size=n), "a2": f[:, 0] + 0.5 * rng.normal(size=n),
+        "b1": f[:, 1] + 0.5 * rng.normal(size=n), "b2": 0.02 * f[:, 1] + rng.normal(size=n),
+    })  # fmt: skip
+    fit = csi.fit("A =~ a1 + a2\nB =~ b1 + b2\nB ~ A", data)
+    none = csi.bootstrap(fit, 200, seed=2).draws["B =~ b2"].to_numpy()
+    ind = csi.bootstrap(fit, 200, seed=2, sign_change="individual").draws["B =~ b2"].to_numpy()
+    sign0 = np.sign(fit.loadings["b2"])
+    assert (np.sign(none) != sign0).any()  # the uncorrected replicates do cross zero
+    assert (np.sign(ind) == sign0).all()
+    np.testing.assert_array_equal(np.abs(ind), np.abs(none))
 
 
 def test_individual_sign_change_follows_the_original_sign(demo):
@@ -136,9 +181,18 @@ def test_individual_sign_change_follows_the_original_sign(demo):
 
 def test_stratified_resampling_keeps_strata(demo):
     _, data, fit = demo
-    strata = pd.Series(np.where(np.arange(len(data)) < 100, "a", "b"), index=data.index)
+    labels = np.where(np.arange(len(data)) < 100, "a", "b")
+    strata = pd.Series(labels, index=data.index)
     result = csi.bootstrap(fit, 50, seed=1, strata=strata)
     assert result.plan["kind"] == "stratified"
+    # Every replicate draws exactly as many rows from each stratum as it has, and only from it ...
+    plan = StratifiedPlan(labels, 50, seed=1)
+    idx = plan.indices()
+    assert ((idx < 100).sum(axis=1) == 100).all() and ((idx >= 100).sum(axis=1) == len(data) - 100).all()
+    # ... and the bootstrap used exactly these resamples.
+    fixed = csi.bootstrap(fit, indices=idx)
+    np.testing.assert_array_equal(result.draws.to_numpy(), fixed.draws.to_numpy())
+    assert not np.array_equal(result.draws.to_numpy(), csi.bootstrap(fit, 50, seed=1).draws.to_numpy())
     with pytest.raises(EstimationError, match="one label per fitted row"):
         csi.bootstrap(fit, 50, seed=1, strata=np.zeros(3))
 

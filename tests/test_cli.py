@@ -107,20 +107,22 @@ def test_fit_lavaan_file_with_items(scsb_csv: Path, tmp_path: Path, capsys: pyte
         (["fit", "scsb", "DATA", "--level", "2"], "--level"),
         (["fit", "scsb", "DATA", "--items", "{oops"], "--items"),
         (
-            ["simulate", "ecsi", "--n", "5", "--out", "x.csv", "--paths", '{"SAT ~ VAL": 0.9, "SAT ~ QUAL": 0.9}'],
+            ["simulate", "ecsi", "--n", "5", "--out", "OUT", "--paths", '{"SAT ~ VAL": 0.9, "SAT ~ QUAL": 0.9}'],
             "--paths",
         ),
         (["frobnicate"], "invalid choice"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(
-    argv: list[str], reason: str, scsb_csv: Path, capsys: pytest.CaptureFixture[str]
+    argv: list[str], reason: str, scsb_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = [str(scsb_csv) if a == "DATA" else a for a in argv]
+    out = tmp_path / "x.csv"  # never the working directory: a failed command must not leave files behind
+    argv = [str(scsb_csv) if a == "DATA" else str(out) if a == "OUT" else a for a in argv]
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert reason in _one_error_line(captured.err)
     assert "Traceback" not in captured.err
+    assert not out.exists()
 
 
 def test_missing_column_is_one_line(scsb_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

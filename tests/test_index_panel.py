@@ -317,7 +317,8 @@ def test_warnings_do_not_leak_but_are_counted(panel):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         r = run(panel, n_resamples=0, national_fit=False)
-    assert all("negative outer weight" in str(w.message) or "flagged" in str(w.message) for w in caught)
+    # the panel has a cell with a negative weight: its summary warnings reach the caller, nothing else
+    assert caught and all("negative outer weight" in str(w.message) or "flagged" in str(w.message) for w in caught)
     assert isinstance(r.manifest["warnings"], dict)
 
 
@@ -350,3 +351,24 @@ def test_missing_answers_within_each_cell(panel, missing):
     assert len(companies) == len(complete)
     for row in companies[companies["index"].notna()].itertuples():  # suppressed cells are not fitted
         assert row.n == complete[(row.unit, int(row.wave))] - (missing == "listwise"), (row.unit, row.wave)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        (dict(scheme="nonsense"), r"unknown scheme 'nonsense'.*accepted: 'centroid', 'factorial', 'path'"),
+        (dict(tol=-1), r"tol must be a positive number, got -1"),
+        (dict(max_iterr=5), r"unknown option\(s\) 'max_iterr' for method 'pls'; accepted: .*max_iter"),
+        (dict(method="cbsem", scheme="centroid", n_resamples=0), r"method 'cbsem' has no option 'scheme'"),
+    ],
+)
+def test_estimator_options_are_checked_before_any_cell_runs(panel, options, match, monkeypatch) -> None:
+    # A bad option used to return normally with every cell failed; now it is one error, before any fit.
+    import csi.index.panel as panel_module
+
+    def no_cells(*args, **kwargs):
+        raise AssertionError("a cell ran before the options were checked")
+
+    monkeypatch.setattr(panel_module, "_run_tasks", no_cells)
+    with pytest.raises(csi.CSIError, match=match):
+        run(panel, **options)

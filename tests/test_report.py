@@ -216,7 +216,8 @@ def test_plots_return_the_axes_they_draw_on(panel_dir: Path) -> None:
     data = load_results(panel_dir)
     for plot in (plots.plot_trend, plots.plot_index_ci, plots.plot_ipma, plots.plot_path_diagram):
         fig, ax = plt.subplots()
-        assert plot(data, ax) is ax and ax.has_data() or ax.patches
+        assert plot(data, ax) is ax
+        assert ax.has_data() or ax.patches, f"{plot.__name__} drew nothing"
         new = plot(panel_dir)  # a folder works too, on a new figure
         assert new is not ax and new.figure is not fig
         plt.close("all")

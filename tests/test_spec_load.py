@@ -125,3 +125,15 @@ def test_paths_text_and_specs(tmp_path):
         load_model(tmp_path / "missing.toml")
     with pytest.raises(FileNotFoundError):
         load_model("missing.toml")
+
+
+def test_toml_text_is_told_from_lavaan_by_parsing_not_by_its_operators():
+    spec = load_model("scsb")
+    labelled = to_toml(spec).replace(f'name = "{spec.name}"', 'name = "SCSB =~ a label with lavaan <~ operators"', 1)
+    assert "=~" in labelled
+    assert load_model(labelled).name == "SCSB =~ a label with lavaan <~ operators"
+    assert load_model(labelled).construct_names == spec.construct_names
+    # lavaan text is still lavaan, and broken TOML still gets the TOML parser's error
+    assert load_model("SAT =~ s1 + s2\nLOY =~ l1\nLOY ~ SAT").construct_names == ("SAT", "LOY")
+    with pytest.raises(SpecError):
+        load_model('[constructs.SAT]\nitems = ["s1", \n')

@@ -101,7 +101,7 @@ def cbsem_heywood(fit: csi.FitResult) -> list[str]:
 def _status(fit: csi.FitResult) -> tuple[str, str]:
     if not fit.converged:
         return "not_converged", ""
-    if fit.method == "cbsem":
+    if fit.parameter_table is not None:  # a CB-SEM fit
         heywood = cbsem_heywood(fit)
         if heywood:
             return "inadmissible", "Heywood case: " + "; ".join(heywood)

@@ -36,32 +36,31 @@ the worker count.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
-from csi.core.index import index_0_100, unstandardise
-from csi.core.moments import cov_to_corr, resample_moments
-from csi.core.pls import pls_inner, pls_weights
-from csi.core.plsc import plsc
-from csi.errors import EstimationError
-from csi.estimators.cbsem import block_weights
-from csi.estimators.cbsem_kernel import ScoringResult, fisher_scoring, observed_hessian
-from csi.estimators.fixed import equal_raw_weights, fixed_weights
-from csi.index.compute import scale_bounds
+from csi.core.moments import resample_moments
+from csi.estimators import ESTIMATORS, estimator_of
+from csi.estimators.cbsem_bootstrap import cbsem_paths_index, cbsem_replicates
+from csi.resample.driver import run_plan
 from csi.resample.plans import BLOCK, OrdinaryPlan
 from csi.results.fit import FitResult
 
-RESAMPLABLE = ("pls", "plsc", "sumscore", "pca", "cbsem")
+__all__ = ["RESAMPLABLE", "bootstrap_paths_index", "cbsem_replicates", "cbsem_statistics", "percentile_interval",
+           "statistics"]  # fmt: skip
+
+RESAMPLABLE = tuple(ESTIMATORS)
 """Methods whose paths and indices :func:`bootstrap_paths_index` can resample."""
 
 
 def statistics(fit: FitResult, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Paths and indices of a stack of moment matrices, by ``fit``'s method and options.
+    """Paths and indices of a stack of moment matrices, by ``fit``'s estimator and options.
 
     Parameters
     ----------
     fit
-        The original fit (method, options, model).
+        The original fit (estimator, options, model).
     means, covs
         (B, p) item means and (B, p, p) covariances.
 
@@ -72,84 +71,39 @@ def statistics(fit: FitResult, means: np.ndarray, covs: np.ndarray) -> tuple[np.
     index : (B, J) ndarray
         0-100 index of every construct (NaN when the model has items without scale).
     """
-    spec, opt, method = fit.spec, fit.options, fit.method
-    if method not in RESAMPLABLE:
-        raise EstimationError(f"cannot resample method {method!r}; accepted: {', '.join(RESAMPLABLE)}")
-    if method == "cbsem":
-        return cbsem_statistics(fit, means, covs)[:2]
-    M, D = spec.block_mask, spec.adjacency
-    corr, sd = cov_to_corr(covs)
-    scaled = bool(opt.get("scaled", True))
-    S = corr if scaled else covs
-    if method in ("pls", "plsc"):
-        mode_b = np.array([m == "B" for m in spec.modes])
-        w = pls_weights(
-            S, M, D, mode_b, opt["scheme"],
-            tol=opt["tol"], max_iter=opt["max_iter"], stop=opt["stop"], sign_rule=opt["sign_rule"], n_obs=fit.n,
-        ).w  # fmt: skip
-    else:
-        raw = equal_raw_weights(spec) if method == "sumscore" else None
-        w = fixed_weights(S, corr, sd, raw, M, scaled)
-    inner = pls_inner(S, w, M, D)
-    Bmat = inner.B
-    if method == "plsc":
-        mode_a = np.array([m == "A" for m in spec.modes])
-        Bmat = plsc(S, w, M, D, mode_a, inner.loadings, inner.cross, inner.R).B
-    names = {c: j for j, c in enumerate(spec.construct_names)}
-    paths = np.stack([Bmat[..., names[p.target], names[p.source]] for p in spec.paths], axis=-1)
-    try:
-        lo, hi = scale_bounds(spec)
-    except EstimationError:
-        return paths, np.full(means.shape[:-1] + (len(names),), np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        index = index_0_100(unstandardise(w, sd, scaled), means, lo, hi, M)
-    return paths, index
-
-
-def cbsem_replicates(fit: FitResult, covs: np.ndarray) -> ScoringResult:
-    """ML re-estimates of a CB-SEM fit for a stack of (B, p, p) covariances, warm-started at its estimates.
-
-    The same call as the CB-SEM bootstrap's (:mod:`csi.estimators.cbsem_bootstrap`):
-    Fisher scoring from ``fit``'s parameter vector with its ``tol`` and ``max_iter``.
-    """
-    state = fit.cbsem_state
-    if fit.method != "cbsem" or state is None:
-        raise EstimationError(f"cbsem_replicates needs a method='cbsem' fit, got {fit.method!r}")
-    if fit.options.get("obj") != "MLW":
-        raise EstimationError(
-            f"the CB-SEM resampling kernel re-estimates by ML; the fit used obj={fit.options.get('obj')!r}"
-        )
-    return fisher_scoring(
-        state.theta, covs, state.structure, tol=float(fit.options["tol"]), max_iter=int(fit.options["max_iter"]),
-        hessian0=observed_hessian(state.theta, fit.moments, state.structure)[3],
-    )  # fmt: skip
+    return estimator_of(fit).paths_index(fit, means, covs)
 
 
 def cbsem_statistics(fit: FitResult, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Standardised paths (B, P), indices (B, J) and convergence (B,) of a CB-SEM fit's replicates.
+    """Standardised paths (B, P), indices (B, J) and convergence (B,) of a CB-SEM fit's replicates."""
+    return cbsem_paths_index(fit, means, covs)
 
-    Paths are lavaan's ``std.all`` of the ``~`` rows (``fit.paths``), in
-    ``fit.spec.paths`` order; non-converged replicates are NaN.
-    """
-    spec = fit.spec
-    res = cbsem_replicates(fit, covs)
-    state = fit.cbsem_state
-    assert state is not None
-    layout, st = state.layout, state.structure
-    _, std = layout.values(res.theta, st)
-    row = {(a, b): r for r, (a, o, b) in enumerate(zip(layout.lhs, layout.op, layout.rhs, strict=True)) if o == "~"}
-    paths = std[:, [row[(p.target, p.source)] for p in spec.paths]]
-    corr, sd = cov_to_corr(covs)
-    try:
-        lo, hi = scale_bounds(spec)
-    except EstimationError:
-        index = np.full(means.shape[:-1] + (len(spec.construct_names),), np.nan)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = block_weights(res.theta, st, spec, sd, corr)
-            index = index_0_100(w / sd, means, lo, hi, spec.block_mask)
-    paths[~res.converged], index[~res.converged] = np.nan, np.nan
-    return paths, index, res.converged
+
+class _PathsIndex:
+    """Paths and indices of a plan's replicates side by side, for :func:`csi.resample.driver.run_plan`."""
+
+    what = ""
+
+    def __init__(self, fit: FitResult) -> None:
+        self.fit = fit
+        self.estimator = estimator_of(fit)
+        self.n_paths = len(fit.spec.paths)
+        self.width = self.n_paths + len(fit.spec.construct_names)
+
+    def prepare(self, plan: Any) -> None:
+        pass
+
+    def evaluate(self, plan: Any, a: int, b: int, out: np.ndarray | None = None) -> tuple[Any, Any, None]:
+        X, w = self.fit.data.X, self.fit.data.weights
+        means, covs = resample_moments(X, plan.counts(a, b), w)
+        sd = np.sqrt(np.diagonal(covs, axis1=-2, axis2=-1))
+        bad = ~(sd > 0).all(axis=-1)
+        if bad.any():
+            covs = np.where(bad[:, None, None], np.eye(X.shape[1]), covs)  # placeholder, result discarded
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p, i = self.estimator.paths_index(self.fit, means, covs)
+        p[bad], i[bad] = np.nan, np.nan
+        return np.concatenate([p, i], axis=1), ~bad, None
 
 
 def bootstrap_paths_index(
@@ -161,24 +115,12 @@ def bootstrap_paths_index(
     percentile intervals).  Moments are computed in chunks that are multiples
     of the plan's seeded block, as :func:`csi.bootstrap` does.
     """
-    chunk = BLOCK if fit.method == "cbsem" else 4 * BLOCK  # cbsem: csi.bootstrap's blocks, same Fisher batches
-    data = fit.data
-    X, w = data.X, data.weights
-    plan = OrdinaryPlan(X.shape[0], n_resamples, seed)
-    paths, index = [], []
-    for a in range(0, n_resamples, chunk):
-        b = min(a + chunk, n_resamples)
-        means, covs = resample_moments(X, plan.counts(a, b), w)
-        sd = np.sqrt(np.diagonal(covs, axis1=-2, axis2=-1))
-        bad = ~(sd > 0).all(axis=-1)
-        if bad.any():
-            covs = np.where(bad[:, None, None], np.eye(X.shape[1]), covs)  # placeholder, result discarded
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p, i = statistics(fit, means, covs)
-        p[bad], i[bad] = np.nan, np.nan
-        paths.append(p)
-        index.append(i)
-    return np.concatenate(paths), np.concatenate(index)
+    statistic = _PathsIndex(fit)
+    # Block-batched estimators (CB-SEM): csi.bootstrap's blocks, so the same batches; others: four blocks.
+    chunk = BLOCK if statistic.estimator.capabilities.block_batches else 4 * BLOCK
+    plan = OrdinaryPlan(fit.data.X.shape[0], n_resamples, seed)
+    stats = run_plan(plan, statistic, chunk_size=chunk, failed=None).stats
+    return stats[:, : statistic.n_paths], stats[:, statistic.n_paths :]
 
 
 def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -111,8 +111,44 @@ def kernel() -> Callable[..., None]:
         if not _COMPILED:
             from numba import njit
 
+            # The helpers are inlined into the kernel at numba's IR level (inline="always"), so splitting
+            # them out costs no call and changes no floating-point operation.
+            global _gauss_solve, _solve_on_predecessors
+            _gauss_solve = njit(inline="always", error_model="numpy")(_gauss_solve)
+            _solve_on_predecessors = njit(inline="always", error_model="numpy")(_solve_on_predecessors)
             _COMPILED.append(njit(cache=True, nogil=True, error_model="numpy")(_replicates))
     return _COMPILED[0]
+
+
+def _solve_on_predecessors(C, pred, p0, m, j, A, b):  # pragma: no cover - compiled by numba
+    """Regression of construct ``j`` on its ``m`` predecessors ``pred[p0:p0+m]`` from correlations ``C``.
+
+    Fills ``A`` (m, m) and ``b`` (m,) with the normal equations ``C_PP x = C_Pj`` and solves them in place
+    (:func:`_gauss_solve`); the solution is left in ``b[:m]``.
+    """
+    for t in range(m):
+        k = pred[p0 + t]
+        for t2 in range(m):
+            A[t, t2] = C[k, pred[p0 + t2]]
+        b[t] = C[k, j]
+    _gauss_solve(A, b, m)
+
+
+def _gauss_solve(A, b, m):  # pragma: no cover - compiled by numba
+    """Solve ``A[:m, :m] x = b[:m]`` in place: Gaussian elimination without pivoting (``A`` is positive
+    definite) and back substitution; ``A`` is overwritten and ``x`` left in ``b[:m]``."""
+    for kk in range(m):
+        inv = 1.0 / A[kk, kk]
+        for i in range(kk + 1, m):
+            f = A[i, kk] * inv
+            for c2 in range(kk + 1, m):
+                A[i, c2] -= f * A[kk, c2]
+            b[i] -= f * b[kk]
+    for kk in range(m - 1, -1, -1):
+        acc = b[kk]
+        for c2 in range(kk + 1, m):
+            acc -= A[kk, c2] * b[c2]
+        b[kk] = acc / A[kk, kk]
 
 
 def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr, nstart, cneed, topo, mode_b, pos, scheme,
@@ -214,18 +250,7 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
                         for t2 in range(nk):
                             A[t, t2] = S[k0 + t, k0 + t2]
                         b[t] = 1.0 if t == col else 0.0
-                    for kk in range(nk):
-                        inv = 1.0 / A[kk, kk]
-                        for i in range(kk + 1, nk):
-                            f = A[i, kk] * inv
-                            for c2 in range(kk + 1, nk):
-                                A[i, c2] -= f * A[kk, c2]
-                            b[i] -= f * b[kk]
-                    for kk in range(nk - 1, -1, -1):
-                        acc = b[kk]
-                        for c2 in range(kk + 1, nk):
-                            acc -= A[kk, c2] * b[c2]
-                        b[kk] = acc / A[kk, kk]
+                    _gauss_solve(A, b, nk)
                     for t in range(nk):
                         P[k0 + t, k0 + col] = b[t]
 
@@ -379,23 +404,7 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
                         E[k1, j] = x1
                         E[k0, j] = (b0 - a01 * x1 - a02 * x2 - a03 * x3) / a00
                         continue
-                    for t in range(m):
-                        k = pred[p0 + t]
-                        for t2 in range(m):
-                            A[t, t2] = C[k, pred[p0 + t2]]
-                        b[t] = C[k, j]
-                    for kk in range(m):
-                        inv = 1.0 / A[kk, kk]
-                        for i in range(kk + 1, m):
-                            f = A[i, kk] * inv
-                            for c2 in range(kk + 1, m):
-                                A[i, c2] -= f * A[kk, c2]
-                            b[i] -= f * b[kk]
-                    for kk in range(m - 1, -1, -1):
-                        acc = b[kk]
-                        for c2 in range(kk + 1, m):
-                            acc -= A[kk, c2] * b[c2]
-                        b[kk] = acc / A[kk, kk]
+                    _solve_on_predecessors(C, pred, p0, m, j, A, b)
                     for t in range(m):
                         E[pred[p0 + t], j] = b[t]
             # Outer proxies v = S W E, block by block over the neighbours (ascending, as the full sum).
@@ -455,23 +464,7 @@ def _replicates(G, lo_b, hi_b, exact, x0, q, bstart, block, D, pred, pstart, nbr
                 m = pstart[j + 1] - p0
                 if m == 0:
                     continue
-                for t in range(m):
-                    k = pred[p0 + t]
-                    for t2 in range(m):
-                        A[t, t2] = C[k, pred[p0 + t2]]
-                    b[t] = C[k, j]
-                for kk in range(m):
-                    inv = 1.0 / A[kk, kk]
-                    for i in range(kk + 1, m):
-                        f = A[i, kk] * inv
-                        for c2 in range(kk + 1, m):
-                            A[i, c2] -= f * A[kk, c2]
-                        b[i] -= f * b[kk]
-                for kk in range(m - 1, -1, -1):
-                    acc = b[kk]
-                    for c2 in range(kk + 1, m):
-                        acc -= A[kk, c2] * b[c2]
-                    b[kk] = acc / A[kk, kk]
+                _solve_on_predecessors(C, pred, p0, m, j, A, b)
                 acc = 0.0
                 for t in range(m):
                     k = pred[p0 + t]

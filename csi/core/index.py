@@ -13,7 +13,14 @@ given in any per-block scale.  With every item on 1..10 this is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from csi.errors import EstimationError
+from csi.spec.model import ModelSpec
+
+Scale = tuple[float, float] | Mapping[str, tuple[float, float]] | None
 
 
 def index_0_100(u: np.ndarray, means: np.ndarray, lo: np.ndarray, hi: np.ndarray, M: np.ndarray) -> np.ndarray:
@@ -49,3 +56,50 @@ def unstandardise(w: np.ndarray, sd: np.ndarray, scaled: bool) -> np.ndarray:
     the raw metric (Tenenhaus et al. 2005, §2.5; R plspm ``rescale``).
     """
     return w / sd if scaled else w
+
+
+def normalise_blocks(u: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """Weights ``u`` (p,) rescaled to sum 1 within each block of the mask ``M`` (p, J) (methodology §3.1)."""
+    return u / (u @ M)[np.argmax(M, axis=1)]
+
+
+def scale_bounds(spec: ModelSpec, scale: Scale = None) -> tuple[np.ndarray, np.ndarray]:
+    """Theoretical minimum and maximum of every item, in ``spec.item_names`` order.
+
+    Parameters
+    ----------
+    spec
+        The model; its items' ``scale_min``/``scale_max`` are used by default.
+    scale
+        Override: ``(min, max)`` for every item, or a mapping item -> (min, max)
+        for some of them.
+
+    Raises
+    ------
+    EstimationError
+        When an item has no known bounds; the message lists them.
+    """
+    per_item: dict[str, tuple[float, float]] = {}
+    if isinstance(scale, Mapping):
+        unknown = [k for k in scale if k not in spec.item_names]
+        if unknown:
+            raise EstimationError(f"scale names unknown item(s) {', '.join(unknown)}")
+        per_item = {k: tuple(v) for k, v in scale.items()}
+    elif scale is not None:
+        per_item = dict.fromkeys(spec.item_names, tuple(scale))
+    lo, hi, missing = [], [], []
+    for item in spec.items:
+        a, b = per_item.get(item.name, (item.scale_min, item.scale_max))
+        if a is None or b is None:
+            missing.append(item.name)
+            a = b = np.nan
+        elif not b > a:
+            raise EstimationError(f"item {item.name}: scale maximum {b} must exceed minimum {a}")
+        lo.append(a)
+        hi.append(b)
+    if missing:
+        raise EstimationError(
+            f"the 0-100 index needs each item's theoretical scale; unknown for {', '.join(missing)}. "
+            "Declare scale_min/scale_max in the model or pass scale=(min, max) or {item: (min, max)}"
+        )
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)

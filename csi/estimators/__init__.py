@@ -1,14 +1,16 @@
-"""Estimators: option objects whose ``fit(spec, data)`` returns a new FitResult."""
+"""Estimators: option objects whose ``fit(spec, data)`` returns a new FitResult (protocol: :mod:`.base`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
 import pandas as pd
 
 from csi.errors import EstimationError
-from csi.estimators.cbsem import CBSEM
+from csi.estimators.base import Capabilities, Estimator
+from csi.estimators.cbsem import CBSEM, CBSEMFitResult
 from csi.estimators.fixed import PCA, SumScore
 from csi.estimators.pls import PLS
 from csi.estimators.plsc import PLSc
@@ -16,22 +18,57 @@ from csi.results.fit import FitResult
 from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 
-ESTIMATORS: dict[str, type] = {"pls": PLS, "plsc": PLSc, "cbsem": CBSEM, "sumscore": SumScore, "pca": PCA}
+__all__ = ["ESTIMATORS", "CBSEMFitResult", "Capabilities", "Estimator", "estimator_for", "estimator_of", "fit",
+           "make_estimator"]  # fmt: skip
+
+ESTIMATORS: dict[str, type[Estimator]] = {"pls": PLS, "plsc": PLSc, "cbsem": CBSEM, "sumscore": SumScore, "pca": PCA}
 """Estimator classes by method name."""
 
 
-def make_estimator(method: str, **options: Any) -> Any:
-    """The estimator object for ``method`` with ``options``; unknown names are rejected with the valid list."""
-    if method not in ESTIMATORS:
+def _estimator_class(method: Any) -> type[Estimator]:
+    if not isinstance(method, str) or method not in ESTIMATORS:
         raise EstimationError(f"unknown method {method!r}; accepted: {', '.join(map(repr, ESTIMATORS))}")
-    cls = ESTIMATORS[method]
-    fields = list(cls.__dataclass_fields__)
+    return ESTIMATORS[method]
+
+
+def make_estimator(method: str, **options: Any) -> Estimator:
+    """The estimator object for ``method`` with ``options``, every option checked (before any work).
+
+    Unknown methods, unknown options and values outside an option's accepted set are rejected naming them
+    and what is accepted.
+    """
+    cls = _estimator_class(method)
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     unknown = [k for k in options if k not in fields]
     if unknown:
         raise EstimationError(
             f"unknown option(s) {', '.join(map(repr, unknown))} for method {method!r}; accepted: {', '.join(fields)}"
         )
-    return cls(**options)
+    est = cls(**options)
+    est.validate()
+    return est
+
+
+def estimator_for(method: str = "pls", scheme: str = "path", scaled: bool = True, **options: Any) -> Estimator:
+    """The estimator :func:`fit` uses for these arguments, every option checked (before any work).
+
+    ``scheme`` and ``scaled`` are PLS options; an estimator without them (cbsem, sumscore, pca) accepts only
+    their defaults and rejects any other value.
+    """
+    fields = [f.name for f in dataclasses.fields(_estimator_class(method))]  # type: ignore[arg-type]
+    for key, value, default in (("scheme", scheme, "path"), ("scaled", scaled, True)):
+        if key in fields:
+            options[key] = value
+        elif value != default:
+            raise EstimationError(f"method {method!r} has no option {key!r}; accepted: {', '.join(fields)}")
+    return make_estimator(method, **options)
+
+
+def estimator_of(fit: FitResult) -> Estimator:
+    """The estimator that made ``fit`` (rebuilt from its method and options when the fit does not hold it)."""
+    if isinstance(fit.estimator, Estimator):
+        return fit.estimator
+    return make_estimator(fit.method, **fit.options)
 
 
 def fit(
@@ -79,12 +116,4 @@ def fit(
             f"fit needs a ModelSpec, a model name, a file path or model text as its first argument, "
             f"got {type(spec).__name__}; e.g. csi.fit('ecsi', data)"
         )
-    fields = ESTIMATORS[method].__dataclass_fields__ if method in ESTIMATORS else {"scheme", "scaled"}
-    # scheme and scaled are PLS options; an estimator without them (cbsem, sumscore, pca) accepts only
-    # their defaults and rejects any other value.
-    for key, value, default in (("scheme", scheme, "path"), ("scaled", scaled, True)):
-        if key in fields:
-            options[key] = value
-        elif value != default:
-            raise EstimationError(f"method {method!r} has no option {key!r}; accepted: {', '.join(fields)}")
-    return make_estimator(method, **options).fit(spec, data, weights=weights)
+    return estimator_for(method, scheme, scaled, **options).fit(spec, data, weights=weights)

@@ -48,21 +48,23 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, moments
+from csi.core.moments import cov_to_corr
 from csi.data.checks import check_full_rank
-from csi.data.prepare import DEFAULT_MISSING, prepare_items
+from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
+from csi.estimators.base import Capabilities, Estimator, Sample
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, parse_semopy, start_values, structure
 from csi.estimators.cbsem_table import TableLayout
 from csi.estimators.missing import missing_report, reject_moment_methods, warn_discarded
-from csi.estimators.pls import block_quality
+from csi.estimators.pls import block_quality, structural_tables
 from csi.estimators.rmsea import rmsea_measures
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
@@ -75,7 +77,7 @@ distribution-free and diagonally weighted least squares)."""
 
 
 @dataclass(frozen=True)
-class CBSEM:
+class CBSEM(Estimator):
     """Covariance-based structural equation modelling (semopy back end).
 
     Parameters
@@ -113,17 +115,27 @@ class CBSEM:
     group: str | None = None
     group_equal: tuple[str, ...] = ()
 
-    name = "cbsem"
+    name: ClassVar[str] = "cbsem"
+    capabilities: ClassVar[Capabilities] = Capabilities(block_batches=True)
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"obj": OBJECTIVES}
 
-    def _check(self, spec: ModelSpec) -> None:
-        if self.obj not in OBJECTIVES:
-            raise EstimationError(f"unknown obj {self.obj!r} for method 'cbsem'; accepted: {', '.join(OBJECTIVES)}")
+    def validate(self) -> None:
+        super().validate()
         if not isinstance(self.solver, str):
             raise EstimationError(f"solver must be a scipy.optimize.minimize method name, got {self.solver!r}")
-        if not (isinstance(self.tol, int | float) and not isinstance(self.tol, bool) and self.tol > 0):
-            raise EstimationError(f"tol must be a positive number, got {self.tol!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
-            raise EstimationError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+
+    def prepare(self, spec: ModelSpec, data: pd.DataFrame, weights: Any) -> PreparedData:
+        prepared = super().prepare(spec, data, weights)
+        if prepared.raw is not None:
+            reject_moment_methods(self.missing, "cbsem")
+        return prepared
+
+    def check_sample(self, spec: ModelSpec, sample: Sample) -> None:
+        check_full_rank(
+            sample.cov, sample.prepared.item_names, "CB-SEM fits and its fit measures need log|S|, so a positive-definite S"
+        )
+
+    def check_spec(self, spec: ModelSpec) -> None:
         composites = [c.name for c in spec.constructs if c.mode == "B"]
         if composites:
             raise EstimationError(
@@ -131,7 +143,7 @@ class CBSEM:
                 "is a composite (mode B, <~): declare it with =~, or use method='pls'"
             )
 
-    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, weights: Any = None) -> FitResult:
+    def fit(self, spec: ModelSpec, data: pd.DataFrame, *, weights: Any = None) -> CBSEMFitResult:
         """Fit the model to survey data.
 
         Parameters
@@ -147,24 +159,19 @@ class CBSEM:
 
         Returns
         -------
-        FitResult
+        CBSEMFitResult
             See the module docstring for what each field holds.
         """
-        self._check(spec)
+        self.validate()
+        self.check_spec(spec)
         if self.group is not None:
             return self._fit_groups(spec, data, weights)
         if self.group_equal:
             raise EstimationError("group_equal constrains parameters across groups; give group= as well")
         if self.missing == "fiml":
             return self._fit_fiml(spec, data, weights)
-        prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        if prepared.raw is not None:
-            reject_moment_methods(self.missing, "cbsem")
-        X = prepared.X
+        prepared, X, mean, S, corr, sd = self.sample(spec, data, weights)
         n = X.shape[0]
-        mean, S = moments(X, prepared.weights)
-        check_full_rank(S, prepared.item_names, "CB-SEM fits and its fit measures need log|S|, so a positive-definite S")
-        corr, sd = cov_to_corr(S)
         if self.obj == "MLW":
             model, st, theta, iterations, converged = self._ml(spec, X, S)
             se = standard_errors(theta, st, n)
@@ -188,6 +195,16 @@ class CBSEM:
         report = missing_report(spec, prepared, self.missing)
         warn_discarded(report)
         return dataclasses.replace(fit, missing_report=report)
+
+    def statistic(self, fit: Any, *, sign_change: str = "none", inner_resamples: int | None = None) -> Any:
+        from csi.estimators.cbsem_bootstrap import cbsem_statistic
+
+        return cbsem_statistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
+
+    def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from csi.estimators.cbsem_bootstrap import cbsem_paths_index
+
+        return cbsem_paths_index(fit, means, covs)[:2]
 
 
     def _fit_groups(self, spec: ModelSpec, data: pd.DataFrame, weights: Any) -> Any:
@@ -391,7 +408,7 @@ def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj:
 def _result(
     est: CBSEM, spec: ModelSpec, prepared: Any, st: Structure, theta: np.ndarray, se: np.ndarray,
     S: np.ndarray, mean: np.ndarray, sd: np.ndarray, corr: np.ndarray, model: Any, iterations: int, converged: bool,
-) -> FitResult:  # fmt: skip
+) -> CBSEMFitResult:  # fmt: skip
     from scipy.stats import norm  # imported here: scipy.stats is heavy and most fits never need it
 
     n = prepared.X.shape[0]
@@ -428,17 +445,16 @@ def _result(
             AdmissibilityWarning,
             stacklevel=4,
         )
-    return FitResult(
+    return CBSEMFitResult(
         spec=spec,
         method=est.name,
-        options=asdict(est),
+        options=est.options(),
+        estimator=est,
         n=n,
         weights=pd.Series(block_weights(theta, st, spec, sd, corr), index=items, name="weight"),
-        loadings=pd.Series(cross[np.arange(st.p), block], index=items, name="loading"),
-        cross_loadings=pd.DataFrame(cross, index=items, columns=lvs),
-        paths=pd.DataFrame(B_std, index=lvs, columns=lvs),
-        construct_correlations=pd.DataFrame(R, index=lvs, columns=lvs),
-        total_effects=pd.DataFrame(np.linalg.inv(np.eye(st.m) - B_std) - np.eye(st.m), index=lvs, columns=lvs),
+        **structural_tables(
+            spec, cross[np.arange(st.p), block], cross, B_std, R, np.linalg.inv(np.eye(st.m) - B_std) - np.eye(st.m)
+        ),
         scores=pd.DataFrame(scores, index=prepared.row_labels, columns=lvs),
         iterations=iterations,
         converged=converged,
@@ -472,6 +488,58 @@ def heywood_cases(table: pd.DataFrame, latent_correlations: np.ndarray) -> list[
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class CBSEMFitResult(FitResult):
+    """A CB-SEM fit: the shared tables plus lavaan's parameter table, fit measures and the bootstrap state."""
+
+    parameter_table: pd.DataFrame = field(repr=False, default=None)  # type: ignore[assignment]
+    """lavaan's parameter table (estimate, std_error, z_value, p_value, std_estimate, free)."""
+    fit_measures: pd.Series = None  # type: ignore[assignment]
+    """lavaan's ``fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, aic, bic, ...)."""
+    cbsem_state: CBSEMState = field(repr=False, default=None)  # type: ignore[assignment]
+    """Parameter structure and estimates, for the warm-started bootstrap."""
+
+    @cached_property
+    def r2(self) -> pd.Series:
+        """R² of each endogenous construct, from the parameter table's ``r2`` rows."""
+        names = list(self.spec.endogenous)
+        t = self.parameter_table
+        r2 = t[t["op"] == "r2"].set_index("lhs")["estimate"].reindex(names)
+        return pd.Series(r2.to_numpy(), index=pd.Index(names, name="construct"), name="r2")
+
+    @cached_property
+    def estimates(self) -> pd.DataFrame:
+        """lavaan's parameter table: ``estimate`` unstandardised, ``std_estimate`` lavaan's ``std.all``, with
+        the ``~~`` (co)variance rows (see :mod:`csi.estimators.cbsem`)."""
+        return self.parameter_table.copy()
+
+    def _fit_lines(self) -> list[tuple[str, str]]:
+        fm = self.fit_measures
+        return [
+            ("Chi-square", f"{fm['chisq']:.3f} on {fm['df']:.0f} df (p = {fm['pvalue']:.4f})"),
+            ("CFI / TLI", f"{fm['cfi']:.4f} / {fm['tli']:.4f}"),
+            ("RMSEA / SRMR", f"{fm['rmsea']:.4f} / {fm['srmr']:.4f}"),
+            ("RMSEA 90% CI", f"[{fm['rmsea_ci_lower']:.4f}, {fm['rmsea_ci_upper']:.4f}]; "
+                             f"p (RMSEA <= 0.05) = {fm['rmsea_pvalue']:.4f}"),
+            ("AIC / BIC", f"{fm['aic']:.3f} / {fm['bic']:.3f}"),
+        ]
+
+    def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """lavaan-style sections of the parameter table: unstandardised estimates, SEs and std.all."""
+        table = self.parameter_table
+        cols = [c for c in ("estimate", "std_error", "z_value", "p_value", "std_estimate") if c in table.columns]
+        out = []
+        for title, mask in (
+            ("Structural model (ML; unstandardised, std_estimate = std.all)", table["op"] == "~"),
+            ("Measurement model (ML)", table["op"] == "=~"),
+            ("Covariances and variances (ML)", table["op"] == "~~"),
+        ):
+            part = table[mask]
+            if len(part):
+                out.append((title, part.set_index(["lhs", "op", "rhs"])[cols]))
+        return out
+
+
 @dataclass(frozen=True)
 class CBSEMState:
     """What a CB-SEM bootstrap needs to re-estimate: structure, estimates, table layout."""
@@ -479,3 +547,4 @@ class CBSEMState:
     structure: Structure
     theta: np.ndarray
     layout: TableLayout
+

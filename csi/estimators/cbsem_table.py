@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from csi.estimators.cbsem_kernel import BETA, LAMBDA, PSI, THETA, Structure, implied, matrices
 from csi.spec.model import ModelSpec
+from csi.spec.parameters import parameter_label
 
 _OP_ORDER = {"=~": 0, "~": 1, "~~": 2}
 
@@ -103,7 +104,7 @@ class TableLayout:
 
     @property
     def labels(self) -> list[str]:
-        return [f"{a} {o} {b}" for a, o, b in zip(self.lhs, self.op, self.rhs, strict=True)]
+        return [parameter_label(a, o, b) for a, o, b in zip(self.lhs, self.op, self.rhs, strict=True)]
 
     def values(self, theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Unstandardised and standardised (std.all) value of every row, each ``(..., rows)``."""

@@ -19,18 +19,18 @@ factor per block, so :func:`csi.compute_index` returns the rule's index.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr
-from csi.core.pls import block_products, composite_covariance, pls_inner
-from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
+from csi.core.pls import block_products, composite_covariance
+from csi.data.prepare import DEFAULT_MISSING
 from csi.errors import EstimationError
-from csi.estimators.missing import DEFAULT_IMPUTATIONS, fit_with_missing
-from csi.estimators.pls import _check_mi, block_quality, labels
+from csi.estimators.base import Capabilities, Estimator, Sample
+from csi.estimators.missing import DEFAULT_IMPUTATIONS
+from csi.estimators.pls import composite_result
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -94,7 +94,7 @@ def fixed_weights(
 
 
 @dataclass(frozen=True)
-class FixedWeights:
+class FixedWeights(Estimator):
     """Base of the fixed-weight composite estimators (not registered itself).
 
     Parameters
@@ -114,14 +114,13 @@ class FixedWeights:
     imputations: int = DEFAULT_IMPUTATIONS
     mi_seed: int | None = None
 
-    name = "fixed"
+    name: ClassVar[str] = "fixed"
+    capabilities: ClassVar[Capabilities] = Capabilities(bootstrap=False, analytic_se=True)
 
     def _raw_weights(self, spec: ModelSpec) -> np.ndarray | None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _check(self, spec: ModelSpec, corr: np.ndarray) -> None:
-        if not isinstance(self.scaled, bool):
-            raise EstimationError(f"scaled must be True or False, got {self.scaled!r}")
+    def check_spec(self, spec: ModelSpec) -> None:
         if spec.covariances:
             c = spec.covariances[0]
             raise EstimationError(
@@ -154,44 +153,18 @@ class FixedWeights:
             ``iterations=0``, ``converged=True``; paths are OLS between the
             composites.
         """
-        _check_mi(self.imputations, self.mi_seed)
-        prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        return fit_with_missing(self, spec, prepared)
+        return super().fit(spec, data, weights=weights)
 
-    def _fit_moments(
-        self, spec: ModelSpec, prepared: PreparedData, mean: np.ndarray, cov: np.ndarray, X: np.ndarray
-    ) -> FitResult:
-        """The fit from item means and covariances; ``X`` (complete, rows of ``prepared``) gives the scores."""
-        corr, sd = cov_to_corr(cov)
-        self._check(spec, corr)
-        S = corr if self.scaled else cov
-        M, D = spec.block_mask, spec.adjacency
-        w = fixed_weights(S, corr, sd, self._raw_weights(spec), M, self.scaled)
-        inner = pls_inner(S, w, M, D)
+    def fit_sample(self, spec: ModelSpec, sample: Sample) -> FitResult:
+        """The fit from one set of moments (complete data, or the missing-data method's moments)."""
+        S = sample.corr if self.scaled else sample.cov
+        w = fixed_weights(S, sample.corr, sample.sd, self._raw_weights(spec), spec.block_mask, self.scaled)
+        return composite_result(self, spec, sample, S, w, 0, True)
 
-        items, lvs = labels(spec)
-        Xs = (X - mean) / (sd if self.scaled else 1.0)
-        scores = pd.DataFrame(Xs @ (M * w[:, None]), index=prepared.row_labels, columns=lvs)
-        return FitResult(
-            spec=spec,
-            method=self.name,
-            options=asdict(self),
-            n=X.shape[0],
-            weights=pd.Series(w, index=items, name="weight"),
-            loadings=pd.Series(inner.loadings, index=items, name="loading"),
-            cross_loadings=pd.DataFrame(inner.cross, index=items, columns=lvs),
-            paths=pd.DataFrame(inner.B, index=lvs, columns=lvs),
-            construct_correlations=pd.DataFrame(inner.R, index=lvs, columns=lvs),
-            total_effects=pd.DataFrame(inner.total, index=lvs, columns=lvs),
-            scores=scores,
-            iterations=0,
-            converged=True,
-            item_means=pd.Series(mean, index=items, name="mean"),
-            item_sds=pd.Series(sd, index=items, name="sd"),
-            block_quality=block_quality(spec, corr),
-            moments=S,
-            data=prepared,
-        )
+    def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from csi.estimators.replicates import composite_paths_index
+
+        return composite_paths_index(fit, means, covs, raw=self._raw_weights(fit.spec))
 
 
 @dataclass(frozen=True)
@@ -205,7 +178,7 @@ class SumScore(FixedWeights):
     standardised sum scores.  Options as :class:`FixedWeights`.
     """
 
-    name = "sumscore"
+    name: ClassVar[str] = "sumscore"
 
     def _raw_weights(self, spec: ModelSpec) -> np.ndarray:
         return equal_raw_weights(spec)
@@ -227,13 +200,13 @@ class PCA(FixedWeights):
         not unique (e.g. uncorrelated items).
     """
 
-    name = "pca"
+    name: ClassVar[str] = "pca"
 
     def _raw_weights(self, spec: ModelSpec) -> None:
         return None
 
-    def _check(self, spec: ModelSpec, corr: np.ndarray) -> None:
-        super()._check(spec, corr)
+    def check_sample(self, spec: ModelSpec, sample: Sample) -> None:
+        corr = sample.corr
         for j, c in enumerate(spec.constructs):
             h = np.flatnonzero(spec.block_index == j)
             if h.size < 2:

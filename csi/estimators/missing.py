@@ -241,9 +241,9 @@ def warn_discarded(report: MissingReport) -> None:
 
 
 def fit_with_missing(estimator: Any, spec: ModelSpec, prepared: PreparedData) -> FitResult:
-    """Fit ``prepared`` with ``estimator._fit_moments`` under the estimator's missing-data method.
+    """Fit ``prepared`` with ``estimator.fit_moments`` under the estimator's missing-data method.
 
-    ``estimator._fit_moments(spec, prepared, mean, cov, X)`` fits one set of
+    ``estimator.fit_moments(spec, prepared, mean, cov, X)`` fits one set of
     moments, with ``X`` a complete item matrix (rows of ``prepared``) for the
     construct scores.
     """
@@ -252,7 +252,7 @@ def fit_with_missing(estimator: Any, spec: ModelSpec, prepared: PreparedData) ->
     if method not in MOMENT_METHODS or prepared.raw is None:
         mean, cov = moments(X, w)
         report = missing_report(spec, prepared, method)
-        fit = estimator._fit_moments(spec, prepared, mean, cov, X)
+        fit = estimator.fit_moments(spec, prepared, mean, cov, X)
     elif method == "pairwise":
         mean, cov, _ = pairwise_moments(X, w)
         if np.linalg.eigvalsh(cov)[0] <= 0:
@@ -264,12 +264,12 @@ def fit_with_missing(estimator: Any, spec: ModelSpec, prepared: PreparedData) ->
             )
         Xc = conditional_means(X, mean, cov)
         report = missing_report(spec, prepared, method, completed=Xc)
-        fit = estimator._fit_moments(spec, prepared, mean, cov, Xc)
+        fit = estimator.fit_moments(spec, prepared, mean, cov, Xc)
     elif method == "em":
         em = _em(X, w)
         Xc = conditional_means(X, em.mean, em.cov)
         report = missing_report(spec, prepared, method, em=em, completed=Xc)
-        fit = estimator._fit_moments(spec, prepared, em.mean, em.cov, Xc)
+        fit = estimator.fit_moments(spec, prepared, em.mean, em.cov, Xc)
     else:  # mi
         fit, report = _multiple_imputation(estimator, spec, prepared)
     warn_discarded(report)
@@ -310,7 +310,7 @@ def _multiple_imputation(estimator: Any, spec: ModelSpec, prepared: PreparedData
         Xk = conditional_draws(X, mu, S, rng.standard_normal(X.shape))
         total += Xk
         mean, cov = moments(Xk, w)
-        fits.append(estimator._fit_moments(spec, prepared, mean, cov, Xk))
+        fits.append(estimator.fit_moments(spec, prepared, mean, cov, Xk))
     report = missing_report(
         spec, prepared, "mi", em=em, imputations=tuple(fits), mi_seed=int(ss.entropy), completed=total / m
     )

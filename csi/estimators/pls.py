@@ -9,25 +9,26 @@ runs the pure kernels of :mod:`csi.core.pls` and returns a new
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, standardised_product
+from csi.core.moments import standardised_product
 from csi.core.pls import SIGN_RULES, STOP_RULES, pls_inner, pls_weights
 from csi.core.reliability import cronbach_alpha, dillon_goldstein_rho, first_pc_loadings
 from csi.core.schemes import SCHEMES
-from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
+from csi.data.prepare import DEFAULT_MISSING
 from csi.errors import ConvergenceWarning, EstimationError
-from csi.estimators.missing import DEFAULT_IMPUTATIONS, fit_with_missing
+from csi.estimators.base import Capabilities, Estimator, Sample
+from csi.estimators.missing import DEFAULT_IMPUTATIONS
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
 
 @dataclass(frozen=True)
-class PLS:
+class PLS(Estimator):
     """Partial least squares path modelling.
 
     Parameters
@@ -72,19 +73,15 @@ class PLS:
     imputations: int = DEFAULT_IMPUTATIONS
     mi_seed: int | None = None
 
-    name = "pls"
+    name: ClassVar[str] = "pls"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        analytic_se=True, compiled_bootstrap=True, panel_bootstrap=True, predict=True, nested_bootstrap=True,
+        sign_change=True,
+    )  # fmt: skip
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"scheme": tuple(SCHEMES), "stop": tuple(STOP_RULES),
+                                                     "sign_rule": tuple(SIGN_RULES)}  # fmt: skip
 
-    def _check(self, spec: ModelSpec) -> None:
-        _choice("scheme", self.scheme, SCHEMES)
-        _choice("stop", self.stop, STOP_RULES)
-        _choice("sign_rule", self.sign_rule, SIGN_RULES)
-        if not isinstance(self.scaled, bool):
-            raise EstimationError(f"scaled must be True or False, got {self.scaled!r}")
-        if not (isinstance(self.tol, (int, float)) and self.tol > 0):
-            raise EstimationError(f"tol must be a positive number, got {self.tol!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
-            raise EstimationError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        _check_mi(self.imputations, self.mi_seed)
+    def check_spec(self, spec: ModelSpec) -> None:
         if spec.covariances:
             c = spec.covariances[0]
             raise EstimationError(
@@ -122,22 +119,17 @@ class PLS:
         -------
         FitResult
         """
-        self._check(spec)
-        prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        return fit_with_missing(self, spec, prepared)
+        return super().fit(spec, data, weights=weights)
 
-    def _fit_moments(
-        self, spec: ModelSpec, prepared: PreparedData, mean: np.ndarray, cov: np.ndarray, X: np.ndarray
-    ) -> FitResult:
-        """The fit from item means and covariances; ``X`` (complete, rows of ``prepared``) gives the scores."""
-        corr, sd = cov_to_corr(cov)
-        S = corr if self.scaled else cov
+    def fit_sample(self, spec: ModelSpec, sample: Sample) -> FitResult:
+        """The fit from one set of moments (complete data, or the missing-data method's moments)."""
+        S = sample.corr if self.scaled else sample.cov
 
         M, D = spec.block_mask, spec.adjacency
         mode_b = np.array([m == "B" for m in spec.modes])
         res = pls_weights(
             S, M, D, mode_b, self.scheme,
-            tol=self.tol, max_iter=self.max_iter, stop=self.stop, sign_rule=self.sign_rule, n_obs=X.shape[0],
+            tol=self.tol, max_iter=self.max_iter, stop=self.stop, sign_rule=self.sign_rule, n_obs=sample.X.shape[0],
         )  # fmt: skip
         converged = bool(res.converged)
         if not converged:
@@ -147,31 +139,65 @@ class PLS:
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        inner = pls_inner(S, res.w, M, D)
+        return composite_result(self, spec, sample, S, res.w, int(res.iterations), converged)
 
-        items, lvs = labels(spec)
-        scores = standardised_product(X, mean, sd if self.scaled else 1.0, M * res.w[:, None])
-        scores = pd.DataFrame(scores, index=prepared.row_labels, columns=lvs)
-        return FitResult(
-            spec=spec,
-            method=self.name,
-            options=asdict(self),
-            n=X.shape[0],
-            weights=pd.Series(res.w, index=items, name="weight"),
-            loadings=pd.Series(inner.loadings, index=items, name="loading"),
-            cross_loadings=pd.DataFrame(inner.cross, index=items, columns=lvs),
-            paths=pd.DataFrame(inner.B, index=lvs, columns=lvs),
-            construct_correlations=pd.DataFrame(inner.R, index=lvs, columns=lvs),
-            total_effects=pd.DataFrame(inner.total, index=lvs, columns=lvs),
-            scores=scores,
-            iterations=int(res.iterations),
-            converged=converged,
-            item_means=pd.Series(mean, index=items, name="mean"),
-            item_sds=pd.Series(sd, index=items, name="sd"),
-            block_quality=block_quality(spec, corr),
-            moments=S,
-            data=prepared,
-        )
+    def statistic(self, fit: Any, *, sign_change: str = "none", inner_resamples: int | None = None) -> Any:
+        from csi.estimators.replicates import composite_statistic
+
+        return composite_statistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
+
+    def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from csi.estimators.replicates import composite_paths_index
+
+        return composite_paths_index(fit, means, covs)
+
+
+def composite_result(
+    est: Estimator, spec: ModelSpec, sample: Sample, S: np.ndarray, w: np.ndarray, iterations: int, converged: bool
+) -> FitResult:
+    """The fit of a composite estimator from its outer weights ``w``: everything downstream of the weights.
+
+    The PLS estimator's final stage (Tenenhaus et al. 2005, §2.3) through :func:`csi.core.pls.pls_inner`:
+    composite correlations, paths by OLS, R², loadings and cross-loadings, total effects, and the scores
+    of the standardised (``scaled``) or centred items.  Shared by PLS and the fixed-weight estimators.
+    """
+    M, D = spec.block_mask, spec.adjacency
+    inner = pls_inner(S, w, M, D)
+    scaled = est.options().get("scaled", True)
+    items, lvs = labels(spec)
+    scores = standardised_product(sample.X, sample.mean, sample.sd if scaled else 1.0, M * w[:, None])
+    scores = pd.DataFrame(scores, index=sample.prepared.row_labels, columns=lvs)
+    return FitResult(
+        spec=spec,
+        method=est.name,
+        options=est.options(),
+        n=sample.X.shape[0],
+        weights=pd.Series(w, index=items, name="weight"),
+        **structural_tables(spec, inner.loadings, inner.cross, inner.B, inner.R, inner.total),
+        scores=scores,
+        iterations=iterations,
+        converged=converged,
+        item_means=pd.Series(sample.mean, index=items, name="mean"),
+        item_sds=pd.Series(sample.sd, index=items, name="sd"),
+        block_quality=block_quality(spec, sample.corr),
+        moments=S,
+        data=sample.prepared,
+        estimator=est,
+    )
+
+
+def structural_tables(
+    spec: ModelSpec, loadings: np.ndarray, cross: np.ndarray, B: np.ndarray, R: np.ndarray, total: np.ndarray
+) -> dict[str, Any]:
+    """The labelled ``loadings, cross_loadings, paths, construct_correlations, total_effects`` of a fit."""
+    items, lvs = labels(spec)
+    return {
+        "loadings": pd.Series(loadings, index=items, name="loading"),
+        "cross_loadings": pd.DataFrame(cross, index=items, columns=lvs),
+        "paths": pd.DataFrame(B, index=lvs, columns=lvs),
+        "construct_correlations": pd.DataFrame(R, index=lvs, columns=lvs),
+        "total_effects": pd.DataFrame(total, index=lvs, columns=lvs),
+    }
 
 
 _LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[pd.Index, pd.Index]] = {}
@@ -208,15 +234,3 @@ def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:
         vals, lam = first_pc_loadings(Rb)
         out[j] = cronbach_alpha(Rb), dillon_goldstein_rho(lam), vals[0], vals[1] if vals.size > 1 else np.nan
     return pd.DataFrame(out, index=labels(spec)[1], columns=["cronbach_alpha", "dg_rho", "eig_1st", "eig_2nd"])
-
-
-def _check_mi(imputations: Any, seed: Any) -> None:
-    if isinstance(imputations, bool) or not isinstance(imputations, int) or imputations < 2:
-        raise EstimationError(f"imputations must be an integer >= 2, got {imputations!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise EstimationError(f"mi_seed must be a non-negative integer or None, got {seed!r}")
-
-
-def _choice(option: str, value: Any, table: Any) -> None:
-    if value not in table:
-        raise EstimationError(f"unknown {option} {value!r}; accepted: {', '.join(map(repr, table))}")

@@ -13,16 +13,16 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from csi.core.pls import pls_inner
 from csi.core.plsc import plsc
-from csi.data.prepare import PreparedData
 from csi.errors import AdmissibilityWarning, EstimationError
-from csi.estimators.pls import PLS
+from csi.estimators.base import Capabilities, Sample
+from csi.estimators.pls import PLS, structural_tables
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -44,10 +44,11 @@ class PLSc(PLS):
     an :class:`~csi.errors.AdmissibilityWarning`.
     """
 
-    name = "plsc"
+    name: ClassVar[str] = "plsc"
+    capabilities: ClassVar[Capabilities] = Capabilities(predict=True, nested_bootstrap=True, sign_change=True, consistent=True)
 
-    def _check(self, spec: ModelSpec) -> None:
-        super()._check(spec)
+    def validate(self) -> None:
+        super().validate()
         if self.scaled is not True:
             raise EstimationError(
                 "PLSc needs scaled=True: its correction factor (Dijkstra & Henseler 2015) is defined on the "
@@ -67,11 +68,9 @@ class PLSc(PLS):
         """
         return super().fit(spec, data, weights=weights)
 
-    def _fit_moments(
-        self, spec: ModelSpec, prepared: PreparedData, mean: np.ndarray, cov: np.ndarray, X: np.ndarray
-    ) -> FitResult:
-        """PLS on the moments, then the consistency correction (one imputation's fit under ``mi``)."""
-        base = super()._fit_moments(spec, prepared, mean, cov, X)
+    def fit_sample(self, spec: ModelSpec, sample: Sample) -> FitResult:
+        """PLS on one set of moments, then the consistency correction (one imputation's fit under ``mi``)."""
+        base = super().fit_sample(spec, sample)
         S, M, D = base.moments, spec.block_mask, spec.adjacency
         w = base.weights.to_numpy()
         inner = pls_inner(S, w, M, D)
@@ -86,16 +85,13 @@ class PLSc(PLS):
                 AdmissibilityWarning,
                 stacklevel=2,
             )
-        items, lvs = base.loadings.index, base.paths.index
+        lvs = base.paths.index
         return dataclasses.replace(
             base,
             method=self.name,
-            options=dataclasses.asdict(self),
-            loadings=pd.Series(res.loadings, index=items, name="loading"),
-            cross_loadings=pd.DataFrame(res.cross, index=items, columns=lvs),
-            paths=pd.DataFrame(res.B, index=lvs, columns=lvs),
-            construct_correlations=pd.DataFrame(res.R, index=lvs, columns=lvs),
-            total_effects=pd.DataFrame(res.total, index=lvs, columns=lvs),
+            options=self.options(),
+            estimator=self,
+            **structural_tables(spec, res.loadings, res.cross, res.B, res.R, res.total),
             admissible=ok,
             rho_a=pd.Series(res.rho_a, index=lvs, name="rho_a"),
         )

@@ -26,6 +26,7 @@ from csi.quality.reliability import reliability
 from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
+from csi.spec.parameters import index_label
 
 ESTIMATE_OPS = ("~", "=~", "<~", "r2")
 """Parameters reported per fit: paths, loadings, outer weights, R²."""
@@ -155,7 +156,7 @@ def run_cell(task: CellTask) -> CellResult:
                 fit, task.n_resamples, seed=cell_seed(task.entropy, task.level, task.unit, task.wave),
                 strata=strata, ci=task.ci, level=task.conf_level, n_jobs=1, progress=False,
             )  # fmt: skip
-            cols = [f"{c} index {c}" for c in task.spec.construct_names]
+            cols = [index_label(c) for c in task.spec.construct_names]
             out.draws = boot.draws[cols].to_numpy()
             out.n_failed_replicates = boot.n_failed
             be = boot.estimates

@@ -1,64 +1,22 @@
-"""0-100 indices of a fitted model (methodology §3.1-3.2)."""
+"""0-100 indices of a fitted model (methodology §3.1-3.2).
+
+:func:`scale_bounds` lives in :mod:`csi.core.index` (estimators and resampling need it) and is re-exported here.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
-from csi.core.index import index_0_100, unstandardise
+from csi.core.index import Scale, index_0_100, normalise_blocks, scale_bounds, unstandardise
 from csi.errors import EstimationError
 from csi.results.fit import FitResult
-from csi.spec.model import ModelSpec
-
-Scale = tuple[float, float] | Mapping[str, tuple[float, float]] | None
 
 NEGATIVE_POLICIES = ("error", "force")
 WEIGHTINGS = ("model", "equal")
 
-
-def scale_bounds(spec: ModelSpec, scale: Scale = None) -> tuple[np.ndarray, np.ndarray]:
-    """Theoretical minimum and maximum of every item, in ``spec.item_names`` order.
-
-    Parameters
-    ----------
-    spec
-        The model; its items' ``scale_min``/``scale_max`` are used by default.
-    scale
-        Override: ``(min, max)`` for every item, or a mapping item -> (min, max)
-        for some of them.
-
-    Raises
-    ------
-    EstimationError
-        When an item has no known bounds; the message lists them.
-    """
-    per_item: dict[str, tuple[float, float]] = {}
-    if isinstance(scale, Mapping):
-        unknown = [k for k in scale if k not in spec.item_names]
-        if unknown:
-            raise EstimationError(f"scale names unknown item(s) {', '.join(unknown)}")
-        per_item = {k: tuple(v) for k, v in scale.items()}
-    elif scale is not None:
-        per_item = dict.fromkeys(spec.item_names, tuple(scale))
-    lo, hi, missing = [], [], []
-    for item in spec.items:
-        a, b = per_item.get(item.name, (item.scale_min, item.scale_max))
-        if a is None or b is None:
-            missing.append(item.name)
-            a = b = np.nan
-        elif not b > a:
-            raise EstimationError(f"item {item.name}: scale maximum {b} must exceed minimum {a}")
-        lo.append(a)
-        hi.append(b)
-    if missing:
-        raise EstimationError(
-            f"the 0-100 index needs each item's theoretical scale; unknown for {', '.join(missing)}. "
-            "Declare scale_min/scale_max in the model or pass scale=(min, max) or {item: (min, max)}"
-        )
-    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+__all__ = ["NEGATIVE_POLICIES", "WEIGHTINGS", "Scale", "compute_index", "scale_bounds", "unstandardised_weights"]
 
 
 def unstandardised_weights(fit: FitResult, weighting: str = "model", scale: Scale = None) -> pd.Series:
@@ -74,9 +32,7 @@ def unstandardised_weights(fit: FitResult, weighting: str = "model", scale: Scal
         u = 1.0 / (hi - lo)
     else:
         u = unstandardise(fit.weights.to_numpy(), fit.item_sds.to_numpy(), bool(fit.options.get("scaled", True)))
-    M = fit.spec.block_mask
-    total = (u @ M)[fit.spec.block_index]
-    return pd.Series(u / total, index=fit.weights.index, name="weight_normalized")
+    return pd.Series(normalise_blocks(u, fit.spec.block_mask), index=fit.weights.index, name="weight_normalized")
 
 
 def compute_index(

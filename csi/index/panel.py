@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import csi
+from csi._version import __version__
 from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES, as_frame, prepare_items
 from csi.errors import DataError, EstimationError
-from csi.estimators import ESTIMATORS
+from csi.estimators import estimator_for
 from csi.index.aggregate import UnitEstimate, aggregate
 from csi.index.cells import CellResult, CellTask, run_cell
 from csi.index.change import change
@@ -82,7 +82,7 @@ def _versions() -> dict[str, str]:
     import scipy
 
     return {
-        "csi": csi.__version__,
+        "csi": __version__,
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "scipy": scipy.__version__,
@@ -227,16 +227,16 @@ def index_panel(
     clash = [c for c in used if c in spec.item_names]
     if clash:
         raise DataError(f"column(s) {', '.join(map(repr, clash))} are items of model {spec.name!r}, not unit columns")
-    if method not in ESTIMATORS:
-        raise EstimationError(f"unknown method {method!r}; accepted: {', '.join(map(repr, ESTIMATORS))}")
+    # Every estimator option is checked here, before any cell runs (a typo would otherwise fail every cell).
+    panel_bootstrap = estimator_for(method, **{"missing": missing, **fit_options}).capabilities.panel_bootstrap
     min_n = _check_int(min_n, "min_n", 1)
     n_resamples = _check_int(n_resamples, "n_resamples", 0)
     if national_resamples is None:
-        national_resamples = n_resamples if method == "pls" else 0
+        national_resamples = n_resamples if panel_bootstrap else 0
     national_resamples = _check_int(national_resamples, "national_resamples", 0)
-    if national_resamples and method != "pls":
+    if national_resamples and not panel_bootstrap:
         raise EstimationError(f"the bootstrap runs PLS fits; method {method!r} needs national_resamples=0")
-    if n_resamples and method != "pls":
+    if n_resamples and not panel_bootstrap:
         raise EstimationError(f"the panel bootstrap runs PLS fits; method {method!r} needs n_resamples=0")
     if ci not in PANEL_INTERVALS:
         raise EstimationError(f"unknown interval type {ci!r} for panels; accepted: {', '.join(PANEL_INTERVALS)}")

@@ -30,6 +30,7 @@ from csi.index.impacts import impacts
 from csi.index.status import cell_status
 from csi.resample.plans import StratifiedPlan
 from csi.resample.run import bootstrap
+from csi.spec.parameters import parameter_label
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
             F = plan.counts()
             _, cov = replicate_moments(fit, F)
             _, sd = cov_to_corr(cov)
-            wcols = [f"{spec.block_of(i)} <~ {i}" for i in spec.item_names]
+            wcols = [parameter_label(spec.block_of(i), "<~", i) for i in spec.item_names]
             u_rep = unstandardise(boot.draws[wcols].to_numpy(), sd, scaled)
             failed = np.isnan(boot.draws.to_numpy()).all(axis=1)
             head.n_failed_replicates = int(failed.sum())

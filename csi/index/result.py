@@ -15,6 +15,7 @@ from csi.errors import DataError
 from csi.index.status import FLAGGED
 from csi.results.csv_text import to_csv, unescape_frame
 from csi.results.files import verify_folder, without_files, write_folder
+from csi.results.frozen import CopiedTables
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "index": ("level", "unit", "wave", "construct", "index", "se", "ci_lower", "ci_upper", "n"),
@@ -35,7 +36,7 @@ TEXT_COLUMNS = frozenset({"level", "unit", "wave", "construct", "wave_from", "wa
 
 
 @dataclass(frozen=True, eq=False)
-class PanelIndexResult:
+class PanelIndexResult(CopiedTables):
     """Indices of every company, industry, sector and the nation, per wave, with changes.
 
     Attributes

@@ -16,6 +16,7 @@ from csi.quality.validity import fornell_larcker, htmt
 from csi.resample.options import check_fit
 from csi.resample.plans import SeedLike, seed_sequence
 from csi.results.fit import FitResult
+from csi.results.frozen import CopiedTables
 
 _TITLES = {
     "reliability": "Reliability and convergent validity",
@@ -30,7 +31,7 @@ _TITLES = {
 
 
 @dataclass(frozen=True, eq=False)
-class Assessment:
+class Assessment(CopiedTables):
     """Quality criteria of a fitted model (methodology §4.6).
 
     Attributes

@@ -23,14 +23,16 @@ from csi.core.quality import htmt as _htmt
 from csi.errors import BootstrapError
 from csi.quality._common import prepared_data
 from csi.quality.validity import htmt as htmt_table
+from csi.resample.driver import run_plan
 from csi.resample.intervals import quantiles
-from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, ResamplingPlan, SeedLike, StratifiedPlan
-from csi.resample.run import _strata_labels, default_chunk_size
+from csi.resample.plans import SeedLike
+from csi.resample.run import default_chunk_size, make_plan
 from csi.results.fit import FitResult
+from csi.results.frozen import CopiedTables
 
 
 @dataclass(frozen=True, eq=False)
-class HTMTBootstrap:
+class HTMTBootstrap(CopiedTables):
     """Bootstrap distribution and inference of every HTMT ratio.
 
     Attributes
@@ -131,24 +133,18 @@ def htmt_bootstrap(
     data = prepared_data(fit, "htmt_bootstrap")
     X, w = data.X, data.weights
     n = X.shape[0]
-    plan = _plan(fit, n, n_resamples, seed, indices, strata)
+    plan = make_plan(fit, n_resamples, seed, indices, strata, error=BootstrapError)
     if chunk_size is None:
         chunk_size = default_chunk_size(n)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise BootstrapError(f"chunk_size must be a positive integer, got {chunk_size!r}")
 
     spec = fit.spec
-    M = spec.block_mask
-    J = M.shape[1]
+    J = spec.block_mask.shape[1]
     a, b = np.triu_indices(J, k=1)
-    parts, bad = [], []
-    for lo, hi in _chunks(plan, chunk_size):
-        R = _correlations(X, w, plan, lo, hi)
-        bad.append(~np.isfinite(R).all(axis=(-2, -1)))
-        parts.append(_htmt(R, M)[:, a, b])
-    singular = np.concatenate(bad)
-    draws = np.concatenate(parts)
-    draws[singular] = np.nan
+    # HTMT has no iterations: "converged" flags the replicates whose items all vary (the others are NaN rows).
+    reps = run_plan(plan, _HTMTStatistic(X, w, spec.block_mask), chunk_size=chunk_size, failed=None)
+    draws, singular = reps.stats, ~reps.converged
 
     point = htmt_table(fit).to_numpy()[a, b]
     if singular.any():
@@ -184,33 +180,39 @@ def htmt_bootstrap(
     )
 
 
-def _plan(fit: FitResult, n: int, n_resamples: int, seed: SeedLike, indices: Any, strata: Any) -> ResamplingPlan:
-    if indices is not None:
-        if strata is not None:
-            raise BootstrapError("give either indices or strata, not both")
-        return FixedPlan(indices, n)
-    if strata is not None:
-        return StratifiedPlan(_strata_labels(fit, strata), n_resamples, seed)
-    return OrdinaryPlan(n, n_resamples, seed)
+class _HTMTStatistic:
+    """Every HTMT ratio ``j < k`` of a replicate (a row of NaN when an item is constant in it)."""
+
+    what = "HTMT"
+
+    def __init__(self, X: np.ndarray, w: np.ndarray | None, M: np.ndarray) -> None:
+        self.X, self.w, self.M = X, w, M
+        self.pairs = np.triu_indices(M.shape[1], k=1)
+        self.width = self.pairs[0].size
+
+    def prepare(self, plan: Any) -> None:
+        pass
+
+    def evaluate(self, plan: Any, lo: int, hi: int, out: np.ndarray | None = None) -> tuple[Any, Any, None]:
+        R = _correlations(self.X, self.w, plan, lo, hi)
+        ratios = _htmt(R, self.M)[:, self.pairs[0], self.pairs[1]]
+        finite = np.isfinite(R).all(axis=(-2, -1))
+        ratios[~finite] = np.nan
+        return ratios, finite, None
 
 
-def _chunks(plan: ResamplingPlan, chunk_size: int) -> list[tuple[int, int]]:
-    B = plan.n_resamples
-    return [(lo, min(lo + chunk_size, B)) for lo in range(0, B, chunk_size)]
-
-
-def _correlations(X: np.ndarray, w: np.ndarray | None, plan: ResamplingPlan, lo: int, hi: int) -> np.ndarray:
+def _correlations(X: np.ndarray, w: np.ndarray | None, plan: Any, lo: int, hi: int) -> np.ndarray:
     """Item correlation matrices (hi - lo, p, p) of replicates ``[lo, hi)``.
 
     The frequency product is always taken over whole blocks of
-    :data:`~csi.resample.plans.BLOCK` replicates and then sliced (as in
+    :attr:`plan.block <csi.resample.plans.ResamplingPlan.block>` replicates and then sliced (as in
     :func:`csi.bootstrap`): a matrix product's rows may differ in the last bit
     with the number of rows, so this keeps every replicate identical whatever
     the chunking.
     """
     parts = []
-    for s in range(lo // BLOCK * BLOCK, hi, BLOCK):
-        e = min(s + BLOCK, plan.n_resamples)
+    for s in range(lo // plan.block * plan.block, hi, plan.block):
+        e = min(s + plan.block, plan.n_resamples)
         _, covs = resample_moments(X, plan.counts(s, e), w)
         parts.append(covs[max(lo, s) - s : min(hi, e) - s])
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -106,7 +106,7 @@ def cv_predictions(fit: FitResult, folds: Any) -> Predictions:
     -------
     Predictions
     """
-    if fit.method not in ("pls", "plsc"):
+    if fit.estimator is None or not fit.capabilities.predict:
         raise EstimationError(f"PLSpredict runs PLS and PLSc fits; got method {fit.method!r}")
     data = prepared_data(fit, "PLSpredict")
     X, w = data.X, data.weights
@@ -267,7 +267,7 @@ def _train(fit: FitResult, S: np.ndarray, n_train: np.ndarray) -> tuple[np.ndarr
             stacklevel=3,
         )
     inner = pls_inner(S, w, M, D)
-    if fit.method == "pls":
+    if not fit.capabilities.consistent:
         return inner.loadings, inner.total, w
     mode_a = np.array([m == "A" for m in spec.modes])
     res = plsc(S, w, M, D, mode_a, inner.loadings, inner.cross, inner.R)

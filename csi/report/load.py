@@ -24,7 +24,6 @@ Tolerance, all of it deliberate:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -216,11 +215,9 @@ def _spec_from(manifest: Mapping[str, Any]) -> Any:
         return None
     from csi.errors import CSIError
     from csi.spec.load import load_model
-    from csi.spec.toml_io import read_toml
 
     try:
-        # TOML first: a TOML model's comments may contain lavaan operators, which would misroute load_model.
-        return read_toml(text) if re.search(r"^\s*\[\s*constructs", text, re.MULTILINE) else load_model(text)
+        return load_model(text)
     except CSIError:
         return None  # labels fall back to construct names; the tables carry every number
 

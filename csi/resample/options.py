@@ -1,7 +1,7 @@
 """Checks of the bootstrap's options that need more than a type test: workers, inner resamples, strata, memory.
 
 Each check is called once, at the edge, by the bootstrap drivers
-(:func:`csi.resample.run.bootstrap`, :func:`csi.estimators.cbsem_bootstrap.bootstrap_cbsem`), so that a
+(:func:`csi.resample.run.bootstrap`, for every estimator), so that a
 bad option is one :class:`~csi.errors.BootstrapError` naming it and what is accepted, never a Python
 error from deep inside a thread pool or a failed allocation of terabytes.
 """

@@ -130,6 +130,8 @@ class ResamplingPlan:
 
     n: int
     n_resamples: int
+    block: int = BLOCK
+    """Replicates per frequency product: statistics take their moments over whole blocks and slice them."""
 
     def _check_range(self, start: int, stop: int) -> None:
         if not (0 <= start <= stop <= self.n_resamples):
@@ -145,6 +147,15 @@ class ResamplingPlan:
         ndarray of intp, shape (stop - start, n_draw)
         """
         raise NotImplementedError
+
+    def stream_counts(
+        self, start: int, stop: int, dtype: type = np.float64
+    ) -> NDArray[np.integer] | NDArray[np.floating]:
+        """:meth:`counts` of replicates ``[start, stop)``, for long ordinary and stratified plans replayed a
+        replicate at a time into compact integers (:func:`csi.resample.stream.chunk_counts`)."""
+        from csi.resample.stream import chunk_counts  # stream imports this module
+
+        return chunk_counts(self, start, stop, dtype)
 
     def counts(self, start: int = 0, stop: int | None = None, dtype: type = np.float64) -> NDArray[np.floating]:
         """Draw frequencies of replicates ``[start, stop)`` (``dtype`` float64 or float32).
@@ -394,3 +405,35 @@ def jackknife_counts(n: int) -> NDArray[np.float64]:
     F = np.ones((n, n))
     np.fill_diagonal(F, 0.0)
     return F
+
+
+class JackknifePlan(ResamplingPlan):
+    """The ``n`` leave-one-out replicates (BCa acceleration): replicate ``i`` drops row ``i``.
+
+    Its frequency matrix is :func:`jackknife_counts`, built a slice at a time.
+    """
+
+    block = 512
+
+    def __init__(self, n: int) -> None:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+            raise DataError(f"the jackknife needs n >= 2 rows; got {n!r}")
+        self.n = int(n)
+        self.n_resamples = self.n
+        self.n_draw = self.n - 1
+
+    def counts(self, start: int = 0, stop: int | None = None, dtype: type = np.float64) -> NDArray[np.floating]:
+        stop = self.n_resamples if stop is None else stop
+        self._check_range(start, stop)
+        F = np.ones((stop - start, self.n), dtype=dtype)
+        F[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        return F
+
+    def indices(self, start: int = 0, stop: int | None = None) -> NDArray[np.intp]:
+        stop = self.n_resamples if stop is None else stop
+        self._check_range(start, stop)
+        rows = np.arange(self.n, dtype=np.intp)
+        return np.stack([np.delete(rows, i) for i in range(start, stop)]) if stop > start else rows[:0, None]
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "jackknife", "n": self.n, "n_resamples": self.n_resamples}

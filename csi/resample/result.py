@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 
 from csi.errors import EstimationError
+from csi.estimators.replicates import StatisticLayout
 from csi.resample.intervals import INTERVALS, bootstrap_bias, bootstrap_pvalue, bootstrap_se, confidence_interval
-from csi.resample.statistics import StatisticLayout
 from csi.results.fit import FitResult
+from csi.results.frozen import CopiedTables
 
 
 @dataclass(frozen=True, eq=False)
-class BootstrapResult:
+class BootstrapResult(CopiedTables):
     """Replicates of every labelled quantity of a fit, with interval summaries.
 
     Attributes

@@ -7,15 +7,17 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from csi.resample.result import BootstrapResult
 from csi.results.csv_text import to_csv
 from csi.results.files import MANIFEST, write_folder
 from csi.results.fit import FitResult
+
+if TYPE_CHECKING:  # annotations only: results sit below resample in the layers
+    from csi.resample.result import BootstrapResult
 
 MANIFEST_HEAD = {"kind": "csi fit results"}
 """The manifest of a fit folder besides its list of files."""

@@ -15,7 +15,7 @@ op         lhs         rhs          meaning
 ``total``  target      source       total effect
 =========  ==========  ===========  ===================================
 
-:func:`parameter_label` gives the ``"lhs op rhs"`` string used to name
+:func:`~csi.spec.parameters.parameter_label` gives the ``"lhs op rhs"`` string used to name
 bootstrap draws and report rows.
 """
 
@@ -30,21 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from csi.results.frozen import CopiedTables
 from csi.spec.model import ModelSpec
+from csi.spec.parameters import parameter_label
 
-#: Methods whose paths are OLS regressions on observed composite scores, so the
-#: OLS standard errors of ``inner_model`` apply (conditional on the weights).
-OLS_ON_SCORES = frozenset({"pls", "sumscore", "pca"})
-
-
-def parameter_label(lhs: str, op: str, rhs: str) -> str:
-    """The one label of a parameter, e.g. ``"SAT ~ VAL"`` or ``"SAT =~ sat1"``."""
-    return f"{lhs} {op} {rhs}"
+__all__ = ["FitResult", "parameter_label"]
 
 
 @dataclass(frozen=True, eq=False)
-class FitResult:
-    """Estimates of a fitted model.
+class FitResult(CopiedTables):
+    """Estimates of a fitted model (its tables are handed out as copies: :class:`~csi.results.frozen.CopiedTables`).
 
     Attributes
     ----------
@@ -114,25 +109,34 @@ class FitResult:
     """The prepared item data (:class:`csi.data.prepare.PreparedData`), for resampling."""
     admissible: bool = True
     rho_a: pd.Series | None = None
-    parameter_table: pd.DataFrame | None = field(repr=False, default=None)
-    """CB-SEM only: lavaan's parameter table (estimate, std_error, z_value, p_value, std_estimate, free)."""
-    fit_measures: pd.Series | None = None
-    """CB-SEM only: lavaan's ``fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, aic, bic, ...)."""
-    cbsem_state: Any = field(repr=False, default=None)
-    """CB-SEM only: parameter structure and estimates, for the warm-started bootstrap."""
     missing_report: Any = field(repr=False, default=None)
     """Missing-data diagnostics (:class:`csi.estimators.missing.MissingReport`): rates per item and construct,
     patterns, respondents used, Little's MCAR test; for ``missing="mi"`` the fit of every imputation."""
+    estimator: Any = field(repr=False, default=None)
+    """The estimator object that made the fit (:class:`csi.estimators.base.Estimator`): its options and
+    capabilities, and the replicate statistic resampling runs."""
+
+    # CB-SEM's extra tables live on its subclass (csi.estimators.cbsem.CBSEMFitResult).
+    parameter_table = None
+    fit_measures = None
+    cbsem_state = None
+
+    def __post_init__(self) -> None:
+        # The arrays the fit holds are shared with every copy handed out: make them read-only.
+        for value in (self.moments, getattr(self.data, "X", None), getattr(self.data, "weights", None)):
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
+    @property
+    def capabilities(self) -> Any:
+        """What the estimator's fits support (:class:`csi.estimators.base.Capabilities`)."""
+        return self.estimator.capabilities
 
     # ------------------------------------------------------------ structural
     @cached_property
     def r2(self) -> pd.Series:
         """R² of each endogenous construct."""
         names = list(self.spec.endogenous)
-        if self.parameter_table is not None:
-            t = self.parameter_table
-            r2 = t[t["op"] == "r2"].set_index("lhs")["estimate"].reindex(names)
-            return pd.Series(r2.to_numpy(), index=pd.Index(names, name="construct"), name="r2")
         B = self.paths.loc[names].to_numpy()
         R = self.construct_correlations.loc[names].to_numpy()
         return pd.Series(np.sum(B * R, axis=1), index=pd.Index(names, name="construct"), name="r2")
@@ -172,7 +176,7 @@ class FitResult:
         """
         if self.missing_report is not None and self.missing_report.imputations:
             return self.missing_report.pooled_inner_model()
-        if self.method not in OLS_ON_SCORES:
+        if not self.capabilities.analytic_se:
             rows_est = [(t, s, self.paths.loc[t, s]) for t in self.spec.endogenous for s in self.spec.predecessors(t)]
             return pd.DataFrame(rows_est, columns=["lhs", "rhs", "estimate"])
         from scipy.stats import t as student_t  # imported here: scipy.stats costs ~45 MiB and 0.5 s to import
@@ -276,12 +280,9 @@ class FitResult:
     def estimates(self) -> pd.DataFrame:
         """Every parameter as ``lhs, op, rhs, estimate`` (see the module table).
 
-        For a CB-SEM fit: lavaan's parameter table, with ``estimate``
-        unstandardised, ``std_estimate`` lavaan's ``std.all`` and the ``~~``
-        (co)variance rows (see :mod:`csi.estimators.cbsem`).
+        For a CB-SEM fit: lavaan's parameter table (see
+        :class:`csi.estimators.cbsem.CBSEMFitResult`).
         """
-        if self.parameter_table is not None:
-            return self.parameter_table.copy()
         rows: list[tuple[str, str, str, float]] = []
         for p in self.spec.paths:
             rows.append((p.target, "~", p.source, self.paths.loc[p.target, p.source]))
@@ -310,6 +311,21 @@ class FitResult:
         }
 
     # -------------------------------------------------------------- display
+    def _fit_lines(self) -> list[tuple[str, str]]:
+        """Headline fit lines of the summary: GoF for composite methods."""
+        return [("GoF", f"{self.gof:.4f}")]
+
+    def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        paths = self.inner_model[self.inner_model["rhs"] != "(Intercept)"].copy()
+        paths.insert(1, "op", "~")
+        quality = self.quality[["r2", "r2_adj", "ave", "cronbach_alpha", "dg_rho"]]
+        outer = self.outer_model[["construct", "weight", "loading"]]
+        return [
+            (_inner_title(self), paths.set_index(["lhs", "op", "rhs"])),
+            ("Constructs", quality),
+            ("Measurement model", outer),
+        ]
+
     def summary(self) -> str:
         """A readable text summary."""
         return _render_text(self)
@@ -348,59 +364,14 @@ def _header(fit: FitResult) -> list[tuple[str, str]]:
             ("Observations", str(fit.n)),
             ("Iterations", f"{fit.iterations} ({status})"),
         ]
-        + _fit_lines(fit)
+        + fit._fit_lines()
         + (fit.missing_report.lines() if fit.missing_report is not None else [])
         + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None or not fit.admissible else [])
     )
 
 
-def _fit_lines(fit: FitResult) -> list[tuple[str, str]]:
-    """GoF for composite methods; lavaan's headline fit measures for CB-SEM."""
-    fm = fit.fit_measures
-    if fm is None:
-        return [("GoF", f"{fit.gof:.4f}")]
-    return [
-        ("Chi-square", f"{fm['chisq']:.3f} on {fm['df']:.0f} df (p = {fm['pvalue']:.4f})"),
-        ("CFI / TLI", f"{fm['cfi']:.4f} / {fm['tli']:.4f}"),
-        ("RMSEA / SRMR", f"{fm['rmsea']:.4f} / {fm['srmr']:.4f}"),
-        ("RMSEA 90% CI", f"[{fm['rmsea_ci_lower']:.4f}, {fm['rmsea_ci_upper']:.4f}]; "
-                         f"p (RMSEA <= 0.05) = {fm['rmsea_pvalue']:.4f}"),
-        ("AIC / BIC", f"{fm['aic']:.3f} / {fm['bic']:.3f}"),
-    ]
-
-
-def _summary_tables(fit: FitResult) -> list[tuple[str, pd.DataFrame]]:
-    if fit.parameter_table is not None:
-        return _parameter_tables(fit)
-    paths = fit.inner_model[fit.inner_model["rhs"] != "(Intercept)"].copy()
-    paths.insert(1, "op", "~")
-    quality = fit.quality[["r2", "r2_adj", "ave", "cronbach_alpha", "dg_rho"]]
-    outer = fit.outer_model[["construct", "weight", "loading"]]
-    return [
-        (_inner_title(fit), paths.set_index(["lhs", "op", "rhs"])),
-        ("Constructs", quality),
-        ("Measurement model", outer),
-    ]
-
-
-def _parameter_tables(fit: FitResult) -> list[tuple[str, pd.DataFrame]]:
-    """lavaan-style sections of a CB-SEM parameter table: unstandardised estimates, SEs and std.all."""
-    table = fit.parameter_table
-    cols = [c for c in ("estimate", "std_error", "z_value", "p_value", "std_estimate") if c in table.columns]
-    out = []
-    for title, mask in (
-        ("Structural model (ML; unstandardised, std_estimate = std.all)", table["op"] == "~"),
-        ("Measurement model (ML)", table["op"] == "=~"),
-        ("Covariances and variances (ML)", table["op"] == "~~"),
-    ):
-        part = table[mask]
-        if len(part):
-            out.append((title, part.set_index(["lhs", "op", "rhs"])[cols]))
-    return out
-
-
 def _inner_title(fit: FitResult) -> str:
-    if fit.method in OLS_ON_SCORES:
+    if fit.capabilities.analytic_se:
         return "Structural model (OLS on construct scores)"
     return "Structural model (OLS on disattenuated correlations; no analytic standard errors)"
 
@@ -413,14 +384,14 @@ def _p_note(fit: FitResult) -> str:
     """What the p-values of the summary test (journal tables say so under the table)."""
     if fit.parameter_table is not None:
         return "p: two-sided Wald z-test of H0: parameter = 0 (ML standard errors); fixed parameters have none."
-    if fit.method in OLS_ON_SCORES:
+    if fit.capabilities.analytic_se:
         return "p: two-sided t-test of H0: path = 0 (OLS on construct scores; bootstrap for PLS inference)."
     return ""
 
 
 def _render_text(fit: FitResult) -> str:
     lines = [f"{k:<14}{v}" for k, v in _header(fit)]
-    for title, table in _summary_tables(fit):
+    for title, table in fit._summary_tables():
         fmt = {c: _p_text for c in table.columns if c == "p_value"}
         text = table.to_string(float_format=lambda x: f"{x:.4f}", na_rep="", formatters=fmt or None)
         lines += ["", title, "-" * len(title), text]
@@ -430,7 +401,7 @@ def _render_text(fit: FitResult) -> str:
 def _render_html(fit: FitResult) -> str:
     head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in _header(fit))
     parts = [f"<table>{head}</table>"]
-    for title, table in _summary_tables(fit):
+    for title, table in fit._summary_tables():
         parts.append(f"<h4>{html.escape(title)}</h4>")
         fmt = {c: _p_text for c in table.columns if c == "p_value"}
         parts.append(table.to_html(float_format=lambda x: f"{x:.4f}", na_rep="", escape=True, formatters=fmt or None))

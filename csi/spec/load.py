@@ -10,6 +10,7 @@ import difflib
 import importlib.resources
 import os
 import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from importlib.abc import Traversable
 from pathlib import Path as FilePath
@@ -28,9 +29,7 @@ def _models_dir() -> Traversable:
         return importlib.resources.files("csi.models")
     except ModuleNotFoundError:
         # Source tree without install: models/ sits next to the csi/ package.
-        import csi
-
-        return FilePath(csi.__file__).resolve().parent.parent / "models"
+        return FilePath(__file__).resolve().parent.parent.parent / "models"
 
 
 def _shipped() -> dict[str, Traversable]:
@@ -65,6 +64,25 @@ def _looks_like_text(source: str) -> bool:
     if source.lstrip().startswith("[") and not is_file(source):
         return True
     return "\n" in source or bool(re.search(r"=~|<~|~|=", source))
+
+
+def _from_text(text: str) -> ModelSpec:
+    """A model from TOML or lavaan-style text, decided by parsing: text that parses as TOML is TOML.
+
+    A lavaan line such as ``SAT =~ sat1`` is never valid TOML, and a TOML model may hold any text in its
+    labels and comments (``=~`` included).  When neither parser accepts the text, the error is the TOML
+    parser's for text with a ``[table]`` header line, else the lavaan parser's.
+    """
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        try:
+            return parse_lavaan(text)
+        except SpecError:
+            if re.search(r"^\s*\[", text, re.MULTILINE):
+                return read_toml(text)  # raises the TOML error, naming the line
+            raise
+    return read_toml(text)
 
 
 def load_model(
@@ -112,8 +130,6 @@ def load_model(
             raise InputFileError(f"no model file {shown(path)}")
         else:
             spec = _shipped_model(str(source))
-    elif re.search(r"=~|<~", source) or not re.search(r"^\s*\[", source, re.MULTILINE):
-        spec = parse_lavaan(source)
     else:
-        spec = read_toml(source)
+        spec = _from_text(source)
     return spec.with_items(items) if items is not None else spec

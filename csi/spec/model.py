@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from csi.errors import SpecError
+from csi.spec.parameters import parameter_label
 
 MODES = ("A", "B")
 """Measurement modes: A = reflective / correlation weights, B = composite / regression weights."""
@@ -218,7 +219,7 @@ class Path:
     @property
     def label(self) -> str:
         """lavaan-style label, ``target ~ source``."""
-        return f"{self.target} ~ {self.source}"
+        return parameter_label(self.target, "~", self.source)
 
 
 @dataclass(frozen=True)
