@@ -99,6 +99,11 @@ class CBSEMStatistic:
 def cbsem_statistic(fit: FitResult, *, sign_change: str = "none", inner_resamples: int | None = None) -> CBSEMStatistic:
     """The :class:`CBSEMStatistic` of a CB-SEM fit; only ML fits, without sign change or nested bootstrap."""
     _check_ml_fit(fit, "the CB-SEM bootstrap")
+    if fit.options.get("missing") == "fiml":
+        raise EstimationError(
+            "the CB-SEM bootstrap resamples complete-data moments; a missing='fiml' fit cannot be bootstrapped yet "
+            "(use its observed-information standard errors, or refit with missing='listwise')"
+        )
     if sign_change != "none":
         raise EstimationError(
             f"sign_change={sign_change!r} is a PLS correction; CB-SEM factors are oriented by their marker "
