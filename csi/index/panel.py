@@ -57,6 +57,9 @@ from csi.spec.toml_io import to_toml
 PANEL_INTERVALS = ("percentile", "basic", "normal", "bc")
 """Interval types available at every level (BCa needs a jackknife, which aggregates do not have)."""
 
+DEFAULT_INTERVAL = "percentile"
+"""The interval type of :func:`index_panel` by default (chosen by the coverage study, :mod:`csi.bench.coverage`)."""
+
 
 def _spec(model: ModelSpec | str | os.PathLike[str]) -> ModelSpec:
     spec = model if isinstance(model, ModelSpec) else load_model(model)
@@ -118,7 +121,7 @@ def index_panel(
     method: str = "pls",
     pooled: bool = False,
     level: float = 0.95,
-    ci: str = "percentile",
+    ci: str = DEFAULT_INTERVAL,
     missing: str = "listwise",
     national_fit: bool = True,
     national_resamples: int | None = None,
