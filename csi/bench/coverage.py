@@ -67,9 +67,36 @@ HEADLINE = {"model": "acsi", "companies": 8, "respondents": 150, "shift": 0.0}
 DESIGN = ["model", "companies", "respondents", "shift"]
 """Columns naming a design of the grid."""
 
-COLUMNS = [*DESIGN, "rep", "ci", "kind", "level", "unit", "construct", "estimate", "truth", "se", "ci_lower",
-           "ci_upper", "covered", "significant"]  # fmt: skip
-"""Columns of :func:`run_coverage`'s table; ``kind`` is ``index`` (one row per unit x wave) or ``change``."""
+COLUMNS = [*DESIGN, "rep", "ci", "kind", "level", "unit", "construct", "estimate", "truth", "truth_all", "se",
+           "ci_lower", "ci_upper", "covered", "covered_all", "significant", "complete"]  # fmt: skip
+"""Columns of :func:`run_coverage`'s table; ``kind`` is ``index`` (one row per unit x wave) or ``change``.
+``truth``: the population index over the children that entered the aggregate (the estimator's target);
+``truth_all``: over all children (:func:`csi.simulate_panel`'s definition); ``complete``: no child was left out
+(of either wave, for a change)."""
+
+
+def used_truth(population: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """Population index of every unit over the children that entered its aggregate, with the shares used.
+
+    ``population``: ``level, unit, wave, construct, truth`` (company rows are
+    used); ``units``: the run's units table (``weight`` is the normalised share
+    a child actually received, NaN when it was left out).  Returns
+    ``level, unit, wave, construct, truth, complete``.
+    """
+    comp = population[population["level"] == "company"][["level", "unit", "wave", "construct", "truth"]]
+    out = [comp.assign(complete=True)]
+    current = out[0]
+    levels = [lv for lv in ("industry", "sector", "national") if lv in set(units["level"])]
+    for lv in levels:
+        kids = units[units["parent_level"] == lv][["level", "unit", "wave", "parent", "weight"]]
+        m = kids.merge(current, on=["level", "unit", "wave"], how="inner")
+        m["part"] = m["weight"].fillna(0.0) * m["truth"]
+        m["left_out"] = m["weight"].isna() | ~m["complete"]
+        g = m.groupby(["parent", "wave", "construct"], sort=False)
+        agg = pd.DataFrame({"truth": g["part"].sum(), "complete": ~g["left_out"].any()}).reset_index()
+        current = agg.rename(columns={"parent": "unit"}).assign(level=lv)
+        out.append(current)
+    return pd.concat(out, ignore_index=True)[["level", "unit", "wave", "construct", "truth", "complete"]]
 
 
 def replication_seed(seed: int, model: str, companies: int, respondents: int, shift: float, rep: int) -> int:
@@ -97,9 +124,7 @@ def run_replication(
     n_sec = None if sectors is None else min(sectors, n_ind or companies)
     p = simulate_panel(model, companies=companies, respondents=respondents, waves=2, seed=s, industries=n_ind,
                        sectors=n_sec, wave_sd=0.0, wave_shift=shift, weight_drift=0.0)  # fmt: skip
-    pop = p.population.assign(wave=p.population["wave"].astype(str)).rename(columns={"index": "truth"})
-    truth_change = pop.pivot_table(index=["level", "unit", "construct"], columns="wave", values="truth")
-    truth_change = (truth_change["2"] - truth_change["1"]).rename("truth").reset_index()
+    pop = p.population.assign(wave=p.population["wave"].astype(str)).rename(columns={"index": "truth_all"})
     parts = []
     for ci in cis:
         with warnings.catch_warnings():
@@ -109,22 +134,33 @@ def run_replication(
                               unit_weights=p.unit_weights, min_n=1, n_resamples=n_resamples, seed=s, level=level,
                               ci=ci, national_fit=False)  # fmt: skip
         status = res.units.set_index(["level", "unit", "wave"])["status"]
-        idx = res.index.merge(pop, on=["level", "unit", "wave", "construct"], how="inner", validate="one_to_one")
+        truth = used_truth(pop.rename(columns={"truth_all": "truth"}), res.units).merge(
+            pop, on=["level", "unit", "wave", "construct"], how="inner", validate="one_to_one")
+        idx = res.index.merge(truth, on=["level", "unit", "wave", "construct"], how="inner", validate="one_to_one")
         keep = [usable(status[k], "exclude") or status[k] == "includes_flagged"
                 for k in zip(idx["level"], idx["unit"], idx["wave"])]  # fmt: skip
         idx = idx[np.asarray(keep, dtype=bool) & idx["index"].notna()]
         parts.append(pd.DataFrame({"ci": ci, "kind": "index", "level": idx["level"], "unit": idx["unit"],
                                    "construct": idx["construct"], "estimate": idx["index"], "truth": idx["truth"],
-                                   "se": idx["se"], "ci_lower": idx["ci_lower"], "ci_upper": idx["ci_upper"],
-                                   "significant": np.nan}))  # fmt: skip
-        ch = res.changes.merge(truth_change, on=["level", "unit", "construct"], how="inner", validate="one_to_one")
+                                   "truth_all": idx["truth_all"], "se": idx["se"], "ci_lower": idx["ci_lower"],
+                                   "ci_upper": idx["ci_upper"], "significant": np.nan,
+                                   "complete": idx["complete"]}))  # fmt: skip
+        wide = truth.pivot_table(index=["level", "unit", "construct"], columns="wave",
+                                 values=["truth", "truth_all", "complete"], aggfunc="first")  # fmt: skip
+        tc = pd.DataFrame({"truth": wide[("truth", "2")] - wide[("truth", "1")],
+                           "truth_all": wide[("truth_all", "2")] - wide[("truth_all", "1")],
+                           "complete": wide[("complete", "1")].astype(bool) & wide[("complete", "2")].astype(bool)})
+        ch = res.changes.merge(tc.reset_index(), on=["level", "unit", "construct"], how="inner", validate="one_to_one")
         ch = ch[ch["change"].notna()]
         parts.append(pd.DataFrame({"ci": ci, "kind": "change", "level": ch["level"], "unit": ch["unit"],
                                    "construct": ch["construct"], "estimate": ch["change"], "truth": ch["truth"],
-                                   "se": np.nan, "ci_lower": ch["ci_lower"], "ci_upper": ch["ci_upper"],
-                                   "significant": ch["significant"].astype(float)}))  # fmt: skip
+                                   "truth_all": ch["truth_all"], "se": np.nan, "ci_lower": ch["ci_lower"],
+                                   "ci_upper": ch["ci_upper"], "significant": ch["significant"].astype(float),
+                                   "complete": ch["complete"]}))  # fmt: skip
     out = pd.concat(parts, ignore_index=True)
     out["covered"] = ((out["ci_lower"] <= out["truth"]) & (out["truth"] <= out["ci_upper"])).astype(float)
+    out["covered_all"] = ((out["ci_lower"] <= out["truth_all"]) & (out["truth_all"] <= out["ci_upper"])).astype(float)
+    out["complete"] = out["complete"].astype(bool)
     for name, value in zip(DESIGN, (model, companies, respondents, shift)):
         out[name] = value
     out["rep"] = rep
