@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import logit
 
@@ -150,3 +151,31 @@ def test_simulate_panel_null_and_known_shift():
 def test_simulate_panel_rejects_bad_shift_options(kw, match):
     with pytest.raises(CSIError, match=match):
         csi.simulate_panel("acsi", companies=2, respondents=20, waves=2, seed=1, **kw)
+
+
+def test_matched_changes_equal_the_changes_of_the_panel_without_the_unmatched_company():
+    """C005 is flagged in wave 1 only (negative weight) and C006 suppressed: a like-for-like aggregate change is the
+    change of the same panel with C005 removed (cell seeds depend on the cell alone, so its other cells are equal)."""
+    p = csi.simulate_panel("acsi", companies=6, respondents=[120, 120, 120, 120, 120, 25], waves=2, seed=4,
+                           industries=3, sectors=2)  # fmt: skip
+    opts = dict(company="company", wave="wave", industry="industry", sector="sector", min_n=40, n_resamples=B,
+                seed=11, national_fit=False, ci="percentile")  # fmt: skip
+    full = csi.index_panel(p.data, "acsi", unit_weights=p.unit_weights, **opts)
+    assert full.manifest["options"]["change_basis"] == "matched"
+    st = full.units.set_index(["level", "unit", "wave"])["status"]
+    assert st[("company", "C005", "1")] != "ok" and st[("company", "C005", "2")] == "ok"
+    keep = p.data["company"] != "C005"
+    without = csi.index_panel(p.data[keep], "acsi", unit_weights=p.unit_weights[p.unit_weights["unit"] != "C005"],
+                              change_basis="published", **opts)  # fmt: skip
+    cols = ["change", "ci_lower", "ci_upper", "p_value"]
+    a = full.changes[full.changes["unit"] != "C005"].reset_index(drop=True)
+    b = without.changes.reset_index(drop=True)
+    np.testing.assert_allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=0, atol=1e-10, equal_nan=True)
+    # the published basis differs exactly where the company sets differ (C005's national share changes wave 2)
+    pub = csi.index_panel(p.data, "acsi", unit_weights=p.unit_weights, change_basis="published", **opts)
+    nat = (pub.changes["level"] == "national") & (pub.changes["construct"] == "SAT")
+    assert not np.isclose(pub.changes.loc[nat, "change"].iloc[0], full.changes.loc[nat, "change"].iloc[0])
+    # published levels are the same under either basis
+    pd.testing.assert_frame_equal(pub.index, full.index)
+    with pytest.raises(CSIError, match="change_basis"):
+        csi.index_panel(p.data, "acsi", unit_weights=p.unit_weights, change_basis="like", **opts)

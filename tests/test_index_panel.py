@@ -31,7 +31,8 @@ def panel() -> csi.SimulatedPanel:
 
 def run(panel: csi.SimulatedPanel, **kw) -> csi.PanelIndexResult:
     opts = dict(company="company", wave="wave", industry="industry", sector="sector", unit_weights=panel.unit_weights,
-                min_n=40, n_resamples=B, seed=SEED, national_resamples=30, ci="percentile")  # fmt: skip
+                min_n=40, n_resamples=B, seed=SEED, national_resamples=30, ci="percentile",
+                change_basis="published")  # fmt: skip
     return csi.index_panel(panel.data, "acsi", **{**opts, **kw})
 
 

@@ -147,7 +147,9 @@ def run_replication(
                                    "complete": idx["complete"]}))  # fmt: skip
         wide = truth.pivot_table(index=["level", "unit", "construct"], columns="wave",
                                  values=["truth", "truth_all", "complete"], aggfunc="first")  # fmt: skip
-        tc = pd.DataFrame({"truth": wide[("truth", "2")] - wide[("truth", "1")],
+        # the change's target: the population change (over all units; with index_panel's default matched
+        # change basis every aggregate's change is like-for-like, so under the null it is 0 whatever was left out)
+        tc = pd.DataFrame({"truth": wide[("truth_all", "2")] - wide[("truth_all", "1")],
                            "truth_all": wide[("truth_all", "2")] - wide[("truth_all", "1")],
                            "complete": wide[("complete", "1")].astype(bool) & wide[("complete", "2")].astype(bool)})
         ch = res.changes.merge(tc.reset_index(), on=["level", "unit", "construct"], how="inner", validate="one_to_one")

@@ -47,6 +47,7 @@ from csi.index.change import change
 from csi.index.compute import scale_bounds
 from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
 from csi.index.logit import logit_interval
+from csi.index.matched import CHANGE_BASES, matched_units
 from csi.index.pooled import pooled_tasks, run_pooled
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
@@ -133,6 +134,7 @@ def index_panel(
     national_fit: bool = True,
     national_resamples: int | None = None,
     flagged: str = "exclude",
+    change_basis: str = "matched",
     n_jobs: int | None = 1,
     progress: bool | None = None,
     **fit_options: Any,
@@ -207,6 +209,13 @@ def index_panel(
         parent that received one ``includes_flagged``.  Either way the cell
         keeps its index, with its status, in ``index`` and ``units``
         (:mod:`csi.index.status`).
+    change_basis
+        ``"matched"`` (default): the change of an industry, sector or the
+        nation is computed over the companies usable in both waves (a
+        like-for-like change; with every company usable in both waves it is
+        the difference of the published indices); ``"published"``: the
+        difference of the published aggregates, whose company sets may differ
+        (:mod:`csi.index.matched` says why the default).
     n_jobs
         Worker processes over cells (``None``: all cores).  Results do not
         depend on it.
@@ -250,6 +259,8 @@ def index_panel(
         raise EstimationError(f"level must lie strictly between 0 and 1, got {level!r}")
     if missing not in MISSING_POLICIES:
         raise DataError(f"unknown missing-data policy {missing!r}; accepted: {', '.join(map(repr, MISSING_POLICIES))}")
+    if change_basis not in CHANGE_BASES:
+        raise EstimationError(f"unknown change_basis {change_basis!r}; accepted: {', '.join(CHANGE_BASES)}")
     if flagged not in FLAGGED_POLICIES:
         raise EstimationError(f"unknown flagged-cell policy {flagged!r}; accepted: {', '.join(FLAGGED_POLICIES)}")
     if pooled and industry is None:
@@ -300,7 +311,11 @@ def index_panel(
 
     companies = {(c.unit, c.wave): UnitEstimate(c.status, c.n, c.index, c.draws, influence=c.influence) for c in cells}
     units = aggregate(hierarchy, weights, companies, flagged)
-    result_tables = _tables(spec, hierarchy, units, cells, fit_cells, ci, float(level), flagged)
+    pairs = None
+    if change_basis == "matched":
+        pairs = {(w0, w1): matched_units(hierarchy, weights, companies, flagged, w0, w1)
+                 for w0, w1 in zip(hierarchy.waves[:-1], hierarchy.waves[1:])}  # fmt: skip
+    result_tables = _tables(spec, hierarchy, units, cells, fit_cells, ci, float(level), flagged, pairs)
 
     status = Counter(c.status for c in cells)
     failed_reps = {lv: 0 for lv in hierarchy.levels}
@@ -342,6 +357,7 @@ def index_panel(
             "national_fit": bool(national_fit),
             "national_resamples": national_resamples,
             "flagged": flagged,
+            "change_basis": change_basis,
             "fit_options": {k: v for k, v in fit_options.items()},
             "unit_weights": "equal" if unit_weights is None else "table",
             "change_test": "independent waves; difference of replicate draws; significant when the interval "
@@ -384,6 +400,7 @@ def _tables(
     ci: str,
     level: float,
     flagged: str,
+    pairs: dict[tuple[str, str], dict[tuple[str, str, str], UnitEstimate]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     constructs = list(spec.construct_names)
     J = len(constructs)
@@ -420,7 +437,8 @@ def _tables(
     for lv in hierarchy.levels:
         for w0, w1 in zip(hierarchy.waves[:-1], hierarchy.waves[1:]):
             for u in sorted(set(hierarchy.units[(lv, w0)]) & set(hierarchy.units[(lv, w1)])):
-                a, b = units[(lv, u, w0)], units[(lv, u, w1)]
+                src = units if pairs is None else pairs[(w0, w1)]
+                a, b = src[(lv, u, w0)], src[(lv, u, w1)]
                 if usable(a.status, flagged) and usable(b.status, flagged) and ci == "bca":
                     d, lo, hi, p, sig = bca_change(a.index, b.index, a.draws, b.draws, a.influence, b.influence, level)
                 elif usable(a.status, flagged) and usable(b.status, flagged):
