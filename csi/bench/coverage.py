@@ -254,7 +254,9 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
 
     Columns: the design, ``ci``, ``constructs`` (``target <name>`` or ``all``),
     ``level``, ``intervals`` (k), ``coverage`` and ``mcse`` (``sqrt(c (1 - c) /
-    k)``), ``width`` (mean interval width), ``bias`` (mean ``estimate -
+    k)``) against the population index over the units that entered,
+    ``coverage_all`` against the population index over all units,
+    ``complete`` (share of intervals whose aggregate left no unit out), ``width`` (mean interval width), ``bias`` (mean ``estimate -
     truth``) with ``mcse_bias``, ``sd_error``, ``median_se`` (median bootstrap
     SE), ``changes`` (k of change tests), ``rejection`` (share significant: the
     size when ``shift = 0``, the power otherwise) with ``mcse_rejection``, and
@@ -266,7 +268,9 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
         ix = sub[sub["kind"] == "index"].assign(err=lambda d: d["estimate"] - d["truth"],
                                                 width=lambda d: d["ci_upper"] - d["ci_lower"])  # fmt: skip
         g = ix.groupby(keys, sort=False)
-        t = pd.DataFrame({"intervals": g.size(), "coverage": g["covered"].mean(), "width": g["width"].mean(),
+        t = pd.DataFrame({"intervals": g.size(), "coverage": g["covered"].mean(),
+                          "coverage_all": g["covered_all"].mean(), "complete": g["complete"].mean(),
+                          "width": g["width"].mean(),
                           "bias": g["err"].mean(), "sd_error": g["err"].std(ddof=1),
                           "median_se": g["se"].median()})  # fmt: skip
         ch = sub[sub["kind"] == "change"].groupby(keys, sort=False)
@@ -276,8 +280,9 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
         t["mcse_bias"] = t["sd_error"] / np.sqrt(t["intervals"])
         t["mcse_rejection"] = np.sqrt(t["rejection"] * (1 - t["rejection"]) / t["changes"])
         parts.append(t.reset_index().assign(constructs=label))
-    order = [*DESIGN, "ci", "constructs", "level", "intervals", "coverage", "mcse", "width", "bias", "mcse_bias",
-             "sd_error", "median_se", "changes", "rejection", "mcse_rejection", "change_coverage"]  # fmt: skip
+    order = [*DESIGN, "ci", "constructs", "level", "intervals", "coverage", "mcse", "coverage_all", "complete",
+             "width", "bias", "mcse_bias", "sd_error", "median_se", "changes", "rejection", "mcse_rejection",
+             "change_coverage"]  # fmt: skip
     out = pd.concat(parts, ignore_index=True)[order]
     rank = {lv: i for i, lv in enumerate(("company", "industry", "sector", "national"))}
     out = out.sort_values([*DESIGN, "ci", "constructs", "level"], key=lambda s: s.map(rank) if s.name == "level"

@@ -177,11 +177,13 @@ def run_coverage(args: argparse.Namespace) -> int:
     raw = coverage.run_coverage(seed=args.seed, n_jobs=args.jobs, **size)
     summary = coverage.summarise(raw)
     shown = summary if args.all_constructs else summary[summary["constructs"] != "all"]
-    cols = ["intervals", "coverage", "mcse", "width", "bias", "sd_error", "median_se", "rejection", "mcse_rejection"]
+    cols = ["intervals", "coverage", "mcse", "coverage_all", "width", "bias", "sd_error", "median_se", "rejection",
+            "mcse_rejection"]  # fmt: skip
     print(f"Coverage of {100 * raw.attrs['level']:.0f} % index intervals and change-test rejection rates: "
           f"{raw.attrs['reps']} two-wave panels per design, {raw.attrs['n_resamples']} resamples per cell, "
           f"seed {args.seed}, {raw.attrs['seconds']:.1f} seconds")  # fmt: skip
-    print("(rejection: share of change tests significant at the same level; the size when shift = 0, else power)")
+    print("(coverage: of the population index over the units that entered; coverage_all: over all units; "
+          "rejection: share of change tests significant, the size when shift = 0, else the power)")
     print(table(shown.set_index([*coverage.DESIGN, "ci", "constructs", "level"])[cols]))
     if args.out:
         files = coverage.write_results(raw, args.out)
