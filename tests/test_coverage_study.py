@@ -97,3 +97,18 @@ def test_cli_bad_interval_is_one_line_error(capsys: pytest.CaptureFixture[str]) 
     assert main(["bench", "coverage", "--quick", "--ci", "studentized"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("csi: error:") and "interval type" in err and "Traceback" not in err
+
+
+def test_used_truth_renormalises_over_the_children_that_entered():
+    pop = pd.DataFrame({"level": "company", "unit": ["A", "B", "C"], "wave": "1", "construct": "SAT",
+                        "truth": [70.0, 80.0, 90.0]})  # fmt: skip
+    units = pd.DataFrame({"level": ["company"] * 3 + ["industry"] * 2 + ["national"],
+                          "unit": ["A", "B", "C", "I1", "I2", "national"],
+                          "parent_level": ["industry"] * 3 + ["national"] * 2 + [None],
+                          "parent": ["I1", "I1", "I2", "national", "national", None], "wave": "1",
+                          "weight": [0.25, 0.75, np.nan, 1.0, np.nan, np.nan]})  # fmt: skip
+    # C was left out, so I2 has no index and no share, and the nation is I1 alone (as index_panel's units table says)
+    t = coverage.used_truth(pop, units).set_index(["level", "unit"])
+    assert t.loc[("industry", "I1"), "truth"] == pytest.approx(0.25 * 70 + 0.75 * 80)
+    assert t.loc[("national", "national"), "truth"] == pytest.approx(0.25 * 70 + 0.75 * 80)
+    assert bool(t.loc[("industry", "I1"), "complete"]) and not bool(t.loc[("national", "national"), "complete"])
