@@ -97,7 +97,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     e.set_defaults(run=run_estimators)
     c = actions.add_parser(
         "coverage",
-        help="coverage study: do 95 % index intervals cover 95 %, do change tests keep their size",
+        help="coverage study: do 95 %% index intervals cover 95 %%, do change tests keep their size",
         description="Coverage study of panel index intervals (csi.bench.coverage): two-wave panels from "
         "csi.simulate_panel with exact population indices, indexed with csi.index_panel; prints, per design, "
         "interval type and level, the coverage of the intervals with its Monte-Carlo SE, their mean width, the "
