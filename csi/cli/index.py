@@ -10,6 +10,7 @@ import csi
 from csi.cli._common import EXIT_OK, count, in_unit_interval, json_arg
 from csi.data.io import read_data
 from csi.data.prepare import MISSING_POLICIES
+from csi.index.matched import CHANGE_BASES
 from csi.index.panel import DEFAULT_INTERVAL, PANEL_INTERVALS
 from csi.index.status import FLAGGED_POLICIES
 from csi.results.files import check_target
@@ -54,6 +55,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--flagged", choices=FLAGGED_POLICIES, default="exclude",
                    help="company cells that did not converge, are inadmissible or have a negative outer weight: "
                    "exclude them from the aggregates (default) or include them")  # fmt: skip
+    p.add_argument("--change-basis", choices=CHANGE_BASES, default="matched",
+                   help="aggregates' changes over the companies usable in both waves (matched, default) or the "
+                   "difference of the published aggregates")  # fmt: skip
     p.add_argument("--pooled", action="store_true", help="one model per industry x wave (needs --industry)")
     p.add_argument("--ci", choices=PANEL_INTERVALS, default=DEFAULT_INTERVAL,
                    help=f"interval type (default: {DEFAULT_INTERVAL}, the best in csi bench coverage)")  # fmt: skip
@@ -81,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         respondent_weight=args.respondent_weight, unit_weights=unit_weights, min_n=args.min_n,
         n_resamples=args.bootstrap, seed=args.seed, pooled=args.pooled, ci=args.ci, level=args.level,
         missing=args.missing, national_resamples=args.national_bootstrap, flagged=args.flagged, n_jobs=args.jobs,
+        change_basis=args.change_basis,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     out = result.write(args.out, overwrite=args.overwrite)
