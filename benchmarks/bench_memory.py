@@ -127,7 +127,6 @@ def main(argv: list[str] | None = None) -> int:
         f"data (n x p float64): {data_mib:.1f} MiB; replicate moments (B x (1 + p + p(p+1)/2)): {moments_mib:.1f} MiB"
     )
     print_table(["case", "resident before MiB", "peak during MiB", "increase MiB", "increase / data"], rows)
-    print("seconds: not measured here (see bench_fit.py and bench_bootstrap.py)")
     return 0
 
 

@@ -16,6 +16,10 @@ from csi.classical import (
     pca_index,
     servqual,
 )
+from csi.data.binding import Binding, bind_model, read_binding
+from csi.data.io import read_survey
+from csi.data.matching import propose_binding
+from csi.data.survey import Survey
 from csi.errors import (
     AdmissibilityWarning,
     BootstrapError,
@@ -23,7 +27,9 @@ from csi.errors import (
     CSIError,
     DataError,
     EstimationError,
+    MissingDataWarning,
     ModelSyntaxError,
+    NoScaleWarning,
     SpecError,
 )
 from csi.estimators import fit
@@ -57,6 +63,13 @@ __all__ = [
     "membership_matrix",
     "pca_index",
     "servqual",
+    "Binding",
+    "NoScaleWarning",
+    "Survey",
+    "bind_model",
+    "propose_binding",
+    "read_binding",
+    "read_survey",
     "AdmissibilityWarning",
     "Assessment",
     "BootstrapError",
@@ -64,6 +77,7 @@ __all__ = [
     "CSIError",
     "Construct",
     "ConvergenceWarning",
+    "MissingDataWarning",
     "Covariance",
     "DataError",
     "EstimationError",

@@ -42,6 +42,10 @@ class DataError(CSIError):
     """Survey data do not fit the model (missing column, non-numeric value, ...)."""
 
 
+class NoScaleWarning(UserWarning):
+    """A model bound to data has items without a known scale, so no 0-100 index can be computed."""
+
+
 class EstimationError(CSIError):
     """An estimator cannot be applied to these data or this specification."""
 
@@ -64,3 +68,5 @@ class InputFileError(CSIError, FileNotFoundError):
     Also a :class:`FileNotFoundError`, so callers that catch the built-in
     exception keep working.
     """
+class MissingDataWarning(UserWarning):
+    """A missing-data method left out many respondents, or its moments are questionable (e.g. not positive definite)."""

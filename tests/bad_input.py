@@ -80,7 +80,7 @@ def write_files(folder: Path) -> dict[str, Path]:
         d.to_csv(path(f"{name}.csv"), index=False)
     data.assign(IMAG1=5).to_csv(path("constant.csv"), index=False)
     data.drop(columns="CUSL3").to_csv(path("nocol.csv"), index=False)
-    data.to_csv(path("data.txt"), index=False)
+    data.to_json(path("data.json"))
     path("truncated.parquet").write_bytes(b"PAR1\x00\x00garbage")
     path("fake.xlsx").write_bytes(b"not a workbook")
     (folder / "folder.csv").mkdir()

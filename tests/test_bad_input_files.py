@@ -20,12 +20,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # (data file key, exception, key words); the command line is `csi fit ecsi FILE`.
 DATA_FILES = [
     ("missing.csv", InputFileError, ["no data file", "missing.csv"]),
-    ("empty.csv", DataError, ["cannot read", "empty.csv", "no columns"]),
+    ("empty.csv", DataError, ["empty.csv", "is empty", "no header"]),
     ("header.csv", DataError, ["0 usable row", "needs at least"]),
-    ("binary.csv", DataError, ["cannot read", "binary.csv"]),
-    ("latin1.csv", DataError, ["latin1.csv"]),
-    ("dupheader.csv", DataError, ["dupheader.csv", "'IMAG1' twice", "columns 1 and 25", "unique"]),
-    ("data.txt", DataError, ["data.txt", "unknown file type", ".csv", ".parquet"]),
+    ("binary.csv", DataError, ["binary.csv", "not a text file", "accepted formats"]),
+    # Read as cp1252 (a valid decoding), so what fails is the model's columns.
+    ("latin1.csv", DataError, ["the data lack", "item column", "IMAG2"]),
+    ("dupheader.csv", DataError, ["dupheader.csv", "'IMAG1' more than once", "own name"]),
+    ("data.json", DataError, ["data.json", "unsupported file type", ".csv", ".sav"]),
     ("folder.csv", InputFileError, ["no data file", "folder.csv"]),
     ("truncated.parquet", DataError, ["cannot read", "truncated.parquet"]),
     ("fake.xlsx", DataError, ["cannot read", "fake.xlsx"]),

@@ -130,3 +130,23 @@ def test_an_impossible_number_of_resamples_is_refused_before_any_allocation() ->
     fit = csi.fit("ecsi", csi.simulate("ecsi", 100, seed=1).data)
     with pytest.raises(BootstrapError, match="use at most about"):
         csi.bootstrap(fit, 10**12, seed=1)
+
+
+def test_memory_benchmark_runs_quick() -> None:
+    """benchmarks/bench_memory.py --quick runs each case in its own process and prints both figures."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "bench_memory.py"), "--quick"],
+        capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "resident before MiB" in proc.stdout and "increase / data" in proc.stdout
+    assert {line.split()[0] for line in proc.stdout.splitlines() if line.split()[:1] in (["fit"], ["bootstrap"])} == {
+        "fit",
+        "bootstrap",
+    }

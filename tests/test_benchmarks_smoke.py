@@ -17,7 +17,7 @@ def test_benchmark_runs_quick(script: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "seconds" in proc.stdout
@@ -27,7 +27,7 @@ def test_estimator_benchmark_runs_quick(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_estimators.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "seconds" in proc.stdout and "SAT index" in proc.stdout

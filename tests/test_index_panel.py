@@ -14,6 +14,7 @@ from csi.errors import DataError, EstimationError
 from csi.index.cells import cell_seed
 from csi.index.compute import unstandardised_weights
 from csi.index.result import COLUMNS
+from csi.index.significance import interval_pvalue
 from csi.resample.intervals import bootstrap_se, percentile_ci
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
@@ -112,10 +113,9 @@ def test_aggregation_arithmetic_by_hand(panel, result):
     diff = draws[("national", "national", "2")] - draws[("national", "national", "1")]
     lo, hi = percentile_ci(diff, level=0.95)
     assert (ch["ci_lower"], ch["ci_upper"]) == pytest.approx((float(lo), float(hi)), abs=1e-10)
-    # p-value rule of percentile intervals: twice the smaller tail count of the differences, add-one rule
-    tail = min((diff <= 0).sum(), (diff >= 0).sum())
-    assert ch["p_value"] == pytest.approx(min(1.0, 2 * (1 + tail) / (diff.size + 1)), rel=1e-12)
-    assert ch["significant"] == (lo > 0 or hi < 0)
+    # p-value: the inversion of the percentile interval of the differences (csi.index.significance)
+    assert ch["p_value"] == pytest.approx(float(interval_pvalue("percentile", diff[:, None], [0.0])[0]), abs=1e-12)
+    assert ch["significant"] == (lo > 0 or hi < 0) == (ch["p_value"] < 0.05)
 
 
 def test_units_table_weights_sum_to_one_within_parent(result):
@@ -143,7 +143,7 @@ def test_change_arithmetic(result):
     for r in result.changes.dropna(subset=["change"]).itertuples():
         expected = idx[(r.level, r.unit, r.wave_to, r.construct)] - idx[(r.level, r.unit, r.wave_from, r.construct)]
         assert r.change == pytest.approx(expected, abs=1e-12)
-        assert r.significant == (r.ci_lower > 0 or r.ci_upper < 0)
+        assert r.significant == (r.ci_lower > 0 or r.ci_upper < 0) == (r.p_value < 0.05)
         assert r.ci_lower <= r.ci_upper
 
 
@@ -294,7 +294,8 @@ def test_missing_codes_and_reverse_items_are_honoured():
         for c in spec.constructs
     )
     coded = replace(spec, constructs=constructs)
-    r = csi.index_panel(data, coded, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False)
+    r = csi.index_panel(data, coded, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False,
+                        missing="listwise")  # fmt: skip
     assert r.index.query("unit == 'C001'")["n"].iloc[0] == 75
     with pytest.raises(DataError, match="SATIS"):
         csi.index_panel(data, spec, company="company", wave="wave", min_n=10, n_resamples=0, national_fit=False)
@@ -333,18 +334,20 @@ def test_a_cell_that_cannot_be_fitted_is_reported_failed(panel):
     assert r.index.query("level == 'national'")["index"].notna().all()
 
 
-def test_missing_answers_under_default_options_are_dropped_within_each_cell(panel):
-    # One missing answer per company and wave: the national pooled bootstrap must stratify the rows the fit kept.
+@pytest.mark.parametrize("missing", ["listwise", "em"])
+def test_missing_answers_within_each_cell(panel, missing):
+    # One missing answer per company and wave: the national pooled bootstrap must stratify the rows the fit kept
+    # (listwise drops that row; em, the default, keeps every respondent).
     data = panel.data.copy()
     first = data.groupby(["company", "wave"]).head(1).index
     data.loc[first, "SATIS"] = np.nan
     res = csi.index_panel(data, "acsi", company="company", wave="wave", industry="industry", sector="sector",
                           unit_weights=panel.unit_weights, min_n=40, n_resamples=20, seed=SEED,
-                          national_resamples=10)  # fmt: skip
+                          national_resamples=10, missing=missing)  # fmt: skip
     national = res.index[res.index["level"] == "national"]
     assert len(national) > 0 and national["index"].notna().all() and national["ci_lower"].notna().all()
     complete = panel.data.groupby(["company", "wave"]).size()
     companies = res.index[(res.index["level"] == "company") & (res.index["construct"] == "SAT")]
     assert len(companies) == len(complete)
     for row in companies[companies["index"].notna()].itertuples():  # suppressed cells are not fitted
-        assert row.n == complete[(row.unit, int(row.wave))] - 1, (row.unit, row.wave)
+        assert row.n == complete[(row.unit, int(row.wave))] - (missing == "listwise"), (row.unit, row.wave)

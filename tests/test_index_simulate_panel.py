@@ -82,7 +82,8 @@ def test_reverse_coded_items_are_written_reversed_and_recoded_by_the_panel():
     plain = csi.simulate_panel(spec, companies=1, respondents=20_000, waves=1, seed=2, industries=None, sectors=None)
     np.testing.assert_array_equal(p.data["WRONGQ"], 11 - plain.data["WRONGQ"])
     pd.testing.assert_frame_equal(p.population, plain.population)
-    r = csi.index_panel(p.data, rev, company="company", wave="wave", n_resamples=0, national_fit=False)
+    with pytest.warns(UserWarning, match="one company"):  # a one-company panel says its national index is C001's
+        r = csi.index_panel(p.data, rev, company="company", wave="wave", n_resamples=0, national_fit=False)
     qual = r.index.query("level == 'company' and construct == 'QUAL'")["index"].iloc[0]
     pop = p.population.query("level == 'company' and construct == 'QUAL'")["index"].iloc[0]
     assert qual == pytest.approx(pop, abs=0.5)  # recoded: without the recode QUAL would sit near 50

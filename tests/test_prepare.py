@@ -87,8 +87,8 @@ def test_nan_counts_as_missing(spec, frame):
 
 
 def test_unknown_policy(spec, frame):
-    with pytest.raises(DataError, match="unknown missing-data policy 'pairwise'.*'listwise'"):
-        prepare_items(spec, frame, missing="pairwise")
+    with pytest.raises(DataError, match="unknown missing-data policy 'bogus'.*'listwise'"):
+        prepare_items(spec, frame, missing="bogus")
 
 
 def test_caller_frame_not_modified(spec, frame):

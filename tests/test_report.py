@@ -259,17 +259,17 @@ def test_workbook_has_one_sheet_per_table_and_no_formulas(tmp_path: Path, hostil
 
     path = write_xlsx(hostile_dir, tmp_path / "r.xlsx")
     wb = load_workbook(path)
-    assert {"National", "Sector", "Industry", "Company", "Paths", "Impacts", "Quality", "Manifest"} <= set(
+    assert {"README", "National", "Sector", "Industry", "Company", "Paths", "Impacts", "Quality", "Settings"} <= set(
         wb.sheetnames
     )
     ws = wb["Company"]
     header = [c.value for c in ws[1]]
     cells = [c for row in ws.iter_rows(min_row=2) for c in row]
     assert not [c for c in cells if c.data_type == "f"]
-    units = [row[header.index("unit")].value for row in ws.iter_rows(min_row=2)]
+    units = [row[header.index("Unit")].value for row in ws.iter_rows(min_row=2)]
     assert FORMULA_COMPANY in units and HOSTILE_COMPANY in units and "NA" in units
     t = tables.level_table(load_results(hostile_dir), "company")
-    got = {row[header.index("unit")].value: row[header.index("index")].value for row in ws.iter_rows(min_row=2)}
+    got = {row[header.index("Unit")].value: row[header.index("Index (0–100)")].value for row in ws.iter_rows(min_row=2)}
     for r in t.itertuples():
         assert got[r.unit] == (None if np.isnan(r.index) else pytest.approx(r.index, abs=0))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,92 @@ def test_pdf_has_pages_and_text(tmp_path: Path, panel_html: tuple[Path, Path]) -
     h = tables.headline(load_results(folder))
     for needle in (f"{h['index']:.1f}", "Methodology", "Measurement quality", "FreshMart", "Impacts and priorities"):
         assert needle in text
+
+
+# ------------------------------------------------------------------ English and Chinese, as a client sees them
+
+ACSI = Path(__file__).resolve().parents[1] / "models" / "acsi.toml"
+
+
+@pytest.fixture(scope="module")
+def zh_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The panel fixture with this checkout's ACSI model file (Chinese labels) in its manifest."""
+    import json
+
+    from csi.results.files import seal, without_files
+    from csi.spec.toml_io import read_toml, to_toml
+
+    folder = tmp_path_factory.mktemp("zh") / "panel"
+    shutil.copytree(report_fixture.panel_dir(tmp_path_factory), folder)
+    m = without_files(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
+    m["model_text"] = to_toml(read_toml(ACSI))
+    seal(folder, m)
+    return folder
+
+
+def _ink(png: bytes) -> tuple[int, int]:
+    """(pixels not near-white, all pixels) of a screenshot."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    return int((pixels < 200).sum()), int(pixels.size)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_screenshots_have_drawn_figures_and_no_tofu(driver, zh_folder: Path, tmp_path: Path, lang: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    from csi.report.fonts import cjk_family
+
+    if lang == "zh" and cjk_family() is None and not os.environ.get("CSI_REQUIRE_BROWSER"):
+        pytest.skip("no CJK font installed (Debian: apt-get install fonts-noto-cjk)")
+    html = write_html(zh_folder, tmp_path / f"report-{lang}.html", lang=lang)
+    logs = _open(driver, html)
+    assert [e for e in logs if e["level"] == "SEVERE"] == []
+    figures = driver.find_elements(By.CSS_SELECTOR, "figure svg")
+    assert len(figures) >= 8
+    for fig in figures:  # every figure is drawn: lines, points and text, not an empty frame
+        driver.execute_script("arguments[0].scrollIntoView()", fig)
+        ink, area = _ink(fig.screenshot_as_png)
+        assert ink > 0.01 * area, fig.get_attribute("id")
+    if lang == "zh":
+        # The Chinese headline in the page's own font stack against five code points no font has: glyphs of a
+        # CJK font differ from the missing-glyph boxes ("tofu"); without a CJK font both would be boxes.
+        heading = driver.find_element(By.CSS_SELECTOR, "#headline h2").text
+        assert "顾客满意度" in heading
+        shots = []
+        for text in ("顾客满意度", "\U0010fffd" * 5):
+            el = driver.execute_script(
+                "const s = document.createElement('span'); s.style.fontSize = '40px'; s.textContent = arguments[0];"
+                "document.body.prepend(s); return s;",
+                text,
+            )
+            shots.append(_ink(el.screenshot_as_png)[0])
+        assert shots[0] > 1.3 * shots[1], shots
+        svg_text = " ".join(t.get_attribute("textContent") for t in driver.find_elements(By.CSS_SELECTOR, "svg text"))
+        assert "第" not in svg_text or "期" in svg_text  # wave labels of the figures are Chinese words too
+        assert "路径系数" in svg_text
+
+
+def test_chinese_pdf_has_the_chinese_headline(tmp_path: Path, zh_folder: Path) -> None:
+    _browser_or_skip()
+    from pypdf import PdfReader
+
+    pdf = write_pdf(zh_folder, tmp_path / "report-zh.pdf", lang="zh", paper="a4")
+    reader = PdfReader(pdf)
+    # NFKC: the PDF's text map gives some ideographs as their Kangxi-radical twins (⽅ for 方), same glyph.
+    text = unicodedata.normalize("NFKC", " ".join(page.extract_text() for page in reader.pages))
+    h = tables.headline(load_results(zh_folder), "zh")
+    for needle in (h["label"], "指数报告", "方法说明", f"{h['index']:.1f}"):
+        assert needle in text, needle
+    box = reader.pages[0].mediabox  # A4: 595 x 842 pt
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+
+
+def test_letter_pdf_is_letter_sized(tmp_path: Path, zh_folder: Path) -> None:
+    _browser_or_skip()
+    from pypdf import PdfReader
+
+    box = PdfReader(write_pdf(zh_folder, tmp_path / "r.pdf", paper="letter")).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)

@@ -87,7 +87,7 @@ def test_file_path_and_default_name(tmp_path):
         ),
         (
             '[constructs.A]\nitems=["a"]\nlabl="x"',
-            r"unknown key 'labl' in \[constructs.A\]; accepted keys: label, mode, items",
+            r"unknown key 'labl' in \[constructs.A\]; accepted keys: label, labels, better, mode, items",
         ),
         ('[constructs.A]\nitems=[{name="a", scal=[1,2]}]', r"unknown key 'scal' in an item of \[constructs.A\]"),
         (

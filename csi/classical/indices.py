@@ -22,8 +22,8 @@ import pandas as pd
 
 from csi.core.index import index_0_100
 from csi.core.moments import cov_to_corr, moments
-from csi.data.prepare import prepare_items
-from csi.errors import EstimationError
+from csi.data.prepare import MOMENT_METHODS, prepare_items
+from csi.errors import DataError, EstimationError
 from csi.index.compute import NEGATIVE_POLICIES, Scale, scale_bounds
 from csi.spec.model import ModelSpec
 
@@ -37,7 +37,7 @@ _TIE = 1e-9
 """Relative gap below which two eigenvalues are treated as tied (their eigenvectors are not unique)."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class CompositeIndex:
     """0-100 indices of a weighted-composite method.
 
@@ -70,6 +70,43 @@ class CompositeIndex:
     components: pd.DataFrame | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{c}={v:.1f}" for c, v in list(self.index.items())[:6])
+        more = ", ..." if len(self.index) > 6 else ""
+        return f"CompositeIndex(method={self.method!r}, n={self.n}, index: {shown}{more})"
+
+    def _tables(self) -> list[tuple[str, pd.DataFrame]]:
+        idx = pd.DataFrame({"index (0-100)": self.index.map(lambda v: f"{v:.1f}")})
+        items = self.to_frame()
+        items = pd.DataFrame({"construct": items["construct"], "weight": items["weight"].map(lambda v: f"{v:.3f}"),
+                              "mean": items["mean"].map(lambda v: f"{v:.2f}")})  # fmt: skip
+        out = [("Indices", idx), ("Item weights (sum 1 per block) and means", items)]
+        if self.components is not None:
+            out.append(("Principal components", self.components.round(3).astype(str)))
+        return out
+
+    def summary(self) -> str:
+        """Journal-style text: method, n, the 0-100 indices, then item weights and means."""
+        name = {"equal": "equal weights", "pca-first": "first principal component",
+                "pca-retain": "retained principal components"}.get(self.method, self.method)  # fmt: skip
+        lines = [f"Composite index ({name}), n = {self.n:,}"]
+        for title, table in self._tables():
+            lines += ["", title, "-" * len(title), table.to_string()]
+        lines += ["", "Indices are weighted means of the items on their scales, rescaled to 0-100; no sampling "
+                  "error is estimated (bootstrap the data for intervals)."]  # fmt: skip
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        parts = [f"<p><b>{html.escape(repr(self))}</b></p>"]
+        for title, table in self._tables():
+            parts.append(f"<h4>{html.escape(title)}</h4>{table.to_html(escape=True)}")
+        return "<div>" + "".join(parts) + "</div>"
+
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per item with its construct, weight and mean."""
         spec_blocks = self.options["blocks"]
@@ -85,6 +122,11 @@ class CompositeIndex:
 
 def _prepare(spec: ModelSpec, data: pd.DataFrame, scale: Scale, missing: str, weights: Any):
     lo, hi = scale_bounds(spec, scale)
+    if missing in MOMENT_METHODS:
+        raise DataError(
+            f"the classical indices take missing='error', 'listwise' or 'mean', got {missing!r}; the model-based "
+            "methods (pairwise, em, mi) are available in csi.fit"
+        )
     prepared = prepare_items(spec, data, missing=missing, weights=weights)
     mean, cov = moments(prepared.X, prepared.weights)
     return lo, hi, prepared, mean, cov

@@ -40,7 +40,7 @@ THRESHOLD_RULES = ("median", "mean")
 """Data-driven thresholds; a number gives a fixed threshold (e.g. the scale midpoint)."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LoyaltySegments:
     """Dick & Basu loyalty segments.
 
@@ -67,6 +67,33 @@ class LoyaltySegments:
     grid: pd.DataFrame
     thresholds: dict[str, float]
     options: dict[str, Any]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k} {v:.1%}" for k, v in self.shares.items())
+        return f"LoyaltySegments(n={int(self.counts.sum())}: {shown})"
+
+    def _table(self) -> pd.DataFrame:
+        return pd.DataFrame({"respondents": self.counts.astype(int).map(lambda v: f"{v:,}"),
+                             "share": self.shares.map(lambda v: f"{100 * v:.1f} %")})  # fmt: skip
+
+    def summary(self) -> str:
+        """Journal-style text: thresholds, then respondents and share per segment, then the 2 x 2 grid."""
+        t = ", ".join(f"{k} {v:.3g}" for k, v in self.thresholds.items())
+        grid = self.grid.map(lambda v: f"{100 * v:.1f} %")
+        return "\n".join([
+            f"Loyalty segments (Dick & Basu 1994), n = {int(self.counts.sum()):,} classified",
+            f"Thresholds: {t}", "", self._table().to_string(), "",
+            "Shares by attitude (rows) and patronage (columns)", grid.to_string(),
+        ])  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (f"<div><p><b>{html.escape(repr(self))}</b></p>{self._table().to_html(escape=True)}"
+                f"{self.grid.map(lambda v: f'{100 * v:.1f} %').to_html(escape=True)}</div>")  # fmt: skip
 
 
 def _values(x: Any, name: str, index: pd.Index | None) -> pd.Series:

@@ -25,7 +25,7 @@ from csi.cli._common import EXIT_INPUT, EXIT_OK, PROG, Parser, formatter
 from csi.errors import CSIError
 
 #: Subcommand modules under :mod:`csi.cli`, in help order.
-COMMANDS = ("fit", "bootstrap", "index", "demo", "simulate", "models", "report", "bench")
+COMMANDS = ("bind", "fit", "bootstrap", "index", "demo", "simulate", "models", "report", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Customer satisfaction indices (SCSB, ACSI, ECSI): PLS, PLSc and CB-SEM path models, "
         "batched bootstrap, 0-100 indices, national panels and reports.",
         epilog="examples:\n  csi demo\n  csi fit ecsi survey.csv --bootstrap 5000 --seed 1 --out results/\n"
+        "  csi bind ecsi survey.sav --out binding.toml && csi fit ecsi survey.sav --binding binding.toml\n"
         "  csi simulate acsi --companies 20 --n 250 --seed 1 --out panel.csv --unit-weights weights.csv\n"
         "  csi index --model acsi --data panel.csv --company company --wave wave --industry industry \\\n"
         "      --sector sector --unit-weights weights.csv --bootstrap 1000 --seed 1 --out results/\n"

@@ -12,11 +12,16 @@ from typing import Any, NoReturn
 import pandas as pd
 
 import csi
+from csi.data.prepare import DEFAULT_MISSING
 from csi.errors import EstimationError, SpecError
 from csi.resample.intervals import INTERVALS
 
 EXIT_OK, EXIT_INPUT = 0, 2
 PROG = "csi"
+MISSING_HELP = (
+    f"missing answers (default: {DEFAULT_MISSING}): em = EM means and covariances (valid under MAR), mi = multiple "
+    "imputation (no bootstrap), pairwise, listwise, mean, error"
+)
 # csi.bootstrap runs no inner bootstrap, so studentized intervals are not offered.
 CI_KINDS = [k for k in INTERVALS if k != "studentized"]
 

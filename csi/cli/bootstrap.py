@@ -9,6 +9,7 @@ from typing import Any
 
 import csi
 from csi.cli._common import CI_KINDS, EXIT_OK, boot_line, count, in_unit_interval, index_or_note, run_bootstrap
+from csi.cli._data import read_survey
 from csi.cli.fit import fit_from_args, model_data_options
 from csi.resample.options import MIN_INNER_RESAMPLES
 from csi.resample.statistics import SIGN_CHANGES
@@ -55,9 +56,7 @@ def run(args: argparse.Namespace) -> int:
     fit = fit_from_args(args)
     strata = None
     if args.strata:
-        from csi.data.io import read_data
-
-        frame = read_data(args.data)
+        frame = read_survey(args, args.data).data
         if args.strata not in frame.columns:
             raise csi.DataError(f"--strata column {args.strata!r} is not in {Path(args.data).name}")
         strata = frame[args.strata]
@@ -73,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "bootstrap": args.resamples,
                              "seed": boot.plan.get("seed_entropy"), "ci": args.ci, "level": args.level,
                              "sign_change": args.sign_change, "strata": args.strata, "method": args.method}}  # fmt: skip
+        from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
+
+        extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report
         files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
     return EXIT_OK

@@ -12,18 +12,18 @@ import csi
 from csi.cli._common import (
     CI_KINDS,
     EXIT_OK,
+    MISSING_HELP,
     boot_line,
     bootstrap_options,
     in_unit_interval,
     index_or_note,
-    json_arg,
     run_bootstrap,
     section,
     table,
 )
+from csi.cli._data import binding_options, bound_model, read_options, read_survey
 from csi.core.schemes import SCHEMES
-from csi.data.io import read_data
-from csi.data.prepare import MISSING_POLICIES
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.estimators import ESTIMATORS
 from csi.results.export import write_results
 from csi.results.files import check_target
@@ -39,7 +39,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         epilog="examples:\n  csi fit ecsi survey.csv\n"
         "  csi fit acsi survey.parquet --bootstrap 5000 --seed 1 --ci bca --out results/\n"
         "  csi fit ecsi survey.csv --method cbsem\n"
-        '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n\n'
+        '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n'
+        "  csi fit ecsi survey.sav --binding binding.toml     (binding.toml from 'csi bind', edited)\n"
+        "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n\n"
         "With --out DIR: one CSV per table (estimates, outer_model, inner_model, effects, quality,\n"
         "cross_loadings, scores; index when every item has a scale; bootstrap and draws when\n"
         "bootstrapped), results.json with the model, options, n, convergence, GoF and the tables, and\n"
@@ -61,23 +63,24 @@ def model_data_options(p: argparse.ArgumentParser) -> None:
     """MODEL, DATA and the estimation options shared by ``fit`` and ``bootstrap``."""
     p.add_argument("model", metavar="MODEL", help=f"shipped model ({', '.join(csi.list_models())}), .toml file or "
                    "lavaan-style text file")  # fmt: skip
-    p.add_argument("data", metavar="DATA", help="survey data: .csv or .parquet (.xlsx if pandas can read it)")
+    p.add_argument("data", metavar="DATA", help="survey data: .csv/.tsv, .xlsx, .parquet, .sav/.zsav/.por or .dta")
     p.add_argument("--method", choices=list(ESTIMATORS), default="pls",
                    help="estimator (default: pls; scheme and --unscaled apply to pls and plsc)")  # fmt: skip
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--unscaled", action="store_true", help="centre but do not standardise the items")
-    p.add_argument("--missing", choices=list(MISSING_POLICIES), default="error",
-                   help="missing-value policy (default: error)")  # fmt: skip
-    p.add_argument("--items", metavar="JSON", help="bind the model to the data's columns: JSON text or a JSON file, "
-                   "construct -> [columns] or item -> column")  # fmt: skip
+    p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING,
+                   help=MISSING_HELP)  # fmt: skip
+    binding_options(p)
+    read_options(p)
 
 
 def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
-    """Load the model and data named on the command line and fit."""
-    items = json_arg(args.items, "--items") if args.items else None
-    spec = csi.load_model(args.model, items=items)
-    data = read_data(args.data)
-    return csi.fit(spec, data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing)
+    """Read the data, bind the model to them as the command line says, and fit."""
+    survey = read_survey(args, args.data)
+    spec = bound_model(args, args.model, survey)
+    return csi.fit(
+        spec, survey.data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "method": args.method,
                              "bootstrap": args.bootstrap,
                              "seed": args.seed, "ci": args.ci, "level": args.level}}  # fmt: skip
+        from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
+
+        extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report
         files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
     return EXIT_OK

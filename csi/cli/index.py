@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import csi
-from csi.cli._common import EXIT_OK, count, in_unit_interval, json_arg
-from csi.data.io import read_data
-from csi.data.prepare import MISSING_POLICIES
+from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval
+from csi.cli._data import binding_options, bound_model, name_list, read_options, read_survey
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.index.matched import CHANGE_BASES
 from csi.index.panel import DEFAULT_INTERVAL, PANEL_INTERVALS
 from csi.index.status import FLAGGED_POLICIES
@@ -26,7 +26,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "wave-over-wave changes (csi.index_panel).",
         epilog="examples:\n"
         "  csi index --model acsi --data panel.csv --company firm --wave year --industry industry \\\n"
-        "      --sector sector --unit-weights weights.csv --bootstrap 1000 --seed 1 --out results/\n\n"
+        "      --sector sector --unit-weights weights.csv --bootstrap 1000 --seed 1 --out results/\n"
+        "  csi index --model acsi --data panel.sav --binding acsi.toml --company firm --wave period \\\n"
+        "      --wave-order spring,autumn --bootstrap 1000 --seed 1 --out results/\n\n"
         "The unit-weights file has columns level, unit, wave, weight (company revenue, industry revenue,\n"
         "sector share of GDP); without it every level uses equal weights.  DIR receives index, changes,\n"
         "units, estimates, impacts and quality as .csv and .parquet, and manifest.json (provenance and the\n"
@@ -38,9 +40,13 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument(
         "--model", required=True, metavar="MODEL", help="shipped model, .toml file or lavaan-style text file"
     )
-    p.add_argument("--data", required=True, metavar="PANEL", help="long respondent table: .csv, .parquet or .xlsx")
+    p.add_argument("--data", required=True, metavar="PANEL",
+                   help="long respondent table: .csv/.tsv, .xlsx, .parquet, .sav/.zsav/.por or .dta")  # fmt: skip
     p.add_argument("--company", required=True, metavar="COL", help="company column")
     p.add_argument("--wave", required=True, metavar="COL", help="wave column")
+    p.add_argument("--wave-order", type=name_list, metavar="W1,W2,...",
+                   help="the waves, earliest first, when their labels do not tell (numbers, years, quarters, "
+                   "months, dates and w1, w2, ... do)")  # fmt: skip
     p.add_argument("--industry", metavar="COL", help="industry column (optional level)")
     p.add_argument("--sector", metavar="COL", help="sector column (optional level)")
     p.add_argument("--respondent-weight", metavar="COL", help="respondent weight column")
@@ -62,26 +68,28 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--ci", choices=PANEL_INTERVALS, default=DEFAULT_INTERVAL,
                    help=f"interval type (default: {DEFAULT_INTERVAL}, the best in csi bench coverage)")  # fmt: skip
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
-    p.add_argument("--missing", choices=list(MISSING_POLICIES), default="listwise",
-                   help="missing values within a cell (default: listwise)")  # fmt: skip
-    p.add_argument("--items", metavar="JSON", help="bind the model to the data's columns (JSON text or file)")
+    p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING,
+                   help=MISSING_HELP)  # fmt: skip
     p.add_argument("--national-bootstrap", type=count(0), default=None, metavar="B",
                    help="resamples of the pooled national fits, for intervals of their paths "
                    "(default: as --bootstrap; 0 for point estimates only)")  # fmt: skip
     p.add_argument("--jobs", type=count(1), default=1, help="worker processes over cells (default: 1)")
+    binding_options(p)
+    read_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Read, compute, write and print the national line."""
     check_target(args.out, args.overwrite)  # refuse before the work, not after it
-    items = json_arg(args.items, "--items") if args.items else None
-    spec = csi.load_model(args.model, items=items)
-    data = read_data(args.data)
-    unit_weights = read_data(args.unit_weights) if args.unit_weights else None
+    survey = read_survey(args, args.data)
+    spec = bound_model(args, args.model, survey)
+    data = survey.data
+    unit_weights = csi.read_survey(args.unit_weights).data if args.unit_weights else None
     t0 = time.perf_counter()
     result = csi.index_panel(
-        data, spec, company=args.company, wave=args.wave, industry=args.industry, sector=args.sector,
+        data, spec, company=args.company, wave=args.wave, wave_order=args.wave_order, industry=args.industry,
+        sector=args.sector,
         respondent_weight=args.respondent_weight, unit_weights=unit_weights, min_n=args.min_n,
         n_resamples=args.bootstrap, seed=args.seed, pooled=args.pooled, ci=args.ci, level=args.level,
         missing=args.missing, national_resamples=args.national_bootstrap, flagged=args.flagged, n_jobs=args.jobs,

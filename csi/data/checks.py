@@ -48,7 +48,7 @@ def check_magnitudes(X: NDArray[np.float64], names: Sequence[str]) -> None:
     Parameters
     ----------
     X : ndarray, shape (n, p)
-        Prepared items (no NaN, no inf).
+        Prepared items (no inf; NaN, kept by the moment-based missing-data methods, are ignored).
     names : sequence of str
         Column names, for the message.
 
@@ -60,7 +60,7 @@ def check_magnitudes(X: NDArray[np.float64], names: Sequence[str]) -> None:
     if X.size == 0:
         return
     # Column minima and maxima need no (n, p) temporary, unlike np.abs(X).
-    lo, hi = X.min(axis=0), X.max(axis=0)
+    lo, hi = (np.nanmin(X, axis=0), np.nanmax(X, axis=0)) if np.isnan(X).any() else (X.min(axis=0), X.max(axis=0))
     big = np.flatnonzero(np.maximum(-lo, hi) > LARGEST_VALUE)
     if big.size:
         h = int(big[0])
@@ -137,7 +137,9 @@ def check_prepared(spec: object, X: NDArray[np.float64], weights: NDArray[np.flo
         if c.mode != "B" or len(c.item_names) < 2:
             continue
         cols = [pos[i] for i in c.item_names]
-        why = singular_items(X[:, cols], list(c.item_names), weights)
+        block = X[:, cols]
+        rows = ~np.isnan(block).any(axis=1)  # the block's complete rows (all rows without missing values)
+        why = singular_items(block[rows], list(c.item_names), None if weights is None else weights[rows])
         if why:
             raise DataError(
                 f"mode-B block {c.name!r}: {why}; mode-B weights are regression coefficients and need linearly "

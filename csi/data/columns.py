@@ -112,6 +112,8 @@ def column_to_float(series: pd.Series, *, allow_bool: bool, role: str = "column"
     # non-missing value so the user sees what is in the column.
     notna = series.notna().to_numpy()
     if notna.any():
-        pos = int(np.argmax(notna))
+        # Point at the stray label ("k.A." in row 40) rather than at the numeric text it turned the column into.
+        stray = notna & ~series.map(lambda v: isinstance(v, str) and _looks_numeric(v)).to_numpy(dtype=bool)
+        pos = int(np.argmax(stray if stray.any() else notna))
         raise DataError(_describe_bad(name, series.index[pos], series.iloc[pos], role) + f" (dtype {dtype})")
     raise DataError(f"{role} {name!r} has dtype {dtype} and no numeric values; csi needs numeric response codes")

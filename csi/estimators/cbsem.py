@@ -39,6 +39,7 @@ What lands where in the :class:`~csi.results.fit.FitResult`
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -48,11 +49,12 @@ import pandas as pd
 
 from csi.core.moments import cov_to_corr, moments
 from csi.data.checks import check_full_rank
-from csi.data.prepare import prepare_items
+from csi.data.prepare import DEFAULT_MISSING, prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, structure
 from csi.estimators.cbsem_table import TableLayout
+from csi.estimators.missing import missing_report, reject_moment_methods, warn_discarded
 from csi.estimators.pls import block_quality
 from csi.estimators.rmsea import rmsea_measures
 from csi.results.fit import FitResult
@@ -82,14 +84,17 @@ class CBSEM:
     max_iter
         Iteration limit of semopy's optimiser and of the Fisher scoring.
     missing
-        Missing-data policy of :func:`csi.data.prepare.prepare_items`.
+        Missing-data method (default ``"em"``, as every estimator).  On data
+        with missing values CB-SEM accepts ``"listwise"``, ``"mean"`` and
+        ``"error"``; ``"pairwise"``, ``"em"`` and ``"mi"`` are refused with an
+        error until full-information ML is added.
     """
 
     obj: str = "MLW"
     solver: str = "SLSQP"
     tol: float = 1e-9
     max_iter: int = 1000
-    missing: str = "error"
+    missing: str = DEFAULT_MISSING
 
     name = "cbsem"
 
@@ -130,6 +135,8 @@ class CBSEM:
         """
         self._check(spec)
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
+        if prepared.raw is not None:
+            reject_moment_methods(self.missing, "cbsem")
         X = prepared.X
         n = X.shape[0]
         mean, S = moments(X, prepared.weights)
@@ -157,7 +164,10 @@ class CBSEM:
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        return _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+        fit = _result(self, spec, prepared, st, theta, se, S, mean, sd, corr, model, iterations, converged)
+        report = missing_report(spec, prepared, self.missing)
+        warn_discarded(report)
+        return dataclasses.replace(fit, missing_report=report)
 
 
 def _ml_F(theta: np.ndarray, S: np.ndarray, st: Structure) -> float:

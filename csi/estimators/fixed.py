@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, moments
+from csi.core.moments import cov_to_corr
 from csi.core.pls import block_products, composite_covariance, pls_inner
-from csi.data.prepare import prepare_items
+from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
 from csi.errors import EstimationError
-from csi.estimators.pls import block_quality
+from csi.estimators.missing import DEFAULT_IMPUTATIONS, fit_with_missing
+from csi.estimators.pls import _check_mi, block_quality, labels
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -103,11 +104,15 @@ class FixedWeights:
         items, as for PLS; ``False``: to centred items.  Paths, R² and the
         0-100 index do not depend on it.
     missing
-        Missing-data policy of :func:`csi.data.prepare.prepare_items`.
+        Missing-data method (see :class:`~csi.estimators.pls.PLS`).
+    imputations, mi_seed
+        ``missing="mi"`` only, as for :class:`~csi.estimators.pls.PLS`.
     """
 
     scaled: bool = True
-    missing: str = "error"
+    missing: str = DEFAULT_MISSING
+    imputations: int = DEFAULT_IMPUTATIONS
+    mi_seed: int | None = None
 
     name = "fixed"
 
@@ -143,9 +148,14 @@ class FixedWeights:
             ``iterations=0``, ``converged=True``; paths are OLS between the
             composites.
         """
+        _check_mi(self.imputations, self.mi_seed)
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        X = prepared.X
-        mean, cov = moments(X, prepared.weights)
+        return fit_with_missing(self, spec, prepared)
+
+    def _fit_moments(
+        self, spec: ModelSpec, prepared: PreparedData, mean: np.ndarray, cov: np.ndarray, X: np.ndarray
+    ) -> FitResult:
+        """The fit from item means and covariances; ``X`` (complete, rows of ``prepared``) gives the scores."""
         corr, sd = cov_to_corr(cov)
         self._check(spec, corr)
         S = corr if self.scaled else cov
@@ -153,8 +163,7 @@ class FixedWeights:
         w = fixed_weights(S, corr, sd, self._raw_weights(spec), M, self.scaled)
         inner = pls_inner(S, w, M, D)
 
-        items = pd.Index(spec.item_names, name="item")
-        lvs = pd.Index(spec.construct_names, name="construct")
+        items, lvs = labels(spec)
         Xs = (X - mean) / (sd if self.scaled else 1.0)
         scores = pd.DataFrame(Xs @ (M * w[:, None]), index=prepared.row_labels, columns=lvs)
         return FitResult(

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csi.core.moments import cov_to_corr, moments, standardised_product
+from csi.core.moments import cov_to_corr, standardised_product
 from csi.core.pls import SIGN_RULES, STOP_RULES, pls_inner, pls_weights
 from csi.core.reliability import cronbach_alpha, dillon_goldstein_rho, first_pc_loadings
 from csi.core.schemes import SCHEMES
-from csi.data.prepare import prepare_items
+from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
 from csi.errors import ConvergenceWarning, EstimationError
+from csi.estimators.missing import DEFAULT_IMPUTATIONS, fit_with_missing
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -51,8 +52,14 @@ class PLS:
         flipped) or ``"majority"`` (R plspm: flipped when most loadings are
         negative).  Weights are identified only up to the sign of each block.
     missing
-        Missing-data policy passed to :func:`csi.data.prepare.prepare_items`:
-        ``"error"`` (default), ``"listwise"`` or ``"mean"``.
+        Missing-data method, one of :data:`csi.data.prepare.MISSING_POLICIES`:
+        ``"em"`` (default, :data:`csi.data.prepare.DEFAULT_MISSING`),
+        ``"error"``, ``"listwise"``, ``"mean"``, ``"pairwise"`` or ``"mi"``
+        (see :mod:`csi.estimators.missing`).
+    imputations, mi_seed
+        ``missing="mi"`` only: number of imputations (default 20) and the
+        seed they are drawn from (``None``: fresh entropy, recorded in
+        ``fit.missing_report.mi_seed``).
     """
 
     scheme: str = "path"
@@ -61,7 +68,9 @@ class PLS:
     max_iter: int = 300
     stop: str = "max_abs"
     sign_rule: str = "loadings"
-    missing: str = "error"
+    missing: str = DEFAULT_MISSING
+    imputations: int = DEFAULT_IMPUTATIONS
+    mi_seed: int | None = None
 
     name = "pls"
 
@@ -75,6 +84,7 @@ class PLS:
             raise EstimationError(f"tol must be a positive number, got {self.tol!r}")
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
             raise EstimationError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        _check_mi(self.imputations, self.mi_seed)
         if spec.covariances:
             c = spec.covariances[0]
             raise EstimationError(
@@ -108,8 +118,12 @@ class PLS:
         """
         self._check(spec)
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
-        X = prepared.X
-        mean, cov = moments(X, prepared.weights)
+        return fit_with_missing(self, spec, prepared)
+
+    def _fit_moments(
+        self, spec: ModelSpec, prepared: PreparedData, mean: np.ndarray, cov: np.ndarray, X: np.ndarray
+    ) -> FitResult:
+        """The fit from item means and covariances; ``X`` (complete, rows of ``prepared``) gives the scores."""
         corr, sd = cov_to_corr(cov)
         S = corr if self.scaled else cov
 
@@ -129,8 +143,7 @@ class PLS:
             )
         inner = pls_inner(S, res.w, M, D)
 
-        items = pd.Index(spec.item_names, name="item")
-        lvs = pd.Index(spec.construct_names, name="construct")
+        items, lvs = labels(spec)
         scores = standardised_product(X, mean, sd if self.scaled else 1.0, M * res.w[:, None])
         scores = pd.DataFrame(scores, index=prepared.row_labels, columns=lvs)
         return FitResult(
@@ -155,6 +168,25 @@ class PLS:
         )
 
 
+_LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[pd.Index, pd.Index]] = {}
+
+
+def labels(spec: ModelSpec) -> tuple[pd.Index, pd.Index]:
+    """``(items, constructs)``: the item and construct name indexes of a result, new objects for every call.
+
+    Building an index of text labels costs about as much as a whole PLS
+    iteration, so the labels are made once per model and handed out as
+    views (new Index objects over the same immutable data).
+    """
+    key = (spec.item_names, spec.construct_names)
+    got = _LABELS.get(key)
+    if got is None:
+        if len(_LABELS) > 256:  # bound the cache in long sessions that build many models
+            _LABELS.clear()
+        got = _LABELS[key] = (pd.Index(list(key[0]), name="item"), pd.Index(list(key[1]), name="construct"))
+    return got[0].view(), got[1].view()
+
+
 def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:
     """Unidimensionality of each block from the item correlation matrix.
 
@@ -162,17 +194,21 @@ def block_quality(spec: ModelSpec, corr: np.ndarray) -> pd.DataFrame:
     component's loadings) and the first two eigenvalues, as R plspm's
     ``unidim`` table reports them (Tenenhaus et al. 2005, §2.1).
     """
-    rows = []
     block = spec.block_index
-    for j, c in enumerate(spec.constructs):
+    out = np.empty((len(spec.constructs), 4))
+    for j in range(out.shape[0]):
         idx = np.flatnonzero(block == j)
         Rb = corr[np.ix_(idx, idx)]
         vals, lam = first_pc_loadings(Rb)
-        eig2 = vals[1] if vals.size > 1 else np.nan
-        rows.append((c.name, cronbach_alpha(Rb), dillon_goldstein_rho(lam), vals[0], eig2))
-    return pd.DataFrame(rows, columns=["construct", "cronbach_alpha", "dg_rho", "eig_1st", "eig_2nd"]).set_index(
-        "construct"
-    )
+        out[j] = cronbach_alpha(Rb), dillon_goldstein_rho(lam), vals[0], vals[1] if vals.size > 1 else np.nan
+    return pd.DataFrame(out, index=labels(spec)[1], columns=["cronbach_alpha", "dg_rho", "eig_1st", "eig_2nd"])
+
+
+def _check_mi(imputations: Any, seed: Any) -> None:
+    if isinstance(imputations, bool) or not isinstance(imputations, int) or imputations < 2:
+        raise EstimationError(f"imputations must be an integer >= 2, got {imputations!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise EstimationError(f"mi_seed must be a non-negative integer or None, got {seed!r}")
 
 
 def _choice(option: str, value: Any, table: Any) -> None:

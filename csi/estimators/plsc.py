@@ -20,6 +20,7 @@ import pandas as pd
 
 from csi.core.pls import pls_inner
 from csi.core.plsc import plsc
+from csi.data.prepare import PreparedData
 from csi.errors import AdmissibilityWarning, EstimationError
 from csi.estimators.pls import PLS
 from csi.results.fit import FitResult
@@ -64,8 +65,13 @@ class PLSc(PLS):
             ``total_effects``, PLS ``weights`` and ``scores``, plus ``rho_a``
             and ``admissible``.
         """
-        self._check(spec)
-        base = super().fit(spec, data, weights=weights)
+        return super().fit(spec, data, weights=weights)
+
+    def _fit_moments(
+        self, spec: ModelSpec, prepared: PreparedData, mean: np.ndarray, cov: np.ndarray, X: np.ndarray
+    ) -> FitResult:
+        """PLS on the moments, then the consistency correction (one imputation's fit under ``mi``)."""
+        base = super()._fit_moments(spec, prepared, mean, cov, X)
         S, M, D = base.moments, spec.block_mask, spec.adjacency
         w = base.weights.to_numpy()
         inner = pls_inner(S, w, M, D)

@@ -8,14 +8,12 @@ form of ``z = ΔI / sqrt(SE_t² + SE_{t−1}²)``).
 
 * ``ci_lower, ci_upper``: the interval of the chosen type (percentile by
   default) of the ``D*``;
-* ``significant``: the interval excludes 0, so the flag never contradicts the
-  interval printed beside it;
-* ``p_value``: the two-sided bootstrap p-value that inverts the same interval
-  type (:func:`csi.resample.intervals.bootstrap_pvalue`): percentile or basic
-  counting rule for those intervals (``bc`` uses the percentile rule), and for
-  ``ci="normal"`` the z-test ``p = 2 Φ(−|ΔI| / SD(D*))`` that national indices
-  report.  ``p < 1 − level`` agrees with ``significant`` up to the add-one
-  rule of the counting p-value.
+* ``significant``: the interval excludes 0;
+* ``p_value``: the exact inversion of the same interval type
+  (:func:`csi.index.significance.interval_pvalue`; for ``ci="normal"`` the
+  z-test ``p = 2 Φ(−|ΔI| / SD(D*))``), so ``p < 1 − level`` exactly when
+  ``significant``: the flag, its arrow, the p-value and the interval never
+  disagree (one rule, :func:`csi.index.significance.significance`).
 
 Paired designs (the same respondents in both waves) would need a cluster
 bootstrap that keeps each respondent's waves together; not supported here.
@@ -25,10 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from csi.resample.intervals import bootstrap_pvalue, confidence_interval
-
-PVALUE_OF_INTERVAL = {"percentile": "percentile", "basic": "basic", "normal": "normal", "bc": "percentile"}
-"""The p-value rule that goes with each interval type."""
+from csi.index.significance import significance
 
 
 def change(
@@ -60,8 +55,5 @@ def change(
         nan = np.full_like(delta, np.nan)
         return delta, nan, nan.copy(), nan.copy(), np.zeros(delta.shape, dtype=bool)
     D = draws_to - draws_from
-    lower, upper = confidence_interval(ci, D, delta, level)
-    p = bootstrap_pvalue(D, delta, method=PVALUE_OF_INTERVAL.get(ci, "percentile"))
-    lower, upper = np.asarray(lower), np.asarray(upper)
-    significant = (lower > 0) | (upper < 0)
-    return delta, np.asarray(lower), np.asarray(upper), np.asarray(p), significant
+    lower, upper, p, significant = significance(ci, D, delta, level)
+    return delta, lower.reshape(delta.shape), upper.reshape(delta.shape), p.reshape(delta.shape), significant

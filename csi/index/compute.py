@@ -108,8 +108,14 @@ def compute_index(
     Returns
     -------
     pandas.Series
-        Index by construct.
+        Index by construct.  For a ``missing="mi"`` fit: the average of the
+        indices of the imputations' fits (Rubin's 1987 point estimate), not
+        the index of the averaged weights and means.
     """
+    report = getattr(fit, "missing_report", None)
+    if report is not None and report.imputations:
+        parts = [compute_index(f, scale, negative=negative, weighting=weighting) for f in report.imputations]
+        return (sum(parts[1:], parts[0]) / len(parts)).rename("index")
     if negative not in NEGATIVE_POLICIES:
         raise EstimationError(f"unknown negative-weight policy {negative!r}; accepted: {', '.join(NEGATIVE_POLICIES)}")
     lo, hi = scale_bounds(fit.spec, scale)

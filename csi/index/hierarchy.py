@@ -66,7 +66,7 @@ class Hierarchy:
     units
         ``(level, wave) -> sorted unit labels``.
     waves
-        Wave labels (text), in ascending order of the data's wave values.
+        Wave labels (text), earliest first (:func:`csi.index.waves.order_waves`).
     """
 
     levels: tuple[str, ...]
@@ -80,37 +80,33 @@ class Hierarchy:
         return [u for u in self.units[(below, wave)] if self.parent[(below, u, wave)] == unit]
 
 
-def wave_order(values: pd.Series) -> list[str]:
-    """Distinct waves sorted by value (numbers numerically, text alphabetically), as text."""
-    uniq = pd.unique(values)
-    try:
-        ordered = sorted(uniq)
-    except TypeError:
-        ordered = sorted(uniq, key=key)
-    out: list[str] = []
-    for v in ordered:
-        k = key(v)
-        if k not in out:
-            out.append(k)
-    return out
-
-
 def build_hierarchy(
-    frame: pd.DataFrame, company: str, wave: str, industry: str | None, sector: str | None
+    frame: pd.DataFrame,
+    company: str,
+    wave: str,
+    industry: str | None,
+    sector: str | None,
+    wave_order: list[object] | None = None,
 ) -> Hierarchy:
     """The hierarchy of a panel; each unit must have one parent per wave.
+
+    Waves are ordered by :func:`csi.index.waves.order_waves` (``wave_order``
+    when given).
 
     Raises
     ------
     DataError
         When a company lies in two industries (or an industry in two sectors)
-        within one wave.
+        within one wave, or when the waves have no order (see
+        :func:`~csi.index.waves.order_waves`).
     """
+    from csi.index.waves import order_waves  # waves.py imports key() from here
+
     cols = {"company": company, "industry": industry, "sector": sector}
     levels = tuple(lv for lv in ("company", "industry", "sector") if cols[lv] is not None) + (NATIONAL,)
     keyed = pd.DataFrame({lv: frame[cols[lv]].map(key) for lv in levels[:-1]})
     keyed["wave"] = frame[wave].map(key)
-    waves = wave_order(frame[wave])
+    waves = order_waves(frame[wave], wave_order, column=wave)
     parent: dict[tuple[str, str, str], str] = {}
     units: dict[tuple[str, str], list[str]] = {}
     for lo, hi in zip(levels[:-1], levels[1:]):

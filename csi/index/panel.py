@@ -29,7 +29,7 @@ import platform
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 import csi
-from csi.data.prepare import MISSING_POLICIES, as_frame, prepare_items
+from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES, as_frame, prepare_items
 from csi.errors import DataError, EstimationError
 from csi.estimators import ESTIMATORS
 from csi.index.aggregate import UnitEstimate, aggregate
@@ -119,6 +119,7 @@ def index_panel(
     *,
     company: str,
     wave: str,
+    wave_order: Sequence[object] | None = None,
     industry: str | None = None,
     sector: str | None = None,
     respondent_weight: str | None = None,
@@ -130,7 +131,7 @@ def index_panel(
     pooled: bool = False,
     level: float = 0.95,
     ci: str = DEFAULT_INTERVAL,
-    missing: str = "listwise",
+    missing: str = DEFAULT_MISSING,
     national_fit: bool = True,
     national_resamples: int | None = None,
     flagged: str = "exclude",
@@ -154,6 +155,12 @@ def index_panel(
     company, wave, industry, sector, respondent_weight
         Column names.  Without ``industry`` and ``sector`` companies aggregate
         straight to the nation; either may be left out.
+    wave_order
+        The waves, earliest first, for labels whose order csi cannot tell
+        (numbers, years, quarters, months, ISO dates and ``w1, w2, ...`` are
+        ordered without it); it must list every wave of the data once
+        (:func:`csi.index.waves.order_waves`).  Changes run from each wave to
+        the next in this order.
     unit_weights
         Table ``level, unit, wave, weight``: company revenue (level
         ``company``), industry revenue (``industry``), sector GDP share
@@ -189,8 +196,10 @@ def index_panel(
         changes get the normal interval and z-test (:data:`CHANGE_INTERVAL`);
         a change is significant when its interval excludes 0.
     missing
-        Missing-data policy within a cell (default listwise deletion,
-        methodology §1); see :data:`csi.data.MISSING_POLICIES`.
+        Missing-data method, run within each company x wave cell, in each
+        pooled industry fit and in the national fit (default ``"em"``,
+        :data:`csi.data.prepare.DEFAULT_MISSING`); see
+        :data:`csi.data.MISSING_POLICIES`.  ``"mi"`` only without bootstrap.
     national_fit
         Also fit the model on all respondents of each wave for the national
         structural estimates, impacts and quality (the national *index* is
@@ -263,6 +272,11 @@ def index_panel(
         raise EstimationError(f"unknown change_basis {change_basis!r}; accepted: {', '.join(CHANGE_BASES)}")
     if flagged not in FLAGGED_POLICIES:
         raise EstimationError(f"unknown flagged-cell policy {flagged!r}; accepted: {', '.join(FLAGGED_POLICIES)}")
+    if missing == "mi" and (n_resamples or national_resamples):
+        raise EstimationError(
+            "missing='mi' cannot be bootstrapped yet (bootstrap-then-impute is planned); use missing='em', which "
+            "re-runs EM inside every replicate, or n_resamples=0 and national_resamples=0"
+        )
     if pooled and industry is None:
         raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
@@ -273,7 +287,7 @@ def index_panel(
     # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
     # one company) still mark just that cell failed.
     prepare_items(spec, frame, missing=missing, weights=respondent_weight)
-    hierarchy = build_hierarchy(frame, company, wave, industry, sector)
+    hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
     weights = unit_weight_table(unit_weights, hierarchy)
 
     keep = list(spec.item_names) + ([respondent_weight] if respondent_weight else [])

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from csi.core.index import index_0_100, unstandardise
-from csi.core.moments import cov_to_corr, resample_moments
+from csi.core.moments import cov_to_corr
 from csi.errors import CSIError
 from csi.estimators import fit as fit_model
+from csi.estimators.missing import replicate_moments
 from csi.index.cells import ESTIMATE_OPS, CellResult, CellTask, _quality, cell_seed, estimates_ci, fit_flags
 from csi.index.compute import scale_bounds
 from csi.index.impacts import impacts
@@ -59,7 +60,11 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
         head.n = fit.n
         prepared = fit.data
         rows_company = task.companies[np.asarray(prepared.row_labels, dtype=np.intp)]
-        X, w = prepared.X, prepared.weights
+        w = prepared.weights
+        # Under em/pairwise/mi a company's item means come from the pooled fit's completed data (conditional
+        # means of the missing answers), its replicate spreads from the method re-run in each replicate.
+        report = fit.missing_report
+        X = report.completed if report is not None and report.completed is not None else prepared.X
         spec, M = t.spec, t.spec.block_mask
         lo, hi = scale_bounds(spec)
         scaled = bool(fit.options.get("scaled", True))
@@ -88,7 +93,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
             plan = StratifiedPlan(rows_company, t.n_resamples, cell_seed(t.entropy, "industry", t.unit, t.wave))
             boot = bootstrap(fit, indices=plan.indices(), ci=estimates_ci(t.ci, True), level=t.conf_level, n_jobs=1, progress=False)
             F = plan.counts()
-            _, cov = resample_moments(X, F, w)
+            _, cov = replicate_moments(fit, F)
             _, sd = cov_to_corr(cov)
             wcols = [f"{spec.block_of(i)} <~ {i}" for i in spec.item_names]
             u_rep = unstandardise(boot.draws[wcols].to_numpy(), sd, scaled)

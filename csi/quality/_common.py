@@ -31,4 +31,9 @@ def prepared_data(fit: FitResult, what: str) -> PreparedData:
     """The fit's prepared item data, which resampling criteria need; a clear error when it is absent."""
     if fit.data is None:
         raise EstimationError(f"{what} needs the fitted item data, but this FitResult holds none; refit with csi.fit")
+    if getattr(fit.data, "raw", None) is not None and np.isnan(fit.data.X).any():
+        raise EstimationError(
+            f"{what} needs complete item rows, but this fit kept missing answers for missing={fit.data.missing!r}; "
+            "refit with missing='listwise' or 'mean' for this criterion"
+        )
     return fit.data

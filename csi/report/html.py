@@ -8,64 +8,33 @@ SVG that matplotlib writes, which escapes its own text.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from csi.report import figures, tables
-from csi.report.load import ReportData, load_results, manifest_value
+from csi.errors import CSIError
+from csi.report import figures, methodology, tables
+from csi.report.i18n import Words, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_signed, missing, wave_label
+from csi.report.load import ReportData, load_results
 from csi.results.files import staged_file
 
-
-def _missing(x: Any) -> bool:
-    try:
-        return x is None or math.isnan(float(x))
-    except (TypeError, ValueError):
-        return False
+PAPERS = {"a4": "A4", "letter": "letter"}
+"""Paper sizes of the printed report (``--paper``), as CSS ``@page`` names them."""
 
 
-def fmt_num(x: Any, digits: int = 1) -> str:
-    """A number at fixed precision; '–' when missing."""
-    if _missing(x):
-        return "–"
-    try:
-        return f"{float(x):.{digits}f}"
-    except (TypeError, ValueError):
-        return str(x)
+def change_mark(change: Any, significant: Any, better: str = "higher") -> dict[str, str]:
+    """Arrow and colour of a change: ▲/▼ by its sign when significant; 'good'/'bad' by the construct's direction.
 
-
-def fmt_signed(x: Any, digits: int = 1) -> str:
-    """A change with its sign ('+1.2', '−0.4')."""
-    if _missing(x):
-        return "–"
-    return f"{float(x):+.{digits}f}".replace("-", "−")
-
-
-def fmt_ci(lo: Any, hi: Any, digits: int = 1) -> str:
-    """An interval as '[lo, hi]'; '–' when missing."""
-    if _missing(lo) or _missing(hi):
-        return "–"
-    return f"[{float(lo):.{digits}f}, {float(hi):.{digits}f}]"
-
-
-def fmt_int(x: Any) -> str:
-    return "–" if _missing(x) else f"{int(round(float(x))):,}"
-
-
-def fmt_p(x: Any) -> str:
-    if _missing(x):
-        return "–"
-    return "< 0.001" if float(x) < 0.001 else f"{float(x):.3f}"
-
-
-def change_mark(change: Any, significant: Any) -> str:
-    """'up' / 'down' for a significant change, '' otherwise (the template draws ▲ / ▼)."""
-    if not bool(significant) or _missing(change):
-        return ""
-    return "up" if float(change) > 0 else "down"
+    A significant fall of complaints (``better="lower"``) is good news, so it
+    is green even though its arrow points down.
+    """
+    if not bool(significant) or missing(change) or float(change) == 0:
+        return {"arrow": "", "cls": ""}
+    rise = float(change) > 0
+    good = rise == (better != "lower")
+    return {"arrow": "▲" if rise else "▼", "cls": "good" if good else "bad"}
 
 
 def _environment() -> Any:
@@ -79,7 +48,7 @@ def _environment() -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=fmt_num, signed=fmt_signed, int=fmt_int, p=fmt_p)
+    env.filters.update(num=fmt_num, signed=fmt_signed, int=fmt_int)
     env.globals.update(ci=fmt_ci, mark=change_mark)
     return env
 
@@ -88,98 +57,121 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return frame.to_dict("records") if len(frame) else []
 
 
-def _nested(manifest: Any, key: str, sub: str) -> Any:
-    inner = manifest.get(key)
-    return inner.get(sub) if isinstance(inner, dict) else None
+def default_title(data: ReportData, words: Words) -> str:
+    """A short title from the model: '<model> index report' (the subtitle names the model in full)."""
+    return words("title_default", model=data.model_name)
 
 
-def _first_present(*values: Any) -> Any:
-    return next((v for v in values if v is not None), None)
-
-
-def report_context(data: ReportData, title: str | None = None) -> dict[str, Any]:
+def report_context(data: ReportData, title: str | None = None, lang: str = "en", paper: str = "a4") -> dict[str, Any]:
     """Everything the template shows, as plain Python values (strings unescaped; the template escapes)."""
     from markupsafe import Markup
 
     import csi
 
+    words = Words(lang)
+    if paper not in PAPERS:
+        raise CSIError(f"unknown paper size {paper!r}; accepted: {', '.join(PAPERS)}")
     level = tables.confidence_level(data)
+    alpha = 1 - level
     sub_levels = [lv for lv in ("sector", "industry", "company") if lv in data.levels]
-    level_names = {"sector": "Sectors", "industry": "Industries", "company": "Companies"}
     sections = []
     for lv in sub_levels:
+        rows = tables.level_table(data, lv, lang=lang)
         sections.append(
             {
                 "level": lv,
-                "title": level_names[lv],
-                "singular": {"sector": "Sector", "industry": "Industry", "company": "Company"}[lv],
-                "rows": _records(level_rows := tables.level_table(data, lv)),
-                "flagged": int((level_rows["index"].notna() & (level_rows["status"] != "ok")).sum()),
-                "trends": Markup(figures.unit_trends(data, lv)) if len(data.waves) > 1 else None,
-                "forest": Markup(figures.index_ci(data, lv)),
+                "title": words(f"level_{lv}"),
+                "singular": words(f"one_{lv}"),
+                "rows": _records(rows),
+                "flagged": int((rows["index"].notna() & (rows["status"] != "ok")).sum()),
+                "trends": Markup(figures.unit_trends(data, lv, lang)) if len(data.waves) > 1 else None,
+                "forest": Markup(figures.index_ci(data, lv, lang)),
             }
         )
-    impacts = tables.impacts_table(data)
+    impacts = tables.impacts_table(data, lang=lang)
     quality = tables.quality_table(data)
     paths = _records(tables.paths_table(data))
     for r in paths:
-        r["significant_text"] = "–" if pd.isna(r["significant"]) else ("yes" if r["significant"] else "no")
+        r["significant_text"] = "–" if pd.isna(r["significant"]) else (words.yes if r["significant"] else words.no)
+    measurement = tables.measurement_table(data)
+    measurement["question"] = [data.item_label(i, lang) for i in measurement["item"]]
+    items = data.items.copy() if len(data.items) else pd.DataFrame()
+    if len(items):
+        items["question"] = [data.item_label(i, lang) for i in items["item"]]
+    sample = data.manifest.get("report", {}).get("sample") if isinstance(data.manifest.get("report"), dict) else None
+    national = tables.national_table(data, lang=lang)
+    lower = [data.label(c, lang) for c in national["construct"] if data.better(c) == "lower"]
     return {
-        "title": title or f"{data.label(data.target)}: {data.model_name} index report",
+        "t": words,
+        "lang": "zh-Hans" if lang == "zh" else "en",
+        "paper": PAPERS[paper],
+        "kind": data.kind,
+        "wl": lambda w: wave_label(w, words),
+        "p": lambda x: fmt_p(x, alpha),
+        "title": title or default_title(data, words),
         "model_name": data.model_name,
-        "model_label": getattr(data.spec, "label", "") or "",
+        "model_label": data.spec.label_in(lang) if data.spec is not None else "",
         "model_text": tables.model_text(data),
         "target": data.target,
+        "target_label": data.label(data.target, lang),
         "waves": list(data.waves),
         "level_pct": f"{100 * level:g}",
-        "headline": tables.headline(data),
-        "national": _records(tables.national_table(data)),
-        "national_trend": Markup(figures.national_trend(data)) if len(data.waves) > 1 else None,
+        "headline": tables.headline(data, lang),
+        "national": _records(national),
+        "lower_is_better": ", ".join(lower),
+        "national_trend": Markup(figures.national_trend(data, lang)) if len(data.waves) > 1 else None,
         "sections": sections,
         "flagged_policy": tables.flagged_policy(data),
         "paths": paths,
         "paths_have_ci": any(r["significant_text"] != "–" for r in paths),
-        "path_diagram": Markup(figures.path_diagram(data)) if (data.estimates["level"] == "national").any() else None,
+        "path_diagram": Markup(figures.path_diagram(data, lang))
+        if (data.estimates["level"] == "national").any() and (data.estimates["op"] == "~").any()
+        else None,
         "impacts": _records(impacts),
-        "ipma": Markup(figures.ipma(data)) if len(impacts) else None,
+        "ipma": Markup(figures.ipma(data, lang)) if len(impacts) else None,
         "quality_columns": [c for c in quality.columns if c != "construct"],
         "criteria_names": tables.CRITERIA,
         "quality": _records(quality),
-        "measurement": _records(tables.measurement_table(data)),
+        "measurement": _records(measurement),
+        "items": _records(items),
+        "sample": sample,
         "samples": _records(tables.sample_table(data)),
-        "suppressed": _records(tables.suppressed_table(data)),
-        "manifest": _records(tables.manifest_table(data)),
-        "seed": manifest_value(data.manifest, "seed"),
-        "input_hash": manifest_value(data.manifest, "input_hash", "input_sha256", "data_hash"),
-        "method": manifest_value(data.manifest, "method", "estimator") or _nested(data.manifest, "options", "method"),
-        "failed_replicates": _first_present(
-            manifest_value(data.manifest, "failed_replicates", "n_failed"),
-            _nested(data.manifest, "counts", "failed_replicates"),
-        ),
+        "cells": methodology.cells(data, words),
+        "paragraphs": methodology.paragraphs(data, words),
+        "settings": methodology.settings(data, words),
+        "run_warnings": methodology.run_warnings(data),
         "csi_version": csi.__version__,
-        "label_of": data.label,
     }
 
 
-def render_html(result: Any, *, title: str | None = None) -> str:
+def render_html(result: Any, *, title: str | None = None, lang: str = "en", paper: str = "a4") -> str:
     """The report as one HTML string.
 
     Parameters
     ----------
     result
-        A results folder (``csi index --out DIR``), a panel index result, or
-        :class:`~csi.report.load.ReportData`.
+        A results folder (``csi index --out DIR``, ``csi fit --out DIR`` or
+        ``csi bootstrap --out DIR``), a panel index result, a fit or
+        bootstrap result, or :class:`~csi.report.load.ReportData`.
     title
-        Overrides the default title (the target construct and model).
+        Overrides the default title ('<model> index report').
+    lang
+        ``"en"`` or ``"zh"`` (Simplified Chinese): every heading, label and
+        sentence, and the construct and item labels from the model file.
+    paper
+        ``"a4"`` or ``"letter"``: the page size when printed (and in the PDF).
     """
+    words = Words(lang)  # an unknown language fails before any work
     data = load_results(result)
-    return _environment().get_template("report.html.j2").render(**report_context(data, title))
+    return _environment().get_template("report.html.j2").render(**report_context(data, title, words.lang, paper))
 
 
-def write_html(result: Any, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
+def write_html(
+    result: Any, path: str | os.PathLike[str], *, title: str | None = None, lang: str = "en", paper: str = "a4"
+) -> Path:
     """Write the HTML report to ``path`` (UTF-8); returns the path."""
     path = Path(path)
-    page = render_html(result, title=title)
+    page = render_html(result, title=title, lang=lang, paper=paper)
     with staged_file(path) as staged:  # a reader never sees half a page, and a failure keeps the old one
         staged.write_text(page, encoding="utf-8")
     return path

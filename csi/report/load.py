@@ -1,9 +1,12 @@
-"""Reading a panel-index results folder for the report.
+"""Reading a results folder for the report.
 
-The folder is what ``csi index --out DIR`` (``PanelIndexResult.write``) writes:
-``index.csv, changes.csv, units.csv, estimates.csv, impacts.csv, quality.csv``
-and ``manifest.json``.  This module is the report's only reader of it, so the
-report can switch to another reader in one place.
+A panel folder is what ``csi index --out DIR`` (``PanelIndexResult.write``)
+writes: ``index.csv, changes.csv, units.csv, estimates.csv, impacts.csv,
+quality.csv`` and ``manifest.json``.  A folder with ``results.json`` is one
+survey (``csi fit --out DIR`` or ``csi bootstrap --out DIR``), read by
+:mod:`csi.report.survey` into the same tables.  This module is the report's
+only entry point for reading, so the report can switch to another reader in
+one place.
 
 Tolerance, all of it deliberate:
 
@@ -13,8 +16,9 @@ Tolerance, all of it deliberate:
   hierarchy has only ``company`` and ``national`` rows);
 - unit, parent, construct and wave labels are read as text, exactly as written
   (a company called ``NA`` or ``007`` stays so);
-- waves are ordered numerically when every wave label is a number, otherwise
-  as text.
+- waves are in the order the manifest lists them (the order ``csi index``
+  used for its changes); without that list, in the order
+  :func:`csi.index.waves.order_waves` finds (never alphabetically).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ import pandas as pd
 
 from csi.errors import DataError
 from csi.index.result import COLUMNS, TEXT_COLUMNS
+from csi.index.waves import order_waves
 from csi.results.csv_text import unescape_frame
 from csi.results.files import FILES_KEY, verify_folder, without_files
 
@@ -70,6 +75,10 @@ class ReportData:
     source: str = ""
     spec: Any = field(default=None, repr=False)
     """The model (:class:`csi.ModelSpec`) rebuilt from the manifest's model text, or None."""
+    kind: str = "panel"
+    """``"panel"`` (a ``csi index`` run) or ``"survey"`` (one ``csi fit``/``csi bootstrap`` run)."""
+    items: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    """One survey: item descriptives (item, construct, scale_min, scale_max, mean, sd, n_missing, missing_share)."""
 
     @property
     def latest_wave(self) -> str:
@@ -86,18 +95,32 @@ class ReportData:
     @property
     def target(self) -> str:
         """The headline construct: the model's target, else SAT, else the last construct."""
-        named = manifest_value(self.manifest, "target")
+        named = manifest_value(self.manifest, "target") or manifest_value(self.manifest.get("report") or {}, "target")
         constructs = list(dict.fromkeys(self.index["construct"]))
         for candidate in (named, getattr(self.spec, "target", None), "SAT"):
             if isinstance(candidate, str) and candidate in constructs:
                 return candidate
         return constructs[-1]
 
-    def label(self, construct: str) -> str:
-        """A construct's long label from the model, or its name."""
+    def label(self, construct: str, lang: str = "en") -> str:
+        """A construct's long label in ``lang`` from the model, or its English label, or its name."""
         if self.spec is not None and construct in self.spec.construct_names:
-            return self.spec.construct(construct).label or construct
+            return self.spec.construct(construct).label_in(lang)
         return construct
+
+    def item_label(self, item: str, lang: str = "en") -> str:
+        """An item's question text in ``lang`` from the model, or its English text, or ''."""
+        if self.spec is not None and item in self.spec.item_names:
+            found = self.spec.items[self.spec.item_names.index(item)]
+            text = found.label_in(lang)
+            return "" if text == item else text
+        return ""
+
+    def better(self, construct: str) -> str:
+        """``"higher"`` or ``"lower"``: which direction of the construct's index is good news (model file)."""
+        if self.spec is not None and construct in self.spec.construct_names:
+            return self.spec.construct(construct).better
+        return "higher"
 
 
 def manifest_value(manifest: Mapping[str, Any], *keys: str) -> Any:
@@ -115,12 +138,11 @@ def manifest_value(manifest: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
-def _wave_order(labels: list[str]) -> tuple[str, ...]:
+def _wave_order(labels: list[str], listed: Any) -> tuple[str, ...]:
     unique = list(dict.fromkeys(labels))
-    try:
-        return tuple(sorted(unique, key=float))
-    except ValueError:
-        return tuple(sorted(unique))
+    if isinstance(listed, list) and all(isinstance(w, str) for w in listed) and set(listed) >= set(unique):
+        return tuple(w for w in listed if w in set(unique))
+    return tuple(order_waves(unique))
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -187,6 +209,9 @@ def _spec_from(manifest: Mapping[str, Any]) -> Any:
     model = manifest.get("model")
     if text is None and isinstance(model, Mapping):
         text = model.get("text")
+    report = manifest.get("report")
+    if text is None and isinstance(report, Mapping):
+        text = report.get("model_text")
     if not isinstance(text, str) or not text.strip():
         return None
     from csi.errors import CSIError
@@ -206,9 +231,12 @@ def load_results(source: str | os.PathLike[str] | Any) -> ReportData:
     Parameters
     ----------
     source
-        A results folder written by ``csi index --out DIR``, an object with the
-        attributes ``index, changes, units, estimates, impacts, quality,
-        manifest`` (a ``PanelIndexResult``), or a :class:`ReportData`.
+        A results folder written by ``csi index --out DIR`` (a panel) or by
+        ``csi fit --out DIR`` / ``csi bootstrap --out DIR`` (one survey), an
+        object with the attributes ``index, changes, units, estimates,
+        impacts, quality, manifest`` (a ``PanelIndexResult``), a
+        :class:`csi.FitResult` or :class:`csi.BootstrapResult`, or a
+        :class:`ReportData`.
 
     Returns
     -------
@@ -221,17 +249,31 @@ def load_results(source: str | os.PathLike[str] | Any) -> ReportData:
     """
     if isinstance(source, ReportData):
         return source
+    from csi.report import survey
+    from csi.resample.result import BootstrapResult
+    from csi.results.fit import FitResult
+
+    if isinstance(source, FitResult | BootstrapResult):
+        frames, manifest, items, spec = survey.survey_from_result(source)
+        frames = {n: _typed(n, f, f"{n} table") for n, f in frames.items()}
+        return replace(_assemble(frames, manifest, type(source).__name__, True), spec=spec, kind="survey", items=items)
     if isinstance(source, str | os.PathLike):
         folder = Path(source)
         if not folder.is_dir():
-            raise DataError(f"results folder {str(folder)!r} does not exist (write one with 'csi index ... --out DIR')")
+            raise DataError(f"results folder {str(folder)!r} does not exist (write one with 'csi index ... --out DIR' "
+                            "or 'csi fit ... --out DIR')")  # fmt: skip
+        if (folder / "results.json").is_file():
+            frames, manifest, items, _ = survey.survey_from_folder(folder)
+            frames = {n: _typed(n, f, f"{n} table of {folder.name}") for n, f in frames.items()}
+            return replace(_assemble(frames, manifest, str(folder), True), kind="survey", items=items)
         manifest = verify_folder(folder)  # before any table is trusted
         frames = {}
         for name in COLUMNS:
             path = folder / f"{name}.csv"
             if f"{name}.csv" not in manifest[FILES_KEY]:
                 raise DataError(f"results folder {str(folder)!r} has no {name}.csv; expected: "
-                                f"{', '.join(f'{n}.csv' for n in COLUMNS)} and manifest.json")  # fmt: skip
+                                f"{', '.join(f'{n}.csv' for n in COLUMNS)} and manifest.json (csi index --out), "
+                                "or results.json (csi fit --out)")  # fmt: skip
             frames[name] = _typed(name, _read_csv(path), f"{path.name}")
         manifest = without_files(manifest)
         where = str(folder)
@@ -250,19 +292,25 @@ def load_results(source: str | os.PathLike[str] | Any) -> ReportData:
     return _assemble(frames, manifest, where)
 
 
-def _assemble(frames: dict[str, pd.DataFrame], manifest: Mapping[str, Any], where: str) -> ReportData:
+def _assemble(
+    frames: dict[str, pd.DataFrame], manifest: Mapping[str, Any], where: str, survey: bool = False
+) -> ReportData:
     index = frames["index"]
+    if survey and not len(index):
+        raise DataError(f"{where}: the fit has no 0-100 indices (every item needs a scale in the model file, e.g. "
+                        "scale = [1, 10]); a report needs them")  # fmt: skip
     unknown = sorted(set(index["level"]) - set(LEVELS))
     if unknown:
         raise DataError(f"index.csv: unknown level(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(LEVELS)}")
     present = tuple(lv for lv in LEVELS if (index["level"] == lv).any())
-    absent = [lv for lv in REQUIRED_LEVELS if lv not in present]
+    absent = [lv for lv in (("national",) if survey else REQUIRED_LEVELS) if lv not in present]
     if absent:
         raise DataError(f"index.csv has no {' or '.join(map(repr, absent))} rows; a report needs both")
     if not len(index):
         raise DataError("index.csv has no rows")
-    waves = _wave_order(list(index["wave"]))
+    waves = _wave_order(list(index["wave"]), manifest.get("waves"))
     return ReportData(
+        kind="survey" if survey else "panel",
         index=index,
         changes=frames["changes"],
         units=frames["units"],

@@ -76,12 +76,14 @@ def html_to_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[s
     return pdf_path
 
 
-def write_pdf(result: Any, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
-    """Write the report as PDF (the HTML report printed by headless Chromium); returns the path."""
+def write_pdf(
+    result: Any, path: str | os.PathLike[str], *, title: str | None = None, lang: str = "en", paper: str = "a4"
+) -> Path:
+    """Write the report as PDF (the HTML report printed by headless Chromium on ``paper``); returns the path."""
     find_chromium()  # fail before the work if there is no browser
     with tempfile.TemporaryDirectory(prefix="csi-report-") as tmp:
         html = Path(tmp) / "report.html"
-        html.write_text(render_html(result, title=title), encoding="utf-8")
+        html.write_text(render_html(result, title=title, lang=lang, paper=paper), encoding="utf-8")
         with staged_file(path) as staged:
             html_to_pdf(html, staged)
         return Path(path)

@@ -36,11 +36,27 @@ def flagged_policy(data: ReportData) -> str:
     return policy if policy in ("exclude", "include") else "exclude"
 
 
-def status_note(data: ReportData, status: str) -> str:
+#: :data:`STATUS_NOTES` in Chinese.
+STATUS_NOTES_ZH = {
+    "not_converged": "未收敛",
+    "inadmissible": "解不可接受",
+    "negative_weight": "外部权重为负：不是加权平均",
+    "includes_flagged": "包含被标记的单元",
+    "all_flagged": "所有单元均被标记",
+    "suppressed": "受访者过少",
+    "failed": "无法拟合",
+}
+
+
+def status_note(data: ReportData, status: str, lang: str = "en") -> str:
     """The reader's explanation of a status, with what the aggregates did with a flagged cell ('' for ok)."""
-    note = STATUS_NOTES.get(status, status if status != "ok" else "")
+    notes = STATUS_NOTES_ZH if lang == "zh" else STATUS_NOTES
+    note = notes.get(status, status if status != "ok" else "")
     if status in ("not_converged", "inadmissible", "negative_weight"):
-        note += "; excluded from the aggregates" if flagged_policy(data) == "exclude" else "; in the aggregates"
+        if lang == "zh":
+            note += "；未计入汇总指数" if flagged_policy(data) == "exclude" else "；已计入汇总指数"
+        else:
+            note += "; excluded from the aggregates" if flagged_policy(data) == "exclude" else "; in the aggregates"
     return note
 
 #: Quality criteria in reading order, with display names; others follow in their own order.
@@ -84,7 +100,9 @@ def _changes(data: ReportData, level: str, wave: str) -> pd.DataFrame:
     return ch[["unit", "construct", "wave_from", *CHANGE_COLUMNS]]
 
 
-def level_table(data: ReportData, level: str, wave: str | None = None, construct: str | None = None) -> pd.DataFrame:
+def level_table(
+    data: ReportData, level: str, wave: str | None = None, construct: str | None = None, lang: str = "en"
+) -> pd.DataFrame:
     """Every unit of a level in one wave: index, CI, n, status and the change since the previous wave.
 
     Columns: ``unit, parent, n, status, note, index, se, ci_lower, ci_upper,
@@ -110,7 +128,7 @@ def level_table(data: ReportData, level: str, wave: str | None = None, construct
     ch = ch[ch["construct"] == construct].drop(columns=["construct", "wave_from"])
     out = rows.merge(ch, on="unit", how="left")
     out["significant"] = out["significant"].astype("boolean").fillna(False).astype(bool)
-    out["note"] = [status_note(data, s) for s in out["status"]]
+    out["note"] = [status_note(data, s, lang) for s in out["status"]]
     # Reported units first, then flagged ones (an index, but not one to rank), then those without an index.
     rank = np.where(out["index"].isna(), 2, np.where(out["status"].isin(["ok", "includes_flagged"]), 0, 1))
     out = out.assign(_rank=rank).sort_values(["_rank", "parent", "index"], ascending=[True, True, False],
@@ -119,8 +137,8 @@ def level_table(data: ReportData, level: str, wave: str | None = None, construct
     return out[cols].reset_index(drop=True)
 
 
-def national_table(data: ReportData, wave: str | None = None) -> pd.DataFrame:
-    """The national index of every construct in one wave, with CI and change."""
+def national_table(data: ReportData, wave: str | None = None, lang: str = "en") -> pd.DataFrame:
+    """The national index of every construct in one wave, with CI and change (labels in ``lang``)."""
     wave = wave or data.latest_wave
     ix = data.index
     rows = ix[(ix["level"] == "national") & (ix["wave"] == wave)]
@@ -128,25 +146,27 @@ def national_table(data: ReportData, wave: str | None = None) -> pd.DataFrame:
     ch = _changes(data, "national", wave).drop(columns=["wave_from"])
     out = rows.merge(ch, on=["unit", "construct"], how="left")
     out["significant"] = out["significant"].astype("boolean").fillna(False).astype(bool)
-    out.insert(2, "label", [data.label(c) for c in out["construct"]])
+    out.insert(2, "label", [data.label(c, lang) for c in out["construct"]])
+    out["better"] = [data.better(c) for c in out["construct"]]
     return out.reset_index(drop=True)
 
 
-def headline(data: ReportData) -> dict[str, Any]:
+def headline(data: ReportData, lang: str = "en") -> dict[str, Any]:
     """The national index of the target construct in the latest wave, with CI, n and change."""
-    table = national_table(data)
+    table = national_table(data, lang=lang)
     row = table[table["construct"] == data.target]
     if row.empty:
-        return {"construct": data.target, "label": data.label(data.target), "wave": data.latest_wave}
+        return {"construct": data.target, "label": data.label(data.target, lang), "wave": data.latest_wave}
     r = row.iloc[0]
     u = data.units
     status = u.loc[(u["level"] == "national") & (u["wave"] == data.latest_wave), "status"]
     status = str(status.iloc[0]) if len(status) else "ok"
     return {
         "status": status,
-        "note": status_note(data, status),
+        "note": status_note(data, status, lang),
         "construct": data.target,
-        "label": data.label(data.target),
+        "label": data.label(data.target, lang),
+        "better": data.better(data.target),
         "unit": r["unit"],
         "wave": data.latest_wave,
         "previous_wave": data.previous_wave,
@@ -163,16 +183,25 @@ def trend_table(data: ReportData, level: str, construct: str | None = None) -> p
     return wide.reindex(columns=[w for w in data.waves if w in wide.columns]).rename_axis(None, axis=1)
 
 
-def impacts_table(data: ReportData, wave: str | None = None) -> pd.DataFrame:
-    """National impacts of every driver on each target in one wave (largest first)."""
+def impacts_table(data: ReportData, wave: str | None = None, lang: str = "en") -> pd.DataFrame:
+    """National impacts of every driver on each target in one wave.
+
+    The headline construct's drivers come first, then the other targets in
+    model order (the constructs' order in the index table); within a target,
+    largest impact first.
+    """
     imp = data.impacts[data.impacts["level"] == "national"]
     waves = [w for w in data.waves if w in set(imp["wave"])]
     if not waves:
         return pd.DataFrame(columns=["driver", "label", "target", "impact", "performance"])
     wave = wave if wave in waves else waves[-1]
-    imp = imp[imp["wave"] == wave].sort_values(["target", "impact"], ascending=[True, False], kind="stable")
+    imp = imp[imp["wave"] == wave]
+    order = [data.target, *dict.fromkeys(data.index["construct"]), *dict.fromkeys(imp["target"])]
+    rank = {c: i for i, c in reversed(list(enumerate(order)))}
+    imp = imp.assign(_rank=imp["target"].map(rank)).sort_values(["_rank", "impact"], ascending=[True, False],
+                                                                kind="stable")  # fmt: skip
     out = imp[["driver", "target", "impact", "performance"]].copy()
-    out.insert(1, "label", [data.label(c) for c in out["driver"]])
+    out.insert(1, "label", [data.label(c, lang) for c in out["driver"]])
     return out.reset_index(drop=True)
 
 
@@ -225,7 +254,8 @@ def measurement_table(data: ReportData, wave: str | None = None) -> pd.DataFrame
 
 
 def sample_table(data: ReportData) -> pd.DataFrame:
-    """Per wave and level: units ok, suppressed, failed and flagged (any other status), and respondents."""
+    """Per wave and level: units ok, suppressed, failed and flagged (any other status), and respondents of the
+    units reported (ok) at that level."""
     u = data.units
     rows = []
     for wave in data.waves:
@@ -234,18 +264,18 @@ def sample_table(data: ReportData) -> pd.DataFrame:
             if sel.empty:
                 continue
             status = sel["status"]
-            n = sel.loc[status == "ok", "n"].sum() if level == "company" else np.nan
+            n = sel.loc[status == "ok", "n"].sum()
             flagged = ~status.isin(["ok", "suppressed", "failed"])
             rows.append((wave, level, int((status == "ok").sum()), int((status == "suppressed").sum()),
                          int((status == "failed").sum()), int(flagged.sum()), n))  # fmt: skip
     return pd.DataFrame(rows, columns=["wave", "level", "units_ok", "suppressed", "failed", "flagged", "respondents"])
 
 
-def suppressed_table(data: ReportData) -> pd.DataFrame:
+def suppressed_table(data: ReportData, lang: str = "en") -> pd.DataFrame:
     """Every unit-wave whose status is not ok, with its n and what the status means."""
     u = data.units[data.units["status"] != "ok"]
     u = u[["level", "unit", "parent", "wave", "n", "status"]].reset_index(drop=True)
-    return u.assign(note=[status_note(data, s) for s in u["status"]])
+    return u.assign(note=[status_note(data, s, lang) for s in u["status"]])
 
 
 def _flat(value: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -273,4 +303,7 @@ def model_text(data: ReportData) -> str:
     model = data.manifest.get("model")
     if text is None and isinstance(model, Mapping):
         text = model.get("text")
+    report = data.manifest.get("report")
+    if text is None and isinstance(report, Mapping):
+        text = report.get("model_text")
     return text if isinstance(text, str) else ""

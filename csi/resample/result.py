@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -134,22 +133,16 @@ class BootstrapResult:
         return indirect_effect_table(self)
 
     def summary(self) -> str:
-        """Text summary: provenance, failures, and the table of estimates."""
-        head = [
-            f"Bootstrap of {self.fit.spec.name} ({self.fit.method}), {self.n_resamples} resamples",
-            f"Plan: {self.plan}",
-            f"Failed replicates: {self.n_failed} (not converged {self.n_not_converged}, "
-            f"singular {self.n_singular}; policy {self.failed_policy})",
-            f"Interval: {self.ci} {100 * self.level:g}%   sign change: {self.sign_change}"
-            + (f"   inner resamples: {self.inner_resamples}" if self.inner_resamples else ""),
-            "",
-        ]
-        table = self.estimates.set_index(["lhs", "op", "rhs"])
-        return "\n".join(head) + table.to_string(float_format=lambda x: f"{x:.4f}")
+        """Journal-style text summary (:mod:`csi.resample.summary`): settings, then estimates with SE, interval
+        and p-value by kind; fixed and structurally zero parameters are named in a note, not tabled."""
+        from csi.resample.summary import render_text
+
+        return render_text(self)
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        title = html.escape(f"Bootstrap of {self.fit.spec.name}: {self.n_resamples} resamples, {self.n_failed} failed")
-        return f"<div><p>{title}</p>{self.estimates.to_html(float_format=lambda x: f'{x:.4f}', escape=True)}</div>"
+        from csi.resample.summary import render_html
+
+        return render_html(self)

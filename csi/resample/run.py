@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from csi.core import fused
-from csi.core.moments import counts_from_indices, moment_basis, moment_sums, resample_moments
+from csi.core.moments import counts_from_indices, moment_basis, moment_sums
 from csi.errors import ConvergenceWarning, EstimationError
+from csi.estimators.missing import replicate_moments, resamples_missing
 from csi.resample.options import check_fit, check_memory, check_strata, check_workers, inner_resamples_of
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, StratifiedPlan, seed_sequence
 from csi.resample.result import BootstrapResult
@@ -216,7 +217,10 @@ def bootstrap(
         raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     layout = StatisticLayout.of(fit)
     check_memory(n, B, len(layout.labels), chunk_size, workers, inner_resamples)
-    fast = use_fused(fit.method)
+    # With missing cells under em/pairwise every replicate re-runs the method on its moments.
+    fast = use_fused(fit.method) and not resamples_missing(fit)
+    if resamples_missing(fit):
+        replicate_moments(fit, np.zeros((0, n)))  # refuses a method it cannot resample before any work
     if fast:
         basis = moment_basis(X, w, plan.n_draw)
         mdl = fused_model(fit, layout, sign_change)
@@ -230,7 +234,7 @@ def bootstrap(
         if fast:
             G = moment_sums(basis, F.astype(basis.dtype) if basis.exact else F, float64=False)
             return fused_statistics_of(fit, G, basis, layout, sign_change, mdl, gather)[0]
-        m, c = resample_moments(X, F, w)
+        m, c = replicate_moments(fit, F)
         return replicate_statistics(fit, m, c, layout, sign_change)[0]
 
     def inner_se(a: int, b: int) -> np.ndarray:
@@ -271,7 +275,7 @@ def bootstrap(
         parts = []
         for s in range(first, b, BLOCK):
             e = min(s + BLOCK, B)
-            m, c = resample_moments(X, chunk_counts(plan, s, e), w)
+            m, c = replicate_moments(fit, chunk_counts(plan, s, e))
             lo, hi = max(a, s) - s, min(b, e) - s
             parts.append((m[lo:hi], c[lo:hi]))
         means = np.concatenate([p[0] for p in parts])
@@ -345,7 +349,7 @@ def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none"
         b = min(a + 512, n)
         counts = np.ones((b - a, n))
         counts[np.arange(b - a), np.arange(a, b)] = 0.0
-        means, covs = resample_moments(data.X, counts, data.weights)
+        means, covs = replicate_moments(fit, counts)
         out.append(replicate_statistics(fit, means, covs, layout, sign_change)[0])
     return np.concatenate(out)
 

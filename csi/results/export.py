@@ -75,6 +75,17 @@ def results_json(
         "iterations": int(fit.iterations),
         "gof": float(fit.gof),
     }
+    rep = fit.missing_report
+    if rep is not None:
+        doc["missing"] = {
+            "method": rep.method,
+            "n_input": int(rep.n_input),
+            "n_used": int(rep.n_used),
+            "n_patterns": int(rep.n_patterns),
+            "cell_rate": float(rep.rate),
+            "item_rate": {k: float(v) for k, v in rep.item_missing.items()},
+            "little_mcar": None if rep.raw is None else {k: _plain(v) for k, v in rep.little._asdict().items()},
+        }
     if boot is not None:
         doc["bootstrap"] = {
             "n_resamples": boot.n_resamples,

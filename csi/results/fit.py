@@ -120,6 +120,9 @@ class FitResult:
     """CB-SEM only: lavaan's ``fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea, srmr, logl, aic, bic, ...)."""
     cbsem_state: Any = field(repr=False, default=None)
     """CB-SEM only: parameter structure and estimates, for the warm-started bootstrap."""
+    missing_report: Any = field(repr=False, default=None)
+    """Missing-data diagnostics (:class:`csi.estimators.missing.MissingReport`): rates per item and construct,
+    patterns, respondents used, Little's MCAR test; for ``missing="mi"`` the fit of every imputation."""
 
     # ------------------------------------------------------------ structural
     @cached_property
@@ -164,7 +167,11 @@ class FitResult:
         without standard-error columns and without an intercept row.
         CB-SEM: the same standardised estimates; the ML standard errors of the
         unstandardised paths are in ``estimates`` / ``parameter_table``.
+        Multiple imputation (``missing="mi"``): the imputations' tables pooled
+        by Rubin's rules (see ``MissingReport.pooled_inner_model``).
         """
+        if self.missing_report is not None and self.missing_report.imputations:
+            return self.missing_report.pooled_inner_model()
         if self.method not in OLS_ON_SCORES:
             rows_est = [(t, s, self.paths.loc[t, s]) for t in self.spec.endogenous for s in self.spec.predecessors(t)]
             return pd.DataFrame(rows_est, columns=["lhs", "rhs", "estimate"])
@@ -342,6 +349,7 @@ def _header(fit: FitResult) -> list[tuple[str, str]]:
             ("Iterations", f"{fit.iterations} ({status})"),
         ]
         + _fit_lines(fit)
+        + (fit.missing_report.lines() if fit.missing_report is not None else [])
         + ([("Admissible", "yes" if fit.admissible else "NO")] if fit.rho_a is not None or not fit.admissible else [])
     )
 
@@ -397,11 +405,26 @@ def _inner_title(fit: FitResult) -> str:
     return "Structural model (OLS on disattenuated correlations; no analytic standard errors)"
 
 
+def _p_text(x: float) -> str:
+    return "" if not np.isfinite(x) else ("<0.001" if x < 0.001 else f"{x:.3f}")
+
+
+def _p_note(fit: FitResult) -> str:
+    """What the p-values of the summary test (journal tables say so under the table)."""
+    if fit.parameter_table is not None:
+        return "p: two-sided Wald z-test of H0: parameter = 0 (ML standard errors); fixed parameters have none."
+    if fit.method in OLS_ON_SCORES:
+        return "p: two-sided t-test of H0: path = 0 (OLS on construct scores; bootstrap for PLS inference)."
+    return ""
+
+
 def _render_text(fit: FitResult) -> str:
     lines = [f"{k:<14}{v}" for k, v in _header(fit)]
     for title, table in _summary_tables(fit):
-        lines += ["", title, "-" * len(title), table.to_string(float_format=lambda x: f"{x:.4f}", na_rep="")]
-    return "\n".join(lines)
+        fmt = {c: _p_text for c in table.columns if c == "p_value"}
+        text = table.to_string(float_format=lambda x: f"{x:.4f}", na_rep="", formatters=fmt or None)
+        lines += ["", title, "-" * len(title), text]
+    return "\n".join(lines + (["", _p_note(fit)] if _p_note(fit) else []))
 
 
 def _render_html(fit: FitResult) -> str:
@@ -409,5 +432,8 @@ def _render_html(fit: FitResult) -> str:
     parts = [f"<table>{head}</table>"]
     for title, table in _summary_tables(fit):
         parts.append(f"<h4>{html.escape(title)}</h4>")
-        parts.append(table.to_html(float_format=lambda x: f"{x:.4f}", na_rep="", escape=True))
+        fmt = {c: _p_text for c in table.columns if c == "p_value"}
+        parts.append(table.to_html(float_format=lambda x: f"{x:.4f}", na_rep="", escape=True, formatters=fmt or None))
+    if _p_note(fit):
+        parts.append(f"<p><small>{html.escape(_p_note(fit))}</small></p>")
     return "<div>" + "".join(parts) + "</div>"

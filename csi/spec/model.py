@@ -11,8 +11,10 @@ from it in one place (:meth:`ModelSpec.path_labels` and friends).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +27,24 @@ SIGNS = ("+", "-", "?")
 """Expected signs of a path; used only to flag estimates, never to constrain them."""
 
 ITEM_TYPES = ("interval", "ordinal", "binary", "percent")
+
+
+BETTER = ("higher", "lower")
+"""Which direction of a construct's index is good news (:attr:`Construct.better`)."""
+
+
+def _language_labels(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """``{code: text}`` or ``(code, text)`` pairs as sorted pairs; codes are short language tags."""
+    pairs = value.items() if isinstance(value, Mapping) else value
+    try:
+        out = {k: v for k, v in pairs}
+    except (TypeError, ValueError):
+        raise SpecError(f"{where}: labels must map language codes to text, e.g. {{zh = \"...\"}}; got {value!r}") from None
+    for k, v in out.items():
+        if not (isinstance(k, str) and re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)*", k)) or not isinstance(v, str):
+            raise SpecError(f"{where}: labels entry {k!r} = {v!r} is not accepted; give a language code such as "
+                            "'zh' or 'en' and a text")  # fmt: skip
+    return tuple(sorted(out.items()))
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,9 @@ class Item:
         One of :data:`ITEM_TYPES`.
     label
         Human-readable question text.
+    labels
+        The question text in other languages, ``{language code: text}``
+        (e.g. ``{"zh": "..."}``); stored as sorted ``(code, text)`` pairs.
     """
 
     name: str
@@ -57,10 +80,19 @@ class Item:
     missing_codes: tuple[float, ...] = ()
     type: str = "interval"
     label: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise SpecError(f"an item name must be a non-empty string, got {self.name!r}")
+        object.__setattr__(self, "labels", _language_labels(self.labels, f"item {self.name!r}"))
+        self._check_fields()
+
+    def label_in(self, language: str) -> str:
+        """The question text in ``language``, falling back to :attr:`label`, then the name."""
+        return dict(self.labels).get(language) or self.label or self.name
+
+    def _check_fields(self) -> None:
         if (self.scale_min is None) != (self.scale_max is None):
             raise SpecError(
                 f"item {self.name!r}: give both scale_min and scale_max or neither "
@@ -111,12 +143,21 @@ class Construct:
         ``"A"`` (reflective, ``=~``) or ``"B"`` (composite, ``<~``).
     label
         Long name for reports (e.g. ``"Customer satisfaction"``).
+    better
+        ``"higher"`` (default) when a rise of the construct's index is good
+        news, ``"lower"`` when a fall is (complaints): reports colour and word
+        changes by it.
+    labels
+        The long name in other languages, ``{language code: text}``; stored
+        as sorted ``(code, text)`` pairs.
     """
 
     name: str
     items: tuple[Item, ...]
     mode: str = "A"
     label: str = ""
+    better: str = "higher"
+    labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -140,6 +181,12 @@ class Construct:
             )
         if not isinstance(self.label, str):
             raise SpecError(f"construct {self.name!r}: label must be a string, got {self.label!r}")
+        if self.better not in BETTER:
+            raise SpecError(
+                f"construct {self.name!r}: better = {self.better!r} is not accepted; accepted: 'higher' "
+                "(a rise is good news, the default) or 'lower' (a fall is, e.g. complaints)"
+            )
+        object.__setattr__(self, "labels", _language_labels(self.labels, f"construct {self.name!r}"))
         names = [i.name for i in items]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -148,6 +195,10 @@ class Construct:
     @property
     def item_names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.items)
+
+    def label_in(self, language: str) -> str:
+        """The long name in ``language`` (``"en"``: :attr:`label`), falling back to :attr:`label`, then the name."""
+        return dict(self.labels).get(language) or self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -201,6 +252,9 @@ class ModelSpec:
         Long description.
     covariances
         Residual covariances (``~~``); only covariance-based SEM uses them.
+    labels
+        The long description in other languages, ``{language code: text}``;
+        stored as sorted ``(code, text)`` pairs.
     """
 
     name: str
@@ -209,12 +263,18 @@ class ModelSpec:
     target: str | None = None
     label: str = ""
     covariances: tuple[Covariance, ...] = field(default=())
+    labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", _language_labels(self.labels, f"model {self.name!r}"))
         object.__setattr__(self, "constructs", tuple(self.constructs))
         object.__setattr__(self, "paths", tuple(self.paths))
         object.__setattr__(self, "covariances", tuple(self.covariances))
         _validate(self)
+
+    def label_in(self, language: str) -> str:
+        """The long description in ``language``, falling back to :attr:`label`."""
+        return dict(self.labels).get(language) or self.label
 
     # ------------------------------------------------------------------ names
     @property
@@ -342,6 +402,33 @@ class ModelSpec:
             self,
             constructs=tuple(
                 replace(c, items=tuple(replace(i, scale_min=scale_min, scale_max=scale_max) for i in c.items))
+                for c in self.constructs
+            ),
+        )
+
+    def with_missing_codes(self, codes: Iterable[float]) -> ModelSpec:
+        """A copy in which every item treats ``codes`` (e.g. 98 = "don't know") as missing."""
+        codes = tuple(codes)
+        return replace(
+            self,
+            constructs=tuple(
+                replace(c, items=tuple(replace(i, missing_codes=codes) for i in c.items)) for c in self.constructs
+            ),
+        )
+
+    def with_reverse(self, names: Iterable[str]) -> ModelSpec:
+        """A copy in which the items called ``names`` are reverse-worded (recoded before estimation)."""
+        names = [names] if isinstance(names, str) else list(names)
+        unknown = [n for n in names if n not in self.item_names]
+        if unknown:
+            raise SpecError(
+                f"cannot reverse {', '.join(map(repr, unknown))}: not an item of model {self.name!r} "
+                f"(items: {', '.join(self.item_names)})"
+            )
+        return replace(
+            self,
+            constructs=tuple(
+                replace(c, items=tuple(replace(i, reverse=True) if i.name in names else i for i in c.items))
                 for c in self.constructs
             ),
         )

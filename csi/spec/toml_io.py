@@ -6,6 +6,7 @@ Format
 
     name = "ECSI-7"                         # default: the file stem, or "model"
     label = "European Customer Satisfaction Index"
+    labels = {zh = "欧洲顾客满意度指数"}     # optional: the label in other languages
     target = "SAT"                          # optional
     paths = [                               # [from, to] or [from, to, sign]; sign + - ? (default ?)
         ["IMAG", "EXPE", "+"],              # {from = "IMAG", to = "EXPE", sign = "+"} also works
@@ -18,11 +19,13 @@ Format
 
     [constructs.IMAG]                       # constructs in declaration order
     label = "Corporate image"
+    labels = {zh = "企业形象"}               # optional: the label in other languages
+    better = "higher"                       # default; "lower" when a fall is good news (complaints)
     mode = "A"                              # A = reflective (default), B = composite
     items = ["IMAG1", "IMAG2", {name = "IMAG3", label = "...", reverse = true}]
     # scale / type / reverse / missing_codes here override [defaults] for this block
 
-Every item key (``name``, ``label``, ``scale``, ``type``, ``reverse``,
+Every item key (``name``, ``label``, ``labels``, ``scale``, ``type``, ``reverse``,
 ``missing_codes``) may be given per item; per-item values override the
 construct's, which override ``[defaults]``.  ``scale = []`` means "no known
 scale".  Keys in the wrong place or misspelt are rejected with the list of
@@ -50,10 +53,10 @@ from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
 
 __all__ = ["read_toml", "to_toml"]
 
-TOP_KEYS = ("name", "label", "target", "paths", "covariances", "defaults", "constructs")
+TOP_KEYS = ("name", "label", "labels", "target", "paths", "covariances", "defaults", "constructs")
 ITEM_DEFAULT_KEYS = ("scale", "type", "reverse", "missing_codes")
-CONSTRUCT_KEYS = ("label", "mode", "items", *ITEM_DEFAULT_KEYS)
-ITEM_KEYS = ("name", "label", *ITEM_DEFAULT_KEYS)
+CONSTRUCT_KEYS = ("label", "labels", "better", "mode", "items", *ITEM_DEFAULT_KEYS)
+ITEM_KEYS = ("name", "label", "labels", *ITEM_DEFAULT_KEYS)
 PATH_KEYS = ("from", "to", "sign")
 
 
@@ -108,10 +111,12 @@ def _construct(name: str, table: Any, defaults: dict[str, Any]) -> Construct:
         if "name" not in entry:
             raise SpecError(f"an item of {where} has no 'name': write {{name = \"...\", ...}}")
         fields = {**block_defaults, **_item_fields(entry, f"item {entry['name']!r}")}
-        if "label" in entry:
-            fields["label"] = entry["label"]
+        for key in ("label", "labels"):
+            if key in entry:
+                fields[key] = entry[key]
         items.append(Item(entry["name"], **fields))
-    return Construct(name, tuple(items), table.get("mode", "A"), table.get("label", ""))
+    return Construct(name, tuple(items), table.get("mode", "A"), table.get("label", ""),
+                     table.get("better", "higher"), table.get("labels", ()))  # fmt: skip
 
 
 def _path(entry: Any) -> Path:
@@ -159,6 +164,7 @@ def spec_from_dict(data: Mapping[str, Any], default_name: str = "model") -> Mode
         covariances=tuple(
             _covariance(c) for c in _expect(data.get("covariances", []), list, "covariances", "the model file")
         ),
+        labels=data.get("labels", ()),
     )
 
 
@@ -216,6 +222,8 @@ def _v(value: Any) -> str:
     """One TOML value; tomli_w does the quoting and number formatting."""
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_v(x) for x in value) + "]"
+    if isinstance(value, Mapping):  # an inline table (tomli_w would write a [table])
+        return "{" + ", ".join(f"{_k(k)} = {_v(v)}" for k, v in value.items()) + "}"
     return tomli_w.dumps({"v": value})[len("v = ") :].rstrip("\n")
 
 
@@ -252,6 +260,8 @@ def to_toml(spec: ModelSpec) -> str:
     out = [f"name = {_v(spec.name)}"]
     if spec.label:
         out.append(f"label = {_v(spec.label)}")
+    if spec.labels:
+        out.append(f"labels = {_v(dict(spec.labels))}")
     if spec.target is not None:
         out.append(f"target = {_v(spec.target)}")
     if spec.paths:
@@ -268,12 +278,18 @@ def to_toml(spec: ModelSpec) -> str:
         out += ["", f"[constructs.{_k(c.name)}]"]
         if c.label:
             out.append(f"label = {_v(c.label)}")
+        if c.labels:
+            out.append(f"labels = {_v(dict(c.labels))}")
+        if c.better != "higher":
+            out.append(f"better = {_v(c.better)}")
         out.append(f"mode = {_v(c.mode)}")
         out.append("items = [")
         for i in c.items:
             fields: dict[str, Any] = {}
             if i.label:
                 fields["label"] = i.label
+            if i.labels:
+                fields["labels"] = dict(i.labels)
             if _scale(i) != defaults.get("scale"):
                 fields["scale"] = _scale(i) or []
             if i.type != defaults.get("type", "interval"):

@@ -1,0 +1,187 @@
+"""Monte-Carlo study of the missing-data methods (``csi bench missing``), in the estimator-study harness.
+
+Every replication draws one complete sample from a population model exactly
+as :mod:`csi.bench.montecarlo` does (same models, loadings, seeds and true
+values), deletes answers by one missingness scenario, and fits PLS with each
+method of :data:`METHODS`.  Rows have :data:`csi.bench.montecarlo.COLUMNS`;
+the ``population`` column holds the scenario (``"MCAR 5%"``, ``"MAR 20%"``,
+...) and ``method`` the missing-data method, so
+:func:`csi.bench.montecarlo.summarise` and ``headline`` apply unchanged.
+
+Design (documented choices)
+---------------------------
+* **Population**: common-factor (:func:`csi.simulate` ``population="factor"``);
+  true paths and indices are those of the complete population.
+* **MCAR**: every item cell is deleted independently with probability
+  ``rate``.
+* **MAR**: the first item of the first block (the driver) is always observed;
+  every other cell of row ``i`` is deleted with probability
+  ``2 rate (1 - r_i)`` with ``r_i`` the driver's mid-rank in ``(0, 1)``: low
+  drivers lose more answers, the expected rate of those cells is ``rate``,
+  and the mechanism depends only on observed values (MAR, Rubin 1976).
+* **Intervals**: percentile intervals from ``bootstrap`` resamples of
+  :func:`csi.bootstrap`, which re-runs ``em`` and ``pairwise`` inside every
+  replicate.  ``mi`` has no bootstrap yet, so it gets no interval (coverage
+  empty).  Rows without any answer are not possible here (the driver is
+  always answered under MAR; under MCAR they are dropped by every method).
+* **Seeds**: as the estimator study, plus a third child of the replication's
+  seed for the deletions and a fourth for the imputations.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+import csi
+from csi.bench.montecarlo import COLUMNS, design_loadings, replication_seed
+from csi.errors import CSIError
+
+METHODS = ("listwise", "mean", "pairwise", "em", "mi")
+SCENARIOS = ("MCAR 5%", "MAR 5%", "MCAR 20%", "MAR 20%")
+"""Missingness scenarios: mechanism and share of item cells deleted."""
+MODELS = ("ecsi", "acsi")
+
+
+def scenario(name: str) -> tuple[str, float]:
+    """``("MCAR" | "MAR", rate)`` of a scenario name such as ``"MAR 20%"``."""
+    try:
+        mech, pct = name.split()
+        rate = float(pct.rstrip("%")) / 100
+    except ValueError:
+        raise CSIError(f"scenario {name!r} is not 'MCAR r%' or 'MAR r%'") from None
+    if mech not in ("MCAR", "MAR") or not 0 < rate < 0.5:
+        raise CSIError(f"scenario {name!r}: mechanism MCAR or MAR and a rate in (0 %, 50 %), e.g. 'MAR 20%'")
+    return mech, rate
+
+
+def delete_answers(data: pd.DataFrame, items: Sequence[str], name: str, rng: np.random.Generator) -> pd.DataFrame:
+    """A copy of ``data`` with answers deleted by scenario ``name`` (see the module notes)."""
+    mech, rate = scenario(name)
+    out = data.copy()
+    X = out[list(items)].to_numpy(dtype=float, copy=True)
+    n, p = X.shape
+    if mech == "MCAR":
+        drop = rng.random((n, p)) < rate
+    else:
+        driver = X[:, 0]
+        r = (pd.Series(driver).rank(method="average").to_numpy() - 0.5) / n
+        drop = rng.random((n, p)) < (2 * rate * (1 - r))[:, None]
+        drop[:, 0] = False
+    X[drop] = np.nan
+    out[list(items)] = X
+    return out
+
+
+def run_replication(
+    model: str, name: str, n: int, rep: int, methods: Sequence[str], seed: int, bootstrap: int, level: float,
+    imputations: int,
+) -> list[tuple]:  # fmt: skip
+    """Rows (:data:`csi.bench.montecarlo.COLUMNS`) of one replication: every method on the same incomplete sample."""
+    spec = csi.load_model(model)
+    data_seed, boot_seed, del_seed, mi_seed = replication_seed(seed, model, "common_factor", n, rep).spawn(4)
+    sim = csi.simulate(spec, n, seed=data_seed, population="factor", loadings=design_loadings(spec))
+    data = delete_answers(sim.data, spec.item_names, name, np.random.default_rng(del_seed))
+    labels = list(spec.path_labels())
+    true_paths = sim.paths.reindex(labels).to_numpy()
+    constructs = [c for c in spec.construct_names if np.isfinite(sim.population_index[c])]
+    true_index = sim.population_index.reindex(constructs).to_numpy()
+    path_cols = [f"{p.target} ~ {p.source}" for p in spec.paths]
+    index_cols = [f"{c} index {c}" for c in constructs]
+    rows: list[tuple] = []
+    for method in methods:
+        status, message = "ok", ""
+        paths = np.full(len(labels), np.nan)
+        index = np.full(len(constructs), np.nan)
+        p_ci = [np.full(len(labels), np.nan)] * 2
+        i_ci = [np.full(len(constructs), np.nan)] * 2
+        boot_seconds = np.nan
+        extra = {"imputations": imputations, "mi_seed": int(mi_seed.generate_state(1)[0])} if method == "mi" else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            try:
+                fit = csi.fit(spec, data, missing=method, **extra)
+            except CSIError as e:
+                fit, status, message = None, "error", str(e).splitlines()[0]
+            seconds = time.perf_counter() - t0
+            if fit is not None:
+                status = "ok" if fit.converged else "not_converged"
+                paths = np.array([fit.paths.loc[p.target, p.source] for p in spec.paths], dtype=float)
+                index = csi.compute_index(fit, negative="force").reindex(constructs).to_numpy(dtype=float)
+                if bootstrap and method != "mi":
+                    t1 = time.perf_counter()
+                    draws = csi.bootstrap(fit, bootstrap, seed=boot_seed, n_jobs=1, progress=False).draws
+                    boot_seconds = time.perf_counter() - t1
+                    q = [(1 - level) / 2, (1 + level) / 2]
+                    p_ci = list(np.nanquantile(draws[path_cols].to_numpy(), q, axis=0))
+                    i_ci = list(np.nanquantile(draws[index_cols].to_numpy(), q, axis=0))
+        head = (model, name, n, rep, method, status, message, seconds, boot_seconds)
+        for k, label in enumerate(labels):
+            rows.append(head + ("path", label, true_paths[k], paths[k], p_ci[0][k], p_ci[1][k]))
+        for k, c in enumerate(constructs):
+            rows.append(head + ("index", f"{c} index", true_index[k], index[k], i_ci[0][k], i_ci[1][k]))
+    return rows
+
+
+def _run_batch(batch: list[tuple]) -> list[tuple]:
+    out: list[tuple] = []
+    for args in batch:
+        out.extend(run_replication(*args))
+    return out
+
+
+def run_study(
+    models: Sequence[str] = MODELS,
+    scenarios: Sequence[str] = SCENARIOS,
+    n: int = 250,
+    reps: int = 200,
+    methods: Sequence[str] = METHODS,
+    seed: int = 20240601,
+    n_jobs: int = 1,
+    bootstrap: int = 100,
+    level: float = 0.95,
+    imputations: int = 20,
+) -> pd.DataFrame:
+    """Run the study; one row per (model, scenario, replication, method, parameter); ``attrs`` hold the options."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    for s in scenarios:
+        scenario(s)
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise CSIError(f"unknown missing-data method(s) {bad}; accepted: {', '.join(METHODS)}")
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise CSIError(f"reps must be a positive integer, got {reps!r}")
+    tasks = [(m, s, int(n), r, tuple(methods), seed, bootstrap, level, imputations)
+             for m in models for s in scenarios for r in range(reps)]  # fmt: skip
+    workers = max(1, int(n_jobs))
+    size = max(1, min(10, len(tasks) // (4 * workers) or 1))
+    batches = [tasks[a : a + size] for a in range(0, len(tasks), size)]
+    rows: list[tuple] = []
+    if workers == 1 or len(batches) == 1:
+        for b in batches:
+            rows.extend(_run_batch(b))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=None) as pool:
+            for out in pool.map(_run_batch, batches):
+                rows.extend(out)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame.attrs.update(models=list(models), scenarios=list(scenarios), ns=[int(n)], reps=reps, methods=list(methods),
+                       seed=seed, bootstrap=bootstrap, level=level, imputations=imputations,
+                       cpu_count=os.cpu_count())  # fmt: skip
+    return frame
+
+
+def table(summary: pd.DataFrame, construct: str = "SAT") -> pd.DataFrame:
+    """Per model, scenario and method: mean |bias|, RMSE and coverage of the paths into ``construct``, and of its index."""
+    from csi.bench.montecarlo import headline
+
+    n = int(summary["n"].iloc[0])
+    out = headline(summary, n=n, construct=construct).rename(columns={"population": "scenario"})
+    return out.drop(columns=["ok_rate"]).round(4)

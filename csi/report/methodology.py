@@ -1,0 +1,158 @@
+"""The methodology appendix: sentences and small tables from the run's manifest, never a raw dict.
+
+Every value shown is read from a known manifest key of a panel run
+(``csi index``) or a survey run (``csi fit``/``csi bootstrap``) and written in
+words; keys the appendix does not know are left out of the report (they stay
+in ``manifest.json`` / ``results.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from csi.report import tables
+from csi.report.i18n import Words, fmt_int, wave_label
+from csi.report.load import ReportData, manifest_value
+
+METHOD_NAMES = {"pls": "PLS path modelling", "plsc": "consistent PLS (PLSc)", "cbsem": "CB-SEM (maximum likelihood)",
+                "sumscore": "sum scores", "pca": "principal components"}  # fmt: skip
+METHOD_NAMES_ZH = {"pls": "PLS 路径建模", "plsc": "一致性 PLS（PLSc）", "cbsem": "CB-SEM（极大似然）",
+                   "sumscore": "加总得分", "pca": "主成分"}  # fmt: skip
+
+
+def _get(mapping: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(mapping, Mapping):
+            return None
+        mapping = mapping.get(key)
+    return mapping
+
+
+def method_name(method: Any, words: Words) -> str:
+    names = METHOD_NAMES_ZH if words.lang == "zh" else METHOD_NAMES
+    return names.get(str(method), str(method)) if method else "–"
+
+
+def _yes_no(v: Any, words: Words) -> str:
+    return words.yes if v else words.no
+
+
+def _options(data: ReportData) -> Mapping[str, Any]:
+    opts = data.manifest.get("options")
+    return opts if isinstance(opts, Mapping) else {}
+
+
+def settings(data: ReportData, words: Words) -> list[tuple[str, str]]:
+    """(setting, value) rows: estimator, intervals, samples, seed, input hash, versions."""
+    m, o = data.manifest, _options(data)
+    boot = m.get("bootstrap") if isinstance(m.get("bootstrap"), Mapping) else {}
+    rows: list[tuple[str, str]] = []
+    method = manifest_value(m, "method") or o.get("method")
+    rows.append((words.estimator, method_name(method, words)))
+    fit_opts = o.get("fit_options") if isinstance(o.get("fit_options"), Mapping) else o
+    if fit_opts.get("scheme"):
+        rows.append((words.scheme, str(fit_opts["scheme"])))
+    if "scaled" in fit_opts:
+        rows.append((words.scaled, _yes_no(fit_opts["scaled"], words)))
+    if fit_opts.get("missing"):
+        rows.append((words.missing_policy, words(f"policy_{fit_opts['missing']}") if f"policy_{fit_opts['missing']}"
+                     in _POLICIES else str(fit_opts["missing"])))  # fmt: skip
+    ci = o.get("ci") or boot.get("ci")
+    if ci:
+        rows.append((words.interval_type, str(ci)))
+    rows.append((words.conf_level, f"{100 * tables.confidence_level(data):g} %"))
+    if data.kind == "panel":
+        if o.get("n_resamples") is not None:
+            rows.append((words.resamples, fmt_int(o["n_resamples"])))
+        if o.get("national_resamples") is not None:
+            rows.append((words.national_resamples, fmt_int(o["national_resamples"])))
+        if o.get("min_n") is not None:
+            rows.append((words.min_n, fmt_int(o["min_n"])))
+        if o.get("unit_weights"):
+            rows.append((words.unit_weights, words(o["unit_weights"]) if o["unit_weights"] in ("equal", "table")
+                         else str(o["unit_weights"])))  # fmt: skip
+        rows.append((words.respondent_weight, str(o["respondent_weight"]) if o.get("respondent_weight")
+                     else words.none))  # fmt: skip
+        failed = _get(m, "counts", "failed_replicates")
+        if isinstance(failed, Mapping):
+            rows.append((words.failed_replicates, ", ".join(f"{words('level_' + k) if 'level_' + k in _LEVELS else k}"
+                                                            f" {fmt_int(v)}" for k, v in failed.items())))  # fmt: skip
+    else:
+        if boot:
+            rows.append((words.resamples_survey, fmt_int(boot.get("n_resamples"))))
+            rows.append((words.failed_replicates, fmt_int(boot.get("n_failed"))))
+        if "converged" in m:
+            rows.append((words.converged, _yes_no(m["converged"], words)))
+        if m.get("iterations") is not None:
+            rows.append((words.iterations, fmt_int(m["iterations"])))
+    seed = manifest_value(m, "seed")
+    if seed is None:
+        seed = _get(m, "command", "seed")
+    if seed is None:
+        seed = _get(m, "bootstrap", "plan", "seed_entropy")
+    rows.append((words.seed, "–" if seed is None else str(seed)))
+    digest = manifest_value(m, "input_hash", "input_sha256", "data_hash") or _get(m, "report", "input_hash")
+    rows.append((words.input_hash, str(digest) if digest else "–"))
+    versions = m.get("versions") or _get(m, "report", "versions")
+    if isinstance(versions, Mapping) and versions:
+        rows.append((words.versions, ", ".join(f"{k} {v}" for k, v in versions.items())))
+    return rows
+
+
+_POLICIES = {"policy_error", "policy_listwise", "policy_mean"}
+_LEVELS = {"level_national", "level_sector", "level_industry", "level_company"}
+
+
+def paragraphs(data: ReportData, words: Words) -> list[str]:
+    """The appendix's sentences: what was estimated, how, and what the intervals are."""
+    m, o = data.manifest, _options(data)
+    method = method_name(manifest_value(m, "method") or o.get("method"), words)
+    model = data.model_name
+    ci = str(o.get("ci") or _get(m, "bootstrap", "ci") or "percentile")
+    pct = f"{100 * tables.confidence_level(data):g}"
+    if data.kind == "panel":
+        return [words("method_panel", model=model, method=method, ci=ci)]
+    out = [words("method_survey", model=model, method=method, n=fmt_int(m.get("n")))]
+    boot = m.get("bootstrap")
+    if isinstance(boot, Mapping):
+        out.append(words("method_bootstrap", ci=ci, pct=pct, b=fmt_int(boot.get("n_resamples")),
+                         failed=fmt_int(boot.get("n_failed"))))  # fmt: skip
+    else:
+        out.append(words.method_no_bootstrap)
+    return out
+
+
+def cells(data: ReportData, words: Words) -> list[dict[str, Any]]:
+    """Suppressed, failed and flagged unit-waves with the reason in words (a failure's own message)."""
+    if data.kind != "panel":
+        return []
+    m, o = data.manifest, _options(data)
+    failures = m.get("failures") if isinstance(m.get("failures"), Mapping) else {}
+    fit_failures = m.get("fit_failures") if isinstance(m.get("fit_failures"), Mapping) else {}
+    rows = []
+    for r in tables.suppressed_table(data, words.lang).to_dict("records"):
+        key = f"{r['unit']} / {r['wave']}"
+        if r["status"] == "suppressed" and o.get("min_n") is not None:
+            reason = words("reason_suppressed", min_n=fmt_int(o["min_n"]))
+        elif r["status"] == "failed":
+            reason = str(failures.get(key) or fit_failures.get(f"{r['level']} {key}") or r["note"])
+        else:
+            reason = str(r["note"])
+        rows.append({**r, "wave": wave_label(r["wave"], words), "reason": reason})
+    return rows
+
+
+def run_warnings(data: ReportData) -> list[tuple[str, int]]:
+    """Warnings raised during the run (text, how many cells), as the run recorded them."""
+    w = data.manifest.get("warnings")
+    if not isinstance(w, Mapping):
+        return []
+    return [(str(k), int(v)) if isinstance(v, int | float) else (str(k), 1) for k, v in w.items()]
+
+
+def settings_table(data: ReportData, words: Words) -> pd.DataFrame:
+    """:func:`settings` as a two-column table (for the workbook)."""
+    return pd.DataFrame(settings(data, words), columns=[words.setting, words.value])

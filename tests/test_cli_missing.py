@@ -1,0 +1,76 @@
+"""A panel with MCAR and MAR missing answers through every command with default options, and --missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import csi
+from csi.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def panel_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    spec = csi.load_model("acsi")
+    p = csi.simulate_panel(spec, companies=3, respondents=80, waves=2, seed=21, industries=None, sectors=None)
+    data = p.data.copy()
+    items = list(spec.item_names)
+    rng = np.random.default_rng(22)
+    values = data[items].to_numpy(dtype=float, copy=True)
+    values[rng.random(values.shape) < 0.04] = np.nan  # MCAR cells
+    driver = values[:, 0]
+    low = np.nan_to_num(driver, nan=np.nanmean(driver)) < np.nanquantile(driver, 0.3)
+    values[low & (rng.random(len(data)) < 0.5), -3:] = np.nan  # MAR: the last items go missing with a low first item
+    data[items] = values
+    path = tmp_path_factory.mktemp("missing") / "panel.csv"
+    data.to_csv(path, index=False)
+    return path
+
+
+def test_every_command_runs_with_default_options(panel_file, tmp_path, capsys):
+    assert main(["fit", "acsi", str(panel_file)]) == 0
+    text = capsys.readouterr().out
+    assert "missing" in text.lower() and "Little MCAR" in text and "480 of 480 respondents used" in text
+    assert main(["bootstrap", "acsi", str(panel_file), "--resamples", "20", "--seed", "1"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "res"
+    args = ["index", "--model", "acsi", "--data", str(panel_file), "--company", "company", "--wave", "wave",
+            "--min-n", "30", "--bootstrap", "10", "--seed", "2", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    index = pd.read_csv(out / "index.csv")
+    companies = index[(index["level"] == "company") & (index["construct"] == "SAT")]
+    assert (companies["n"] == 80).all() and companies["index"].notna().all() and companies["ci_lower"].notna().all()
+    assert main(["report", str(out), "--out", str(tmp_path / "report.html")]) == 0
+
+
+def test_fit_out_records_the_missing_data_diagnostics(panel_file, tmp_path, capsys):
+    import json
+
+    assert main(["fit", "acsi", str(panel_file), "--out", str(tmp_path / "fit")]) == 0
+    doc = json.loads((tmp_path / "fit" / "results.json").read_text())["missing"]
+    data = pd.read_csv(panel_file)
+    items = list(csi.load_model("acsi").item_names)
+    assert doc["method"] == "em" and doc["n_used"] == doc["n_input"] == len(data)
+    assert doc["item_rate"] == pytest.approx(data[items].isna().mean().to_dict())
+    assert doc["little_mcar"]["df"] > 0 and 0 <= doc["little_mcar"]["p_value"] <= 1
+
+
+@pytest.mark.parametrize("method", ["listwise", "mean", "pairwise", "em", "mi"])
+def test_fit_accepts_every_method(panel_file, method, capsys):
+    assert main(["fit", "acsi", str(panel_file), "--missing", method]) == 0
+    assert f"missing={method}" in capsys.readouterr().out
+
+
+def test_methods_that_cannot_run_are_one_line(panel_file, capsys):
+    assert main(["fit", "acsi", str(panel_file), "--method", "cbsem"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("csi: error:") and "missing='em'" in err and len(err.strip().splitlines()) == 1
+    args = ["index", "--model", "acsi", "--data", str(panel_file), "--company", "company", "--wave", "wave",
+            "--bootstrap", "5", "--seed", "1", "--out", "unused", "--missing", "mi"]  # fmt: skip
+    assert main(args) == 2
+    assert "missing='mi' cannot be bootstrapped" in capsys.readouterr().err
