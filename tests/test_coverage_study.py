@@ -112,3 +112,13 @@ def test_used_truth_renormalises_over_the_children_that_entered():
     assert t.loc[("industry", "I1"), "truth"] == pytest.approx(0.25 * 70 + 0.75 * 80)
     assert t.loc[("national", "national"), "truth"] == pytest.approx(0.25 * 70 + 0.75 * 80)
     assert bool(t.loc[("industry", "I1"), "complete"]) and not bool(t.loc[("national", "national"), "complete"])
+
+
+def test_shipped_summary_gives_the_report_the_headline_design():
+    """The report's methodology appendix calls coverage_for with the run's design and gets the shipped rows."""
+    s = coverage.shipped_summary()
+    assert {"coverage", "mcse", "coverage_all", "rejection", "mcse_rejection"} <= set(s.columns)
+    rows = coverage.coverage_for({"model": "acsi", "companies": 9, "respondents": 160})
+    assert set(rows["level"]) == {"company", "industry", "sector", "national"}
+    assert (rows["companies"] == 8).all() and (rows["respondents"] == 150).all() and (rows["shift"] == 0).all()
+    assert rows["intervals"].min() >= 500  # a real study, not a smoke run
