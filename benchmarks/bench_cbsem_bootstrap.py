@@ -1,19 +1,30 @@
-"""Timing of csi's CB-SEM bootstrap against a naive loop of fresh semopy fits on the same resamples.
+"""Timing of csi's CB-SEM fit and bootstrap against fresh and warm-started semopy loops on the same resamples.
 
 Run from the repository root: ``PYTHONPATH=. python benchmarks/bench_cbsem_bootstrap.py``
-(``--quick`` for a smoke run).  Data: Bollen's political democracy model (semopy's
-example data, 75 rows, 11 items, 31 parameters), shipped inside semopy.
+(``--quick`` for a smoke run: political democracy only, one process).  Models, side by side in one run:
 
-* **csi.bootstrap**: the batched, warm-started Fisher-scoring bootstrap of a
-  ``method="cbsem"`` fit, all B resamples, ``--jobs`` worker processes;
-* **naive semopy loop**: for each resample, a fresh ``semopy.Model`` fitted with
-  ``obj="MLW"`` (its defaults) on the resampled rows, timed on the first
-  ``--loop-resamples`` resamples of the same plan and extrapolated linearly to B.
+* **ECSI-7** and **ACSI** (``csi.load_model``; data simulated by ``csi.simulate``,
+  n = 250, seed 1);
+* **political democracy** (Bollen; semopy's example data, 75 rows, 11 items,
+  31 parameters), the model of ``tests/test_cbsem.py``.
 
-The ratio is naive time / csi time.  The mean absolute difference of the
-loadings and paths between the two on the timed resamples is printed as a check
-that both solve the same problem (semopy's SLSQP stops about 1e-4 short of the
-optimum, so expect differences of that size).
+For each model:
+
+* **single fit**: ``csi.fit(method="cbsem")`` against a bare ``semopy.Model(...).fit``
+  (median of ``--fit-repeats``);
+* **csi.bootstrap**: the batched, warm-started Newton bootstrap of the fit, all B
+  resamples, ``--jobs`` worker processes;
+* **fresh semopy loop**: for each resample a new ``semopy.Model`` fitted with its
+  defaults (``obj="MLW"``), timed on the first ``--loop-resamples`` resamples of
+  the same plan and extrapolated linearly to B;
+* **warm semopy loop**: one ``semopy.Model`` refitted on each resample, starting
+  from the previous solution (semopy's default ``clean_slate=False``), timed the
+  same way.
+
+Per-replicate milliseconds and the ratios loop / csi are printed.  The mean
+absolute difference of the loadings and paths between csi and the fresh semopy
+fits shows both solve the same problem (semopy's SLSQP stops about 1e-4 short
+of the optimum, so expect differences of that size).
 """
 
 from __future__ import annotations
@@ -28,9 +39,10 @@ import pandas as pd
 from _common import print_table
 
 import csi
+from csi.estimators.cbsem_model import Aliases, semopy_syntax
 from csi.resample.plans import OrdinaryPlan
 
-MODEL = """
+PD_MODEL = """
 ind60 =~ x1 + x2 + x3
 dem60 =~ y1 + y2 + y3 + y4
 dem65 =~ y5 + y6 + y7 + y8
@@ -44,54 +56,96 @@ y6 ~~ y8
 """
 
 
+def _cases() -> list[tuple[str, csi.ModelSpec, pd.DataFrame]]:
+    from semopy.examples import political_democracy
+
+    out = []
+    for name in ("ecsi", "acsi"):
+        spec = csi.load_model(name)
+        out.append((f"{spec.name} (n=250)", spec, csi.simulate(spec, 250, seed=1).data))
+    out.append(("political democracy (n=75)", csi.load_model(PD_MODEL), political_democracy.get_data()))
+    return out
+
+
+def _semopy_fit(model, frame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(frame)
+    return model
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small B for a smoke run")
-    ap.add_argument("--resamples", type=int, default=200, help="B (default 200)")
-    ap.add_argument("--loop-resamples", type=int, default=50, help="naive fits actually timed (default 50)")
+    ap.add_argument("--resamples", type=int, default=1000, help="B (default 1000)")
+    ap.add_argument("--loop-resamples", type=int, default=40, help="semopy fits actually timed (default 40)")
+    ap.add_argument("--fit-repeats", type=int, default=7, help="single fits timed (default 7, median)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="worker processes for csi (default: all cores)")
     ap.add_argument("--seed", type=int, default=20240601)
     args = ap.parse_args()
-    B, n_loop = (64, 5) if args.quick else (args.resamples, min(args.loop_resamples, args.resamples))
+    if args.quick:  # smoke run: the small model only, in this process
+        B, n_loop, reps, args.jobs = 64, 3, 1, 1
+    else:
+        B, n_loop, reps = args.resamples, min(args.loop_resamples, args.resamples), args.fit_repeats
 
     import semopy
-    from semopy.examples import political_democracy
 
-    data = political_democracy.get_data()
-    fit = csi.fit(MODEL, data, method="cbsem")
+    t_start = time.perf_counter()
+    rows = []
+    for label, spec, data in _cases()[-1:] if args.quick else _cases():
+        a = Aliases.of(spec)
+        text = semopy_syntax(spec, a)
+        items = list(spec.item_names)
+        frame = data[items].set_axis([a(i) for i in items], axis=1)
 
-    t0 = time.perf_counter()
-    boot = csi.bootstrap(fit, B, seed=args.seed, n_jobs=args.jobs)
-    t_csi = time.perf_counter() - t0
+        t_fit, t_sem = [], []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fit = csi.fit(spec, data, method="cbsem")
+            t_fit.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            _semopy_fit(semopy.Model(text), frame)
+            t_sem.append(time.perf_counter() - t0)
 
-    idx = OrdinaryPlan(len(data), B, args.seed).indices(0, n_loop)
-    items = list(fit.spec.item_names)
-    naive = []
-    t0 = time.perf_counter()
-    for rows in idx:
-        model = semopy.Model(MODEL)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(data.iloc[rows][items].reset_index(drop=True))
-        naive.append(model.inspect())
-    t_loop = (time.perf_counter() - t0) * B / n_loop
+        t0 = time.perf_counter()
+        boot = csi.bootstrap(fit, B, seed=args.seed, n_jobs=args.jobs)
+        t_csi = time.perf_counter() - t0
 
-    # Same problem: compare the loadings and regressions of the timed resamples.
-    diffs = []
-    for b, ins in enumerate(naive):
-        ins = ins[ins["op"].isin(["~"])]
-        for r in ins.itertuples(index=False):
-            # semopy writes a loading as "item ~ factor".
-            label = f"{r.rval} =~ {r.lval}" if r.lval in items else f"{r.lval} ~ {r.rval}"
-            if label in boot.draws.columns:
-                diffs.append(abs(boot.draws[label].iloc[b] - r.Estimate))
-    rows = [
-        ("csi.bootstrap (cbsem)", B, f"{t_csi:.2f}", "measured", f"{args.jobs} processes"),
-        ("naive semopy loop", B, f"{t_loop:.2f}", f"extrapolated from {n_loop}", "1 process"),
-    ]
-    print_table(["method", "B", "seconds", "how", "parallel"], rows, text=["method", "how", "parallel"])
-    print(f"\nspeed-up (naive / csi): {t_loop / t_csi:.1f}x")
-    print(f"failed replicates: {boot.n_failed}; mean |csi - semopy| of loadings/paths: {np.mean(diffs):.2e}")
+        idx = OrdinaryPlan(len(data), B, args.seed).indices(0, n_loop)
+        fresh = []
+        t0 = time.perf_counter()
+        for r in idx:
+            fresh.append(_semopy_fit(semopy.Model(text), frame.iloc[r].reset_index(drop=True)).inspect())
+        t_fresh = (time.perf_counter() - t0) / n_loop
+        warm = semopy.Model(text)
+        t0 = time.perf_counter()
+        for r in idx:
+            _semopy_fit(warm, frame.iloc[r].reset_index(drop=True))
+        t_warm = (time.perf_counter() - t0) / n_loop
+
+        diffs = []
+        inv = {v: k for k, v in {**a.items, **a.constructs}.items()}
+        for b, ins in enumerate(fresh):
+            for r in ins[ins["op"] == "~"].itertuples(index=False):
+                lv, rv = inv[r.lval], inv[r.rval]
+                # semopy writes a loading as "item ~ factor".
+                name = f"{rv} =~ {lv}" if lv in items else f"{lv} ~ {rv}"
+                if name in boot.draws.columns:
+                    diffs.append(abs(boot.draws[name].iloc[b] - r.Estimate))
+        per = t_csi / B
+        rows.append((
+            label, f"{np.median(t_fit) * 1e3:.1f}", f"{np.median(t_sem) * 1e3:.1f}", B, f"{per * 1e3:.2f}",
+            f"{t_fresh * 1e3:.1f}", f"{t_warm * 1e3:.1f}", f"{t_fresh / per:.1f}x", f"{t_warm / per:.1f}x",
+            boot.n_failed, f"{np.mean(diffs):.1e}",
+        ))  # fmt: skip
+    print_table(
+        ["model", "csi fit ms", "semopy fit ms", "B", "csi ms/rep", "fresh ms/rep", "warm ms/rep", "fresh/csi",
+         "warm/csi", "failed", "mean|csi-semopy|"],
+        rows,
+        text=["model"],
+    )  # fmt: skip
+    print(f"\ncsi.bootstrap: {args.jobs} processes; semopy loops: 1 process, timed on {n_loop} resamples")
+    print(f"whole run: {time.perf_counter() - t_start:.1f} seconds")
     print(pd.Series({"cpu_count": os.cpu_count(), "semopy": semopy.__version__}).to_string())
 
 

@@ -33,6 +33,7 @@ from csi.errors import (
     SpecError,
 )
 from csi.estimators import fit
+from csi.estimators.cbsem_groups import invariance
 from csi.estimators.cbsem_modindices import modification_indices
 from csi.index import (
     PanelIndexResult,
@@ -50,7 +51,7 @@ from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
 from csi.simulate import SimulatedData, simulate
 from csi.spec.load import list_models, load_model
-from csi.spec.model import Construct, Covariance, Item, ModelSpec, Path
+from csi.spec.model import Construct, Covariance, Item, ModelSpec, Modifier, Path
 
 __version__ = "0.1.0"
 
@@ -84,6 +85,7 @@ __all__ = [
     "FitResult",
     "Item",
     "ModelSpec",
+    "Modifier",
     "ModelSyntaxError",
     "PanelIndexResult",
     "Path",
@@ -97,6 +99,7 @@ __all__ = [
     "fit",
     "impacts",
     "index_panel",
+    "invariance",
     "ipma",
     "list_models",
     "load_model",

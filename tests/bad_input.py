@@ -78,6 +78,7 @@ def write_files(folder: Path) -> dict[str, Path]:
         d = data.astype(object if name == "text" else float)
         d.loc[4, "CUSA2"] = value
         d.to_csv(path(f"{name}.csv"), index=False)
+    data.astype(float).assign(CUSA2=np.nan).to_csv(path("unanswered.csv"), index=False)
     data.assign(IMAG1=5).to_csv(path("constant.csv"), index=False)
     data.drop(columns="CUSL3").to_csv(path("nocol.csv"), index=False)
     data.to_json(path("data.json"))

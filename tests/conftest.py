@@ -48,3 +48,14 @@ def satisfaction_spec(mode: str = "A") -> ModelSpec:
 def satisfaction() -> pd.DataFrame:
     """The 250 × 28 plspm satisfaction data (reference README §1)."""
     return pd.read_csv(reference_file("ecsi_satisfaction.csv"), index_col=0)
+
+
+def without_translations(spec: ModelSpec) -> ModelSpec:
+    """``spec`` without its per-language labels, which lavaan-style text and the builder do not carry."""
+    import dataclasses
+
+    constructs = tuple(
+        dataclasses.replace(c, labels=(), items=tuple(dataclasses.replace(i, labels=()) for i in c.items))
+        for c in spec.constructs
+    )
+    return dataclasses.replace(spec, constructs=constructs, labels=())

@@ -42,7 +42,8 @@ VALUES = [
                                                                                          "'IMAG1'"]),
     ("text", _edit("CUSA2", "seven"), DataError, ["'CUSA2'", "'seven'", "not a number", "row 4"]),
     ("inf", _edit("CUSA2", np.inf), DataError, ["'CUSA2'", "infinite", "row 4"]),
-    ("nan", _edit("CUSA2", np.nan), DataError, ["missing values", "'CUSA2'", "missing="]),
+    # Missing answers are estimated around (missing='em' by default); an item nobody answered cannot be.
+    ("unanswered", _edit("CUSA2", np.nan, slice(None)), DataError, ["'CUSA2'", "no observed values", "missing='em'"]),
     ("out-of-scale", _edit("CUSA2", 99), DataError, ["'CUSA2'", "99", "outside the item's scale", "missing_codes"]),
     ("huge-in-scale", _edit("CUSA2", 1e300, slice(None)), DataError, ["'CUSA2'", "outside the item's scale"]),
     ("constant", survey().assign(IMAG1=5), DataError, ["'IMAG1'", "always 5", "do not vary"]),
@@ -65,7 +66,7 @@ VALUES_CLI = [
     ("dupheader.csv", ["'IMAG1' more than once"]),
     ("text.csv", ["'CUSA2'", "not a number"]),
     ("inf.csv", ["'CUSA2'", "infinite"]),
-    ("nan.csv", ["missing values", "'CUSA2'"]),
+    ("unanswered.csv", ["'CUSA2'", "no observed values", "missing='em'"]),
     ("range.csv", ["'CUSA2'", "outside the item's scale"]),
     ("huge.csv", ["'CUSA2'", "outside the item's scale"]),
     ("constant.csv", ["'IMAG1'", "do not vary"]),

@@ -105,3 +105,8 @@ def test_outputs(files, capsys, tmp_path) -> None:
     cli_error(["report", tmp_path], capsys, ["nothing to write", "--out"])
     api_error(lambda: csi.read_panel_result(tmp_path), DataError, ["manifest.json", "written by csi"])
     api_error(lambda: csi.read_panel_result(tmp_path / "absent"), DataError, ["absent", "does not exist"])
+
+
+@pytest.mark.parametrize("value", [None, 123, ["results"]])
+def test_read_panel_result_needs_a_path(value) -> None:
+    api_error(lambda: csi.read_panel_result(value), DataError, ["read_panel_result", "path of a results folder"])

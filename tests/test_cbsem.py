@@ -37,6 +37,11 @@ y3 ~~ y7
 y4 ~~ y8
 y6 ~~ y8
 """
+# README §10: latent scales fixed by the variances, every loading free (lavaan's NA*x).
+PD_FIXED = (
+    PD_MODEL.replace("=~ x1", "=~ NA*x1").replace("=~ y1", "=~ NA*y1").replace("=~ y5", "=~ NA*y5")
+    + "ind60 ~~ 1*ind60\ndem60 ~~ 1*dem60\ndem65 ~~ 1*dem65\n"
+)
 MEASURES = ["npar", "fmin", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "logl", "aic", "bic"]
 
 
@@ -58,6 +63,7 @@ CASES = {
     # README §6a: the upstream semopy params file was made without y4 ~~ y8.
     "pd_no_y4y8": ("political_democracy.csv", PD_MODEL.replace("y4 ~~ y8\n", ""),
                    "political_democracy.lavaan.no_y4y8_ML"),
+    "pd_fixed_values": ("political_democracy.csv", PD_FIXED, "political_democracy.lavaan.fixed_values_ML"),
     "ecsi_sem": ("ecsi_satisfaction.csv", None, "ecsi_satisfaction.lavaan.cbsem_ML"),
     "ecsi_cfa": ("ecsi_satisfaction.csv", "cfa", "ecsi_satisfaction.lavaan.cfa6_ML"),
 }  # fmt: skip

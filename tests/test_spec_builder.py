@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from csi.errors import SpecError
@@ -67,7 +69,11 @@ def test_builder_reproduces_a_shipped_model():
         b = b.construct(c.name, c.items, mode=c.mode, label=c.label)
     for p in shipped.paths:
         b = b.path(p.source, p.target, p.sign)
-    assert b.target(shipped.target).build() == shipped
+    # The builder takes one label per construct (the items pass through whole); the shipped files add
+    # translations of the construct labels and of the model's.
+    built = b.target(shipped.target).build()
+    constructs = tuple(dataclasses.replace(c, labels=()) for c in shipped.constructs)
+    assert built == dataclasses.replace(shipped, constructs=constructs, labels=())
 
 
 def test_errors():

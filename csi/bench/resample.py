@@ -45,7 +45,7 @@ from csi.core.pls import pls_inner, pls_weights
 from csi.core.plsc import plsc
 from csi.errors import EstimationError
 from csi.estimators.cbsem import block_weights
-from csi.estimators.cbsem_kernel import ScoringResult, fisher_scoring
+from csi.estimators.cbsem_kernel import ScoringResult, fisher_scoring, observed_hessian
 from csi.estimators.fixed import equal_raw_weights, fixed_weights
 from csi.index.compute import scale_bounds
 from csi.resample.plans import BLOCK, OrdinaryPlan
@@ -120,8 +120,9 @@ def cbsem_replicates(fit: FitResult, covs: np.ndarray) -> ScoringResult:
             f"the CB-SEM resampling kernel re-estimates by ML; the fit used obj={fit.options.get('obj')!r}"
         )
     return fisher_scoring(
-        state.theta, covs, state.structure, tol=float(fit.options["tol"]), max_iter=int(fit.options["max_iter"])
-    )
+        state.theta, covs, state.structure, tol=float(fit.options["tol"]), max_iter=int(fit.options["max_iter"]),
+        hessian0=observed_hessian(state.theta, fit.moments, state.structure)[3],
+    )  # fmt: skip
 
 
 def cbsem_statistics(fit: FitResult, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,7 +24,9 @@ from csi.cli._common import (
 from csi.cli._data import binding_options, bound_model, read_options, read_survey
 from csi.core.schemes import SCHEMES
 from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
+from csi.errors import EstimationError
 from csi.estimators import ESTIMATORS
+from csi.estimators.cbsem_groups import GroupFit
 from csi.results.export import write_results
 from csi.results.files import check_target
 
@@ -39,6 +41,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         epilog="examples:\n  csi fit ecsi survey.csv\n"
         "  csi fit acsi survey.parquet --bootstrap 5000 --seed 1 --ci bca --out results/\n"
         "  csi fit ecsi survey.csv --method cbsem\n"
+        "  csi fit ecsi survey.csv --method cbsem --missing fiml\n"
+        "  csi fit ecsi waves.csv --method cbsem --group wave --group-equal loadings,intercepts\n"
         '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n'
         "  csi fit ecsi survey.sav --binding binding.toml     (binding.toml from 'csi bind', edited)\n"
         "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n\n"
@@ -68,8 +72,12 @@ def model_data_options(p: argparse.ArgumentParser) -> None:
                    help="estimator (default: pls; scheme and --unscaled apply to pls and plsc)")  # fmt: skip
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--unscaled", action="store_true", help="centre but do not standardise the items")
-    p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING,
-                   help=MISSING_HELP)  # fmt: skip
+    p.add_argument("--missing", choices=[*MISSING_POLICIES, "fiml"], default=DEFAULT_MISSING,
+                   help=MISSING_HELP + "; fiml: full-information ML (--method cbsem)")  # fmt: skip
+    p.add_argument("--group", metavar="COLUMN", help="multiple-group CB-SEM (--method cbsem): one group per level "
+                   "of COLUMN")  # fmt: skip
+    p.add_argument("--group-equal", metavar="LIST", help="with --group: comma-separated parameter classes equal "
+                   "across groups (loadings,intercepts,means,residuals,regressions,...; default: none)")  # fmt: skip
     binding_options(p)
     read_options(p)
 
@@ -78,8 +86,21 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
     """Read the data, bind the model to them as the command line says, and fit."""
     survey = read_survey(args, args.data)
     spec = bound_model(args, args.model, survey)
+    options: dict[str, Any] = {}
+    if getattr(args, "group", None) is not None or getattr(args, "group_equal", None) is not None:
+        if args.method != "cbsem":
+            raise EstimationError(f"--group and --group-equal need --method cbsem, not {args.method!r}")
+        if args.group is None:
+            raise EstimationError("--group-equal constrains parameters across groups; give --group COLUMN as well")
+        if getattr(args, "bootstrap", 0):
+            raise EstimationError("a multiple-group fit (--group) cannot be bootstrapped yet; drop --bootstrap")
+        options["group"] = args.group
+        options["group_equal"] = tuple(x.strip() for x in (args.group_equal or "").split(",") if x.strip())
+    if args.missing == "fiml" and args.method != "cbsem":
+        raise EstimationError(f"--missing fiml is full-information ML and needs --method cbsem, not {args.method!r}")
     return csi.fit(
-        spec, survey.data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing
+        spec, survey.data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing,
+        **options,
     )
 
 
@@ -90,6 +111,14 @@ def run(args: argparse.Namespace) -> int:
     fit = fit_from_args(args)
     spec = fit.spec
     print(fit.summary())
+    if isinstance(fit, GroupFit):
+        if args.out:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            fit.estimates.to_csv(out / "estimates.csv", index=False)
+            fit.fit_measures.to_csv(out / "fit_measures.csv")
+            print(f"\nWrote 2 files to {args.out}: estimates.csv, fit_measures.csv")
+        return EXIT_OK
     index = index_or_note(fit)
     if index is not None:
         frame = pd.DataFrame({"label": [c.label for c in spec.constructs], "index": index})

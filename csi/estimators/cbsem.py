@@ -3,13 +3,20 @@
 Every construct is a common factor measured by its block (first loading fixed
 to 1, lavaan's marker identification), the structural paths are regressions
 among the factors, exogenous factors covary freely and the model's ``~~``
-lines add residual covariances.  semopy (:mod:`csi.estimators.cbsem_model`)
-finds the estimates; for the normal-theory ML objective (``obj="MLW"``, the
-default) they are then polished by Fisher scoring on the same discrepancy
-(:func:`csi.estimators.cbsem_kernel.fisher_scoring`) to a step below ``tol``,
-because semopy's SLSQP stops about 1e-4 from the optimum.  The ML results
-reproduce lavaan's defaults: ML with the N-divisor covariance, expected-
-information standard errors, lavaan's ``fitMeasures``.
+lines add residual covariances; the model text may fix, free or label
+parameters (:class:`~csi.spec.model.Modifier`).  semopy
+(:mod:`csi.estimators.cbsem_model`) parses the model into the parameter
+structure.  For the normal-theory ML objective (``obj="MLW"``, the default)
+csi's kernel (:func:`csi.estimators.cbsem_kernel.fisher_scoring`: Fisher
+scoring turning into Newton steps) minimises the discrepancy from moment start
+values (:func:`csi.estimators.cbsem_model.start_values`) to a step below
+``tol``; semopy's optimiser, polished by the same kernel, is the fallback when
+that fails.  Other objectives are semopy's.  The ML results reproduce lavaan's
+defaults: ML with the N-divisor covariance, expected-information standard
+errors, lavaan's ``fitMeasures``.  ``missing="fiml"``
+(:mod:`csi.estimators.cbsem_fiml`) and ``group=``
+(:mod:`csi.estimators.cbsem_groups`, which returns a ``GroupFit``) reproduce
+lavaan's FIML and multiple-group fits.
 
 What lands where in the :class:`~csi.results.fit.FitResult`
 ------------------------------------------------------------
@@ -41,7 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,7 +59,7 @@ from csi.data.checks import check_full_rank
 from csi.data.prepare import DEFAULT_MISSING, prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
-from csi.estimators.cbsem_model import fit_semopy, structure
+from csi.estimators.cbsem_model import fit_semopy, parse_semopy, start_values, structure
 from csi.estimators.cbsem_table import TableLayout
 from csi.estimators.missing import missing_report, reject_moment_methods, warn_discarded
 from csi.estimators.pls import block_quality
@@ -85,9 +92,17 @@ class CBSEM:
         Iteration limit of semopy's optimiser and of the Fisher scoring.
     missing
         Missing-data method (default ``"em"``, as every estimator).  On data
-        with missing values CB-SEM accepts ``"listwise"``, ``"mean"`` and
-        ``"error"``; ``"pairwise"``, ``"em"`` and ``"mi"`` are refused with an
-        error until full-information ML is added.
+        with missing values CB-SEM accepts ``"listwise"``, ``"mean"``,
+        ``"error"`` and ``"fiml"`` (full-information ML over the missingness
+        patterns, :mod:`csi.estimators.cbsem_fiml`); ``"pairwise"``, ``"em"``
+        and ``"mi"`` are refused with an error.
+    group
+        Column of the data whose levels are groups: a multiple-group fit
+        (:func:`csi.estimators.cbsem_groups.fit_groups`), returned as a
+        :class:`~csi.estimators.cbsem_groups.GroupFit`.
+    group_equal
+        With ``group``: parameter classes constrained equal across groups
+        (:data:`~csi.estimators.cbsem_groups.GROUP_EQUAL`).
     """
 
     obj: str = "MLW"
@@ -95,6 +110,8 @@ class CBSEM:
     tol: float = 1e-9
     max_iter: int = 1000
     missing: str = DEFAULT_MISSING
+    group: str | None = None
+    group_equal: tuple[str, ...] = ()
 
     name = "cbsem"
 
@@ -134,6 +151,12 @@ class CBSEM:
             See the module docstring for what each field holds.
         """
         self._check(spec)
+        if self.group is not None:
+            return self._fit_groups(spec, data, weights)
+        if self.group_equal:
+            raise EstimationError("group_equal constrains parameters across groups; give group= as well")
+        if self.missing == "fiml":
+            return self._fit_fiml(spec, data, weights)
         prepared = prepare_items(spec, data, missing=self.missing, weights=weights)
         if prepared.raw is not None:
             reject_moment_methods(self.missing, "cbsem")
@@ -142,20 +165,17 @@ class CBSEM:
         mean, S = moments(X, prepared.weights)
         check_full_rank(S, prepared.item_names, "CB-SEM fits and its fit measures need log|S|, so a positive-definite S")
         corr, sd = cov_to_corr(S)
-        with warnings.catch_warnings():
-            # semopy logs through warnings/logging for benign start-value issues; failures are judged below.
-            warnings.simplefilter("ignore", RuntimeWarning)
-            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
-        st, theta = structure(model, spec, aliases)
-        iterations = int(getattr(res, "n_it", 0) or 0)
-        converged = bool(res.success)
         if self.obj == "MLW":
-            pol = fisher_scoring(theta, S, st, tol=self.tol, max_iter=self.max_iter)
-            if np.isfinite(pol.F) and pol.F <= _ml_F(theta, S, st) + 1e-12:
-                theta, converged = pol.theta, bool(pol.converged)
-                iterations += int(pol.iterations)
+            model, st, theta, iterations, converged = self._ml(spec, X, S)
             se = standard_errors(theta, st, n)
         else:
+            with warnings.catch_warnings():
+                # semopy logs through warnings for benign start-value issues; failures are judged below.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
+            st, theta = structure(model, spec, aliases)
+            iterations = int(getattr(res, "n_it", 0) or 0)
+            converged = bool(res.success)
             se = _semopy_se(model, theta)
         if not converged:
             warnings.warn(
@@ -168,6 +188,118 @@ class CBSEM:
         report = missing_report(spec, prepared, self.missing)
         warn_discarded(report)
         return dataclasses.replace(fit, missing_report=report)
+
+
+    def _fit_groups(self, spec: ModelSpec, data: pd.DataFrame, weights: Any) -> Any:
+        """Multiple-group ML (:mod:`csi.estimators.cbsem_groups`); returns a ``GroupFit``."""
+        from csi.data.prepare import as_frame
+        from csi.errors import DataError
+        from csi.estimators.cbsem_groups import check_group_equal, fit_groups
+
+        equal = check_group_equal(self.group_equal)
+        if self.obj != "MLW" or self.missing == "fiml" or weights is not None:
+            raise EstimationError(
+                "multiple groups are fitted by complete-data ML: obj='MLW', no weights, missing 'error' or 'listwise'"
+            )
+        frame = as_frame(data)
+        if self.group not in frame.columns:
+            raise DataError(f"group column {self.group!r} is not in the data; columns: {', '.join(map(str, frame))}")
+        prepared = prepare_items(spec, frame, missing=self.missing)
+        labels = frame.loc[prepared.row_labels, self.group]
+        if labels.isna().any():
+            raise DataError(f"group column {self.group!r} is missing for row {labels[labels.isna()].index[0]!r}")
+        model, aliases = parse_semopy(spec)
+        st, _ = structure(model, spec, aliases)
+        names = [name for name, par in model.parameters.items() if par.active]  # structure()'s parameter order
+        labelled = frozenset(k for k, name in enumerate(names) if name.startswith("l_"))
+        fit = fit_groups(spec, prepared.X, labels.to_numpy(), self.group, st, lambda S: start_values(st, S), equal,
+                         tol=self.tol, max_iter=min(self.max_iter, 200), labelled=labelled)  # fmt: skip
+        if not fit.converged:
+            warnings.warn("multiple-group CB-SEM did not converge", ConvergenceWarning, stacklevel=3)
+        return fit
+
+    def _fit_fiml(self, spec: ModelSpec, data: pd.DataFrame, weights: Any) -> FitResult:
+        """Full-information ML over the missingness patterns (:mod:`csi.estimators.cbsem_fiml`)."""
+        from csi.estimators.cbsem_fiml import fiml_fit_measures, fit_fiml, raw_items, regression_scores
+
+        if self.obj != "MLW":
+            raise EstimationError(f"missing='fiml' is maximum likelihood; obj={self.obj!r} cannot use it (use 'MLW')")
+        if weights is not None:
+            raise EstimationError("missing='fiml' does not take respondent weights; use missing='listwise' with them")
+        # Validation (columns, codes, scales, constant items) as for every fit; mean imputation is not used.
+        prepared = prepare_items(spec, data, missing="mean")
+        X = raw_items(spec, data)
+        n, p = X.shape
+        model, aliases = parse_semopy(spec)
+        st, _ = structure(model, spec, aliases)
+        sol = fit_fiml(X, st, lambda S: start_values(st, S), tol=self.tol, max_iter=min(self.max_iter, 200))
+        if not sol.converged:
+            warnings.warn(
+                "CB-SEM (FIML) did not converge; the estimates are flagged converged=False.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        S = sol.cov_h1
+        corr, sd = cov_to_corr(S)
+        fit = _result(self, spec, prepared, st, sol.theta, sol.se, S, sol.mu, sd, corr, model, sol.iterations,
+                      sol.converged)  # fmt: skip
+        table = fit.parameter_table
+        Sigma = implied(sol.theta, st)[0]
+        items, lvs = list(spec.item_names), list(spec.construct_names)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = sol.mu / sol.se_mu
+        from scipy.stats import norm
+
+        means = pd.DataFrame({
+            "lhs": items + lvs, "op": "~1", "rhs": "", "estimate": np.concatenate([sol.mu, np.zeros(len(lvs))]),
+            "std_error": np.concatenate([sol.se_mu, np.full(len(lvs), np.nan)]),
+            "z_value": np.concatenate([z, np.full(len(lvs), np.nan)]),
+            "p_value": np.concatenate([2 * norm.sf(np.abs(z)), np.full(len(lvs), np.nan)]),
+            "std_estimate": np.concatenate([sol.mu / np.sqrt(np.diag(Sigma)), np.zeros(len(lvs))]),
+            "free": [True] * len(items) + [False] * len(lvs),
+        })  # fmt: skip
+        # Intercepts go before the r2 / ind / total rows, as lavaan lists them after the (co)variances.
+        derived = table["op"].isin(["r2", "ind", "total"]).to_numpy()
+        table = pd.concat([table[~derived], means, table[derived]], ignore_index=True)
+        scores = pd.DataFrame(regression_scores(X, sol.mu, sol.theta, st), index=prepared.row_labels,
+                              columns=fit.scores.columns)  # fmt: skip
+        return replace(fit, parameter_table=table, fit_measures=fiml_fit_measures(sol, st, n, p), scores=scores)
+
+    def _ml(self, spec: ModelSpec, X: np.ndarray, S: np.ndarray) -> tuple[Any, Structure, np.ndarray, int, bool]:
+        """ML estimates: csi's Newton/Fisher-scoring kernel from semopy's start rules; semopy's optimiser
+        (then polished by the kernel) only when that fails, e.g. from start values far off on a hard model."""
+        model, aliases = parse_semopy(spec)
+        st, _ = structure(model, spec, aliases)
+        start = start_values(st, S)
+        direct = fisher_scoring(start, S, st, tol=self.tol, max_iter=min(self.max_iter, _DIRECT_ITER))
+        if bool(direct.converged) and np.isfinite(direct.F) and _admissible_start(direct.theta, st):
+            return model, st, direct.theta, int(direct.iterations), True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
+        st, theta = structure(model, spec, aliases)
+        iterations = int(getattr(res, "n_it", 0) or 0)
+        converged = bool(res.success)
+        pol = fisher_scoring(theta, S, st, tol=self.tol, max_iter=self.max_iter)
+        if np.isfinite(pol.F) and pol.F <= _ml_F(theta, S, st) + 1e-12:
+            theta, converged = pol.theta, bool(pol.converged)
+            iterations += int(pol.iterations)
+        if bool(direct.converged) and np.isfinite(direct.F) and float(direct.F) < _ml_F(theta, S, st) - 1e-10:
+            return model, st, direct.theta, int(direct.iterations), True  # the direct solution was the better one
+        return model, st, theta, iterations, converged
+
+
+_DIRECT_ITER = 200
+"""Iterations the kernel gets from semopy's start values before semopy's optimiser takes over."""
+
+
+def _admissible_start(theta: np.ndarray, st: Structure) -> bool:
+    """No negative free variance: a solution the kernel reached from crude starts that semopy's bounded
+    optimiser (variances >= 0) would not return; such fits take the semopy route for identical results."""
+    from csi.estimators.cbsem_kernel import PSI, THETA
+
+    diag = ((st.matrix == PSI) | (st.matrix == THETA)) & (st.row == st.col)
+    return bool(np.all(theta[st.param[diag]] >= 0))
 
 
 def _ml_F(theta: np.ndarray, S: np.ndarray, st: Structure) -> float:

@@ -20,6 +20,7 @@ every item's scale is known, the 0-100 index of every construct.
 from __future__ import annotations
 
 import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +30,9 @@ import pandas as pd
 
 from csi.core.index import index_0_100
 from csi.core.moments import cov_to_corr, resample_moments
-from csi.errors import EstimationError
+from csi.errors import AdmissibilityWarning, EstimationError
 from csi.estimators.cbsem import block_weights
-from csi.estimators.cbsem_kernel import Structure, fisher_scoring
+from csi.estimators.cbsem_kernel import PSI, THETA, Structure, fisher_scoring, implied, observed_hessian
 from csi.estimators.cbsem_table import TableLayout
 from csi.index.compute import compute_index, scale_bounds
 from csi.resample.plans import BLOCK, FixedPlan, OrdinaryPlan, ResamplingPlan, StratifiedPlan
@@ -57,14 +58,18 @@ class _Task:
     bounds: tuple[np.ndarray, np.ndarray] | None
     tol: float
     max_iter: int
+    hessian0: np.ndarray
 
-    def statistics(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, q) statistics and (B,) convergence of the resamples with draw frequencies ``counts (B, n)``."""
+    def statistics(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(B, q) statistics, (B,) convergence and (B,) admissibility of the resamples with draw frequencies
+        ``counts (B, n)``."""
         means, covs = resample_moments(self.X, counts, self.weights)
         corr, sd = cov_to_corr(covs)
         finite = np.all(np.isfinite(covs), axis=(-2, -1)) & np.all(sd > 0, axis=-1)
         covs = np.where(finite[:, None, None], covs, np.eye(covs.shape[-1]))  # placeholder, discarded below
-        res = fisher_scoring(self.theta, covs, self.structure, tol=self.tol, max_iter=self.max_iter)
+        res = fisher_scoring(
+            self.theta, covs, self.structure, tol=self.tol, max_iter=self.max_iter, hessian0=self.hessian0
+        )
         est, _ = self.layout.values(res.theta, self.structure)
         cols = [est]
         if self.bounds is not None:
@@ -73,7 +78,7 @@ class _Task:
                 cols.append(index_0_100(w / sd, means, *self.bounds, self.spec.block_mask))
         stats = np.concatenate(cols, axis=-1)
         stats[~finite] = np.nan
-        return stats, res.converged & finite
+        return stats, res.converged & finite, admissible(res.theta, self.structure)
 
 
 _TASK: _Task | None = None
@@ -84,7 +89,19 @@ def _init(task: _Task) -> None:
     _TASK = task
 
 
-def _run_block(args: tuple[ResamplingPlan, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def admissible(theta: np.ndarray, st: Structure) -> np.ndarray:
+    """Per replicate (...,): no free variance below zero and a positive definite latent covariance matrix
+    (the Heywood checks of a single fit, Kolenikov & Bollen 2012, batched)."""
+    diag = ((st.matrix == PSI) | (st.matrix == THETA)) & (st.row == st.col)
+    ok = np.all(theta[..., st.param[diag]] >= 0, axis=-1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        Phi = implied(theta, st)[1]
+        finite = np.all(np.isfinite(Phi), axis=(-2, -1))
+        eig = np.linalg.eigvalsh(np.where(finite[..., None, None], Phi, np.eye(st.m)))[..., 0]
+    return ok & finite & (eig > 0)
+
+
+def _run_block(args: tuple[ResamplingPlan, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     plan, s, e = args
     assert _TASK is not None
     return _TASK.statistics(plan.counts(s, e))
@@ -100,6 +117,8 @@ def _task(fit: FitResult) -> tuple[_Task, StatisticLayout]:
     task = _Task(
         fit.data.X, fit.data.weights, fit.spec, state.structure, state.theta, layout, bounds,
         float(fit.options["tol"]), int(fit.options["max_iter"]),
+        # The exact Hessian of the full-sample fit: every replicate starts with it as its Newton metric.
+        observed_hessian(state.theta, fit.moments, state.structure)[3],
     )  # fmt: skip
     lhs, op, rhs = list(layout.lhs), list(layout.op), list(layout.rhs)
     original = list(fit.parameter_table["estimate"])
@@ -140,6 +159,11 @@ def bootstrap_cbsem(
 
     if fit.method != "cbsem" or fit.cbsem_state is None:
         raise EstimationError(f"bootstrap_cbsem needs a method='cbsem' fit, got {fit.method!r}")
+    if fit.options.get("missing") == "fiml":
+        raise EstimationError(
+            "the CB-SEM bootstrap resamples complete-data moments; a missing='fiml' fit cannot be bootstrapped yet "
+            "(use its observed-information standard errors, or refit with missing='listwise')"
+        )
     if fit.options.get("obj") != "MLW":
         raise EstimationError(
             f"the CB-SEM bootstrap re-estimates by maximum likelihood; the fit used obj={fit.options.get('obj')!r}. "
@@ -180,6 +204,15 @@ def bootstrap_cbsem(
                                 desc="bootstrap"))  # fmt: skip
     stats = np.concatenate([r[0] for r in results])
     converged = np.concatenate([r[1] for r in results])
+    inadmissible = ~np.concatenate([r[2] for r in results]) & converged
+    if inadmissible.any():
+        # Kept, as lavaan keeps them: dropping Heywood replicates biases the bootstrap distribution.
+        warnings.warn(
+            f"{int(inadmissible.sum())} of {B} CB-SEM bootstrap replicates are inadmissible (a negative variance or "
+            "a latent covariance matrix that is not positive definite); they are kept",
+            AdmissibilityWarning,
+            stacklevel=2,
+        )
     singular, not_converged = apply_failure_policy(stats, converged, failed, what="CB-SEM", stacklevel=3)
     draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"))
     draws.index.name = "replicate"

@@ -66,6 +66,11 @@ def modification_indices(fit: FitResult, sort: bool = True) -> pd.DataFrame:
     state = getattr(fit, "cbsem_state", None)
     if state is None:
         raise EstimationError("modification indices need a CB-SEM fit (csi.fit(..., method='cbsem'))")
+    if fit.options.get("missing") == "fiml":
+        raise EstimationError(
+            "modification indices are computed from the complete-data information; a missing='fiml' fit has none "
+            "(refit with missing='listwise' to screen the model)"
+        )
     st, theta, S, n = state.structure, state.theta, np.asarray(fit.moments, dtype=float), fit.n
     cand = _candidates(st)
     q, r = st.n_params, len(cand)

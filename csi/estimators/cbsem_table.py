@@ -74,6 +74,19 @@ class TableLayout:
         for i, name in enumerate(items):
             if (THETA, i, i) not in loc:
                 covs.append(((True, False, i, i), (name, "~~", name, THETA, i, i, -1)))
+        # So do (co)variances the model text fixes (``f ~~ 1*f``, ``a ~~ 0*b``), as lavaan lists them.
+        for mod in spec.modifiers:
+            if mod.op != "~~" or mod.fixed is None or mod.lhs not in lvs or mod.rhs not in lvs:
+                continue
+            r, c = sorted((lvs.index(mod.lhs), lvs.index(mod.rhs)), reverse=True)
+            if (PSI, r, c) not in loc:
+                covs.append(((r == c, True, c, r), (lvs[c], "~~", lvs[r], PSI, r, c, -1)))
+        for mod in spec.modifiers:
+            if mod.op != "~~" or mod.fixed is None or mod.lhs not in items or mod.rhs not in items or mod.lhs == mod.rhs:
+                continue
+            r, c = sorted((items.index(mod.lhs), items.index(mod.rhs)), reverse=True)
+            if (THETA, r, c) not in loc:
+                covs.append(((False, False, c, r), (items[c], "~~", items[r], THETA, r, c, -1)))
         rows += [row for _, row in sorted(covs, key=lambda x: x[0])]
         for t in spec.endogenous:
             ti = lvs.index(t)

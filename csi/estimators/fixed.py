@@ -128,6 +128,12 @@ class FixedWeights:
                 f"method {self.name!r} cannot use residual covariances ({c.left} ~~ {c.right}); remove the ~~ "
                 "lines or fit with method='cbsem'"
             )
+        if spec.modifiers:
+            m = spec.modifiers[0]
+            raise EstimationError(
+                f"method {self.name!r} cannot use fixed values or labels ({m.lhs} {m.op} ...*{m.rhs}); remove the "
+                "modifiers or fit with method='cbsem'"
+            )
 
     def fit(self, spec: ModelSpec, data: pd.DataFrame, *, weights: Any = None) -> FitResult:
         """Fit the model to survey data.

@@ -91,6 +91,12 @@ class PLS:
                 f"PLS cannot use residual covariances ({c.left} ~~ {c.right}); remove the ~~ lines or fit "
                 "with method='cbsem'"
             )
+        if spec.modifiers:
+            m = spec.modifiers[0]
+            raise EstimationError(
+                f"PLS cannot use fixed values or labels ({m.lhs} {m.op} ...*{m.rhs}); remove the modifiers or fit "
+                "with method='cbsem'"
+            )
         linked = {p.source for p in spec.paths} | {p.target for p in spec.paths}
         lonely = [n for n in spec.construct_names if n not in linked]
         if lonely:

@@ -203,6 +203,8 @@ def read_panel_result(directory: str | os.PathLike[str], *, format: str = "parqu
     """
     if format not in ("parquet", "csv"):
         raise DataError(f"unknown table format {format!r}; accepted: 'parquet', 'csv'")
+    if not isinstance(directory, str | os.PathLike):
+        raise DataError(f"read_panel_result needs the path of a results folder, got {type(directory).__name__}")
     folder = Path(directory)
     manifest = verify_folder(folder)
     tables = {}

@@ -3,7 +3,7 @@
 from csi.spec.builder import ModelBuilder, model
 from csi.spec.lavaan import parse_lavaan, render_lavaan
 from csi.spec.load import list_models, load_model
-from csi.spec.model import ITEM_TYPES, MODES, SIGNS, Construct, Covariance, Item, ModelSpec, Path
+from csi.spec.model import ITEM_TYPES, MODES, SIGNS, Construct, Covariance, Item, ModelSpec, Modifier, Path
 from csi.spec.toml_io import read_toml, to_toml
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Item",
     "ModelBuilder",
     "ModelSpec",
+    "Modifier",
     "Path",
     "list_models",
     "load_model",

@@ -10,7 +10,14 @@ Statements
     structural paths ``IMAG -> SAT`` and ``EXPE -> SAT`` (several targets on
     the left, ``Y1 + Y2 ~ X``, are accepted too);
 ``a ~~ b``
-    residual covariance (``a ~~ b + c`` gives two).
+    residual covariance (``a ~~ b + c`` gives two; ``a ~~ a`` a variance).
+
+Modifiers (CB-SEM only), lavaan's premultipliers on a right-hand name:
+``1*x`` fixes the parameter at 1 (any number), ``NA*x`` frees a loading that
+would be the marker (the first loading is fixed at 1 unless it carries a fixed
+value or ``NA``), ``a*x`` labels it; parameters sharing a label are equal.
+Other lavaan constructs (``c()``, ``start()``, ``==``, ``:=``, ``~ 1``,
+thresholds) are a syntax error naming them.
 
 A statement ends at the end of the line unless the line ends with ``+``, in
 which case the list goes on on the next line; ``;`` separates statements on
@@ -39,6 +46,7 @@ construct name stands for all its items, and an empty list means every item.
 ``#: type binary NAMES``                  item type (default ``interval``)
 ``#: reverse NAMES``                      reverse-worded items
 ``#: missing 98 99 NAMES``                missing-value codes (the leading numbers)
+``#: better lower NAMES``                  constructs for which lower is better (default: higher)
 ========================================  ==============================================
 
 :func:`render_lavaan` writes every field of a :class:`~csi.spec.model.ModelSpec`
@@ -53,12 +61,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from csi.errors import ModelSyntaxError, SpecError
-from csi.spec.model import ITEM_TYPES, SIGNS, Construct, Covariance, Item, ModelSpec, Path
+from csi.spec.model import ITEM_TYPES, SIGNS, Construct, Covariance, Item, ModelSpec, Modifier, Path
 
 __all__ = ["parse_lavaan", "render_lavaan"]
 
 OPERATORS = {"=~": "reflective", "<~": "composite", "~": "regression", "~~": "covariance"}
-DIRECTIVES = ("name", "label", "target", "sign", "scale", "type", "reverse", "missing")
+DIRECTIVES = ("name", "label", "target", "sign", "scale", "type", "reverse", "missing", "better")
 
 _TOKEN = re.compile(
     r"""
@@ -148,24 +156,55 @@ def _name(src: _Source, tok: _Tok, what: str = "variable name") -> str:
     raise src.at(tok, f"expected a {what}, got {tok.text!r}")
 
 
-def _name_list(src: _Source, toks: list[_Tok], side: str, op: _Tok) -> list[tuple[str, _Tok]]:
-    """``a + b + c`` -> names with their tokens."""
+def _modifier(src: _Source, tok: _Tok, star: _Tok) -> tuple[float | None, str]:
+    """``(fixed, label)`` of a premultiplier ``1*``, ``NA*`` or ``label*``."""
+    if tok.kind == "number":
+        return float(tok.value), ""  # type: ignore[arg-type]
+    if tok.kind == "word" and tok.text == "NA":
+        return None, ""
+    if tok.kind == "word" and tok.text.isidentifier():
+        return None, tok.text
+    raise src.at(
+        tok,
+        f"unsupported modifier {tok.text!r} before '*'; accepted: a number (fixed value, 1*x), NA (free, NA*x) "
+        "or a label (a*x); vectors c(...), start(), equal() and other lavaan modifiers are not supported",
+    )
+
+
+def _name_list(
+    src: _Source, toks: list[_Tok], side: str, op: _Tok
+) -> list[tuple[str, _Tok, tuple[float | None, str] | None]]:
+    """``a + 1*b + NA*c`` -> names with their tokens and premultiplier ``(fixed, label)`` (or None)."""
     if not toks:
         if side == "left":
             raise src.at(op, f"missing left-hand side before {op.text!r}")
         raise src.after(op, f"missing right-hand side after {op.text!r}")
-    out: list[tuple[str, _Tok]] = []
-    expect_name = True
-    for tok in toks:
-        if expect_name:
-            if tok.text == "+" and tok.kind == "op":
-                raise src.at(tok, "expected a name before '+'")
-            out.append((_name(src, tok), tok))
-        elif tok.kind != "op" or tok.text != "+":
-            raise src.at(tok, f"expected '+' between {out[-1][1].text!r} and {tok.text!r}")
-        expect_name = not expect_name
-    if expect_name:
-        raise src.after(toks[-1], "missing name after '+'")
+    out: list[tuple[str, _Tok, tuple[float | None, str] | None]] = []
+    k = 0
+    while k < len(toks):
+        tok = toks[k]
+        if tok.kind == "op" and tok.text == "+":
+            raise src.at(tok, "expected a name before '+'")
+        mod = None
+        if k + 1 < len(toks) and toks[k + 1].kind == "op" and toks[k + 1].text == "*":
+            if side == "left":
+                raise src.at(toks[k + 1], "modifiers (x*name) go on the right-hand side only")
+            mod = _modifier(src, tok, toks[k + 1])
+            k += 2
+            if k >= len(toks):
+                raise src.after(toks[k - 1], "missing name after '*'")
+            tok = toks[k]
+        if tok.kind == "number" and mod is None and side == "right" and op.text == "~":
+            raise src.at(tok, "intercepts and mean structures (~ 1) are not supported; csi models centred data")
+        out.append((_name(src, tok), tok, mod))
+        k += 1
+        if k < len(toks):
+            nxt = toks[k]
+            if nxt.kind != "op" or nxt.text != "+":
+                raise src.at(nxt, f"expected '+' between {tok.text!r} and {nxt.text!r}")
+            k += 1
+            if k >= len(toks):
+                raise src.after(nxt, "missing name after '+'")
     return out
 
 
@@ -175,14 +214,19 @@ class _Model:
     constructs: dict[str, tuple[str, list[str], int, _Tok]] = field(default_factory=dict)  # mode, items, line, tok
     paths: list[tuple[str, str, int]] = field(default_factory=list)
     covariances: list[tuple[str, str, int]] = field(default_factory=list)
+    modifiers: list[tuple[str, str, str, float | None, str, _Tok]] = field(default_factory=list)
 
 
 def _statement(src: _Source, toks: list[_Tok], model: _Model) -> None:
-    ops = [t for t in toks if t.kind == "op" and t.text != "+"]
+    ops = [t for t in toks if t.kind == "op" and t.text not in ("+", "*")]
     for t in ops:
         if t.text not in OPERATORS:
-            hint = " (modifiers such as 0.5*x or labels are not supported)" if "*" in t.text else ""
-            raise src.at(t, f"unknown operator {t.text!r}{hint}; accepted: =~ <~ ~ ~~ and +")
+            hint = ""
+            if t.text in ("==", ":=", "<", ">"):
+                hint = " (constraints, inequality constraints and defined parameters are not supported)"
+            elif t.text in ("|", "~*~", "%", "(", ")", ","):
+                hint = " (thresholds, scaling factors, vectors and functions are not supported)"
+            raise src.at(t, f"unknown operator {t.text!r}{hint}; accepted: =~ <~ ~ ~~, + and modifiers 1*x NA*x a*x")
     if not ops:
         if len(toks) == 1:
             raise src.after(toks[0], f"expected an operator (=~, <~, ~ or ~~) after {toks[0].text!r}")
@@ -193,10 +237,17 @@ def _statement(src: _Source, toks: list[_Tok], model: _Model) -> None:
     k = toks.index(op)
     lhs = _name_list(src, toks[:k], "left", op)
     rhs = _name_list(src, toks[k + 1 :], "right", op)
+    for name, tok, mod in rhs:
+        if mod is None:
+            continue
+        if op.text == "<~":
+            raise src.at(tok, "modifiers (1*x, NA*x, a*x) apply to =~, ~ and ~~ statements, not to composites (<~)")
+        for left, _, _ in lhs:
+            model.modifiers.append((left, op.text, name, mod[0], mod[1], tok))
     if op.text in ("=~", "<~"):
         if len(lhs) > 1:
             raise src.at(lhs[1][1], f"one construct per {op.text!r} statement")
-        name, tok = lhs[0]
+        name, tok, _ = lhs[0]
         if not name.isidentifier():
             raise src.at(tok, f"bad identifier {tok.text!r}: a construct name must be a Python identifier")
         mode = "A" if op.text == "=~" else "B"
@@ -210,11 +261,11 @@ def _statement(src: _Source, toks: list[_Tok], model: _Model) -> None:
                     f"{kinds[mode]} here; a construct has one measurement mode",
                 )
             raise src.at(tok, f"construct {name!r} is already defined on line {old_line}; list all its items once")
-        model.constructs[name] = (mode, [n for n, _ in rhs], tok.line, tok)
+        model.constructs[name] = (mode, [n for n, _, _ in rhs], tok.line, tok)
     elif op.text == "~":
-        model.paths += [(s, t, op.line) for t, _ in lhs for s, _ in rhs]
+        model.paths += [(s, t, op.line) for t, _, _ in lhs for s, _, _ in rhs]
     else:
-        model.covariances += [(a, b, op.line) for a, _ in lhs for b, _ in rhs]
+        model.covariances += [(a, b, op.line) for a, _, _ in lhs for b, _, _ in rhs]
 
 
 def _number(src: _Source, tok: _Tok) -> float:
@@ -244,6 +295,7 @@ class _Directives:
         self.signs: dict[tuple[str, str], tuple[str, _Tok]] = {}
         self.labels: list[tuple[str, str, _Tok]] = []
         self.item_ops: list[tuple[dict[str, object], list[_Tok], int]] = []
+        self.better: list[tuple[str, list[_Tok]]] = []
 
     def add(self, toks: list[_Tok], line: int, col: int) -> None:
         src = self.src
@@ -294,6 +346,10 @@ class _Directives:
             self.item_ops.append(({"type": args[0].text}, args[1:], line))
         elif kw == "reverse":
             self.item_ops.append(({"reverse": True}, args, line))
+        elif kw == "better":
+            if len(args) < 2 or args[0].text not in ("higher", "lower"):
+                raise src.after(key, "'better' needs higher or lower and construct names, e.g. '#: better lower COMP'")
+            self.better.append((args[0].text, args[1:]))
         else:  # missing
             n = next((i for i, t in enumerate(args) if t.kind != "number"), len(args))
             if n == 0:
@@ -423,10 +479,19 @@ def _assemble(src: _Source, model: _Model, d: _Directives) -> ModelSpec:
         except SpecError as exc:
             raise SpecError(f"line {item_line[n]}: {exc}") from None
 
+    better: dict[str, str] = {}
+    for value, toks in d.better:
+        for tok in toks:
+            n = _name(src, tok)
+            if n not in model.constructs:
+                raise src.at(tok, f"{n!r} is not a construct of the model ('better' applies to constructs)")
+            better[n] = value
+
     def construct(cname: str) -> Construct:
         mode, items, line, _ = model.constructs[cname]
         try:
-            return Construct(cname, tuple(item(i) for i in items), mode, clabels.get(cname, ""))
+            return Construct(cname, tuple(item(i) for i in items), mode, clabels.get(cname, ""),
+                             better=better.get(cname, "higher"))  # fmt: skip
         except SpecError as exc:
             if str(exc).startswith("line "):
                 raise
@@ -439,13 +504,30 @@ def _assemble(src: _Source, model: _Model, d: _Directives) -> ModelSpec:
             raise src.at(tok, f"sign given for {t} ~ {s}, but the model has no such path")
     paths = tuple(Path(s, t, d.signs.get((s, t), ("?",))[0]) for s, t, _ in model.paths)
     covs = tuple(Covariance(a, b) for a, b, _ in model.covariances)
+    mods = []
+    for lhs, op, rhs, fixed, label, tok in model.modifiers:
+        try:
+            mods.append(Modifier(lhs, op, rhs, fixed, label))
+        except SpecError as exc:
+            raise src.at(tok, str(exc)) from None
 
-    def build(nc: int, np_: int, ncov: int, target: str | None) -> ModelSpec:
-        return ModelSpec(d.name, constructs[:nc], paths[:np_], target, d.label, covs[:ncov])
+    def build(nc: int, np_: int, ncov: int, target: str | None, nmod: int = 0) -> ModelSpec:
+        return ModelSpec(
+            d.name, constructs[:nc], paths[:np_], target, d.label, covs[:ncov], modifiers=tuple(mods[:nmod])
+        )
 
     try:
-        return build(len(constructs), len(paths), len(covs), d.target)
+        return build(len(constructs), len(paths), len(covs), d.target, len(mods))
     except SpecError as exc:
+        for k, m in enumerate(mods):
+            try:
+                build(len(constructs), len(paths), len(covs), d.target, 0)
+            except SpecError:
+                break  # the model is wrong without its modifiers: located below
+            try:
+                ModelSpec(d.name, constructs, paths, d.target, d.label, covs, modifiers=(m,))
+            except SpecError as bad:
+                raise src.at(model.modifiers[k][5], str(bad)) from None
         # Find the statement that breaks validation by growing the model one element at a time.
         line = None
         k = _locate(lambda k: build(k, 0, 0, None), len(constructs))
@@ -509,22 +591,31 @@ def render_lavaan(spec: ModelSpec) -> str:
     if spec.target is not None:
         out.append(f"#: target {_fmt_name(spec.target)}")
     out += ["", "# measurement model"]
+    mods = {m.key: m for m in spec.modifiers}
+
+    def term(op: str, lhs: str, rhs: str) -> str:
+        m = mods.get((op, *sorted((lhs, rhs))) if op == "~~" else (op, lhs, rhs))
+        if m is None:
+            return _fmt_name(rhs)
+        pre = "NA" if m.is_free_marker else m.label or _fmt_num(m.fixed)  # type: ignore[arg-type]
+        return f"{pre}*{_fmt_name(rhs)}"
+
     for c in spec.constructs:
         op = "=~" if c.mode == "A" else "<~"
-        out += _wrap(f"{_fmt_name(c.name)} {op} ", [_fmt_name(i) for i in c.item_names])
+        out += _wrap(f"{_fmt_name(c.name)} {op} ", [term(op, c.name, i) for i in c.item_names])
     if spec.paths:
         out += ["", "# structural model"]
         run: list[Path] = []
         for p in [*spec.paths, None]:
             # Consecutive paths into one target share a line; order is kept exactly.
             if run and (p is None or p.target != run[0].target):
-                out += _wrap(f"{_fmt_name(run[0].target)} ~ ", [_fmt_name(q.source) for q in run])
+                out += _wrap(f"{_fmt_name(run[0].target)} ~ ", [term("~", q.target, q.source) for q in run])
                 run = []
             if p is not None:
                 run.append(p)
     if spec.covariances:
         out += ["", "# residual covariances"]
-        out += [f"{_fmt_name(c.left)} ~~ {_fmt_name(c.right)}" for c in spec.covariances]
+        out += [f"{_fmt_name(c.left)} ~~ {term('~~', c.left, c.right)}" for c in spec.covariances]
 
     meta: list[str] = []
     items = spec.items
@@ -534,6 +625,9 @@ def render_lavaan(spec: ModelSpec) -> str:
     for i in items:
         if i.label:
             meta.append(f"#: label {_fmt_name(i.name)} {_fmt_str(i.label)}")
+    lower = [_fmt_name(c.name) for c in spec.constructs if c.better == "lower"]
+    if lower:
+        meta.append("#: better lower " + " ".join(lower))
 
     def item_directive(head: Callable[[object], str], pairs: list[tuple[object, str]], skip: object) -> None:
         groups = _group(pairs)

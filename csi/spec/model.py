@@ -229,6 +229,63 @@ class Covariance:
     right: str
 
 
+MODIFIER_OPS = ("=~", "~", "~~")
+"""Operators whose parameters a :class:`Modifier` can fix, free or label."""
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """A fixed value, free marker or label on one parameter of the model text (CB-SEM only).
+
+    lavaan's premultipliers (Rosseel 2012, section 5): ``F =~ 1*x`` fixes the
+    loading at 1, ``F =~ NA*x`` frees a loading that would otherwise be the
+    marker (fixed at 1), ``a*x`` labels the parameter; parameters that share a
+    label are constrained equal.
+
+    Parameters
+    ----------
+    lhs, op, rhs
+        The parameter as lavaan writes it: ``F =~ x`` (loading), ``T ~ S``
+        (path), ``a ~~ b`` (covariance, ``a ~~ a`` a variance).
+    fixed
+        The value the parameter is fixed at; ``None`` leaves it free.
+    label
+        Equality label (a Python identifier); ``""`` for none.  A modifier with
+        neither a fixed value nor a label is a free marker (``NA*x``).
+    """
+
+    lhs: str
+    op: str
+    rhs: str
+    fixed: float | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"modifier on {self.lhs} {self.op} {self.rhs}"
+        if self.op not in MODIFIER_OPS:
+            raise SpecError(f"{where}: unknown operator {self.op!r}; accepted: {', '.join(MODIFIER_OPS)}")
+        if self.fixed is not None:
+            if isinstance(self.fixed, bool) or not isinstance(self.fixed, (int, float)) or not math.isfinite(self.fixed):
+                raise SpecError(f"{where}: a fixed value must be a finite number, got {self.fixed!r}")
+            object.__setattr__(self, "fixed", float(self.fixed))
+        if not isinstance(self.label, str) or (self.label and not self.label.isidentifier()):
+            raise SpecError(f"{where}: a label must be letters, digits and '_' (not starting with a digit), "
+                            f"got {self.label!r}")  # fmt: skip
+        if self.fixed is not None and self.label:
+            raise SpecError(f"{where}: give a fixed value or a label, not both")
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(op, lhs, rhs)`` with the two ends of a covariance in sorted order: one spelling per parameter."""
+        a, b = (sorted((self.lhs, self.rhs)) if self.op == "~~" else (self.lhs, self.rhs))
+        return (self.op, a, b)
+
+    @property
+    def is_free_marker(self) -> bool:
+        """``NA*x``: explicitly free, no label."""
+        return self.fixed is None and not self.label
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A customer-satisfaction path model.
@@ -255,6 +312,9 @@ class ModelSpec:
     labels
         The long description in other languages, ``{language code: text}``;
         stored as sorted ``(code, text)`` pairs.
+    modifiers
+        Fixed values, free markers and equality labels of CB-SEM parameters
+        (``1*x``, ``NA*x``, ``a*x``); kept in a canonical order.
     """
 
     name: str
@@ -264,12 +324,19 @@ class ModelSpec:
     label: str = ""
     covariances: tuple[Covariance, ...] = field(default=())
     labels: tuple[tuple[str, str], ...] = ()
+    modifiers: tuple[Modifier, ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", _language_labels(self.labels, f"model {self.name!r}"))
         object.__setattr__(self, "constructs", tuple(self.constructs))
         object.__setattr__(self, "paths", tuple(self.paths))
         object.__setattr__(self, "covariances", tuple(self.covariances))
+        mods = tuple(self.modifiers)
+        for m in mods:
+            if not isinstance(m, Modifier):
+                raise SpecError(f"model {self.name!r}: modifiers must be Modifier objects, got {m!r}")
+        # Canonical order, so that specs from different texts of the same model compare equal.
+        object.__setattr__(self, "modifiers", tuple(sorted(mods, key=lambda m: m.key)))
         _validate(self)
 
     def label_in(self, language: str) -> str:
@@ -543,3 +610,23 @@ def _validate(spec: ModelSpec) -> None:
         for end in (cov.left, cov.right):
             if end not in known:
                 raise SpecError(f"covariance {cov.left} ~~ {cov.right} names unknown variable {end!r}")
+    _validate_modifiers(spec, owner, pairs)
+
+
+def _validate_modifiers(spec: ModelSpec, owner: dict[str, str], paths: set[tuple[str, str]]) -> None:
+    """Every modifier names a parameter of the model, once."""
+    covs = {tuple(sorted((c.left, c.right))) for c in spec.covariances}
+    seen: set[tuple[str, str, str]] = set()
+    for m in spec.modifiers:
+        text = f"{m.lhs} {m.op} {m.rhs}"
+        if m.key in seen:
+            raise SpecError(f"{text} has two modifiers; give one fixed value, NA or label per parameter")
+        seen.add(m.key)
+        if m.op == "=~" and owner.get(m.rhs) != m.lhs:
+            raise SpecError(f"modifier on {text}: {m.rhs!r} is not an item of construct {m.lhs!r}")
+        if m.op == "~" and (m.rhs, m.lhs) not in paths:
+            raise SpecError(f"modifier on {text}: the model has no path {m.rhs} -> {m.lhs}")
+        if m.op == "~~" and m.key[1:] not in covs:
+            raise SpecError(f"modifier on {text}: the model has no covariance {text}; declare it with ~~")
+        if m.op != "=~" and m.is_free_marker:
+            raise SpecError(f"modifier on {text}: NA (free marker) applies to loadings (=~) only")

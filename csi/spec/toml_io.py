@@ -244,7 +244,15 @@ def to_toml(spec: ModelSpec) -> str:
 
     The most common item scale, type and missing codes go to ``[defaults]``;
     items list only what differs, and an item with nothing to say is a bare name.
+    Fixed values and labels (:class:`~csi.spec.model.Modifier`) have no TOML
+    form: such a spec is refused rather than written without them.
     """
+    if spec.modifiers:
+        m = spec.modifiers[0]
+        raise SpecError(
+            f"model {spec.name!r} has fixed values or labels ({m.lhs} {m.op} ...*{m.rhs}), which the TOML format "
+            "cannot hold; save it as lavaan-style text (render_lavaan) instead"
+        )
     items = spec.items
     defaults: dict[str, Any] = {}
     scales = [_scale(i) for i in items]

@@ -1,0 +1,293 @@
+"""Full-information maximum likelihood (FIML) for CB-SEM with missing item values.
+
+Each respondent contributes the normal log-likelihood of the items he answered
+(Arbuckle 1996; Enders 2010, ch. 4).  Rows are grouped by missingness pattern;
+a pattern ``g`` with ``n_g`` rows, observed items ``o``, mean ``ybar_g`` and
+covariance ``S_g`` (divisor ``n_g``) adds
+
+    ``-n_g/2 (p_o log 2 pi + log|Sigma_oo| + tr(Sigma_oo^-1 (S_g + d d')))``,  ``d = ybar_g - mu_o``
+
+with the model-implied ``Sigma(theta)`` and free item intercepts ``mu`` (the
+mean structure lavaan adds with ``missing = "fiml"``; latent means are 0).  The
+discrepancy minimised is ``F = -2 logl / N`` up to a constant; its gradient in
+``Sigma`` is ``sum_g n_g/N (Sigma_oo^-1 - Sigma_oo^-1 C_g Sigma_oo^-1)`` embedded in
+p x p, which the kernel's rank-two factors (:func:`csi.estimators.cbsem_kernel.factors`)
+turn into the gradient in ``theta``.  Newton steps use the Hessian from central
+differences of that analytic gradient (refreshed only when convergence slows),
+started from the ML fit to the saturated (EM) moments, which is already close.
+
+What lavaan reports (``sem(..., missing = "fiml")``, lavaan 0.6): standard
+errors from the observed information (the Hessian of ``-logl``); the
+unrestricted model is the saturated normal model fitted by EM (Dempster, Laird &
+Rubin 1977; Little & Rubin 2002, section 11.2); ``chisq = 2 (logl_h1 - logl)``,
+``fmin = chisq / (2N)``, ``df = p(p+3)/2 - q`` (EM by :func:`csi.core.missing.em_moments`,
+run to a step of 1e-11); the baseline model has free means
+and variances and no covariances, whose likelihood factorises over items (each
+item's mean and N-divisor variance over the rows that answered it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from csi.core.missing import em_moments
+from csi.errors import DataError, EstimationError
+from csi.estimators.cbsem_kernel import Structure, _indicator, factors, fisher_scoring, implied
+from csi.spec.model import ModelSpec
+
+LOG2PI = float(np.log(2 * np.pi))
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Rows sharing one missingness pattern: observed item indices, count, mean and covariance (divisor n_g)."""
+
+    observed: NDArray[np.intp]
+    rows: NDArray[np.intp]
+    mean: NDArray[np.float64]
+    cov: NDArray[np.float64]
+
+    @property
+    def n(self) -> int:
+        return int(self.rows.size)
+
+
+def patterns(X: NDArray[np.float64]) -> list[Pattern]:
+    """Group the rows of ``X (n, p)`` (NaN = missing) by missingness pattern; rows with nothing observed are dropped."""
+    obs = ~np.isnan(X)
+    keys, inverse = np.unique(obs, axis=0, return_inverse=True)
+    out = []
+    for k, key in enumerate(keys):
+        if not key.any():
+            continue
+        rows = np.flatnonzero(inverse.ravel() == k)
+        o = np.flatnonzero(key)
+        Y = X[np.ix_(rows, o)]
+        m = Y.mean(axis=0)
+        out.append(Pattern(o, rows, m, (Y - m).T @ (Y - m) / rows.size))
+    return out
+
+
+def loglik(mu: NDArray[np.float64], Sigma: NDArray[np.float64], pats: list[Pattern]) -> float:
+    """Observed-data normal log-likelihood (module docstring); ``-inf`` where a Sigma_oo is not positive definite."""
+    total = 0.0
+    for g in pats:
+        o = g.observed
+        So = Sigma[np.ix_(o, o)]
+        try:
+            chol = np.linalg.cholesky(So)
+        except np.linalg.LinAlgError:
+            return -np.inf
+        d = g.mean - mu[o]
+        C = g.cov + np.outer(d, d)
+        logdet = 2.0 * np.sum(np.log(np.diag(chol)))
+        tr = np.trace(np.linalg.solve(So, C))
+        total += -0.5 * g.n * (o.size * LOG2PI + logdet + tr)
+    return float(total)
+
+
+def objective(
+    z: NDArray[np.float64], st: Structure, pats: list[Pattern], n: int
+) -> tuple[float, NDArray[np.float64] | None]:
+    """``F = -2 logl / N`` (without the 2 pi constant) and its gradient in ``z = (theta, mu)``; ``(inf, None)``
+    where Sigma is not positive definite."""
+    q = st.n_params
+    theta, mu = z[:q], z[q:]
+    Sigma, U, V = factors(theta, st)
+    p = Sigma.shape[0]
+    Wf = np.zeros((p, p))
+    gmu = np.zeros(p)
+    F = 0.0
+    for g in pats:
+        o = g.observed
+        So = Sigma[np.ix_(o, o)]
+        try:
+            chol = np.linalg.cholesky(So)
+        except np.linalg.LinAlgError:
+            return np.inf, None
+        Si = np.linalg.inv(So)
+        d = g.mean - mu[o]
+        C = g.cov + np.outer(d, d)
+        w = g.n / n
+        F += w * (2.0 * np.sum(np.log(np.diag(chol))) + np.sum(Si * C))
+        Wf[np.ix_(o, o)] += w * (Si - Si @ C @ Si)
+        gmu[o] -= 2.0 * w * (Si @ d)
+    gtheta = 2.0 * np.einsum("lp,lp->l", U @ Wf, V) @ _indicator(st).T
+    return float(F), np.concatenate([gtheta, gmu])
+
+
+def hessian(z: NDArray[np.float64], st: Structure, pats: list[Pattern], n: int, h: float = 1e-5) -> NDArray[np.float64]:
+    """Hessian of :func:`objective` by central differences of its analytic gradient (relative step ``h``)."""
+    k = z.size
+    H = np.empty((k, k))
+    for j in range(k):
+        step = h * max(1.0, abs(z[j]))
+        e = np.zeros(k)
+        e[j] = step
+        gp = objective(z + e, st, pats, n)[1]
+        gm = objective(z - e, st, pats, n)[1]
+        if gp is None or gm is None:
+            raise EstimationError("the FIML Hessian could not be evaluated: the model-implied covariance is singular")
+        H[:, j] = (gp - gm) / (2 * step)
+    return (H + H.T) / 2
+
+
+@dataclass(frozen=True)
+class FIMLSolution:
+    theta: NDArray[np.float64]
+    mu: NDArray[np.float64]
+    se: NDArray[np.float64]
+    se_mu: NDArray[np.float64]
+    logl: float
+    logl_h1: float
+    logl_baseline: float
+    mean_h1: NDArray[np.float64]
+    cov_h1: NDArray[np.float64]
+    iterations: int
+    converged: bool
+
+
+def fit_fiml(
+    X: NDArray[np.float64],
+    st: Structure,
+    start: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    *,
+    tol: float,
+    max_iter: int,
+) -> FIMLSolution:
+    """FIML estimates, observed-information standard errors and the log-likelihoods lavaan reports.
+
+    ``start(S)`` gives start values for ``theta`` from a covariance matrix; the
+    ML fit to the EM moments from there starts the FIML Newton steps.
+    """
+    n, p = X.shape
+    pats = patterns(X)
+    # The saturated model to a step far below lavaan's (1e-5): chisq is a difference of log-likelihoods.
+    h1 = em_moments(X, tol=1e-11, max_iter=100000)
+    mean_h1, cov_h1 = h1.mean, (h1.cov + h1.cov.T) / 2
+    start = start(cov_h1)
+    warm = fisher_scoring(start, cov_h1, st, tol=1e-8, max_iter=max_iter)
+    theta0 = warm.theta if np.isfinite(warm.F) else start
+    z = np.concatenate([theta0, mean_h1])
+    F, g = objective(z, st, pats, n)
+    if g is None:
+        raise EstimationError("FIML could not start: the model-implied covariance of the start values is singular")
+    converged = False
+    it = 0
+    H = hessian(z, st, pats, n)
+    last = np.inf
+    while it < max_iter:
+        it += 1
+        try:
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            step = np.linalg.pinv(H) @ g
+        if not np.all(np.isfinite(step)) or step @ g <= 0:
+            step = g * 1e-2  # not a descent direction (indefinite Hessian far off): a short gradient step
+        scale = 1.0
+        for _ in range(30):
+            Fn, gn = objective(z - scale * step, st, pats, n)
+            if gn is not None and Fn <= F + 1e-13 * abs(F):
+                break
+            scale /= 2
+        else:
+            break
+        z = z - scale * step
+        F, g = Fn, gn
+        size = float(np.max(np.abs(scale * step)))
+        if size < tol:
+            converged = True
+            break
+        if size > 0.25 * last:  # the Hessian of the start is no longer good enough: refresh it (Newton)
+            H = hessian(z, st, pats, n)
+        last = size
+    H = hessian(z, st, pats, n)
+    # -logl = N/2 F + const, so the observed information is N/2 H and the covariance of the estimates 2/(N) H^-1.
+    cov = 2.0 / n * np.linalg.pinv(H)
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    q = st.n_params
+    theta, mu = z[:q], z[q:]
+    Sigma = implied(theta, st)[0]
+    obs = ~np.isnan(X)
+    base = 0.0
+    for j in range(p):
+        x = X[obs[:, j], j]
+        base += -0.5 * x.size * (LOG2PI + np.log(np.var(x)) + 1.0)
+    return FIMLSolution(
+        theta, mu, se[:q], se[q:], loglik(mu, Sigma, pats), loglik(mean_h1, cov_h1, pats), float(base),
+        mean_h1, cov_h1, it, converged,
+    )  # fmt: skip
+
+
+def fiml_fit_measures(sol: FIMLSolution, st: Structure, n: int, p: int) -> pd.Series:
+    """lavaan's ``fitMeasures`` of a FIML fit (module docstring; RMSEA interval by :mod:`csi.estimators.rmsea`).
+
+    ``srmr`` compares the model-implied moments with the EM moments, means included (lavaan's
+    ``srmr_bentler`` with a mean structure): the root mean square of the standardised covariance residuals
+    (lower triangle with diagonal) and the mean residuals ``(m_i - mu_i) / sqrt(s_ii)``.
+    """
+    from scipy.stats import chi2
+
+    from csi.estimators.rmsea import rmsea_measures
+
+    q = st.n_params + p
+    chisq = max(2.0 * (sol.logl_h1 - sol.logl), 0.0)
+    df = p * (p + 3) // 2 - q
+    chisq_b = 2.0 * (sol.logl_h1 - sol.logl_baseline)
+    df_b = p * (p - 1) // 2
+    cfi_den = max(chisq - df, chisq_b - df_b, 0.0)
+    cfi = 1.0 - max(chisq - df, 0.0) / cfi_den if cfi_den > 0 else 1.0
+    tli = (chisq_b / df_b - chisq / df) / (chisq_b / df_b - 1.0) if df > 0 else np.nan
+    Sigma = implied(sol.theta, st)[0]
+    d = 1.0 / np.sqrt(np.diag(sol.cov_h1))
+    R = (sol.cov_h1 - Sigma) * d[:, None] * d[None, :]
+    mres = (sol.mean_h1 - sol.mu) * d
+    srmr = float(np.sqrt((np.sum(R[np.tril_indices(p)] ** 2) + np.sum(mres**2)) / (p * (p + 1) / 2 + p)))
+    values = {
+        "npar": q, "fmin": chisq / (2 * n), "chisq": chisq, "df": df,
+        "pvalue": float(chi2.sf(chisq, df)) if df > 0 else np.nan,
+        "baseline_chisq": chisq_b, "baseline_df": df_b, "cfi": cfi, "tli": tli,
+        "rmsea": np.sqrt(max(chisq - df, 0.0) / (df * n)) if df > 0 else np.nan, "srmr": srmr,
+        "logl": sol.logl, "unrestricted_logl": sol.logl_h1, "aic": -2 * sol.logl + 2 * q,
+        "bic": -2 * sol.logl + q * np.log(n), "ntotal": n,
+    }  # fmt: skip
+    interval = rmsea_measures(chisq, df, n)
+    values.update({k: v for k, v in interval.items() if k != "rmsea"})
+    return pd.Series(values, name="value", dtype=float).rename_axis("measure")
+
+
+def regression_scores(
+    X: NDArray[np.float64], mu: NDArray[np.float64], theta: NDArray[np.float64], st: Structure
+) -> NDArray[np.float64]:
+    """Regression factor scores of incomplete rows: ``Phi Lambda_o' Sigma_oo^-1 (y_o - mu_o)`` over each row's
+    answered items (lavaan's ``lavPredict`` for missing data); NaN for a row with nothing observed."""
+    Sigma, _, _, D, _ = implied(theta, st)
+    out = np.full((X.shape[0], st.m), np.nan)
+    for g in patterns(X):
+        o = g.observed
+        A = np.linalg.solve(Sigma[np.ix_(o, o)], D[:, o].T).T  # (m, |o|)
+        out[g.rows] = (X[np.ix_(g.rows, o)] - mu[o]) @ A.T
+    return out
+
+
+def raw_items(spec: ModelSpec, data: pd.DataFrame) -> NDArray[np.float64]:
+    """The items as floats with NaN where missing (missing codes applied, reverse items recoded), data rows kept.
+
+    ``csi.data.prepare`` validates the same columns first; this only keeps the holes it would fill or drop.
+    """
+    from csi.data.prepare import _item_column, as_frame
+
+    frame = as_frame(data)
+    X = np.column_stack([_item_column(item, frame[item.name], frame.index) for item in spec.items])
+    empty = [spec.item_names[h] for h in np.flatnonzero(np.isnan(X).all(axis=0))]
+    if empty:
+        raise DataError(f"item column(s) {', '.join(map(repr, empty))} have no observed values; FIML needs some")
+    return X
+
+
+__all__ = ["FIMLSolution", "Pattern", "fiml_fit_measures", "fit_fiml", "loglik", "patterns", "raw_items", "regression_scores"]

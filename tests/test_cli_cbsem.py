@@ -1,0 +1,50 @@
+"""CLI: ``csi fit --method cbsem`` with ``--missing fiml``, ``--group`` and ``--group-equal``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import reference_file
+from test_cbsem import PD_MODEL
+
+from csi.cli import main
+
+HS = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+
+
+def test_fit_fiml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "pd.lav"
+    model.write_text(PD_MODEL)
+    data = str(reference_file("political_democracy_missing.csv"))
+    assert main(["fit", str(model), data, "--method", "cbsem", "--missing", "fiml"]) == 0
+    out = capsys.readouterr().out
+    assert "missing=fiml" in out and "Chi-square    45.515 on 35 df" in out
+    assert main(["fit", str(model), data, "--missing", "fiml"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after any data warnings, one error line
+    assert last == "csi: error: --missing fiml is full-information ML and needs --method cbsem, not 'pls'"
+
+
+def test_fit_groups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "hs.lav"
+    model.write_text(HS)
+    data = str(reference_file("holzinger_swineford_1939.csv"))
+    out_dir = tmp_path / "out"
+    args = ["fit", str(model), data, "--method", "cbsem", "--group", "school", "--group-equal", "loadings"]
+    assert main([*args, "--out", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Chi-square    124.044 on 54 df" in out and "Group Grant-White" in out
+    est = pd.read_csv(out_dir / "estimates.csv")
+    assert set(est["group"]) == {"Pasteur", "Grant-White"}
+    fm = pd.read_csv(out_dir / "fit_measures.csv", index_col=0)["value"]
+    assert fm["df"] == 54
+    for bad, message in [
+        (["--group-equal", "slopes"], "unknown group_equal 'slopes'"),
+        (["--bootstrap", "100"], "cannot be bootstrapped"),
+    ]:
+        assert main([*args[:-2], *bad]) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("csi: error:")]
+        assert len(err) == 1 and message in err[0]
+    assert main(["fit", str(model), data, "--method", "cbsem", "--group-equal", "loadings"]) == 2
+    assert "give --group" in capsys.readouterr().err
