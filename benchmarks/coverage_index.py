@@ -6,14 +6,17 @@ Run from the repository root: ``PYTHONPATH=. python benchmarks/coverage_index.py
 population index for every unit) with its own seed, runs
 :func:`csi.index_panel` and records whether each 95 % interval contains the
 population value.  Printed: the empirical coverage per level, for the target
-construct (SAT) and for all constructs (``coverage``: the percentile
-intervals csi reports; ``normal_cov``: estimate ± 1.96 bootstrap SE from the
+construct (SAT) and for all constructs (``coverage``: the intervals csi
+reports, by default the logit intervals of :mod:`csi.index.logit`; ``normal_cov``: estimate ± 1.96 bootstrap SE from the
 same runs, for comparison), with the Monte-Carlo standard error
 ``sqrt(c (1 - c) / k)`` (k intervals; company intervals within a repetition are
 independent, so for company rows this SE is right, for national rows k = reps),
 the mean interval width, the mean error ``index - population`` (bias), the SD
 of the errors and the median bootstrap SE (median, because a block whose
 replicate weights come close to cancelling gives a few huge index draws).
+
+``csi bench coverage`` (:mod:`csi.bench.coverage`) is the full study: two-wave
+panels, every level, interval types side by side, change-test size and power.
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def main() -> None:
     t0 = time.perf_counter()
     cov = coverage(args.reps, args.companies, args.respondents, n_resamples=args.resamples, n_jobs=args.jobs)
     seconds = time.perf_counter() - t0
-    print(f"Coverage of 95% percentile intervals: {args.reps} panels x {args.companies} companies x "
+    print(f"Coverage of 95% intervals: {args.reps} panels x {args.companies} companies x "
           f"{args.respondents} respondents, ACSI, {args.resamples} resamples per company, in {seconds:.1f} seconds")  # fmt: skip
     print(summarise(cov).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 

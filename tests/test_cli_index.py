@@ -72,3 +72,14 @@ def test_index_input_errors_are_one_line(files, tmp_path, capsys, extra, message
 def test_index_help_has_an_example(capsys):
     assert main(["index", "--help"]) == 0
     assert "csi index --model acsi" in capsys.readouterr().out
+
+
+def test_index_passes_interval_type_and_change_basis(files, tmp_path):
+    panel, weights = files
+    out = tmp_path / "res"
+    args = ["index", "--model", "acsi", "--data", str(panel), "--company", "firm", "--wave", "year", "--unit-weights",
+            str(weights), "--industry", "industry", "--sector", "sector", "--min-n", "40", "--bootstrap", "20",
+            "--seed", "3", "--ci", "percentile", "--change-basis", "published", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    options = json.loads((out / "manifest.json").read_text())["options"]
+    assert options["ci"] == "percentile" and options["change_basis"] == "published"

@@ -32,7 +32,8 @@ def panel() -> csi.SimulatedPanel:
 
 def run(panel: csi.SimulatedPanel, **kw) -> csi.PanelIndexResult:
     opts = dict(company="company", wave="wave", industry="industry", sector="sector", unit_weights=panel.unit_weights,
-                min_n=40, n_resamples=B, seed=SEED, national_resamples=30)  # fmt: skip
+                min_n=40, n_resamples=B, seed=SEED, national_resamples=30, ci="percentile",
+                change_basis="published")  # fmt: skip
     return csi.index_panel(panel.data, "acsi", **{**opts, **kw})
 
 
@@ -161,7 +162,7 @@ def test_cell_results_do_not_depend_on_other_cells(panel, result):
     data = panel.data[panel.data["company"] != "C003"]
     uw = panel.unit_weights[panel.unit_weights["unit"] != "C003"]
     other = csi.index_panel(data, "acsi", company="company", wave="wave", industry="industry", sector="sector",
-                            unit_weights=uw, min_n=40, n_resamples=B, seed=SEED, national_fit=False)  # fmt: skip
+                            unit_weights=uw, min_n=40, n_resamples=B, seed=SEED, national_fit=False, ci="percentile")  # fmt: skip
     a = result.index.query("level == 'company' and unit == 'C001'").reset_index(drop=True)
     b = other.index.query("level == 'company' and unit == 'C001'").reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
@@ -251,7 +252,7 @@ def test_pooled_company_index_uses_pooled_weights_and_company_means(panel):
         (dict(wave="year"), "wave column 'year'"),
         (dict(industry="SATIS"), "items of model"),
         (dict(min_n=0), "min_n"),
-        (dict(ci="bca"), "interval type"),
+        (dict(ci="studentized"), "interval type"),
         (dict(pooled=True, industry=None, sector=None), "needs the industry column"),
     ],
 )

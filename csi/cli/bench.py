@@ -1,7 +1,7 @@
-"""``csi bench``: the estimator Monte-Carlo study and a quick speed table.
+"""``csi bench``: the estimator Monte-Carlo study, the index coverage study and a quick speed table.
 
-Both are thin front ends of :mod:`csi.bench.montecarlo` and
-:mod:`csi.bench.speed`; ``benchmarks/bench_estimators.py`` calls this command.
+All are thin front ends of :mod:`csi.bench.montecarlo`, :mod:`csi.bench.coverage`
+and :mod:`csi.bench.speed`; ``benchmarks/bench_estimators.py`` calls this command.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from csi.bench import missing_study, montecarlo, speed
+from csi.bench import coverage, missing_study, montecarlo, speed
 from csi.cli._common import EXIT_OK, Parser, count, table
 
 
@@ -21,6 +21,20 @@ def _names(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
     return names
+
+
+def _shifts(text: str) -> list[float]:
+    try:
+        return [float(t) for t in _names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        return [int(t) for t in _names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def _sizes(text: str) -> list[int]:
@@ -35,17 +49,20 @@ def _sizes(text: str) -> list[int]:
 
 _names.__name__ = "list"
 _sizes.__name__ = "list of integers"
+_counts.__name__ = "list of integers"
+_shifts.__name__ = "list of numbers"
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     """Add the ``bench`` subcommand with its ``estimators`` and ``speed`` actions."""
     p = sub.add_parser(
         "bench",
-        help="benchmarks: estimator Monte-Carlo study, speed table",
-        description="Benchmarks of csi itself: a Monte-Carlo comparison of estimators, or a quick speed table.",
+        help="benchmarks: estimator Monte-Carlo study, index coverage study, speed table",
+        description="Benchmarks of csi itself: a Monte-Carlo comparison of estimators, the coverage study of "
+        "panel index intervals and change tests, or a quick speed table.",
         epilog="examples:\n  csi bench estimators --quick --out bench-smoke/\n"
         "  csi bench estimators --reps 500 --n 100,250,1000 --jobs 2 --out bench-estimators/\n"
-        "  csi bench speed --quick",
+        "  csi bench coverage --quick\n  csi bench speed --quick",
         formatter_class=fmt,
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
@@ -78,6 +95,37 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     e.add_argument("--out", metavar="DIR", required=True, help="folder for the CSV files and the plot")
     e.add_argument("--no-plot", action="store_true", help="skip the figure (no matplotlib needed)")
     e.set_defaults(run=run_estimators)
+    c = actions.add_parser(
+        "coverage",
+        help="coverage study: do 95 %% index intervals cover 95 %%, do change tests keep their size",
+        description="Coverage study of panel index intervals (csi.bench.coverage): two-wave panels from "
+        "csi.simulate_panel with exact population indices, indexed with csi.index_panel; prints, per design, "
+        "interval type and level, the coverage of the intervals with its Monte-Carlo SE, their mean width, the "
+        "bias and SD of the errors, and the rejection rate of the change test (its size under --shift 0, its "
+        "power otherwise). With --out writes raw.csv, summary.csv and study.json.",
+        epilog="examples:\n  csi bench coverage --quick\n"
+        "  csi bench coverage --reps 1000 --companies 8,40 --respondents 50,150,500 --jobs 2 --out cov/\n"
+        "  csi bench coverage --reps 200 --ci percentile,normal --shift 0,0.1",
+        formatter_class=fmt,
+    )
+    c.add_argument("--quick", action="store_true",
+                   help="smoke size: 4 companies of 60, 3 replications, 50 resamples (explicit options still win)")
+    c.add_argument("--reps", type=count(1), help="panel replications per design (default 200)")
+    c.add_argument("--models", type=_names, metavar="M[,M...]", help="models (default acsi)")
+    c.add_argument("--companies", type=_counts, metavar="C[,C...]", help="companies per panel (default 8)")
+    c.add_argument("--respondents", type=_counts, metavar="N[,N...]",
+                   help="respondents per company and wave (default 150)")  # fmt: skip
+    c.add_argument("--shift", type=_shifts, metavar="S[,S...]",
+                   help="common latent shift between the waves; 0 is the null of the change test (default 0)")
+    c.add_argument("--ci", type=_names, metavar="CI[,CI...]",
+                   help=f"interval types, all on the same draws (default {coverage.DEFAULT_INTERVAL}; accepted: "
+                   f"{', '.join(coverage.PANEL_INTERVALS)})")  # fmt: skip
+    c.add_argument("--resamples", type=count(10), help="bootstrap resamples per cell (default 200)")
+    c.add_argument("--seed", type=int, default=20261130, help="master seed (default 20261130)")
+    c.add_argument("--jobs", type=count(1), default=1, help="worker processes (default 1; results do not depend on it)")
+    c.add_argument("--all-constructs", action="store_true", help="also print the rows pooled over all constructs")
+    c.add_argument("--out", metavar="DIR", help="folder for raw.csv, summary.csv and study.json")
+    c.set_defaults(run=run_coverage)
     s = actions.add_parser(
         "speed",
         help="median time of one fit per method and of a PLS bootstrap",
@@ -139,6 +187,33 @@ def run_estimators(args: argparse.Namespace) -> int:
     print(f"Paths into SAT (mean |bias|, mean RMSE, mean coverage) and the SAT index at n = {n_head}:")
     print(table(head.set_index(["model", "population", "method"])))
     print(f"Wrote {', '.join(files)} to {args.out}")
+    return EXIT_OK
+
+
+def run_coverage(args: argparse.Namespace) -> int:
+    """Run the coverage study and print its table."""
+    size: dict[str, Any] = dict(models=list(coverage.MODELS), companies=list(coverage.COMPANIES),
+                                respondents=list(coverage.RESPONDENTS), shifts=list(coverage.SHIFTS), reps=200,
+                                cis=[coverage.DEFAULT_INTERVAL], n_resamples=200)  # fmt: skip
+    if args.quick:
+        size.update(coverage.QUICK)
+    given = {"models": args.models, "companies": args.companies, "respondents": args.respondents,
+             "shifts": args.shift, "reps": args.reps, "cis": args.ci, "n_resamples": args.resamples}  # fmt: skip
+    size.update({k: v for k, v in given.items() if v is not None})
+    raw = coverage.run_coverage(seed=args.seed, n_jobs=args.jobs, **size)
+    summary = coverage.summarise(raw)
+    shown = summary if args.all_constructs else summary[summary["constructs"] != "all"]
+    cols = ["intervals", "coverage", "mcse", "coverage_all", "width", "bias", "sd_error", "median_se", "rejection",
+            "mcse_rejection"]  # fmt: skip
+    print(f"Coverage of {100 * raw.attrs['level']:.0f} % index intervals and change-test rejection rates: "
+          f"{raw.attrs['reps']} two-wave panels per design, {raw.attrs['n_resamples']} resamples per cell, "
+          f"seed {args.seed}, {raw.attrs['seconds']:.1f} seconds")  # fmt: skip
+    print("(coverage: of the population index over the units that entered; coverage_all: over all units; "
+          "rejection: share of change tests significant, the size when shift = 0, else the power)")
+    print(table(shown.set_index([*coverage.DESIGN, "ci", "constructs", "level"])[cols]))
+    if args.out:
+        files = coverage.write_results(raw, args.out)
+        print(f"Wrote {', '.join(files)} to {args.out}")
     return EXIT_OK
 
 

@@ -10,7 +10,8 @@ import csi
 from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval
 from csi.cli._data import binding_options, bound_model, name_list, read_options, read_survey
 from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
-from csi.index.panel import PANEL_INTERVALS
+from csi.index.matched import CHANGE_BASES
+from csi.index.panel import DEFAULT_INTERVAL, PANEL_INTERVALS
 from csi.index.status import FLAGGED_POLICIES
 from csi.results.files import check_target
 
@@ -60,8 +61,12 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--flagged", choices=FLAGGED_POLICIES, default="exclude",
                    help="company cells that did not converge, are inadmissible or have a negative outer weight: "
                    "exclude them from the aggregates (default) or include them")  # fmt: skip
+    p.add_argument("--change-basis", choices=CHANGE_BASES, default="matched",
+                   help="aggregates' changes over the companies usable in both waves (matched, default) or the "
+                   "difference of the published aggregates")  # fmt: skip
     p.add_argument("--pooled", action="store_true", help="one model per industry x wave (needs --industry)")
-    p.add_argument("--ci", choices=PANEL_INTERVALS, default="percentile", help="interval type (default: percentile)")
+    p.add_argument("--ci", choices=PANEL_INTERVALS, default=DEFAULT_INTERVAL,
+                   help=f"interval type (default: {DEFAULT_INTERVAL}, the best in csi bench coverage)")  # fmt: skip
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
     p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING,
                    help=MISSING_HELP)  # fmt: skip
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         respondent_weight=args.respondent_weight, unit_weights=unit_weights, min_n=args.min_n,
         n_resamples=args.bootstrap, seed=args.seed, pooled=args.pooled, ci=args.ci, level=args.level,
         missing=args.missing, national_resamples=args.national_bootstrap, flagged=args.flagged, n_jobs=args.jobs,
+        change_basis=args.change_basis,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     out = result.write(args.out, overwrite=args.overwrite)

@@ -13,7 +13,8 @@ Uncertainty (methodology §3.4, route 3): company samples are independent, so
 each bootstrap replicate of every company is aggregated with the same weights;
 the parent's replicate ``b`` is ``Σ_c a_c I*_cb``, which carries every
 company's sampling error up the hierarchy.  A parent replicate is failed (NaN)
-when one of its children's replicate ``b`` failed.
+when one of its children's replicate ``b`` failed.  The influence moments of
+the BCa acceleration combine alongside (:func:`csi.index.bca.combine`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from csi.index.bca import combine
 from csi.index.hierarchy import Hierarchy
 from csi.index.status import parent_status, usable
 
@@ -35,6 +37,7 @@ class UnitEstimate:
     index: np.ndarray | None  # (J,)
     draws: np.ndarray | None  # (B, J)
     share: float = float("nan")  # normalised weight within its parent actually used
+    influence: np.ndarray | None = None  # (2, J) influence moments (csi.index.bca); None when a child lacks them
 
 
 def aggregate(
@@ -80,5 +83,8 @@ def aggregate(
                     index = index + a * child.index
                     if child.draws is not None:
                         draws = a * child.draws if draws is None else draws + a * child.draws
-                out[(level, unit, wave)] = UnitEstimate(status, n, index, draws)
+                kids_influence = [out[(below, k, wave)].influence for k in ok]
+                influence = (combine(list(zip(share, kids_influence)))  # type: ignore[arg-type]
+                             if all(m is not None for m in kids_influence) else None)  # fmt: skip
+                out[(level, unit, wave)] = UnitEstimate(status, n, index, draws, influence=influence)
     return out

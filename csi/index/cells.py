@@ -19,6 +19,7 @@ import pandas as pd
 
 from csi.errors import CSIError
 from csi.estimators import fit as fit_model
+from csi.index.bca import influence_moments
 from csi.index.compute import compute_index
 from csi.index.impacts import impacts
 from csi.index.status import INADMISSIBLE, NEGATIVE_WEIGHT, NOT_CONVERGED, cell_status
@@ -87,6 +88,7 @@ class CellResult:
     warnings: list[str] = field(default_factory=list)
     negative_weights: bool = False
     flags: list[str] = field(default_factory=list)  # every flag of csi.index.status.FLAGGED that applies
+    influence: np.ndarray | None = None  # (2, J) influence moments for the BCa acceleration (csi.index.bca)
 
 
 def fit_flags(fit: FitResult, negative_weights: bool) -> list[str]:
@@ -110,6 +112,17 @@ def _quality(fit: FitResult) -> pd.DataFrame:
             "value": values[keep],
         }
     )
+
+
+def estimates_ci(ci: str, pooled: bool) -> str:
+    """Interval type of a fit's paths and loadings under the panel's index interval type ``ci``.
+
+    ``logit`` is for 0-100 indices only: paths and loadings keep percentile
+    intervals.  BCa needs a jackknife, ``n`` leave-one-out fits through an
+    ``n x n`` count product: cheap for a company cell, too slow for a pooled
+    (industry or national) fit, whose estimates then get percentile intervals.
+    """
+    return "percentile" if ci == "logit" or (ci == "bca" and pooled) else ci
 
 
 def run_cell(task: CellTask) -> CellResult:
@@ -149,12 +162,13 @@ def run_cell(task: CellTask) -> CellResult:
         out.flags = fit_flags(fit, u_negative)
         out.status = cell_status(out.flags)
         out.index = compute_index(fit, negative="force").to_numpy() if u_negative else compute_index(fit).to_numpy()
+        out.influence = influence_moments(fit)
         est = fit.estimates
         est = est[est["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
         if task.n_resamples > 0:
             boot = bootstrap(
                 fit, task.n_resamples, seed=cell_seed(task.entropy, task.level, task.unit, task.wave),
-                strata=strata, ci=task.ci, level=task.conf_level, n_jobs=1, progress=False,
+                strata=strata, ci=estimates_ci(task.ci, task.strata is not None), level=task.conf_level, n_jobs=1, progress=False,
             )  # fmt: skip
             cols = [index_label(c) for c in task.spec.construct_names]
             out.draws = boot.draws[cols].to_numpy()

@@ -41,10 +41,13 @@ from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES, as_frame, prepar
 from csi.errors import DataError, EstimationError
 from csi.estimators import estimator_for
 from csi.index.aggregate import UnitEstimate, aggregate
+from csi.index.bca import bca_change, bca_interval
 from csi.index.cells import CellResult, CellTask, run_cell
 from csi.index.change import change
 from csi.index.compute import scale_bounds
 from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
+from csi.index.logit import logit_interval
+from csi.index.matched import CHANGE_BASES, matched_units
 from csi.index.pooled import pooled_tasks, run_pooled
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
@@ -54,8 +57,16 @@ from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 from csi.spec.toml_io import to_toml
 
-PANEL_INTERVALS = ("percentile", "basic", "normal", "bc")
-"""Interval types available at every level (BCa needs a jackknife, which aggregates do not have)."""
+PANEL_INTERVALS = ("logit", "percentile", "basic", "normal", "bc", "bca")
+"""Interval types available at every level.  ``logit``: normal interval on the log-odds scale of the 0-100 index
+(:mod:`csi.index.logit`), its changes get the normal interval and z-test; ``bca``: acceleration from each cell's
+influence values, combined up the hierarchy and across waves (:mod:`csi.index.bca`)."""
+
+DEFAULT_INTERVAL = "logit"
+CHANGE_INTERVAL = {"logit": "normal"}
+"""Interval type of the changes where it differs from the indices'."""
+"""The interval type of :func:`index_panel` by default: chosen by the coverage study (:mod:`csi.bench.coverage`,
+:mod:`csi.index.logit` says why); the others stay available through ``ci``."""
 
 
 def _spec(model: ModelSpec | str | os.PathLike[str]) -> ModelSpec:
@@ -119,11 +130,12 @@ def index_panel(
     method: str = "pls",
     pooled: bool = False,
     level: float = 0.95,
-    ci: str = "percentile",
+    ci: str = DEFAULT_INTERVAL,
     missing: str = DEFAULT_MISSING,
     national_fit: bool = True,
     national_resamples: int | None = None,
     flagged: str = "exclude",
+    change_basis: str = "matched",
     n_jobs: int | None = 1,
     progress: bool | None = None,
     **fit_options: Any,
@@ -178,7 +190,11 @@ def index_panel(
         bootstrapped within company.
     level, ci
         Confidence level and interval type (:data:`PANEL_INTERVALS`) at every
-        level; changes are significant when their p-value is below ``1 - level``.
+        level; default ``"logit"`` (:data:`DEFAULT_INTERVAL`: normal on the
+        log-odds scale of the 0-100 index, the type that came closest to its
+        stated coverage in the coverage study, :mod:`csi.index.logit`), whose
+        changes get the normal interval and z-test (:data:`CHANGE_INTERVAL`);
+        a change is significant when its interval excludes 0.
     missing
         Missing-data method, run within each company x wave cell, in each
         pooled industry fit and in the national fit (default ``"em"``,
@@ -202,6 +218,13 @@ def index_panel(
         parent that received one ``includes_flagged``.  Either way the cell
         keeps its index, with its status, in ``index`` and ``units``
         (:mod:`csi.index.status`).
+    change_basis
+        ``"matched"`` (default): the change of an industry, sector or the
+        nation is computed over the companies usable in both waves (a
+        like-for-like change; with every company usable in both waves it is
+        the difference of the published indices); ``"published"``: the
+        difference of the published aggregates, whose company sets may differ
+        (:mod:`csi.index.matched` says why the default).
     n_jobs
         Worker processes over cells (``None``: all cores).  Results do not
         depend on it.
@@ -240,11 +263,13 @@ def index_panel(
         raise EstimationError(f"the panel bootstrap runs PLS fits; method {method!r} needs n_resamples=0")
     if ci not in PANEL_INTERVALS:
         raise EstimationError(f"unknown interval type {ci!r} for panels; accepted: {', '.join(PANEL_INTERVALS)}")
-    assert set(PANEL_INTERVALS) <= set(INTERVALS)
+    assert set(PANEL_INTERVALS) - {"logit"} <= set(INTERVALS)
     if not (isinstance(level, float | int) and not isinstance(level, bool) and 0 < level < 1):
         raise EstimationError(f"level must lie strictly between 0 and 1, got {level!r}")
     if missing not in MISSING_POLICIES:
         raise DataError(f"unknown missing-data policy {missing!r}; accepted: {', '.join(map(repr, MISSING_POLICIES))}")
+    if change_basis not in CHANGE_BASES:
+        raise EstimationError(f"unknown change_basis {change_basis!r}; accepted: {', '.join(CHANGE_BASES)}")
     if flagged not in FLAGGED_POLICIES:
         raise EstimationError(f"unknown flagged-cell policy {flagged!r}; accepted: {', '.join(FLAGGED_POLICIES)}")
     if missing == "mi" and (n_resamples or national_resamples):
@@ -298,9 +323,13 @@ def index_panel(
                                    **{**common, "n_resamples": national_resamples}))  # fmt: skip
         fit_cells += _run_tasks(run_cell, ntasks, n_jobs, False, "national")
 
-    companies = {(c.unit, c.wave): UnitEstimate(c.status, c.n, c.index, c.draws) for c in cells}
+    companies = {(c.unit, c.wave): UnitEstimate(c.status, c.n, c.index, c.draws, influence=c.influence) for c in cells}
     units = aggregate(hierarchy, weights, companies, flagged)
-    result_tables = _tables(spec, hierarchy, units, cells, fit_cells, ci, float(level), flagged)
+    pairs = None
+    if change_basis == "matched":
+        pairs = {(w0, w1): matched_units(hierarchy, weights, companies, flagged, w0, w1)
+                 for w0, w1 in zip(hierarchy.waves[:-1], hierarchy.waves[1:])}  # fmt: skip
+    result_tables = _tables(spec, hierarchy, units, cells, fit_cells, ci, float(level), flagged, pairs)
 
     status = Counter(c.status for c in cells)
     failed_reps = {lv: 0 for lv in hierarchy.levels}
@@ -342,10 +371,13 @@ def index_panel(
             "national_fit": bool(national_fit),
             "national_resamples": national_resamples,
             "flagged": flagged,
+            "change_basis": change_basis,
             "fit_options": {k: v for k, v in fit_options.items()},
             "unit_weights": "equal" if unit_weights is None else "table",
             "change_test": "independent waves; difference of replicate draws; significant when the interval "
-            "excludes 0; p-value inverting the same interval type",
+            "excludes 0; p-value inverting the same interval type"
+            + ("; BCa acceleration from the waves' influence values" if ci == "bca" else "")
+            + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else ""),
             "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))",
         },  # fmt: skip
         "seed": entropy,
@@ -382,6 +414,7 @@ def _tables(
     ci: str,
     level: float,
     flagged: str,
+    pairs: dict[tuple[str, str], dict[tuple[str, str, str], UnitEstimate]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     constructs = list(spec.construct_names)
     J = len(constructs)
@@ -397,7 +430,12 @@ def _tables(
                     est = e.index
                     if e.draws is not None:
                         se = bootstrap_se(e.draws)
-                        lo, hi = confidence_interval(ci, e.draws, est, level)
+                        if ci == "logit":
+                            lo, hi = logit_interval(est, se, level)
+                        elif ci == "bca":
+                            lo, hi = bca_interval(e.draws, est, e.influence, level)
+                        else:
+                            lo, hi = confidence_interval(ci, e.draws, est, level)
                     else:
                         se = lo = hi = np.full(J, np.nan)
                 else:
@@ -413,9 +451,13 @@ def _tables(
     for lv in hierarchy.levels:
         for w0, w1 in zip(hierarchy.waves[:-1], hierarchy.waves[1:]):
             for u in sorted(set(hierarchy.units[(lv, w0)]) & set(hierarchy.units[(lv, w1)])):
-                a, b = units[(lv, u, w0)], units[(lv, u, w1)]
-                if usable(a.status, flagged) and usable(b.status, flagged):
-                    d, lo, hi, p, sig = change(a.index, b.index, a.draws, b.draws, ci, level)
+                src = units if pairs is None else pairs[(w0, w1)]
+                a, b = src[(lv, u, w0)], src[(lv, u, w1)]
+                if usable(a.status, flagged) and usable(b.status, flagged) and ci == "bca":
+                    d, lo, hi, p, sig = bca_change(a.index, b.index, a.draws, b.draws, a.influence, b.influence, level)
+                elif usable(a.status, flagged) and usable(b.status, flagged):
+                    # A change is not bounded like an index: the logit default tests it with the normal interval.
+                    d, lo, hi, p, sig = change(a.index, b.index, a.draws, b.draws, CHANGE_INTERVAL.get(ci, ci), level)
                 else:
                     d = lo = hi = p = np.full(J, np.nan)
                     sig = np.zeros(J, dtype=bool)

@@ -24,7 +24,7 @@ from csi.core.moments import cov_to_corr
 from csi.errors import CSIError
 from csi.estimators import fit as fit_model
 from csi.estimators.missing import replicate_moments
-from csi.index.cells import ESTIMATE_OPS, CellResult, CellTask, _quality, cell_seed, fit_flags
+from csi.index.cells import ESTIMATE_OPS, CellResult, CellTask, _quality, cell_seed, estimates_ci, fit_flags
 from csi.index.compute import scale_bounds
 from csi.index.impacts import impacts
 from csi.index.status import cell_status
@@ -92,7 +92,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
         est = est[est["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
         if t.n_resamples > 0:
             plan = StratifiedPlan(rows_company, t.n_resamples, cell_seed(t.entropy, "industry", t.unit, t.wave))
-            boot = bootstrap(fit, indices=plan.indices(), ci=t.ci, level=t.conf_level, n_jobs=1, progress=False)
+            boot = bootstrap(fit, indices=plan.indices(), ci=estimates_ci(t.ci, True), level=t.conf_level, n_jobs=1, progress=False)
             F = plan.counts()
             _, cov = replicate_moments(fit, F)
             _, sd = cov_to_corr(cov)

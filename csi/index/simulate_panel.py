@@ -6,9 +6,9 @@ needs companies that differ.  Here company ``c`` in wave ``t`` has latent means
 ``mu_ct = (I - B)^-1 alpha_ct`` with the same intercept ``alpha_ct = delta_ct``
 on every construct (exogenous means and endogenous disturbance means), where
 ``delta_ct = a_c + b_ct``, ``a_c ~ N(0, company_sd^2)`` the company's level and
-``b_ct ~ N(0, wave_sd^2)`` its wave-to-wave movement.  Constructs keep unit
-variance and the structural model of :func:`csi.simulate`; item ``h`` of
-construct ``j`` is ``x*_h = lambda_h eta_j + eps_h``, now ``N(lambda_h mu_j, 1)``,
+``b_ct ~ N(0, wave_sd^2) + wave_shift * t`` its wave-to-wave movement (wave
+``t = 0, 1, ...``).  Constructs keep unit variance and the structural model
+of :func:`csi.simulate`; item ``h`` of construct ``j`` is ``x*_h = lambda_h eta_j + eps_h``, now ``N(lambda_h mu_j, 1)``,
 cut at the same fixed thresholds as in :func:`csi.simulate`.  Its category
 probabilities are ``Phi(tau - lambda_h mu_j)`` differences, so every item's
 mean and SD and hence each company's population index (computed exactly as
@@ -18,11 +18,11 @@ Fornell formula on the recoded means) are known in closed form.
 Aggregate population indices are the unit-weighted means of the company
 population indices (the estimand of the aggregation in methodology §3.3).
 
-Unit weights: company revenue ``100 exp(N(0, 1))`` times ``exp(N(0, 0.05^2))``
-per wave; industry revenue = the sum of its companies' revenues times a
-coverage factor ``U(1.1, 1.5)`` (measured firms do not make up the whole
-industry); sector GDP shares ``Dirichlet(4, ..., 4)`` once, times
-``exp(N(0, 0.05^2))`` per wave, renormalised.
+Unit weights: company revenue ``100 exp(N(0, 1))`` times
+``exp(N(0, weight_drift^2))`` per wave (``weight_drift`` = 0.05 by default);
+industry revenue = the sum of its companies' revenues times a coverage factor
+``U(1.1, 1.5)`` (measured firms do not make up the whole industry); sector
+GDP shares ``Dirichlet(4, ..., 4)`` once, times ``exp(N(0, weight_drift^2))`` per wave, renormalised.
 
 Randomness: ``SeedSequence(seed, spawn_key=k)`` streams, one per owner of
 the draws: company level ``(0, c)``, respondents of cell ``(1, c, t)``, company
@@ -90,6 +90,8 @@ def simulate_panel(
     sectors: int | None = 2,
     company_sd: float = 0.3,
     wave_sd: float = 0.1,
+    wave_shift: float = 0.0,
+    weight_drift: float = 0.05,
     respondent_weights: bool = False,
     exogenous_correlation: float = 0.3,
 ) -> SimulatedPanel:
@@ -114,6 +116,15 @@ def simulate_panel(
     company_sd, wave_sd
         SD of the company levels and of their wave-to-wave movements, in
         latent SD units (see the module notes).
+    wave_shift
+        A known common movement: every company's latent level moves by
+        ``wave_shift`` per wave on top of its random movement (0: none), for
+        the power of change tests (:mod:`csi.bench.coverage`).
+    weight_drift
+        SD of the per-wave log drift of company revenues and sector GDP
+        shares (default 0.05); 0 keeps every unit weight fixed across waves,
+        so that with ``wave_sd=0`` and ``wave_shift=0`` every population index
+        is the same in every wave (the null of a change test).
     respondent_weights
         Add a ``weight`` column of respondent weights ``U(0.5, 2)``, drawn
         independently of the answers.
@@ -125,6 +136,11 @@ def simulate_panel(
     SimulatedPanel
     """
     spec = model if isinstance(model, ModelSpec) else load_model(model)
+    for name, value in (("company_sd", company_sd), ("wave_sd", wave_sd), ("weight_drift", weight_drift)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            raise CSIError(f"{name} must be a finite number >= 0, got {value!r}")
+    if isinstance(wave_shift, bool) or not isinstance(wave_shift, int | float) or not math.isfinite(wave_shift):
+        raise CSIError(f"wave_shift must be a finite number, got {wave_shift!r}")
     C = _positive(companies, "companies")
     T = _positive(waves, "waves")
     sizes = [respondents] * C if isinstance(respondents, int | np.integer) else list(respondents)
@@ -166,13 +182,14 @@ def simulate_panel(
     revenue = np.empty((C, T))
     for c in range(C):
         for t in range(T):
-            move[c, t], drift = stream(3, c, t).normal(0.0, [wave_sd, 0.05])
+            move[c, t], drift = stream(3, c, t).normal(0.0, [wave_sd, weight_drift])
+            move[c, t] += wave_shift * t
             revenue[c, t] = base[c] * np.exp(drift)
     coverage = np.array([stream(4, i).uniform(1.1, 1.5) for i in range(n_ind or 1)])
     # GDP shares move slowly: one Dirichlet draw, then a small drift per wave, renormalised.
     k = n_sec or 1
     share = stream(5).dirichlet(np.full(k, 4.0))
-    gdp = np.array([share * np.exp(stream(5, t).normal(0.0, 0.05, k)) for t in range(T)])
+    gdp = np.array([share * np.exp(stream(5, t).normal(0.0, weight_drift, k)) for t in range(T)])
     gdp /= gdp.sum(axis=1, keepdims=True)  # (T, sectors)
 
     comp_names = [f"C{c + 1:03d}" for c in range(C)]

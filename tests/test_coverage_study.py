@@ -1,0 +1,124 @@
+"""The coverage study (csi.bench.coverage, ``csi bench coverage``) and a fixed-seed guard on the headline cell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from csi.bench import coverage
+from csi.cli import main
+from csi.errors import CSIError
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
+
+REPS = 10
+"""Replications of the CI guard: 10 two-wave panels of the headline design (8 companies x 150), ~15 s."""
+
+
+@pytest.fixture(scope="module")
+def headline() -> pd.DataFrame:
+    h = coverage.HEADLINE
+    return coverage.run_coverage(models=[h["model"]], companies=[h["companies"]], respondents=[h["respondents"]],
+                                 shifts=[h["shift"]], reps=REPS, n_resamples=100, seed=7)  # fmt: skip
+
+
+def test_headline_coverage_stays_in_its_band(headline):
+    """Coverage of the default 95 % intervals within 3 Monte-Carlo SEs of 0.95, change-test size within 3 SEs of 5 %.
+
+    The SE counts company cells, not intervals: the constructs of one cell share its sample, so
+    ``k = REPS x 8 companies x 2 waves = 160`` (conservative), and the band is 0.95 ± 3 sqrt(0.95 · 0.05 / 160) =
+    0.95 ± 0.052.  With the seed fixed the numbers are deterministic, so the test fails only when a change to the
+    intervals (or to what they are computed from) moves the headline cell out of the band that its Monte-Carlo
+    error allows; the full study (``csi bench coverage --reps 1000``) gives the precise numbers.
+    """
+    s = coverage.summarise(headline)
+    comp = s[(s["constructs"] == "all") & (s["level"] == "company")].iloc[0]
+    k = REPS * 8 * 2
+    assert 0.9 * k * 6 <= comp["intervals"] <= k * 6  # flagged cells (a negative weight) are left out
+    assert abs(comp["coverage"] - 0.95) <= 3 * np.sqrt(0.95 * 0.05 / k), comp["coverage"]
+    # change tests: the null holds (same population in both waves); k = REPS x 8 company changes
+    assert 0.9 * REPS * 8 * 6 <= comp["changes"] <= REPS * 8 * 6
+    assert abs(comp["rejection"] - 0.05) <= 3 * np.sqrt(0.05 * 0.95 / (REPS * 8)), comp["rejection"]
+    # every level is in the study, and the aggregates' truth is the same in both waves
+    assert set(s["level"]) == {"company", "industry", "sector", "national"}
+    ch = headline[headline["kind"] == "change"]
+    assert np.allclose(ch["truth"], 0.0, atol=1e-10)
+
+
+def test_rows_are_reproducible_and_interval_types_share_draws(headline):
+    again = coverage.run_coverage(companies=[4], respondents=[60], reps=2, n_resamples=30, seed=7,
+                                  cis=["logit", "normal"])  # fmt: skip
+    once = coverage.run_coverage(companies=[4], respondents=[60], reps=2, n_resamples=30, seed=7,
+                                 cis=["logit", "normal"])  # fmt: skip
+    pd.testing.assert_frame_equal(again, once)
+    assert list(again.columns) == coverage.COLUMNS
+    ix = again[again["kind"] == "index"]
+    a, b = (ix[ix["ci"] == c].reset_index(drop=True) for c in ("logit", "normal"))
+    np.testing.assert_allclose(a["se"], b["se"])  # common random numbers
+    np.testing.assert_allclose(a["estimate"], b["estimate"])
+    assert ((a["ci_upper"] - a["ci_lower"]) > 0).all()
+
+
+def test_coverage_for_picks_the_nearest_design():
+    summary = pd.DataFrame({"model": ["acsi"] * 3, "companies": [8, 8, 40], "respondents": [50, 150, 150],
+                            "shift": [0.0] * 3, "ci": ["logit"] * 3, "coverage": [0.93, 0.95, 0.94]})  # fmt: skip
+    got = coverage.coverage_for({"model": "acsi", "companies": 10, "respondents": 200}, summary)
+    assert got["respondents"].tolist() == [150] and got["companies"].tolist() == [8]
+    with pytest.raises(CSIError, match="ecsi"):
+        coverage.coverage_for({"model": "ecsi", "companies": 10, "respondents": 200}, summary)
+
+
+@pytest.mark.parametrize("kw, match", [(dict(companies=[1]), "companies"), (dict(respondents=[5]), "respondents"),
+                                       (dict(cis=["studentized"]), "interval type"), (dict(reps=0), "reps"),
+                                       (dict(models=["nosuchmodel"]), "nosuchmodel")])  # fmt: skip
+def test_bad_designs_are_named(kw, match):
+    with pytest.raises(CSIError, match=match):
+        coverage.run_coverage(**kw)
+
+
+def test_cli_quick_prints_and_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cov"
+    assert main(["bench", "coverage", "--quick", "--reps", "2", "--shift", "0,0.3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "2 two-wave panels per design" in text and "rejection" in text and "national" in text
+    for name in ("raw.csv", "summary.csv", "study.json"):
+        assert (out / name).stat().st_size > 0, name
+    meta = json.loads((out / "study.json").read_text())
+    assert meta["shifts"] == [0.0, 0.3] and meta["cis"] == [coverage.DEFAULT_INTERVAL]
+    s = pd.read_csv(out / "summary.csv")
+    assert set(s["shift"]) == {0.0, 0.3}
+
+
+def test_cli_bad_interval_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "coverage", "--quick", "--ci", "studentized"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("csi: error:") and "interval type" in err and "Traceback" not in err
+
+
+def test_used_truth_renormalises_over_the_children_that_entered():
+    pop = pd.DataFrame({"level": "company", "unit": ["A", "B", "C"], "wave": "1", "construct": "SAT",
+                        "truth": [70.0, 80.0, 90.0]})  # fmt: skip
+    units = pd.DataFrame({"level": ["company"] * 3 + ["industry"] * 2 + ["national"],
+                          "unit": ["A", "B", "C", "I1", "I2", "national"],
+                          "parent_level": ["industry"] * 3 + ["national"] * 2 + [None],
+                          "parent": ["I1", "I1", "I2", "national", "national", None], "wave": "1",
+                          "weight": [0.25, 0.75, np.nan, 1.0, np.nan, np.nan]})  # fmt: skip
+    # C was left out, so I2 has no index and no share, and the nation is I1 alone (as index_panel's units table says)
+    t = coverage.used_truth(pop, units).set_index(["level", "unit"])
+    assert t.loc[("industry", "I1"), "truth"] == pytest.approx(0.25 * 70 + 0.75 * 80)
+    assert t.loc[("national", "national"), "truth"] == pytest.approx(0.25 * 70 + 0.75 * 80)
+    assert bool(t.loc[("industry", "I1"), "complete"]) and not bool(t.loc[("national", "national"), "complete"])
+
+
+def test_shipped_summary_gives_the_report_the_headline_design():
+    """The report's methodology appendix calls coverage_for with the run's design and gets the shipped rows."""
+    s = coverage.shipped_summary()
+    assert {"coverage", "mcse", "coverage_all", "rejection", "mcse_rejection"} <= set(s.columns)
+    rows = coverage.coverage_for({"model": "acsi", "companies": 9, "respondents": 160})
+    assert set(rows["level"]) == {"company", "industry", "sector", "national"}
+    assert (rows["companies"] == 8).all() and (rows["respondents"] == 150).all() and (rows["shift"] == 0).all()
+    assert rows["intervals"].min() >= 500  # a real study, not a smoke run
