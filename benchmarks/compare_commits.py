@@ -33,8 +33,9 @@ import csi
 from csi.bench.speed import median_seconds
 from csi.demo import demo_data
 
-case, quick = sys.argv[1], sys.argv[2] == "1"
-spec = csi.load_model("ecsi")
+case, quick, root = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
+# Models from the tree's own files: an installed csi would otherwise serve its own version of the shipped models.
+spec = csi.load_model(root + "/models/ecsi.toml")
 if case == "fit":
     data = demo_data(250, seed=1).data
     seconds = median_seconds(lambda: csi.fit(spec, data), 20 if quick else 200)
@@ -45,11 +46,12 @@ elif case == "bootstrap":
     seconds = median_seconds(lambda: csi.bootstrap(fit, B, seed=1, progress=False), 3 if quick else 7)
 elif case == "index":
     companies = 6 if quick else 40
-    panel = csi.simulate_panel("acsi", companies=companies, respondents=200, waves=2, seed=1)
+    acsi = csi.load_model(root + "/models/acsi.toml")
+    panel = csi.simulate_panel(acsi, companies=companies, respondents=200, waves=2, seed=1)
     opts = dict(company="company", wave="wave", industry="industry", sector="sector",
                 unit_weights=panel.unit_weights, n_resamples=100 if quick else 500, seed=1, n_jobs=2)
-    csi.index_panel(panel.data, "acsi", **{**opts, "n_resamples": 20, "national_resamples": 20})
-    seconds = median_seconds(lambda: csi.index_panel(panel.data, "acsi", **opts), 1 if quick else 3)
+    csi.index_panel(panel.data, acsi, **{**opts, "n_resamples": 20, "national_resamples": 20})
+    seconds = median_seconds(lambda: csi.index_panel(panel.data, acsi, **opts), 1 if quick else 3)
 else:
     raise SystemExit(f"unknown case {case!r}")
 print(json.dumps({"seconds": seconds}))
@@ -66,7 +68,7 @@ def time_case(tree: Path, case: str, quick: bool) -> float:
     """Seconds of one round of ``case`` in a fresh interpreter importing csi from ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
-        [sys.executable, "-c", CASE_CODE, case, "1" if quick else "0"],
+        [sys.executable, "-c", CASE_CODE, case, "1" if quick else "0", str(tree)],
         cwd=tree, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if out.returncode != 0:
