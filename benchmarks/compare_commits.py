@@ -31,16 +31,15 @@ CASE_CODE = r"""
 import json, sys, time
 import csi
 from csi.bench.speed import median_seconds
-from csi.demo import demo_data
 
 case, quick, root = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
 # Models from the tree's own files: an installed csi would otherwise serve its own version of the shipped models.
 spec = csi.load_model(root + "/models/ecsi.toml")
 if case == "fit":
-    data = demo_data(250, seed=1).data
+    data = csi.simulate(spec, 250, seed=1).data
     seconds = median_seconds(lambda: csi.fit(spec, data), 20 if quick else 200)
 elif case == "bootstrap":
-    fit = csi.fit(spec, demo_data(250, seed=1).data)
+    fit = csi.fit(spec, csi.simulate(spec, 250, seed=1).data)
     B = 500 if quick else 5000
     csi.bootstrap(fit, 200, seed=1, progress=False)
     seconds = median_seconds(lambda: csi.bootstrap(fit, B, seed=1, progress=False), 3 if quick else 7)
