@@ -61,7 +61,7 @@ def data(satisfaction: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize("method", ["pls", "cbsem"])
 def test_editing_a_fits_tables_changes_nothing(data: pd.DataFrame, method: str) -> None:
-    from tests.conftest import satisfaction_spec
+    from conftest import satisfaction_spec
 
     fit = csi.fit(satisfaction_spec(), data, method=method)
     before = _snapshot(fit)
@@ -82,7 +82,7 @@ def test_editing_a_fits_tables_changes_nothing(data: pd.DataFrame, method: str) 
 
 
 def test_editing_bootstrap_tables_changes_nothing(data: pd.DataFrame) -> None:
-    from tests.conftest import satisfaction_spec
+    from conftest import satisfaction_spec
 
     boot = csi.bootstrap(csi.fit(satisfaction_spec(), data), 50, seed=4)
     before = _snapshot(boot)
@@ -100,7 +100,7 @@ def test_editing_bootstrap_tables_changes_nothing(data: pd.DataFrame) -> None:
 
 
 def test_editing_assessment_and_panel_tables_changes_nothing(data: pd.DataFrame) -> None:
-    from tests.conftest import satisfaction_spec
+    from conftest import satisfaction_spec
 
     assessment = csi.assess(csi.fit(satisfaction_spec(), data))
     sim = csi.simulate_panel("acsi", companies=4, respondents=60, waves=2, seed=2, industries=2, sectors=1)
