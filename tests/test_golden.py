@@ -36,16 +36,4 @@ def test_golden(name: str) -> None:
         expected = {k: stored[k] for k in stored.files}
     got = make_golden.compute(name)
     tol = 1e-9 if "cbsem" in name or name == "bench_resample" else 1e-12
-    assert sorted(got) == sorted(expected), f"{name}: the set of tables/columns changed"
-    for key, want in expected.items():
-        have = got[key]
-        assert have.shape == want.shape, f"{name} {key}: shape {have.shape} != {want.shape}"
-        if want.dtype.kind == "f":
-            assert have.dtype.kind == "f", f"{name} {key}: dtype {have.dtype} != {want.dtype}"
-            assert np.array_equal(np.isnan(have), np.isnan(want)), f"{name} {key}: NaN positions differ"
-            ok = ~np.isnan(want)
-            err = np.abs(have[ok] - want[ok]) / np.maximum(1.0, np.abs(want[ok]))
-            assert err.size == 0 or err.max() <= tol, f"{name} {key}: largest relative difference {err.max():.3g}"
-        else:
-            assert have.dtype.kind == want.dtype.kind, f"{name} {key}: dtype {have.dtype} != {want.dtype}"
-            assert np.array_equal(have, want), f"{name} {key}: values differ"
+    make_golden.assert_tables_match(name, got, expected, tol)

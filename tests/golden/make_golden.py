@@ -199,6 +199,24 @@ def compute(name: str) -> dict[str, np.ndarray]:
         return flatten(thunk())
 
 
+def assert_tables_match(name: str, got: dict[str, np.ndarray], expected: dict[str, np.ndarray], tol: float) -> None:
+    """Every stored array of run ``name`` equals the recomputed one: same keys and shapes, floats within ``tol``
+    relative to ``max(1, |x|)`` with NaN in the same places, everything else exactly."""
+    assert sorted(got) == sorted(expected), f"{name}: the set of tables/columns changed"
+    for key, want in expected.items():
+        have = got[key]
+        assert have.shape == want.shape, f"{name} {key}: shape {have.shape} != {want.shape}"
+        if want.dtype.kind == "f":
+            assert have.dtype.kind == "f", f"{name} {key}: dtype {have.dtype} != {want.dtype}"
+            assert np.array_equal(np.isnan(have), np.isnan(want)), f"{name} {key}: NaN positions differ"
+            ok = ~np.isnan(want)
+            err = np.abs(have[ok] - want[ok]) / np.maximum(1.0, np.abs(want[ok]))
+            assert err.size == 0 or err.max() <= tol, f"{name} {key}: largest relative difference {err.max():.3g}"
+        else:
+            assert have.dtype.kind == want.dtype.kind, f"{name} {key}: dtype {have.dtype} != {want.dtype}"
+            assert np.array_equal(have, want), f"{name} {key}: values differ"
+
+
 def main(argv: list[str]) -> None:
     names = argv or [name for name, _ in runs()]
     for name in names:
@@ -209,3 +227,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
