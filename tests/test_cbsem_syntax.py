@@ -16,24 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import reference_file
+from test_cbsem import PD_MODEL
 
 import csi
 from csi.errors import EstimationError, ModelSyntaxError, SpecError
 from csi.estimators.cbsem_model import semopy_syntax
 from csi.spec import Modifier, parse_lavaan, render_lavaan, to_toml
 
-PD = """
-ind60 =~ x1 + x2 + x3
-dem60 =~ y1 + y2 + y3 + y4
-dem65 =~ y5 + y6 + y7 + y8
-dem60 ~ ind60
-dem65 ~ ind60 + dem60
-y1 ~~ y5
-y2 ~~ y4 + y6
-y3 ~~ y7
-y4 ~~ y8
-y6 ~~ y8
-"""
+PD = PD_MODEL  # the political-democracy model of reference README §6a
 
 
 @pytest.fixture(scope="module")
