@@ -10,6 +10,7 @@ from conftest import reference_file
 from test_cbsem import PD_MODEL
 
 from csi.cli import main
+from csi.results.files import verify_folder
 
 HS = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
 
@@ -21,9 +22,12 @@ def test_fit_fiml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fit", str(model), data, "--method", "cbsem", "--missing", "fiml"]) == 0
     out = capsys.readouterr().out
     assert "missing=fiml" in out and "Chi-square    45.515 on 35 df" in out
-    assert main(["fit", str(model), data, "--missing", "fiml"]) == 2
+    hs = tmp_path / "hs.lav"
+    hs.write_text(HS + "textual ~ visual\nspeed ~ textual\n")
+    assert main(["fit", str(hs), str(reference_file("holzinger_swineford_1939.csv")), "--missing", "fiml"]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after any data warnings, one error line
-    assert last == "csi: error: --missing fiml is full-information ML and needs --method cbsem, not 'pls'"
+    # The PLS estimator, not the CLI, refuses the option, naming what it accepts.
+    assert last.startswith("csi: error: unknown missing-data policy 'fiml'; accepted:") and "'em'" in last
 
 
 def test_fit_groups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,6 +43,10 @@ def test_fit_groups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert set(est["group"]) == {"Pasteur", "Grant-White"}
     fm = pd.read_csv(out_dir / "fit_measures.csv", index_col=0)["value"]
     assert fm["df"] == 54
+    listed = verify_folder(out_dir)["files"]  # written whole and sealed like every results folder
+    assert set(listed) == {"estimates.csv", "fit_measures.csv"}
+    assert main([*args, "--out", str(out_dir)]) == 2  # an existing folder is not overwritten silently
+    capsys.readouterr()
     for bad, message in [
         (["--group-equal", "slopes"], "unknown group_equal 'slopes'"),
         (["--bootstrap", "100"], "cannot be bootstrapped"),

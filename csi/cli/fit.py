@@ -27,8 +27,9 @@ from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.errors import EstimationError
 from csi.estimators import ESTIMATORS
 from csi.estimators.cbsem_groups import GroupFit
+from csi.results.csv_text import to_csv
 from csi.results.export import write_results
-from csi.results.files import check_target
+from csi.results.files import MANIFEST, check_target, write_folder
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -88,20 +89,30 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
     spec = bound_model(args, args.model, survey)
     options: dict[str, Any] = {}
     if getattr(args, "group", None) is not None or getattr(args, "group_equal", None) is not None:
-        if args.method != "cbsem":
-            raise EstimationError(f"--group and --group-equal need --method cbsem, not {args.method!r}")
+        # Which methods take groups is the estimator's to say (it rejects options it does not have).
         if args.group is None:
             raise EstimationError("--group-equal constrains parameters across groups; give --group COLUMN as well")
         if getattr(args, "bootstrap", 0):
             raise EstimationError("a multiple-group fit (--group) cannot be bootstrapped yet; drop --bootstrap")
         options["group"] = args.group
         options["group_equal"] = tuple(x.strip() for x in (args.group_equal or "").split(",") if x.strip())
-    if args.missing == "fiml" and args.method != "cbsem":
-        raise EstimationError(f"--missing fiml is full-information ML and needs --method cbsem, not {args.method!r}")
     return csi.fit(
         spec, survey.data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing,
         **options,
     )
+
+
+def write_group_results(out: str, fit: GroupFit, *, overwrite: bool = False) -> list[str]:
+    """Write a multiple-group fit's estimates and fit measures as one sealed results folder."""
+
+    def fill(folder: Path) -> dict[str, str]:
+        to_csv(fit.estimates, folder / "estimates.csv", index=False)
+        to_csv(fit.fit_measures.to_frame(), folder / "fit_measures.csv", index=True)
+        return {"estimates.csv": "parameter estimates of every group (CSV)",
+                "fit_measures.csv": "chi-square, CFI, RMSEA and the other fit measures (CSV)"}  # fmt: skip
+
+    write_folder(out, fill, {"kind": "csi multiple-group CB-SEM fit"}, overwrite=overwrite)
+    return ["estimates.csv", "fit_measures.csv", MANIFEST]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,11 +124,8 @@ def run(args: argparse.Namespace) -> int:
     print(fit.summary())
     if isinstance(fit, GroupFit):
         if args.out:
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            fit.estimates.to_csv(out / "estimates.csv", index=False)
-            fit.fit_measures.to_csv(out / "fit_measures.csv")
-            print(f"\nWrote 2 files to {args.out}: estimates.csv, fit_measures.csv")
+            names = write_group_results(args.out, fit, overwrite=args.overwrite)
+            print(f"\nWrote {len(names)} files to {args.out}: {', '.join(names)}")
         return EXIT_OK
     index = index_or_note(fit)
     if index is not None:
