@@ -3,14 +3,24 @@
 Run from the repository root: ``PYTHONPATH=. python benchmarks/bench_fit.py``
 (``--quick`` for small sizes).  Data come from :func:`csi.demo.demo_data`; the
 simulation time of the large sample is reported separately from its fit.
+
+``--peer-python PY`` also times plspm-python (the ``plspm`` package on PyPI,
+0.5.x) on the same n = 250 data in the interpreter ``PY`` and prints the ratio.
+plspm 0.5.7 fails under pandas 3, so give it a virtual environment of its own,
+e.g. ``python -m venv peer && peer/bin/pip install "pandas<3" plspm``.  Its
+estimates are printed beside csi's for information only: csi's reference for
+PLS is R plspm (tests/test_plspm_parity.py and tests/reference/).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -20,6 +30,45 @@ from _common import median_seconds, once_seconds, peak_rss_mib, print_table  # n
 import csi  # noqa: E402
 from csi.demo import demo_data  # noqa: E402
 
+PEER = """
+import json, sys, time
+import pandas as pd
+import plspm.config as c
+from plspm.mode import Mode
+from plspm.plspm import Plspm
+from plspm.scheme import Scheme
+data = pd.read_csv(sys.argv[1]); blocks = json.loads(sys.argv[2]); paths = json.loads(sys.argv[3])
+inner = pd.DataFrame(0, index=list(blocks), columns=list(blocks))
+for source, target in paths:
+    inner.loc[target, source] = 1
+config = c.Config(inner, scaled=True)
+for lv, items in blocks.items():
+    config.add_lv(lv, Mode.A, *[c.MV(i) for i in items])
+fit = Plspm(data, config, Scheme.PATH)
+times = []
+for _ in range(int(sys.argv[4])):
+    t = time.perf_counter()
+    Plspm(data, config, Scheme.PATH)
+    times.append(time.perf_counter() - t)
+coef = fit.path_coefficients()
+print(json.dumps({"seconds": sorted(times)[len(times) // 2], "paths": [coef.loc[t, s] for s, t in paths]}))
+"""
+
+
+def peer_seconds(python: str, spec: csi.ModelSpec, data: object, repeat: int) -> tuple[float, np.ndarray]:
+    """Median seconds of one plspm-python fit (path scheme, scaled, mode A) run by ``python``, and its paths."""
+    blocks = {c.name: [i.name for i in c.items] for c in spec.constructs}
+    paths = [(p.source, p.target) for p in spec.paths]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "data.csv")
+        data.to_csv(path, index=False)
+        args = [python, "-c", PEER, path, json.dumps(blocks), json.dumps(paths), str(repeat)]
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"plspm-python failed in {python}: {done.stderr.strip().splitlines()[-1:]}")
+    got = json.loads(done.stdout)
+    return got["seconds"], np.array(got["paths"])
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-small", type=int, default=250, help="respondents of the typical survey")
     parser.add_argument("--n-large", type=int, default=1_000_000, help="respondents of the large survey")
     parser.add_argument("--repeat", type=int, default=200, help="repeats of the small fit (median reported)")
+    parser.add_argument("--peer-python", help="a Python interpreter with plspm-python installed, timed side by side")
     args = parser.parse_args(argv)
     if args.quick:
         args.n_large, args.repeat = 20_000, 10
@@ -50,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         text=("what", "note"),
     )
     print(f"peak memory (ru_maxrss): {peak_rss_mib():.0f} MiB")
+    if args.peer_python:
+        t_peer, peer_paths = peer_seconds(args.peer_python, spec, small, max(3, args.repeat // 20))
+        ours = csi.fit(spec, small).paths
+        gap = np.max(np.abs(peer_paths - [ours.loc[p.target, p.source] for p in spec.paths]))
+        print(f"plspm-python: {t_peer:.4f} s per fit (n = {args.n_small:,}); csi is {t_peer / t_small:.0f}x faster; "
+              f"largest path difference {gap:.4f}")  # fmt: skip
     return 0
 
 
