@@ -131,3 +131,18 @@ def test_pca_rejects_tied_eigenvalues() -> None:
         data[item] = np.tile(contrasts[k], n // 4) + 2
     with pytest.raises(EstimationError, match=f"block {block.name}: the two largest eigenvalues"):
         csi.fit(spec, data, method="pca")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_estimator_names_itself_in_the_report_languages(lang: str) -> None:
+    # The report's method line comes from the estimator, so a new estimator cannot be left unnamed.
+    from csi.estimators import ESTIMATORS
+    from csi.report.i18n import Words
+    from csi.report.methodology import method_name
+
+    words = Words(lang)
+    for name, cls in ESTIMATORS.items():
+        title = cls.titles[lang]
+        assert title and title != name
+        assert method_name(name, words) == title
+    assert method_name("some-future-method", words) == "some-future-method"

@@ -90,6 +90,8 @@ class Estimator:
     """Base of every estimator (a frozen dataclass of options in each subclass)."""
 
     name: ClassVar[str] = "estimator"
+    titles: ClassVar[Mapping[str, str]] = {}
+    """The method's name for readers, by report language (``"en"``, ``"zh"``)."""
     capabilities: ClassVar[Capabilities] = Capabilities(bootstrap=False)
     choices: ClassVar[Mapping[str, tuple[Any, ...]]] = {}
     """Accepted values of every enumerated option."""

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar
@@ -116,6 +117,7 @@ class CBSEM(Estimator):
     group_equal: tuple[str, ...] = ()
 
     name: ClassVar[str] = "cbsem"
+    titles: ClassVar[Mapping[str, str]] = {"en": "CB-SEM (maximum likelihood)", "zh": "CB-SEM（极大似然）"}
     capabilities: ClassVar[Capabilities] = Capabilities(block_batches=True)
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {"obj": OBJECTIVES}
 

@@ -19,6 +19,7 @@ factor per block, so :func:`csi.compute_index` returns the rule's index.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -179,6 +180,7 @@ class SumScore(FixedWeights):
     """
 
     name: ClassVar[str] = "sumscore"
+    titles: ClassVar[Mapping[str, str]] = {"en": "sum scores", "zh": "加总得分"}
 
     def _raw_weights(self, spec: ModelSpec) -> np.ndarray:
         return equal_raw_weights(spec)
@@ -201,6 +203,7 @@ class PCA(FixedWeights):
     """
 
     name: ClassVar[str] = "pca"
+    titles: ClassVar[Mapping[str, str]] = {"en": "principal components", "zh": "主成分"}
 
     def _raw_weights(self, spec: ModelSpec) -> None:
         return None

@@ -9,6 +9,7 @@ runs the pure kernels of :mod:`csi.core.pls` and returns a new
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,6 +75,7 @@ class PLS(Estimator):
     mi_seed: int | None = None
 
     name: ClassVar[str] = "pls"
+    titles: ClassVar[Mapping[str, str]] = {"en": "PLS path modelling", "zh": "PLS 路径建模"}
     capabilities: ClassVar[Capabilities] = Capabilities(
         analytic_se=True, compiled_bootstrap=True, panel_bootstrap=True, predict=True, nested_bootstrap=True,
         sign_change=True,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -45,6 +46,7 @@ class PLSc(PLS):
     """
 
     name: ClassVar[str] = "plsc"
+    titles: ClassVar[Mapping[str, str]] = {"en": "consistent PLS (PLSc)", "zh": "一致性 PLS（PLSc）"}
     capabilities: ClassVar[Capabilities] = Capabilities(predict=True, nested_bootstrap=True, sign_change=True, consistent=True)
 
     def validate(self) -> None:

@@ -13,14 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+from csi.estimators import ESTIMATORS
 from csi.report import tables
 from csi.report.i18n import Words, fmt_int, wave_label
 from csi.report.load import ReportData, manifest_value
-
-METHOD_NAMES = {"pls": "PLS path modelling", "plsc": "consistent PLS (PLSc)", "cbsem": "CB-SEM (maximum likelihood)",
-                "sumscore": "sum scores", "pca": "principal components"}  # fmt: skip
-METHOD_NAMES_ZH = {"pls": "PLS 路径建模", "plsc": "一致性 PLS（PLSc）", "cbsem": "CB-SEM（极大似然）",
-                   "sumscore": "加总得分", "pca": "主成分"}  # fmt: skip
 
 
 def _get(mapping: Any, *path: str) -> Any:
@@ -32,8 +28,11 @@ def _get(mapping: Any, *path: str) -> Any:
 
 
 def method_name(method: Any, words: Words) -> str:
-    names = METHOD_NAMES_ZH if words.lang == "zh" else METHOD_NAMES
-    return names.get(str(method), str(method)) if method else "–"
+    """The estimator's own title in the report's language (a method this version does not know: its name)."""
+    if not method:
+        return "–"
+    estimator = ESTIMATORS.get(str(method))
+    return estimator.titles.get(words.lang, str(method)) if estimator is not None else str(method)
 
 
 def _yes_no(v: Any, words: Words) -> str:
