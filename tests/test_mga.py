@@ -130,6 +130,7 @@ def test_different_populations_are_detected() -> None:
     detection rate must reach that power less three binomial standard errors; the unchanged path QUAL ~ EXP
     may be flagged in at most 3 of the 10 samples (expected 0.5; 4 or more has probability below 0.2 %).
     """
+
     def sample(s: int) -> pd.DataFrame:
         a = csi.simulate("acsi", n=150, seed=100 + s, paths={"LOY ~ SAT": 0.0}).data
         b = csi.simulate("acsi", n=150, seed=200 + s, paths={"LOY ~ SAT": 0.7}).data
@@ -167,7 +168,7 @@ def test_three_groups_pairwise_holm_and_omnibus() -> None:
     t = res.table
     q = t["parameter"].nunique()
     assert len(t) == 3 * q
-    assert list(zip(t["group_a"], t["group_b"]))[:: q] == [("g0", "g1"), ("g0", "g2"), ("g1", "g2")]
+    assert list(zip(t["group_a"], t["group_b"]))[::q] == [("g0", "g1"), ("g0", "g2"), ("g1", "g2")]
     P = t["p_value"].to_numpy().reshape(3, q)
     A = t["p_adjusted"].to_numpy().reshape(3, q)
     for c in range(q):  # Holm (1979) by hand

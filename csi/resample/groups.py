@@ -173,7 +173,5 @@ def split_groups(
                 f"group {g!r} of column {group!r} keeps {f.n} usable row(s) after missing={pooled.data.missing!r}; "
                 f"every group needs at least {MIN_GROUP_ROWS}"
             )
-    table = pd.DataFrame(
-        {"group": labels, "n_rows": [counts[g] for g in labels], "n_used": [f.n for f in fits]}
-    )
+    table = pd.DataFrame({"group": labels, "n_rows": [counts[g] for g in labels], "n_used": [f.n for f in fits]})
     return Groups(group, tuple(labels), pooled, tuple(fits), codes, table, n_unlabelled)

@@ -171,7 +171,8 @@ def micom(
     scores = pooled.scores.to_numpy()
     scores = scores - scores.mean(axis=0)
     frames, plans, n_failed = [], [], 0
-    for i, (g, h) in enumerate((g, h) for g in range(K) for h in range(g + 1, K)):
+    pairs = [(a, b) for a in range(K) for b in range(a + 1, K)]
+    for i, (g, h) in enumerate(pairs):
         codes = groups.pair_codes(g, h)
         plan = PermutationPlan(codes, n_permutations, child_seed(root, i))
         statistic = MicomStatistic(groups, [g, h], layout)
