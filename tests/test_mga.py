@@ -234,3 +234,23 @@ def test_result_is_immutable_and_summarised(data: pd.DataFrame) -> None:
     text = res.summary()
     assert "Chin & Dibbern" in text and "a (n = 60), b (n = 80)" in text
     assert len(repr(res)) < 200
+
+
+def test_benchmark_runs_quick() -> None:
+    """benchmarks/bench_mga.py --quick runs and prints positive timings and speed-ups (not timed here)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "bench_mga.py"), "--quick"],
+        capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for name in ("compare_groups", "micom"):
+        row = next(line for line in proc.stdout.splitlines() if line.startswith(name))
+        seconds, loop, ratio = re.findall(r"(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+)x", row)[0]
+        assert float(seconds) > 0 and float(loop) > 0 and int(ratio) >= 1, row
