@@ -61,6 +61,27 @@ def test_permutation_p_values_equal_a_loop_of_single_fits(data: pd.DataFrame) ->
     np.testing.assert_array_equal(t["p_adjusted"], t["p_value"])
 
 
+@pytest.mark.filterwarnings("ignore::csi.AdmissibilityWarning", "ignore::RuntimeWarning")
+def test_plsc_permutations_equal_a_loop_and_leave_out_inadmissible_values() -> None:
+    """PLSc groups run the NumPy kernels; an inadmissible permuted group has NaN statistics (as its single fit
+    has), which are left out of that column's count of permutations only."""
+    R = 8
+    data = _two_groups(80, 90, seed=1)
+    t = csi.compare_groups("acsi", data, "seg", n_permutations=R, seed=1, fit_method="plsc", n_jobs=1).table
+    labels = list(t["parameter"])
+    perm = PermutationPlan((data["seg"] == "b").to_numpy().astype(np.int64), R, child_seed(root_seed(1), 0)).labels()
+    star = np.array([
+        _estimates(csi.fit("acsi", data[perm[r] == 0], method="plsc"), labels)
+        - _estimates(csi.fit("acsi", data[perm[r] == 1], method="plsc"), labels)
+        for r in range(R)
+    ])  # fmt: skip
+    ok = ~np.isnan(star)
+    d = t["difference"].to_numpy()
+    p = (1 + ((np.abs(star) >= np.abs(d)) & ok).sum(axis=0)) / (1 + ok.sum(axis=0))
+    np.testing.assert_allclose(t["p_value"], p, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(t["n_permutations"], ok.sum(axis=0))
+
+
 def test_bootstrap_mga_p_values_equal_a_loop_of_single_fits(data: pd.DataFrame) -> None:
     B = 15
     res = {m: csi.compare_groups("acsi", data, "seg", method=m, n_resamples=B, seed=9, n_jobs=1).table

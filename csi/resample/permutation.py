@@ -175,7 +175,9 @@ class GroupStatistic:
                 values, ok = self._group(labels, k, sums[k])
                 stats[lo - a : hi - a, k * self.q : (k + 1) * self.q] = values[lo - s : hi - s]
                 conv[lo - a : hi - a] &= ok[lo - s : hi - s]
-        # A replicate in which any permuted group had singular moments (an item constant in it) has no
-        # comparison: the whole row is NaN, which the failure policy counts as singular and drops.
-        stats[np.isnan(stats).any(axis=1)] = np.nan
+        # A replicate in which a permuted group had singular moments (an item constant in it: every statistic
+        # of the group NaN) has no comparison: the whole row is NaN, which the failure policy counts as singular
+        # and drops.  Single NaN statistics (an inadmissible PLSc group) stay, and are left out per column.
+        groups = stats.reshape(b - a, len(self.group_fits), self.q)
+        stats[np.isnan(groups).all(axis=2).any(axis=1)] = np.nan
         return stats, conv, None
