@@ -102,3 +102,16 @@ def test_a_fit_folder_has_no_group_section(survey_csv: Path, tmp_path: Path) -> 
     assert main(["fit", "acsi", str(tmp_path / "plain.csv"), "--out", str(tmp_path / "fit")]) == 0
     html = render_html(tmp_path / "fit")
     assert not re.search(r'id="groups"', html)
+
+
+def test_workbook_has_the_group_sheets(mga_folder: Path, tmp_path: Path) -> None:
+    import openpyxl
+
+    from csi.report import write_xlsx
+
+    path = write_xlsx(mga_folder, tmp_path / "mga.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert {"Group comparison", "Group sizes", "MICOM"} <= set(wb.sheetnames)
+    rows = pd.read_csv(mga_folder / "group_comparison.csv")
+    assert wb["Group comparison"].max_row == len(rows) + 1
+    assert wb["Group comparison"]["K2"].number_format == "0.000"  # p-values at three decimals
