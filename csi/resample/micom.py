@@ -45,13 +45,18 @@ __all__ = ["compositional_c", "micom", "score_moments"]
 
 
 def compositional_c(S: np.ndarray, M: np.ndarray, w_g: np.ndarray, w_h: np.ndarray) -> np.ndarray:
-    """``c_j`` of every construct (..., J) from the weights (..., p) of two groups and pooled moments ``S``."""
-    a = w_g[..., :, None] * M
-    b = w_h[..., :, None] * M
-    Sa, Sb = np.einsum("ik,...kj->...ij", S, a), np.einsum("ik,...kj->...ij", S, b)
-    ab = (a * Sb).sum(axis=-2)
-    aa = (a * Sa).sum(axis=-2)
-    bb = (b * Sb).sum(axis=-2)
+    """``c_j`` of every construct (..., J) from the weights (..., p) of two groups and pooled moments ``S``.
+
+    ``c_j = w_gj' S_jj w_hj / sqrt(w_gj' S_jj w_gj  w_hj' S_jj w_hj)``, the within-block quadratic forms taken
+    with the block-diagonal part of ``S`` (three matrix products for a whole stack of replicates).
+    """
+    inside = (M @ M.T) > 0
+    Sb = np.where(inside, S, 0.0)
+    Mf = M.astype(float)
+    Sg, Sh = w_g @ Sb, w_h @ Sb
+    ab = (w_g * Sh) @ Mf
+    aa = (w_g * Sg) @ Mf
+    bb = (w_h * Sh) @ Mf
     return ab / np.sqrt(aa * bb)
 
 
@@ -87,17 +92,18 @@ class MicomStatistic:
         self.inner.prepare(plan)
 
     def evaluate(self, plan: Any, a: int, b: int, out: np.ndarray | None = None) -> tuple[Any, Any, None]:
-        w, conv, _ = self.inner.evaluate(plan, a, b, None)
         p = self.M.shape[0]
+        w = np.empty((b - a, self.inner.width))
+        conv = np.ones(b - a, dtype=bool)
+        labels, first = self.inner.run(plan, a, b, w, conv)
         stats = np.empty((b - a, self.width)) if out is None else out
         with np.errstate(invalid="ignore", divide="ignore"):
             stats[:, : self.J] = compositional_c(self.S, self.M, w[:, :p], w[:, p:])
-            first = a // plan.block * plan.block
             for s in range(first, b, plan.block):  # whole blocks: products independent of the chunking
                 e = min(s + plan.block, plan.n_resamples)
                 lo, hi = max(a, s), min(b, e)
-                labels = plan.labels(s, e)
-                md, lv = score_moments(self.scores, (labels == 0).astype(float), (labels == 1).astype(float))
+                part = labels[s - first : e - first]
+                md, lv = score_moments(self.scores, (part == 0).astype(float), (part == 1).astype(float))
                 stats[lo - a : hi - a, self.J : 2 * self.J] = md[lo - s : hi - s]
                 stats[lo - a : hi - a, 2 * self.J :] = lv[lo - s : hi - s]
         stats[np.isnan(stats).any(axis=1)] = np.nan

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from csi.core.moments import MomentBasis, moment_basis, moment_sums
+from csi.core.moments import MomentBasis, moment_basis, moment_sums, row_chunk
 from csi.errors import DataError
 from csi.estimators.missing import replicate_moments, resamples_missing
 from csi.estimators.replicates import (
@@ -129,13 +129,24 @@ class GroupStatistic:
         self.fast = use_fused(pooled) and not resamples_missing(pooled)
         self._basis: MomentBasis | None = None
         self._all: NDArray[np.floating] | None = None
+        self._R: NDArray[np.floating] | None = None
         if self.fast:
             self.models = [fused_model(f, layout) for f in self.group_fits]
             self.gather = gather_columns(pooled, layout)
 
     def prepare(self, plan: Any) -> None:
         if self.fast and self._basis is None:
-            self._basis = moment_basis(self.pooled.data.X, self.pooled.data.weights, plan.n)
+            self._basis = basis = moment_basis(self.pooled.data.X, self.pooled.data.weights, plan.n)
+            # The right-hand side of the moment product, built once (moment_sums would rebuild it every call).
+            if basis.X.shape[0] <= row_chunk(basis.width):
+                self._R = basis.rows(0, basis.X.shape[0])
+
+    def _product(self, F: NDArray[np.floating]) -> NDArray[np.floating]:
+        basis = self._basis
+        assert basis is not None
+        if self._R is not None:
+            return F @ self._R
+        return moment_sums(basis, F, float64=False)
 
     def _sums(self, labels: NDArray[np.int64]) -> list[NDArray[np.floating]]:
         """Moment sums of every permuted group (fast path).  Exact integer sums of the last group are those
@@ -143,13 +154,13 @@ class GroupStatistic:
         basis = self._basis
         assert basis is not None
         K = len(self.group_fits)
-        sums = [moment_sums(basis, (labels == k).astype(basis.dtype), float64=False) for k in range(K - 1)]
+        sums = [self._product((labels == k).astype(basis.dtype)) for k in range(K - 1)]
         if basis.exact:
             if self._all is None:
-                self._all = moment_sums(basis, (labels[:1] >= 0).astype(basis.dtype), float64=False)
+                self._all = self._product((labels[:1] >= 0).astype(basis.dtype))
             sums.append(self._all - sum(sums[1:], sums[0]))
         else:
-            sums.append(moment_sums(basis, (labels == K - 1).astype(basis.dtype), float64=False))
+            sums.append(self._product((labels == K - 1).astype(basis.dtype)))
         return sums
 
     def _group(
@@ -162,22 +173,40 @@ class GroupStatistic:
         means, covs = replicate_moments(self.pooled, (labels == k).astype(np.float64))
         return replicate_statistics(fit, means, covs, self.layout)
 
-    def evaluate(self, plan: Any, a: int, b: int, out: NDArray[np.float64] | None = None) -> tuple[Any, Any, None]:
-        stats = np.empty((b - a, self.width)) if out is None else out
-        conv = np.ones(b - a, dtype=bool)
-        first = a // plan.block * plan.block
-        for s in range(first, b, plan.block):
-            e = min(s + plan.block, plan.n_resamples)
+    def run(
+        self, plan: Any, a: int, b: int, stats: NDArray[np.float64], conv: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.int64], int]:
+        """Fill ``stats`` and ``conv`` of replicates ``[a, b)``; returns the labels of the whole blocks around
+        them and the first replicate of those blocks.
+
+        Exact integer moment sums do not depend on how the replicates are cut, so they are taken over the chunk
+        at once; floating-point products are taken a whole block at a time (their rows may differ in the last
+        bit with the number of rows), which keeps every replicate identical whatever the chunking.
+        """
+        block = plan.block
+        first = a // block * block
+        last = min(-(-b // block) * block, plan.n_resamples)
+        labels = plan.labels(first, last)
+        K = len(self.group_fits)
+        exact = self.fast and self._basis is not None and self._basis.exact
+        spans = [(a, b)] if exact else [(s, min(s + block, plan.n_resamples)) for s in range(first, b, block)]
+        for s, e in spans:
+            part = labels[s - first : e - first]
+            sums = self._sums(part) if self.fast else [None] * K
             lo, hi = max(a, s), min(b, e)
-            labels = plan.labels(s, e)
-            sums = self._sums(labels) if self.fast else [None] * len(self.group_fits)
-            for k in range(len(self.group_fits)):
-                values, ok = self._group(labels, k, sums[k])
+            for k in range(K):
+                values, ok = self._group(part, k, sums[k])
                 stats[lo - a : hi - a, k * self.q : (k + 1) * self.q] = values[lo - s : hi - s]
                 conv[lo - a : hi - a] &= ok[lo - s : hi - s]
         # A replicate in which a permuted group had singular moments (an item constant in it: every statistic
         # of the group NaN) has no comparison: the whole row is NaN, which the failure policy counts as singular
         # and drops.  Single NaN statistics (an inadmissible PLSc group) stay, and are left out per column.
-        groups = stats.reshape(b - a, len(self.group_fits), self.q)
+        groups = stats.reshape(b - a, K, self.q)
         stats[np.isnan(groups).all(axis=2).any(axis=1)] = np.nan
+        return labels, first
+
+    def evaluate(self, plan: Any, a: int, b: int, out: NDArray[np.float64] | None = None) -> tuple[Any, Any, None]:
+        stats = np.empty((b - a, self.width)) if out is None else out
+        conv = np.ones(b - a, dtype=bool)
+        self.run(plan, a, b, stats, conv)
         return stats, conv, None
