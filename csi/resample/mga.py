@@ -41,11 +41,10 @@ import pandas as pd
 
 from csi.errors import EstimationError
 from csi.estimators.replicates import StatisticLayout
-from csi.resample.driver import Threads, run_plan
 from csi.resample.group_result import GroupComparison
 from csi.resample.groups import KINDS, Groups, child_seed, root_seed, split_groups
 from csi.resample.options import check_workers
-from csi.resample.permutation import GroupStatistic, PermutationPlan
+from csi.resample.permutation import GroupStatistic, PermutationPlan, run_permutations
 from csi.resample.plans import SeedLike
 from csi.resample.run import bootstrap, default_chunk_size
 from csi.spec.model import ModelSpec
@@ -117,12 +116,6 @@ def adjust(p: np.ndarray, correction: str | None) -> np.ndarray:
     return out
 
 
-def _backend(workers: int) -> Threads:
-    # Threads even for one worker: the pool limits the BLAS to one thread per call, as the bootstrap does
-    # (a threaded BLAS on these small products only spins).
-    return Threads(workers)
-
-
 def permuted_estimates(
     groups: Groups, codes: np.ndarray, members: list[int], layout: StatisticLayout, n_permutations: int,
     seed: np.random.SeedSequence, workers: int, chunk_size: int | None,
@@ -132,10 +125,8 @@ def permuted_estimates(
     statistic = GroupStatistic(groups.pooled, [groups.fits[m] for m in members], layout)
     if chunk_size is None:
         chunk_size = default_chunk_size(plan.n, n_permutations, workers)
-    reps = run_plan(plan, statistic, chunk_size=chunk_size, backend=_backend(workers), failed="drop",
-                    what="permutation", stacklevel=4)  # fmt: skip
-    failed = int(reps.singular.sum() + reps.not_converged.sum())
-    return reps.stats.reshape(n_permutations, len(members), len(layout.labels)), plan, failed
+    stats, failed = run_permutations(plan, statistic, chunk_size=chunk_size, workers=workers, stacklevel=4)
+    return stats.reshape(n_permutations, len(members), len(layout.labels)), plan, failed
 
 
 def _check_count(value: Any, name: str) -> int:

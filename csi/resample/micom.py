@@ -31,12 +31,11 @@ import pandas as pd
 
 from csi.errors import EstimationError
 from csi.estimators.replicates import StatisticLayout
-from csi.resample.driver import run_plan
 from csi.resample.group_result import MicomResult
 from csi.resample.groups import Groups, child_seed, root_seed, split_groups
-from csi.resample.mga import TIE, _backend, _check_count
+from csi.resample.mga import TIE, _check_count
 from csi.resample.options import check_workers
-from csi.resample.permutation import GroupStatistic, PermutationPlan
+from csi.resample.permutation import GroupStatistic, PermutationPlan, run_permutations
 from csi.resample.plans import SeedLike
 from csi.resample.run import default_chunk_size
 from csi.spec.model import ModelSpec
@@ -183,10 +182,9 @@ def micom(
         plan = PermutationPlan(codes, n_permutations, child_seed(root, i))
         statistic = MicomStatistic(groups, [g, h], layout)
         size = chunk_size or default_chunk_size(plan.n, n_permutations, workers)
-        reps = run_plan(plan, statistic, chunk_size=size, backend=_backend(workers), failed="drop",
-                        what="permutation", stacklevel=2)  # fmt: skip
-        n_failed += int(reps.singular.sum() + reps.not_converged.sum())
-        star = reps.stats[~np.isnan(reps.stats).any(axis=1)]
+        stats, failed = run_permutations(plan, statistic, chunk_size=size, workers=workers, stacklevel=2)
+        n_failed += failed
+        star = stats[~np.isnan(stats).any(axis=1)]
         c = compositional_c(pooled.moments, pooled.spec.block_mask, groups.fits[g].weights.to_numpy(),
                             groups.fits[h].weights.to_numpy())  # fmt: skip
         md, lv = score_moments(scores, (codes == 0).astype(float), (codes == 1).astype(float))

@@ -17,13 +17,14 @@ any number of workers give the same permutations, bit for bit.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from csi.core.moments import MomentBasis, moment_basis, moment_sums, row_chunk
-from csi.errors import DataError
+from csi.errors import ConvergenceWarning, DataError
 from csi.estimators.missing import replicate_moments, resamples_missing
 from csi.estimators.replicates import (
     StatisticLayout,
@@ -33,10 +34,11 @@ from csi.estimators.replicates import (
     replicate_statistics,
     use_fused,
 )
+from csi.resample.driver import Threads, run_plan
 from csi.resample.plans import BLOCK, SeedLike, _BlockPlan
 from csi.results.fit import FitResult
 
-__all__ = ["GroupStatistic", "PermutationPlan"]
+__all__ = ["GroupStatistic", "PermutationPlan", "run_permutations"]
 
 
 class PermutationPlan(_BlockPlan):
@@ -210,3 +212,32 @@ class GroupStatistic:
         conv = np.ones(b - a, dtype=bool)
         self.run(plan, a, b, stats, conv)
         return stats, conv, None
+
+
+def run_permutations(
+    plan: PermutationPlan, statistic: Any, *, chunk_size: int, workers: int, stacklevel: int = 2
+) -> tuple[NDArray[np.float64], int]:
+    """Run ``statistic`` over every permutation of ``plan`` on ``workers`` threads; failed ones become NaN rows.
+
+    A permutation fails when a permuted group has singular moments (an item constant in it) or did not
+    converge; each kind is counted and warned about once.  Threads are used even for one worker: the pool
+    limits the BLAS to one thread per call, as the bootstrap does (a threaded BLAS on these small products
+    only spins).
+
+    Returns
+    -------
+    stats, n_failed
+    """
+    reps = run_plan(plan, statistic, chunk_size=chunk_size, backend=Threads(workers), failed=None)
+    stats = reps.stats
+    singular = np.isnan(stats).all(axis=1)
+    stuck = ~reps.converged & ~singular
+    stats[stuck] = np.nan
+    B = plan.n_resamples
+    if stuck.any():
+        warnings.warn(f"{int(stuck.sum())} of {B} permutations did not converge in a permuted group and were dropped",
+                      ConvergenceWarning, stacklevel=stacklevel + 1)  # fmt: skip
+    if singular.any():
+        warnings.warn(f"{int(singular.sum())} of {B} permutations gave a permuted group a constant item (singular "
+                      "moments) and were dropped", UserWarning, stacklevel=stacklevel + 1)  # fmt: skip
+    return stats, int(singular.sum() + stuck.sum())
