@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import csi
-from csi.cli._common import EXIT_OK, MISSING_HELP, count, index_or_note, section
+from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval, index_or_note, section
 from csi.cli._data import binding_options, bound_model, read_options, read_survey
 from csi.core.schemes import SCHEMES
 from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
@@ -57,7 +57,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--correction", choices=("holm", "bonferroni", "none"), default="holm",
                    help="familywise adjustment over the pairs of groups (default: holm)")  # fmt: skip
     p.add_argument("--no-micom", action="store_true", help="skip the invariance assessment")
-    p.add_argument("--alpha", type=float, default=0.05, help="level of the printed differences (default: 0.05)")
+    p.add_argument(
+        "--alpha", type=in_unit_interval, default=0.05, help="level of the printed differences (default: 0.05)"
+    )
     p.add_argument("--fit-method", choices=("pls", "plsc"), default="pls", help="estimator (default: pls)")
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING, help=MISSING_HELP)
@@ -73,8 +75,6 @@ def run(args: argparse.Namespace) -> int:
     """Compare, print and optionally write."""
     if args.out:
         check_target(args.out, args.overwrite)  # refuse before the work, not after it
-    if not 0 < args.alpha < 1:
-        raise csi.EstimationError(f"--alpha must lie strictly between 0 and 1, got {args.alpha}")
     survey = read_survey(args, args.data)
     spec = bound_model(args, args.model, survey)
     data = survey.data
