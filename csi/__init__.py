@@ -47,6 +47,9 @@ from csi.index import (
     simulate_panel,
 )
 from csi.quality import Assessment, assess
+from csi.resample.group_result import GroupComparison, MicomResult
+from csi.resample.mga import compare_groups
+from csi.resample.micom import micom
 from csi.resample.result import BootstrapResult
 from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
@@ -94,6 +97,10 @@ __all__ = [
     "__version__",
     "assess",
     "bootstrap",
+    "compare_groups",
+    "GroupComparison",
+    "MicomResult",
+    "micom",
     "compute_index",
     "fit",
     "impacts",

@@ -25,7 +25,7 @@ from csi.cli._common import EXIT_INPUT, EXIT_OK, PROG, Parser, formatter
 from csi.errors import CSIError
 
 #: Subcommand modules under :mod:`csi.cli`, in help order.
-COMMANDS = ("bind", "fit", "bootstrap", "index", "demo", "simulate", "models", "report", "bench")
+COMMANDS = ("bind", "fit", "bootstrap", "index", "mga", "demo", "simulate", "models", "report", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

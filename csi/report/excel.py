@@ -67,7 +67,8 @@ SHEETS_ZH = {"README": "说明", "National": "全国", "Indices": "指数", "Sec
              "Trend industry": "趋势 行业", "Trend company": "趋势 企业", "Paths": "路径系数", "Impacts": "影响",
              "Quality": "测量质量", "Measurement": "载荷与权重", "Items": "题项", "Samples": "样本量",
              "Cells": "单元状态", "Settings": "运行设置", "Index (all)": "指数（全部）", "Changes (all)": "变化（全部）",
-             "Units": "单位", "Estimates (all)": "估计（全部）"}  # fmt: skip
+             "Units": "单位", "Estimates (all)": "估计（全部）", "Group comparison": "分组比较", "Group sizes": "分组样本量",
+             "MICOM": "测量不变性"}  # fmt: skip
 
 
 def sheet_name(name: str, words: Words) -> str:
@@ -124,6 +125,10 @@ def workbook_tables(data: ReportData, lang: str = "en") -> dict[str, tuple[pd.Da
                                                                              "status", "reason"]), False),  # fmt: skip
         }
     out["Settings"] = (methodology.settings_table(data, words), False)
+    if data.groups is not None:  # a csi mga folder: the group tables as the run wrote them
+        out |= {"Group comparison": (data.groups.comparison, True), "Group sizes": (data.groups.sizes, False)}
+        if data.groups.micom is not None:
+            out["MICOM"] = (data.groups.micom, True)
     if data.kind == "panel":
         out |= {
             "Index (all)": (data.index, False),
@@ -174,6 +179,10 @@ def _readme(ws: Any, data: ReportData, words: Words, title: str, sheets: dict[st
         "Changes (all)": ("changes.csv as written by the run", "运行写出的 changes.csv"),
         "Units": ("units.csv as written by the run", "运行写出的 units.csv"),
         "Estimates (all)": ("estimates.csv as written by the run", "运行写出的 estimates.csv"),
+        "Group comparison": ("Every parameter's difference per pair of groups, p and adjusted p",
+                             "各参数在每对分组间的差异、p 值与校正后 p 值"),
+        "Group sizes": ("Rows and used rows per group", "各组行数与使用的行数"),
+        "MICOM": ("Measurement invariance per construct and pair of groups", "各潜变量在每对分组间的测量不变性"),
     }
     for name in sheets:
         text = about.get(name) or ((f"Index by {name[6:]} and wave", f"{name[6:]} 各期指数") if name.startswith("Trend")

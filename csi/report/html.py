@@ -16,6 +16,7 @@ import pandas as pd
 
 from csi.errors import CSIError
 from csi.report import figures, methodology, tables
+from csi.report.groups import group_context
 from csi.report.i18n import Words, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_signed, missing, wave_label
 from csi.report.load import ReportData, load_results
 from csi.results.files import staged_file
@@ -141,6 +142,7 @@ def report_context(data: ReportData, title: str | None = None, lang: str = "en",
         "settings": methodology.settings(data, words),
         "run_warnings": methodology.run_warnings(data),
         "csi_version": csi.__version__,
+        "groups": group_context(data.groups, data, lang, alpha),  # csi mga folders only
     }
 
 

@@ -78,6 +78,8 @@ class ReportData:
     """``"panel"`` (a ``csi index`` run) or ``"survey"`` (one ``csi fit``/``csi bootstrap`` run)."""
     items: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     """One survey: item descriptives (item, construct, scale_min, scale_max, mean, sd, n_missing, missing_share)."""
+    groups: Any = field(default=None, repr=False)
+    """A ``csi mga`` folder: its group tables (:class:`csi.report.groups.GroupTables`), else None."""
 
     @property
     def latest_wave(self) -> str:
@@ -262,7 +264,10 @@ def load_results(source: str | os.PathLike[str] | Any) -> ReportData:
         if (folder / "results.json").is_file():
             frames, manifest, items, _ = survey.survey_from_folder(folder)
             frames = {n: _typed(n, f, f"{n} table of {folder.name}") for n, f in frames.items()}
-            return replace(_assemble(frames, manifest, str(folder), True), kind="survey", items=items)
+            from csi.report.groups import read_groups
+
+            return replace(_assemble(frames, manifest, str(folder), True), kind="survey", items=items,
+                           groups=read_groups(folder, manifest))  # fmt: skip
         manifest = verify_folder(folder)  # before any table is trusted
         frames = {}
         for name in COLUMNS:
