@@ -48,6 +48,7 @@ from csi.index.compute import scale_bounds
 from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
 from csi.index.logit import logit_interval
 from csi.index.matched import CHANGE_BASES, matched_units
+from csi.index.paired import PairedCell, paired_cells, respondent_keys
 from csi.index.pooled import pooled_tasks, run_pooled
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
@@ -123,6 +124,7 @@ def index_panel(
     industry: str | None = None,
     sector: str | None = None,
     respondent_weight: str | None = None,
+    respondent_id: str | None = None,
     unit_weights: pd.DataFrame | None = None,
     min_n: int = 50,
     n_resamples: int = 1000,
@@ -155,6 +157,17 @@ def index_panel(
     company, wave, industry, sector, respondent_weight
         Column names.  Without ``industry`` and ``sector`` companies aggregate
         straight to the nation; either may be left out.
+    respondent_id
+        Column of respondent ids, for panels in which some respondents answer
+        in more than one wave (paired or mixed panels).  In every company in
+        which an id recurs across waves the bootstrap resamples respondents
+        jointly across all the company's waves (a respondent's rows stay
+        together; fresh respondents are resampled on their own within their
+        wave), so company, industry, sector and national changes carry the
+        within-respondent correlation (:mod:`csi.index.paired`).  Companies
+        without a recurring id, and panels without this column, keep the
+        independent-samples bootstrap.  An id may appear once per company and
+        wave.  Not with ``pooled=True``.
     wave_order
         The waves, earliest first, for labels whose order csi cannot tell
         (numbers, years, quarters, months, ISO dates and ``w1, w2, ...`` are
@@ -240,7 +253,7 @@ def index_panel(
     frame = as_frame(data, "panel data")
     spec = _spec(model)
     roles = {"company": company, "wave": wave, "industry": industry, "sector": sector,
-             "respondent weight": respondent_weight}  # fmt: skip
+             "respondent weight": respondent_weight, "respondent id": respondent_id}  # fmt: skip
     for role, col in roles.items():
         if col is not None:
             check_column(frame, col, role)
@@ -279,6 +292,11 @@ def index_panel(
         )
     if pooled and industry is None:
         raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")
+    if pooled and respondent_id is not None:
+        raise EstimationError(
+            "respondent_id pairs the waves of each company's own fit; pooled=True (one fit per industry) does not "
+            "support it yet: leave out respondent_id or pooled"
+        )
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
     entropy = int(seed_sequence(seed).entropy)  # type: ignore[arg-type]
     fit_options = {"missing": missing, **fit_options}
@@ -286,7 +304,9 @@ def index_panel(
     # Validate every item value once at the edge (scale range, codes, weights), so a bad value is one clear
     # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
     # one company) still mark just that cell failed.
-    prepare_items(spec, frame, missing=missing, weights=respondent_weight)
+    # Positional labels, so the rows the fits keep are known by position (paired waves need them).
+    prepared = prepare_items(spec, frame.set_axis(pd.RangeIndex(len(frame))), missing=missing,
+                             weights=respondent_weight)  # fmt: skip
     hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
     weights = unit_weight_table(unit_weights, hierarchy)
 
@@ -294,6 +314,9 @@ def index_panel(
     items = frame[keep]
     company_key = frame[company].map(key)
     wave_key = frame[wave].map(key)
+    paired_counts: dict[str, int] = {}
+    if respondent_id is not None:
+        ids = respondent_keys(frame, respondent_id, company_key, wave_key)
     common = dict(spec=spec, weight=respondent_weight, n_resamples=n_resamples, entropy=entropy, method=method,
                   fit_options=fit_options, ci=ci, conf_level=float(level))  # fmt: skip
 
@@ -308,11 +331,20 @@ def index_panel(
         cells = [found[(u, w)] for w in hierarchy.waves for u in hierarchy.units[("company", w)]]
     else:
         groups = frame.groupby([company_key, wave_key], sort=False).indices
+        paired: dict[tuple[str, str], PairedCell] = {}
+        if respondent_id is not None and n_resamples:
+            kept = np.zeros(len(frame), dtype=bool)
+            kept[np.asarray(prepared.row_labels, dtype=np.intp)] = True
+            paired, paired_counts = paired_cells(ids, company_key.to_numpy(dtype=object),
+                                                 wave_key.to_numpy(dtype=object), kept, n_resamples, entropy)  # fmt: skip
         tasks = [
-            CellTask(level="company", unit=u, wave=w, data=items.iloc[groups[(u, w)]], min_n=min_n, **common)
+            CellTask(level="company", unit=u, wave=w, data=items.iloc[paired[(u, w)].rows], min_n=min_n,
+                     plan=paired[(u, w)].plan, **common)
+            if (u, w) in paired
+            else CellTask(level="company", unit=u, wave=w, data=items.iloc[groups[(u, w)]], min_n=min_n, **common)
             for w in hierarchy.waves
             for u in hierarchy.units[("company", w)]
-        ]
+        ]  # fmt: skip
         cells = _run_tasks(run_cell, tasks, n_jobs, progress, "companies")
     if national_fit:
         ntasks = []
@@ -362,6 +394,7 @@ def index_panel(
             "industry": industry,
             "sector": sector,
             "respondent_weight": respondent_weight,
+            "respondent_id": respondent_id,
             "min_n": min_n,
             "n_resamples": n_resamples,
             "method": method,
@@ -374,7 +407,10 @@ def index_panel(
             "change_basis": change_basis,
             "fit_options": {k: v for k, v in fit_options.items()},
             "unit_weights": "equal" if unit_weights is None else "table",
-            "change_test": "independent waves; difference of replicate draws; significant when the interval "
+            "change_test": ("independent waves" if not paired_counts else
+                            "respondents resampled jointly across waves in companies with recurring ids "
+                            f"({len(paired_counts)}), independent waves elsewhere")
+            + "; difference of replicate draws; significant when the interval "
             "excludes 0; p-value inverting the same interval type"
             + ("; BCa acceleration from the waves' influence values" if ci == "bca" else "")
             + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else ""),
@@ -398,6 +434,7 @@ def index_panel(
         },
         "failures": {f"{c.unit} / {c.wave}": c.message for c in cells if c.status == "failed"},
         "fit_failures": {f"{c.level} {c.unit} / {c.wave}": c.message for c in fit_cells if c.status == "failed"},
+        "paired_respondents": dict(sorted(paired_counts.items())),
         "negative_weights": negative,
         "flagged_cells": flagged_cells,
         "warnings": dict(sorted(cell_warnings.items())),
