@@ -504,14 +504,14 @@ class ClusterPlan(_BlockPlan):
         dup = np.flatnonzero(pair[1:] == pair[:-1])
         if dup.size:
             rows = order[dup[0] : dup[0] + 2]
-            raise DataError(f"cluster {c[rows[0]]!r} has two rows (positions {rows[0]} and {rows[1]}) in slot "
-                            f"{s[rows[0]]!r}; each cluster may have one row per slot")  # fmt: skip
+            raise DataError(f"cluster {c[rows[0]].item()!r} has two rows (positions {rows[0]} and {rows[1]}) in "
+                            f"slot {s[rows[0]].item()!r}; each cluster may have one row per slot")  # fmt: skip
         table[ci, si] = np.arange(c.size)
         outer = np.full(cluster_labels.size, -1, dtype=np.intp)
         outer[ci] = h
         if np.any(outer[ci] != h):
             bad = int(np.flatnonzero(outer[ci] != h)[0])
-            raise DataError(f"cluster {c[bad]!r} spans two strata; a cluster must lie within one stratum")
+            raise DataError(f"cluster {c[bad].item()!r} spans two strata; a cluster must lie within one stratum")
         pattern = table >= 0
         keys = np.column_stack([outer, pattern.astype(np.intp)])
         groups, gi = np.unique(keys, axis=0, return_inverse=True)
