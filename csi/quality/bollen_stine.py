@@ -38,8 +38,9 @@ from csi.core.quality import d_g, d_uls, implied_correlation, srmr, structural_i
 from csi.errors import EstimationError
 from csi.estimators import estimator_of
 from csi.quality._common import prepared_data
-from csi.resample.driver import run_plan
+from csi.resample.driver import Threads, run_plan
 from csi.resample.intervals import quantiles
+from csi.resample.options import check_workers
 from csi.resample.plans import SeedLike
 from csi.resample.run import default_chunk_size, make_plan
 from csi.results.fit import FitResult
@@ -141,6 +142,7 @@ def bollen_stine(
     *,
     indices: Any = None,
     chunk_size: int | None = None,
+    n_jobs: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Bootstrap draws of SRMR, d_ULS and d_G under exact fit (module notes).
 
@@ -155,6 +157,8 @@ def bollen_stine(
         Optional (B, n) 0-based row positions to replay.
     chunk_size
         Replicates per kernel call (memory only; results do not depend on it).
+    n_jobs
+        Threads (default: every core); results do not depend on it.
 
     Returns
     -------
@@ -174,8 +178,10 @@ def bollen_stine(
     n = fit.data.X.shape[0]
     plan = make_plan(fit, n_resamples, seed, indices, None)
     statistic = _FitStatistic(fit, data)
-    size = default_chunk_size(n) if chunk_size is None else chunk_size
-    reps = run_plan(plan, statistic, chunk_size=size, failed="drop", what="Bollen-Stine", stacklevel=3)
+    workers = check_workers(n_jobs)
+    size = default_chunk_size(n, plan.n_resamples, workers) if chunk_size is None else chunk_size
+    reps = run_plan(plan, statistic, chunk_size=size, backend=Threads(workers), failed="drop", what="Bollen-Stine",
+                    stacklevel=3)  # fmt: skip
     columns = pd.Index([f"{m}_{c}" for m in MODELS for c in CRITERIA], name="statistic")
     draws = pd.DataFrame(reps.stats, columns=columns)
     draws.index.name = "replicate"

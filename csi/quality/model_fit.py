@@ -68,6 +68,7 @@ def model_fit(
     seed: SeedLike = None,
     *,
     indices: Any = None,
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """SRMR, d_ULS and d_G of the saturated and the estimated model, with their test of exact fit on request.
 
@@ -82,6 +83,8 @@ def model_fit(
         under the contract of :mod:`csi.resample.plans`.
     indices
         Optional (B, n) resample row positions to replay instead.
+    n_jobs
+        Threads of the bootstrap (default: every core); results do not depend on it.
 
     Returns
     -------
@@ -102,7 +105,7 @@ def model_fit(
     table = pd.DataFrame(out, index=pd.Index(CRITERIA, name="criterion"))
     if n_resamples is None and indices is None:
         return table
-    draws, plan = bollen_stine(fit, 1 if n_resamples is None else n_resamples, seed, indices=indices)
+    draws, plan = bollen_stine(fit, 1 if n_resamples is None else n_resamples, seed, indices=indices, n_jobs=n_jobs)
     table = exact_fit_table(table, draws)
     table.attrs["bollen_stine"] = {"draws": draws, "plan": plan}
     return table
