@@ -23,6 +23,11 @@ any ``n_jobs`` and cell order.  Companies in which no id recurs across waves
 keep the independent per-cell bootstrap unchanged (so with disjoint ids the
 result is exactly the independent-samples test).
 
+With ``ci="bca"`` the bias correction comes from the paired draws, but the
+acceleration still combines the waves' influence moments as if independent
+(:func:`csi.index.bca.difference`): a second-order term, and the cells keep
+no per-respondent influence values to pair.
+
 Ids are matched within a company: a respondent who rated two companies is two
 respondents here (the companies' samples are treated as independent, as
 without ids).  An id may appear at most once per company and wave.

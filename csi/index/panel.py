@@ -414,7 +414,9 @@ def index_panel(
             "excludes 0; p-value inverting the same interval type"
             + ("; BCa acceleration from the waves' influence values" if ci == "bca" else "")
             + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else ""),
-            "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))",
+            "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))"
+            + ("; a company with recurring respondent ids draws its cluster plan from sha256('company', unit, "
+               "'respondents')" if paired_counts else ""),
         },  # fmt: skip
         "seed": entropy,
         "data_hash": data_hash(frame, used + keep),
