@@ -202,8 +202,8 @@ def test_an_id_twice_in_one_company_and_wave_is_an_error_naming_column_id_and_ro
 def test_respondent_id_options_are_checked(waves) -> None:
     w0, w1 = waves
     data = panel(w0, w1, np.arange(N)).assign(industry="I")
-    with pytest.raises(EstimationError, match="pooled=True"):
-        csi.index_panel(data, "acsi", respondent_id="rid", pooled=True, industry="industry", n_resamples=10, **OPTS)
+    with pytest.raises(EstimationError, match="n_resamples must be an integer"):
+        csi.index_panel(data, "acsi", respondent_id="rid", n_resamples=-1, **OPTS)
     with pytest.raises(DataError, match="respondent id column 'rdi' is not in the data"):
         csi.index_panel(data, "acsi", respondent_id="rdi", n_resamples=10, **OPTS)
     with pytest.raises(DataError, match="one column is given for two roles"):
@@ -230,3 +230,27 @@ def test_cli_respondent_id_pairs_the_waves_and_bad_ids_are_one_line(mixed, tmp_p
     assert main([*base, "--respondent-id", "rid", "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("csi: error: respondent id '0' of column 'rid' appears 2 times")
+
+
+def test_pooled_fits_pair_respondents_within_company_across_an_industrys_waves(waves) -> None:
+    w0, w1 = waves
+    b0 = csi.simulate("acsi", 300, seed=21).data
+    fresh = csi.simulate("acsi", 300, seed=22).data
+    copy = np.random.default_rng(23).random(300) < PI
+    b1 = fresh.copy()
+    b1[copy] = b0[copy].to_numpy()
+    # Both companies number their respondents 0, 1, ...: ids are matched within a company only.
+    data = pd.concat([panel(w0, w1, np.arange(N)), panel(b0, b1, np.arange(300), company="B")],
+                     ignore_index=True).assign(industry="I")  # fmt: skip
+    opts = dict(OPTS, industry="industry", pooled=True, ci="percentile", n_resamples=1000)
+    plain = csi.index_panel(data, "acsi", **opts)
+    disjoint = data.assign(rid=np.where(data.wave == 2, data.rid + 10_000, data.rid))
+    pd.testing.assert_frame_equal(csi.index_panel(disjoint, "acsi", respondent_id="rid", **opts).changes,
+                                  plain.changes)  # fmt: skip
+    paired = csi.index_panel(data, "acsi", respondent_id="rid", **opts)
+    assert paired.manifest["paired_respondents"] == {"A": N, "B": 300}
+    assert "industries with recurring ids (1)" in paired.manifest["options"]["change_test"]
+    pd.testing.assert_series_equal(paired.changes.change, plain.changes.change)
+    ratio = ((paired.changes.ci_upper - paired.changes.ci_lower) / (plain.changes.ci_upper - plain.changes.ci_lower))
+    # Every unit's change narrows by about sqrt(1 - PI) = 0.63 (tolerance as in the national test above).
+    np.testing.assert_allclose(ratio.to_numpy(), np.sqrt(1 - PI), rtol=0.25)

@@ -16,8 +16,13 @@ respondents are resampled on their own within their wave.  Industry, sector
 and national replicates are weighted sums of the company replicates
 (:mod:`csi.index.aggregate`), so their changes inherit the pairing.
 
+Pooled fits (one model per industry and wave) get one plan per industry over
+all its waves, with the company as an outer stratum (respondents are matched
+and resampled within their company, so every company keeps its size).
+
 Seeding: the plan of company ``c`` draws from
-``cell_seed(seed, "company", c, "respondents")`` (:func:`csi.index.cells.cell_seed`),
+``cell_seed(seed, "company", c, "respondents")`` (:func:`csi.index.cells.cell_seed`;
+an industry's pooled plan from ``cell_seed(seed, "industry", i, "respondents")``),
 so it depends on the run seed and the company's rows only: byte-identical for
 any ``n_jobs`` and cell order.  Companies in which no id recurs across waves
 keep the independent per-cell bootstrap unchanged (so with disjoint ids the
@@ -80,20 +85,31 @@ def respondent_keys(frame: pd.DataFrame, column: str, company: pd.Series, wave: 
     return ids.to_numpy(dtype=object)
 
 
+def recurring(ids: np.ndarray, company: np.ndarray, kept: np.ndarray) -> dict[str, int]:
+    """``company -> number of respondents seen (in kept rows) in two or more of its waves``, companies with any."""
+    frame = pd.DataFrame({"c": company[kept], "id": ids[kept]})
+    counts = frame.groupby(["c", "id"], sort=True).size()
+    per = (counts > 1).groupby(level="c", sort=True).sum()
+    return {str(c): int(k) for c, k in per.items() if k}
+
+
 def paired_cells(
     ids: np.ndarray,
-    company: np.ndarray,
+    unit: np.ndarray,
     wave: np.ndarray,
     kept: np.ndarray,
     n_resamples: int,
     entropy: int,
-) -> tuple[dict[tuple[str, str], PairedCell], dict[str, int]]:
-    """The paired cells of every company in which some respondent id recurs across waves.
+    level: str = "company",
+    company: np.ndarray | None = None,
+) -> dict[tuple[str, str], PairedCell]:
+    """The paired cells of every fitting unit in which some respondent recurs across waves.
 
     Parameters
     ----------
-    ids, company, wave
-        (n,) text keys of every row of the panel table.
+    ids, unit, wave
+        (n,) text keys of every row of the panel table; ``unit`` is what one
+        fit covers (the company, or the industry of a pooled fit).
     kept
         (n,) bool: rows the fits keep (a row without any usable answer is no
         observation, so its respondent counts as absent from that wave).
@@ -101,26 +117,30 @@ def paired_cells(
         Replicates ``B`` (>= 1).
     entropy
         The run seed.
+    level
+        The fitting unit's level (``"company"`` or ``"industry"``), part of
+        the plan's seed identity.
+    company
+        For pooled fits: (n,) company keys.  Respondents are matched within
+        their company and resampled within it (the company is an outer
+        stratum, so every company keeps its size, as the pooled bootstrap
+        requires).
 
     Returns
     -------
-    cells
-        ``(company, wave) -> PairedCell`` for the companies with a recurring id.
-    counts
-        ``company -> number of respondents seen in two or more waves``.
+    dict
+        ``(unit, wave) -> PairedCell`` for the units with a recurring respondent.
     """
     cells: dict[tuple[str, str], PairedCell] = {}
-    counts: dict[str, int] = {}
     positions = np.flatnonzero(kept)
-    for c, rows in pd.Series(company[positions]).groupby(company[positions], sort=True).indices.items():
-        rows = positions[rows]  # panel positions of the company's kept rows, data order
-        seen = pd.Series(ids[rows]).value_counts()
-        repeated = int((seen > 1).sum())
-        if not repeated:
+    for u, rows in pd.Series(unit[positions]).groupby(unit[positions], sort=True).indices.items():
+        rows = positions[rows]  # panel positions of the unit's kept rows, data order
+        clusters = ids[rows] if company is None else company[rows] + "\x1f" + ids[rows]
+        if not pd.Series(clusters).duplicated().any():
             continue
-        counts[str(c)] = repeated
-        plan = ClusterPlan(ids[rows], wave[rows], n_resamples, cell_seed(entropy, "company", str(c), "respondents"))
+        plan = ClusterPlan(clusters, wave[rows], n_resamples, cell_seed(entropy, level, str(u), "respondents"),
+                           strata=None if company is None else company[rows])  # fmt: skip
         for w in pd.unique(wave[rows]):
             local = np.flatnonzero(wave[rows] == w)
-            cells[(str(c), str(w))] = PairedCell(rows[local], plan.restrict(local))
-    return cells, counts
+            cells[(str(u), str(w))] = PairedCell(rows[local], plan.restrict(local))
+    return cells

@@ -48,7 +48,7 @@ from csi.index.compute import scale_bounds
 from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
 from csi.index.logit import logit_interval
 from csi.index.matched import CHANGE_BASES, matched_units
-from csi.index.paired import PairedCell, paired_cells, respondent_keys
+from csi.index.paired import PairedCell, paired_cells, recurring, respondent_keys
 from csi.index.pooled import pooled_tasks, run_pooled
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
@@ -164,10 +164,11 @@ def index_panel(
         jointly across all the company's waves (a respondent's rows stay
         together; fresh respondents are resampled on their own within their
         wave), so company, industry, sector and national changes carry the
-        within-respondent correlation (:mod:`csi.index.paired`).  Companies
-        without a recurring id, and panels without this column, keep the
-        independent-samples bootstrap.  An id may appear once per company and
-        wave.  Not with ``pooled=True``.
+        within-respondent correlation (:mod:`csi.index.paired`); with
+        ``pooled=True`` each industry's respondents are resampled jointly
+        across its waves, within their company.  Units without a recurring
+        id, and panels without this column, keep the independent-samples
+        bootstrap.  An id may appear once per company and wave.
     wave_order
         The waves, earliest first, for labels whose order csi cannot tell
         (numbers, years, quarters, months, ISO dates and ``w1, w2, ...`` are
@@ -292,11 +293,6 @@ def index_panel(
         )
     if pooled and industry is None:
         raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")
-    if pooled and respondent_id is not None:
-        raise EstimationError(
-            "respondent_id pairs the waves of each company's own fit; pooled=True (one fit per industry) does not "
-            "support it yet: leave out respondent_id or pooled"
-        )
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
     entropy = int(seed_sequence(seed).entropy)  # type: ignore[arg-type]
     fit_options = {"missing": missing, **fit_options}
@@ -315,15 +311,26 @@ def index_panel(
     company_key = frame[company].map(key)
     wave_key = frame[wave].map(key)
     paired_counts: dict[str, int] = {}
+    paired: dict[tuple[str, str], PairedCell] = {}
     if respondent_id is not None:
         ids = respondent_keys(frame, respondent_id, company_key, wave_key)
+        kept = np.zeros(len(frame), dtype=bool)
+        kept[np.asarray(prepared.row_labels, dtype=np.intp)] = True
+        companies_arr, waves_arr = company_key.to_numpy(dtype=object), wave_key.to_numpy(dtype=object)
+        paired_counts = recurring(ids, companies_arr, kept)
+        if paired_counts and n_resamples:
+            if pooled:
+                paired = paired_cells(ids, frame[industry].map(key).to_numpy(dtype=object), waves_arr, kept,
+                                      n_resamples, entropy, "industry", companies_arr)  # fmt: skip
+            else:
+                paired = paired_cells(ids, companies_arr, waves_arr, kept, n_resamples, entropy)
     common = dict(spec=spec, weight=respondent_weight, n_resamples=n_resamples, entropy=entropy, method=method,
                   fit_options=fit_options, ci=ci, conf_level=float(level))  # fmt: skip
 
     fit_cells: list[CellResult] = []  # fits reported beside the company fits (pooled industries, nation)
     if pooled:
         ptasks = pooled_tasks(items, company_key, wave_key, frame[industry].map(key), hierarchy,
-                              {**common, "min_n": min_n})  # fmt: skip
+                              {**common, "min_n": min_n}, paired)  # fmt: skip
         found = {}
         for head, *comps in _run_tasks(run_pooled, ptasks, n_jobs, progress, "industries"):
             fit_cells.append(head)
@@ -331,12 +338,6 @@ def index_panel(
         cells = [found[(u, w)] for w in hierarchy.waves for u in hierarchy.units[("company", w)]]
     else:
         groups = frame.groupby([company_key, wave_key], sort=False).indices
-        paired: dict[tuple[str, str], PairedCell] = {}
-        if respondent_id is not None and n_resamples:
-            kept = np.zeros(len(frame), dtype=bool)
-            kept[np.asarray(prepared.row_labels, dtype=np.intp)] = True
-            paired, paired_counts = paired_cells(ids, company_key.to_numpy(dtype=object),
-                                                 wave_key.to_numpy(dtype=object), kept, n_resamples, entropy)  # fmt: skip
         tasks = [
             CellTask(level="company", unit=u, wave=w, data=items.iloc[paired[(u, w)].rows], min_n=min_n,
                      plan=paired[(u, w)].plan, **common)
@@ -407,16 +408,16 @@ def index_panel(
             "change_basis": change_basis,
             "fit_options": {k: v for k, v in fit_options.items()},
             "unit_weights": "equal" if unit_weights is None else "table",
-            "change_test": ("independent waves" if not paired_counts else
-                            "respondents resampled jointly across waves in companies with recurring ids "
-                            f"({len(paired_counts)}), independent waves elsewhere")
+            "change_test": ("independent waves" if not paired else
+                            f"respondents resampled jointly across waves in the {'industries' if pooled else 'companies'}"
+                            f" with recurring ids ({len({u for u, _ in paired})}), independent waves elsewhere")
             + "; difference of replicate draws; significant when the interval "
             "excludes 0; p-value inverting the same interval type"
             + ("; BCa acceleration from the waves' influence values" if ci == "bca" else "")
             + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else ""),
             "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))"
-            + ("; a company with recurring respondent ids draws its cluster plan from sha256('company', unit, "
-               "'respondents')" if paired_counts else ""),
+            + (f"; a {'pooled industry' if pooled else 'company'} with recurring respondent ids draws its cluster "
+               f"plan from sha256('{'industry' if pooled else 'company'}', unit, 'respondents')" if paired else ""),
         },  # fmt: skip
         "seed": entropy,
         "data_hash": data_hash(frame, used + keep),
