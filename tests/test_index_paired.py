@@ -254,3 +254,16 @@ def test_pooled_fits_pair_respondents_within_company_across_an_industrys_waves(w
     ratio = ((paired.changes.ci_upper - paired.changes.ci_lower) / (plain.changes.ci_upper - plain.changes.ci_lower))
     # Every unit's change narrows by about sqrt(1 - PI) = 0.63 (tolerance as in the national test above).
     np.testing.assert_allclose(ratio.to_numpy(), np.sqrt(1 - PI), rtol=0.25)
+
+
+@pytest.mark.parametrize("labels", ["text", "duplicated"])
+def test_a_row_without_answers_leaves_its_respondent_unpaired_whatever_the_row_labels(waves, labels) -> None:
+    w0, w1 = waves
+    data = panel(w0, w1, np.arange(N))
+    items = list(csi.load_model("acsi").item_names)
+    data.loc[N + 5, items] = np.nan  # respondent 5 answered nothing in wave 2: absent there
+    data.index = [f"r{i}" for i in range(len(data))] if labels == "text" else np.zeros(len(data), dtype=int)
+    res = csi.index_panel(data, "acsi", respondent_id="rid", n_resamples=64, **OPTS)
+    assert res.manifest["paired_respondents"] == {"A": N - 1}
+    assert set(res.index[res.index.level == "company"].groupby("wave")["n"].first()) == {N, N - 1}
+    assert (res.units.status == "ok").all()

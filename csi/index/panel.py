@@ -300,9 +300,7 @@ def index_panel(
     # Validate every item value once at the edge (scale range, codes, weights), so a bad value is one clear
     # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
     # one company) still mark just that cell failed.
-    # Positional labels, so the rows the fits keep are known by position (paired waves need them).
-    prepared = prepare_items(spec, frame.set_axis(pd.RangeIndex(len(frame))), missing=missing,
-                             weights=respondent_weight)  # fmt: skip
+    prepared = prepare_items(spec, frame, missing=missing, weights=respondent_weight)
     hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
     weights = unit_weight_table(unit_weights, hierarchy)
 
@@ -315,7 +313,11 @@ def index_panel(
     if respondent_id is not None:
         ids = respondent_keys(frame, respondent_id, company_key, wave_key)
         kept = np.zeros(len(frame), dtype=bool)
-        kept[np.asarray(prepared.row_labels, dtype=np.intp)] = True
+        if not frame.index.is_unique:  # rows known by position only: prepare again with positional labels
+            prepared = prepare_items(spec, frame.set_axis(pd.RangeIndex(len(frame))), missing=missing,
+                                     weights=respondent_weight)  # fmt: skip
+        kept[frame.index.get_indexer(prepared.row_labels) if frame.index.is_unique
+             else np.asarray(prepared.row_labels, dtype=np.intp)] = True  # fmt: skip
         companies_arr, waves_arr = company_key.to_numpy(dtype=object), wave_key.to_numpy(dtype=object)
         paired_counts = recurring(ids, companies_arr, kept)
         if paired_counts and n_resamples:
