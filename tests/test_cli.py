@@ -67,7 +67,8 @@ def test_fit_writes_every_table(scsb_csv: Path, tmp_path: Path, capsys: pytest.C
     text = capsys.readouterr().out
     assert "SCSB" in text and "Bootstrap of SCSB" in text and "Indices (0-100)" in text
     tables = set(csi.fit("scsb", pd.read_csv(scsb_csv)).tables())
-    expected = {f"{t}.csv" for t in tables} | {"index.csv", "bootstrap.csv", "draws.csv", "results.json"}
+    expected = {f"{t}.csv" for t in tables} | {"index.csv", "bootstrap.csv", "draws.csv", "results.json",
+                                               "item_descriptives.csv"}  # fmt: skip
     assert {p.name for p in out.iterdir()} == expected | {"manifest.json"}
     assert set(verify_folder(out)["files"]) == expected
     assert list(pd.read_csv(out / "estimates.csv").columns) == ["lhs", "op", "rhs", "estimate"]

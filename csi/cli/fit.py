@@ -27,6 +27,7 @@ from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.errors import EstimationError
 from csi.estimators import ESTIMATORS
 from csi.estimators.cbsem_groups import GroupFit
+from csi.quality.descriptives import item_descriptives
 from csi.results.csv_text import to_csv
 from csi.results.export import write_results
 from csi.results.files import MANIFEST, check_target, write_folder
@@ -48,7 +49,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "  csi fit ecsi survey.sav --binding binding.toml     (binding.toml from 'csi bind', edited)\n"
         "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n\n"
         "With --out DIR: one CSV per table (estimates, outer_model, inner_model, effects, quality,\n"
-        "cross_loadings, scores; index when every item has a scale; bootstrap and draws when\n"
+        "cross_loadings, scores, item_descriptives; index when every item has a scale; bootstrap and draws when\n"
         "bootstrapped), results.json with the model, options, n, convergence, GoF and the tables, and\n"
         "manifest.json with the size and SHA-256 of every file. DIR must be new or empty (--overwrite\n"
         "replaces a results folder as a whole).",
@@ -131,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
     if index is not None:
         frame = pd.DataFrame({"label": [c.label for c in spec.constructs], "index": index})
         print(section("Indices (0-100)", table(frame, 1)))
+    items = item_descriptives(fit) if fit.data is not None else None
+    if items is not None:
+        print(section("Item descriptives (observed answers, before any imputation)",
+                      table(items.set_index("item"), 3)))  # fmt: skip
     boot = None
     if args.bootstrap:
         boot, seconds = run_bootstrap(fit, args.bootstrap, args.seed, ci=args.ci, level=args.level)
@@ -142,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
 
         extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report
-        files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite)
+        more = {"item_descriptives": items} if items is not None else None
+        files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite, tables=more)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
     return EXIT_OK

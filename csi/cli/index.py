@@ -50,6 +50,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--industry", metavar="COL", help="industry column (optional level)")
     p.add_argument("--sector", metavar="COL", help="sector column (optional level)")
     p.add_argument("--respondent-weight", metavar="COL", help="respondent weight column")
+    p.add_argument("--respondent-id", metavar="COL",
+                   help="respondent id column: ids recurring across a company's waves are resampled jointly "
+                   "(paired or mixed panels; changes keep the within-respondent correlation)")  # fmt: skip
     p.add_argument("--unit-weights", metavar="FILE", help="table level, unit, wave, weight (.csv/.parquet/.xlsx)")
     p.add_argument(
         "--min-n", type=count(1), default=50, help="suppress company cells with fewer respondents (default: 50)"
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     result = csi.index_panel(
         data, spec, company=args.company, wave=args.wave, wave_order=args.wave_order, industry=args.industry,
         sector=args.sector,
-        respondent_weight=args.respondent_weight, unit_weights=unit_weights, min_n=args.min_n,
+        respondent_weight=args.respondent_weight, respondent_id=args.respondent_id, unit_weights=unit_weights, min_n=args.min_n,
         n_resamples=args.bootstrap, seed=args.seed, pooled=args.pooled, ci=args.ci, level=args.level,
         missing=args.missing, national_resamples=args.national_bootstrap, flagged=args.flagged, n_jobs=args.jobs,
         change_basis=args.change_basis,

@@ -1,7 +1,7 @@
 """Index production: 0-100 indices, impacts, panels (company x wave), aggregation and change tests."""
 
 from csi.index.compute import compute_index, scale_bounds, unstandardised_weights
-from csi.index.impacts import impacts, ipma, score_sds
+from csi.index.impacts import impacts, indirect_impacts, ipma, score_sds
 from csi.index.panel import index_panel
 from csi.index.result import PanelIndexResult, read_panel_result
 from csi.index.simulate_panel import SimulatedPanel, simulate_panel
@@ -12,6 +12,7 @@ __all__ = [
     "compute_index",
     "impacts",
     "index_panel",
+    "indirect_impacts",
     "ipma",
     "read_panel_result",
     "scale_bounds",

@@ -24,6 +24,7 @@ from csi.index.compute import compute_index
 from csi.index.impacts import impacts
 from csi.index.status import INADMISSIBLE, NEGATIVE_WEIGHT, NOT_CONVERGED, cell_status
 from csi.quality.reliability import reliability
+from csi.resample.plans import ResamplingPlan
 from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
@@ -67,6 +68,7 @@ class CellTask:
     conf_level: float
     strata: np.ndarray | None = None
     negative: str = "force"
+    plan: ResamplingPlan | None = None  # the cell's rows in its company's cluster plan (paired waves, csi.index.paired)
 
 
 @dataclass
@@ -153,6 +155,9 @@ def run_cell(task: CellTask) -> CellResult:
         if fit.n < task.min_n:
             out.status = "suppressed"
             return out
+        if task.plan is not None and task.plan.n != fit.n:  # the panel hands paired cells only rows the fit keeps
+            out.status, out.message = "failed", f"the fit kept {fit.n} of the cell's {task.plan.n} paired rows"
+            return out
         u_negative = False
         try:
             compute_index(fit)
@@ -168,7 +173,7 @@ def run_cell(task: CellTask) -> CellResult:
         if task.n_resamples > 0:
             boot = bootstrap(
                 fit, task.n_resamples, seed=cell_seed(task.entropy, task.level, task.unit, task.wave),
-                strata=strata, ci=estimates_ci(task.ci, task.strata is not None), level=task.conf_level, n_jobs=1, progress=False,
+                strata=strata, indices=task.plan, ci=estimates_ci(task.ci, task.strata is not None), level=task.conf_level, n_jobs=1, progress=False,
             )  # fmt: skip
             cols = [index_label(c) for c in task.spec.construct_names]
             out.draws = boot.draws[cols].to_numpy()

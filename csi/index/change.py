@@ -1,7 +1,7 @@
 """Wave-over-wave change of an index, with its bootstrap interval and p-value (methodology §3.5).
 
-Waves are independent cross-sections (new respondents each wave, the ACSI and
-ECSI design), and every wave's replicates are drawn with their own seeds, so
+Waves are independent cross-sections by default (new respondents each wave,
+the ACSI and ECSI design), and every wave's replicates are drawn with their own seeds, so
 the replicates of the two waves are independent and ``D*_b = I*_{t,b} −
 I*_{t−1,b}`` are draws of the change's sampling distribution (the bootstrap
 form of ``z = ΔI / sqrt(SE_t² + SE_{t−1}²)``).
@@ -15,8 +15,11 @@ form of ``z = ΔI / sqrt(SE_t² + SE_{t−1}²)``).
   ``significant``: the flag, its arrow, the p-value and the interval never
   disagree (one rule, :func:`csi.index.significance.significance`).
 
-Paired designs (the same respondents in both waves) would need a cluster
-bootstrap that keeps each respondent's waves together; not supported here.
+Paired and mixed designs (some respondents asked in both waves; the
+``respondent_id`` of :func:`csi.index_panel`) use the same formula: their
+cells draw replicate ``b`` of both waves from one cluster plan that keeps
+each respondent's waves together (:mod:`csi.index.paired`), so the ``D*``
+carry the within-respondent covariance.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ def change(
     index_from, index_to
         (J,) indices of the earlier and later wave.
     draws_from, draws_to
-        (B, J) independent replicates of each, or None (no bootstrap: NaN
-        interval and p-value, not significant).
+        (B, J) replicates of each, independent or paired replicate by
+        replicate, or None (no bootstrap: NaN interval and p-value, not
+        significant).
     ci, level
         Interval type and confidence level.
 

@@ -15,6 +15,8 @@ Ringle & Sarstedt 2016, Industrial Management & Data Systems 116(9):1865-1886).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -146,3 +148,55 @@ def ipma(fit: FitResult, target: str | None = None, *, scale: Scale = None, nega
             if spec.block_of(name) == r["driver"]:
                 items.append(("item", name, r["driver"], v[h] * r["impact"], item_perf[h], prio))
     return pd.DataFrame(rows + items, columns=["kind", "name", "construct", "importance", "performance", "priority"])
+
+
+def indirect_impacts(source: Any, points: float = 5.0, *, scale: Scale = None, negative: str = "force") -> pd.DataFrame:
+    """Specific and total indirect effects on the 0-100 impact scale, beside the standardised ones.
+
+    The conversion is the one :func:`impacts` applies to total effects: an
+    effect of driver ``s`` on target ``t`` (here a chain's product, or a
+    pair's total indirect effect) becomes ``points × effect × sd(s_t) /
+    sd(s_s)`` index points per ``points`` of the driver's index.  Along a
+    chain ``s -> m -> t`` the intermediate SDs cancel (``b_ms sd_m / sd_s ×
+    b_tm sd_t / sd_m``), so specific impacts still sum to the pair's total
+    indirect impact, and the direct impact plus the total indirect impact is
+    the pair's impact in :func:`impacts`.
+
+    Parameters
+    ----------
+    source
+        A :class:`~csi.results.fit.FitResult` (point estimates,
+        ``fit.indirect_effects``) or a :class:`~csi.resample.result.BootstrapResult`
+        (``boot.indirect_effects``, with its SE and interval).  For a
+        bootstrap the score-SD ratio is held at the fit's value: the impact's
+        SE and interval are the standardised ones times that positive
+        constant (so the p-value is unchanged), carrying the sampling error
+        of the paths but not that of the ratio.
+    points, scale, negative
+        As in :func:`impacts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The indirect-effects table (``from, to, kind, path, estimate``, and
+        for a bootstrap ``se, ci_lower, ci_upper, p_value``) plus ``impact``
+        (and ``impact_se, impact_ci_lower, impact_ci_upper`` for a bootstrap).
+    """
+    from csi.resample.result import BootstrapResult  # the index layer reads bootstraps; imported where used
+
+    if isinstance(points, bool) or not isinstance(points, int | float) or not np.isfinite(points):
+        raise EstimationError(f"points must be a finite number, got {points!r}")
+    boot = isinstance(source, BootstrapResult)
+    fit = source.fit if boot else source
+    if not isinstance(fit, FitResult):
+        raise EstimationError(f"indirect_impacts needs a FitResult or a BootstrapResult, got {type(source).__name__}")
+    compute_index(fit, scale, negative=negative)  # the same checks (scales, negative weights) as impacts()
+    sds = score_sds(fit, scale)
+    table = source.indirect_effects.copy()
+    factor = float(points) * sds.loc[table["to"]].to_numpy() / sds.loc[table["from"]].to_numpy()
+    table["impact"] = factor * table["estimate"].to_numpy()
+    if boot:
+        table["impact_se"] = factor * table["se"].to_numpy()
+        table["impact_ci_lower"] = factor * table["ci_lower"].to_numpy()
+        table["impact_ci_upper"] = factor * table["ci_upper"].to_numpy()
+    return table

@@ -48,6 +48,7 @@ from csi.index.compute import scale_bounds
 from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
 from csi.index.logit import logit_interval
 from csi.index.matched import CHANGE_BASES, matched_units
+from csi.index.paired import PairedCell, paired_cells, recurring, respondent_keys
 from csi.index.pooled import pooled_tasks, run_pooled
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
@@ -123,6 +124,7 @@ def index_panel(
     industry: str | None = None,
     sector: str | None = None,
     respondent_weight: str | None = None,
+    respondent_id: str | None = None,
     unit_weights: pd.DataFrame | None = None,
     min_n: int = 50,
     n_resamples: int = 1000,
@@ -155,6 +157,18 @@ def index_panel(
     company, wave, industry, sector, respondent_weight
         Column names.  Without ``industry`` and ``sector`` companies aggregate
         straight to the nation; either may be left out.
+    respondent_id
+        Column of respondent ids, for panels in which some respondents answer
+        in more than one wave (paired or mixed panels).  In every company in
+        which an id recurs across waves the bootstrap resamples respondents
+        jointly across all the company's waves (a respondent's rows stay
+        together; fresh respondents are resampled on their own within their
+        wave), so company, industry, sector and national changes carry the
+        within-respondent correlation (:mod:`csi.index.paired`); with
+        ``pooled=True`` each industry's respondents are resampled jointly
+        across its waves, within their company.  Units without a recurring
+        id, and panels without this column, keep the independent-samples
+        bootstrap.  An id may appear once per company and wave.
     wave_order
         The waves, earliest first, for labels whose order csi cannot tell
         (numbers, years, quarters, months, ISO dates and ``w1, w2, ...`` are
@@ -240,7 +254,7 @@ def index_panel(
     frame = as_frame(data, "panel data")
     spec = _spec(model)
     roles = {"company": company, "wave": wave, "industry": industry, "sector": sector,
-             "respondent weight": respondent_weight}  # fmt: skip
+             "respondent weight": respondent_weight, "respondent id": respondent_id}  # fmt: skip
     for role, col in roles.items():
         if col is not None:
             check_column(frame, col, role)
@@ -286,7 +300,7 @@ def index_panel(
     # Validate every item value once at the edge (scale range, codes, weights), so a bad value is one clear
     # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
     # one company) still mark just that cell failed.
-    prepare_items(spec, frame, missing=missing, weights=respondent_weight)
+    prepared = prepare_items(spec, frame, missing=missing, weights=respondent_weight)
     hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
     weights = unit_weight_table(unit_weights, hierarchy)
 
@@ -294,13 +308,31 @@ def index_panel(
     items = frame[keep]
     company_key = frame[company].map(key)
     wave_key = frame[wave].map(key)
+    paired_counts: dict[str, int] = {}
+    paired: dict[tuple[str, str], PairedCell] = {}
+    if respondent_id is not None:
+        ids = respondent_keys(frame, respondent_id, company_key, wave_key)
+        kept = np.zeros(len(frame), dtype=bool)
+        if not frame.index.is_unique:  # rows known by position only: prepare again with positional labels
+            prepared = prepare_items(spec, frame.set_axis(pd.RangeIndex(len(frame))), missing=missing,
+                                     weights=respondent_weight)  # fmt: skip
+        kept[frame.index.get_indexer(prepared.row_labels) if frame.index.is_unique
+             else np.asarray(prepared.row_labels, dtype=np.intp)] = True  # fmt: skip
+        companies_arr, waves_arr = company_key.to_numpy(dtype=object), wave_key.to_numpy(dtype=object)
+        paired_counts = recurring(ids, companies_arr, kept)
+        if paired_counts and n_resamples:
+            if pooled:
+                paired = paired_cells(ids, frame[industry].map(key).to_numpy(dtype=object), waves_arr, kept,
+                                      n_resamples, entropy, "industry", companies_arr)  # fmt: skip
+            else:
+                paired = paired_cells(ids, companies_arr, waves_arr, kept, n_resamples, entropy)
     common = dict(spec=spec, weight=respondent_weight, n_resamples=n_resamples, entropy=entropy, method=method,
                   fit_options=fit_options, ci=ci, conf_level=float(level))  # fmt: skip
 
     fit_cells: list[CellResult] = []  # fits reported beside the company fits (pooled industries, nation)
     if pooled:
         ptasks = pooled_tasks(items, company_key, wave_key, frame[industry].map(key), hierarchy,
-                              {**common, "min_n": min_n})  # fmt: skip
+                              {**common, "min_n": min_n}, paired)  # fmt: skip
         found = {}
         for head, *comps in _run_tasks(run_pooled, ptasks, n_jobs, progress, "industries"):
             fit_cells.append(head)
@@ -309,10 +341,13 @@ def index_panel(
     else:
         groups = frame.groupby([company_key, wave_key], sort=False).indices
         tasks = [
-            CellTask(level="company", unit=u, wave=w, data=items.iloc[groups[(u, w)]], min_n=min_n, **common)
+            CellTask(level="company", unit=u, wave=w, data=items.iloc[paired[(u, w)].rows], min_n=min_n,
+                     plan=paired[(u, w)].plan, **common)
+            if (u, w) in paired
+            else CellTask(level="company", unit=u, wave=w, data=items.iloc[groups[(u, w)]], min_n=min_n, **common)
             for w in hierarchy.waves
             for u in hierarchy.units[("company", w)]
-        ]
+        ]  # fmt: skip
         cells = _run_tasks(run_cell, tasks, n_jobs, progress, "companies")
     if national_fit:
         ntasks = []
@@ -362,6 +397,7 @@ def index_panel(
             "industry": industry,
             "sector": sector,
             "respondent_weight": respondent_weight,
+            "respondent_id": respondent_id,
             "min_n": min_n,
             "n_resamples": n_resamples,
             "method": method,
@@ -374,11 +410,16 @@ def index_panel(
             "change_basis": change_basis,
             "fit_options": {k: v for k, v in fit_options.items()},
             "unit_weights": "equal" if unit_weights is None else "table",
-            "change_test": "independent waves; difference of replicate draws; significant when the interval "
+            "change_test": ("independent waves" if not paired else
+                            f"respondents resampled jointly across waves in the {'industries' if pooled else 'companies'}"
+                            f" with recurring ids ({len({u for u, _ in paired})}), independent waves elsewhere")
+            + "; difference of replicate draws; significant when the interval "
             "excludes 0; p-value inverting the same interval type"
             + ("; BCa acceleration from the waves' influence values" if ci == "bca" else "")
             + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else ""),
-            "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))",
+            "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))"
+            + (f"; a {'pooled industry' if pooled else 'company'} with recurring respondent ids draws its cluster "
+               f"plan from sha256('{'industry' if pooled else 'company'}', unit, 'respondents')" if paired else ""),
         },  # fmt: skip
         "seed": entropy,
         "data_hash": data_hash(frame, used + keep),
@@ -398,6 +439,7 @@ def index_panel(
         },
         "failures": {f"{c.unit} / {c.wave}": c.message for c in cells if c.status == "failed"},
         "fit_failures": {f"{c.level} {c.unit} / {c.wave}": c.message for c in fit_cells if c.status == "failed"},
+        "paired_respondents": dict(sorted(paired_counts.items())),
         "negative_weights": negative,
         "flagged_cells": flagged_cells,
         "warnings": dict(sorted(cell_warnings.items())),

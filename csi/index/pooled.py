@@ -90,8 +90,14 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
             ok.append(c)
         est = fit.estimates
         est = est[est["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
+        if t.plan is not None and t.plan.n != fit.n:  # the panel hands paired cells only rows the fit keeps
+            head.status, head.message = "failed", f"the fit kept {fit.n} of the industry's {t.plan.n} paired rows"
+            for r in companies.values():
+                r.status, r.message = "failed", head.message
+            return [head, *companies.values()]
         if t.n_resamples > 0:
-            plan = StratifiedPlan(rows_company, t.n_resamples, cell_seed(t.entropy, "industry", t.unit, t.wave))
+            plan = (StratifiedPlan(rows_company, t.n_resamples, cell_seed(t.entropy, "industry", t.unit, t.wave))
+                    if t.plan is None else t.plan)  # fmt: skip
             boot = bootstrap(fit, indices=plan.indices(), ci=estimates_ci(t.ci, True), level=t.conf_level, n_jobs=1, progress=False)
             F = plan.counts()
             _, cov = replicate_moments(fit, F)
@@ -129,14 +135,21 @@ def pooled_tasks(
     industry: pd.Series,
     hierarchy: Any,
     common: dict[str, Any],
+    paired: dict[tuple[str, str], Any] | None = None,
 ) -> list[PooledTask]:
-    """One task per industry x wave, waves in order, industries sorted."""
+    """One task per industry x wave, waves in order, industries sorted.
+
+    ``paired``: ``(industry, wave) -> PairedCell`` (:mod:`csi.index.paired`) of industries with a recurring
+    respondent; such a task holds the cell's kept rows and its part of the industry's cluster plan.
+    """
     groups = pd.DataFrame({"w": wave, "i": industry}).groupby(["w", "i"], sort=False).indices
     companies = company.to_numpy()
     out = []
     for w in hierarchy.waves:
         for ind in hierarchy.units[("industry", w)]:
-            rows = groups[(w, ind)]
-            out.append(PooledTask(CellTask(level="industry", unit=ind, wave=w, data=items.iloc[rows], **common),
+            cell = (paired or {}).get((ind, w))
+            rows = groups[(w, ind)] if cell is None else cell.rows
+            out.append(PooledTask(CellTask(level="industry", unit=ind, wave=w, data=items.iloc[rows],
+                                           plan=None if cell is None else cell.plan, **common),
                                   companies[rows]))  # fmt: skip
     return out

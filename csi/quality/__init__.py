@@ -8,6 +8,8 @@ all in an :class:`Assessment`, optionally with HTMT_inference
 """
 
 from csi.quality.assessment import Assessment, assess
+from csi.quality.bollen_stine import bollen_stine
+from csi.quality.descriptives import item_descriptives
 from csi.quality.htmt_inference import HTMTBootstrap, htmt_bootstrap
 from csi.quality.model_fit import implied, model_fit, srmr
 from csi.quality.plspredict import Predictions, cv_predictions, fold_labels, plspredict
@@ -20,6 +22,7 @@ __all__ = [
     "HTMTBootstrap",
     "Predictions",
     "assess",
+    "bollen_stine",
     "cv_predictions",
     "f_squared",
     "fold_labels",
@@ -28,6 +31,7 @@ __all__ = [
     "htmt_bootstrap",
     "implied",
     "information_criteria",
+    "item_descriptives",
     "plspredict",
     "reliability",
     "srmr",

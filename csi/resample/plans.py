@@ -8,7 +8,7 @@ Davison & Hinkley 1997, section 2.4, "frequency array").
 
 Seeding contract
 ----------------
-Random plans (:class:`OrdinaryPlan`, :class:`StratifiedPlan`) cut the
+Random plans (:class:`OrdinaryPlan`, :class:`StratifiedPlan`, :class:`ClusterPlan`) cut the
 replicates into fixed blocks of :data:`BLOCK` = 64 consecutive replicates.
 Block ``k`` (replicates ``64 k ... 64 k + 63``) draws all of its indices from
 its own generator::
@@ -56,10 +56,12 @@ from csi.errors import BootstrapError, DataError
 
 __all__ = [
     "BLOCK",
+    "ClusterPlan",
     "FixedPlan",
     "OrdinaryPlan",
     "ResamplingPlan",
     "StratifiedPlan",
+    "SubPlan",
     "jackknife_counts",
     "seed_sequence",
 ]
@@ -437,3 +439,142 @@ class JackknifePlan(ResamplingPlan):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "jackknife", "n": self.n, "n_resamples": self.n_resamples}
+
+
+class ClusterPlan(_BlockPlan):
+    """Cluster bootstrap: whole clusters (respondents) drawn with replacement, each bringing all of its rows.
+
+    Every row belongs to one cluster (a respondent id) and one slot (a wave);
+    a cluster has at most one row per slot.  Clusters are grouped into strata
+    by their *pattern*, the set of slots in which they have a row (and by
+    ``strata`` when given), and each replicate draws, within every stratum of
+    ``m`` clusters, ``m`` clusters with replacement (Davison & Hinkley 1997,
+    section 3.8, "multistage sampling": resample the first-stage units).  Row
+    ``(k, s)`` of the replicate (cluster ``k`` of the stratum in slot ``s``)
+    holds the row of the drawn cluster in the same slot, so
+
+    * every slot keeps its size, and restricted to one slot the plan is an
+      ordinary (or, with ``strata``, stratified) bootstrap of that slot's rows;
+    * a respondent seen in two waves is drawn in both waves together, which
+      keeps the within-respondent correlation in the replicates of a change;
+    * respondents seen once (fresh) are resampled on their own within their
+      slot: a mixed panel.
+
+    Seeding follows the module's contract: block ``k`` draws from its own
+    generator, one call ``rng.integers(0, m, size=(64, m))`` per stratum with
+    strata visited in sorted order of ``(stratum label, slot codes)``; clusters
+    within a stratum are in sorted order of their labels.
+
+    Parameters
+    ----------
+    clusters, slots : array_like, shape (n,)
+        Cluster and slot label of every row (sortable, non-missing); each
+        ``(cluster, slot)`` pair at most once.
+    n_resamples : int
+        Number of replicates ``B``.
+    seed : int, None, SeedSequence or Generator
+        See the module's seeding contract.
+    strata : array_like, shape (n,), optional
+        An outer stratum per row, constant within a cluster.
+
+    Raises
+    ------
+    DataError
+        Shapes differ, a ``(cluster, slot)`` pair repeats, or a cluster spans
+        two strata.
+    """
+
+    kind = "cluster"
+
+    def __init__(self, clusters: ArrayLike, slots: ArrayLike, n_resamples: int, seed: SeedLike = None,
+                 strata: ArrayLike | None = None) -> None:  # fmt: skip
+        c = np.asarray(clusters)
+        s = np.asarray(slots)
+        if c.ndim != 1 or c.size == 0 or s.shape != c.shape:
+            raise DataError(f"clusters and slots must be non-empty 1-D arrays of one shape; got {c.shape}, {s.shape}")
+        h = np.zeros(c.size, dtype=np.intp) if strata is None else np.unique(np.asarray(strata), return_inverse=True)[1]
+        if h.shape != c.shape:
+            raise DataError(f"strata must have one label per row ({c.size}); got shape {np.shape(strata)}")
+        cluster_labels, ci = np.unique(c, return_inverse=True)
+        _, si = np.unique(s, return_inverse=True)
+        n_slots = int(si.max()) + 1
+        table = np.full((cluster_labels.size, n_slots), -1, dtype=np.intp)  # row of cluster k in slot s, or -1
+        order = np.lexsort((si, ci))
+        pair = ci[order] * n_slots + si[order]
+        dup = np.flatnonzero(pair[1:] == pair[:-1])
+        if dup.size:
+            rows = order[dup[0] : dup[0] + 2]
+            raise DataError(f"cluster {c[rows[0]].item()!r} has two rows (positions {rows[0]} and {rows[1]}) in "
+                            f"slot {s[rows[0]].item()!r}; each cluster may have one row per slot")  # fmt: skip
+        table[ci, si] = np.arange(c.size)
+        outer = np.full(cluster_labels.size, -1, dtype=np.intp)
+        outer[ci] = h
+        if np.any(outer[ci] != h):
+            bad = int(np.flatnonzero(outer[ci] != h)[0])
+            raise DataError(f"cluster {c[bad].item()!r} spans two strata; a cluster must lie within one stratum")
+        pattern = table >= 0
+        keys = np.column_stack([outer, pattern.astype(np.intp)])
+        groups, gi = np.unique(keys, axis=0, return_inverse=True)
+        gi = np.asarray(gi).ravel()
+        # Per stratum: (m, slots used) rows of its clusters, clusters in label order.
+        self._strata = [table[np.flatnonzero(gi == g)][:, pattern[np.flatnonzero(gi == g)[0]]]
+                        for g in range(groups.shape[0])]  # fmt: skip
+        self.n = self.n_draw = int(c.size)
+        self.n_clusters = int(cluster_labels.size)
+        super().__init__(n_resamples, seed)
+
+    @property
+    def stratum_sizes(self) -> list[int]:
+        """Clusters per stratum, in the order the strata are drawn."""
+        return [int(t.shape[0]) for t in self._strata]
+
+    def _draw_block(self, rng: np.random.Generator) -> NDArray[np.intp]:
+        out = np.empty((BLOCK, self.n), dtype=np.intp)
+        for rows in self._strata:
+            picks = rng.integers(0, rows.shape[0], size=(BLOCK, rows.shape[0]), dtype=np.intp)
+            for col in range(rows.shape[1]):
+                out[:, rows[:, col]] = rows[picks, col]
+        return out
+
+    def restrict(self, rows: ArrayLike) -> SubPlan:
+        """The plan of the rows ``rows`` alone (e.g. one slot's), positions renumbered ``0 .. len(rows) - 1``."""
+        return SubPlan(self, rows)
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["clusters"] = self.n_clusters
+        info["stratum_sizes"] = self.stratum_sizes
+        return info
+
+
+class SubPlan(ResamplingPlan):
+    """The columns ``rows`` of a parent plan that maps those rows onto themselves (one slot of a
+    :class:`ClusterPlan`), renumbered; replicate ``r`` is the parent's replicate ``r`` restricted."""
+
+    def __init__(self, parent: ResamplingPlan, rows: ArrayLike) -> None:
+        self.parent = parent
+        self.rows = np.asarray(rows, dtype=np.intp)
+        if self.rows.ndim != 1 or self.rows.size == 0 or np.unique(self.rows).size != self.rows.size:
+            raise DataError("a sub-plan needs a non-empty 1-D array of distinct row positions")
+        self._local = np.full(parent.n, -1, dtype=np.intp)
+        self._local[self.rows] = np.arange(self.rows.size)
+        self.n = self.n_draw = int(self.rows.size)
+        self.n_resamples = parent.n_resamples
+
+    @property
+    def _root(self) -> np.random.SeedSequence:
+        """The parent's root seed (nested bootstraps seed their inner streams from it)."""
+        return self.parent._root  # type: ignore[attr-defined,no-any-return]
+
+    def indices(self, start: int = 0, stop: int | None = None) -> NDArray[np.intp]:
+        stop = self.n_resamples if stop is None else stop
+        self._check_range(start, stop)
+        local = self._local[self.parent.indices(start, stop)[:, self.rows]]
+        if (local < 0).any():
+            raise DataError("the rows of a sub-plan must be drawn only from themselves (one slot of a cluster plan)")
+        return local
+
+    def describe(self) -> dict[str, Any]:
+        digest = hashlib.sha256(np.ascontiguousarray(self.rows, dtype=np.int64).tobytes()).hexdigest()
+        return {**self.parent.describe(), "kind": f"{self.parent.describe()['kind']} (restricted)", "n": self.n,
+                "rows_sha256": digest}  # fmt: skip

@@ -81,6 +81,10 @@ def make_plan(fit: FitResult, n_resamples: int, seed: Any, indices: Any, strata:
     if indices is not None:
         if strata is not None:
             raise error("give either indices or strata, not both")
+        if isinstance(indices, ResamplingPlan):  # a ready plan (e.g. one wave of a cluster plan), checked for size
+            if indices.n != n:
+                raise error(f"the resampling plan covers {indices.n} rows, the fit {n}")
+            return indices
         return FixedPlan(indices, n)
     if strata is not None:
         return StratifiedPlan(strata_labels(fit, strata), n_resamples, seed)
@@ -116,7 +120,9 @@ def bootstrap(
         Integer seed (recorded); ``None`` draws fresh entropy and records it.
     indices
         Optional (B, n) array of 0-based row positions, one resample per row,
-        to reproduce another program's resamples replicate by replicate.
+        to reproduce another program's resamples replicate by replicate; or a
+        :class:`~csi.resample.plans.ResamplingPlan` of the fit's ``n`` rows
+        (e.g. one wave of a :class:`~csi.resample.plans.ClusterPlan`).
     strata
         Optional grouping (a column name of the fitted data's rows or an array
         aligned with them): rows are resampled within each stratum.

@@ -85,7 +85,27 @@ def sections(boot: Any) -> tuple[list[tuple[str, pd.DataFrame]], list[str]]:
             rows["p"] = [_p(v) for v in part["p_value"]]
         index = [label.format(lhs=r.lhs, rhs=r.rhs) for r in part.itertuples()]
         out.append((title, pd.DataFrame(rows, index=pd.Index(index))))
+        if op == "ind":
+            out += _specific_indirect(boot, pct)
     return out, left
+
+
+def _specific_indirect(boot: Any, pct: str) -> list[tuple[str, pd.DataFrame]]:
+    """Every chain's indirect effect with SE, interval and p (:attr:`BootstrapResult.indirect_effects`), when
+    some pair is joined by two or more chains (otherwise the chain is the pair's indirect effect, shown above)."""
+    if boot.ci == "studentized":  # products have no per-replicate SE; the table says so when asked for
+        return []
+    ind = boot.indirect_effects
+    part = ind[ind["kind"] == "specific"]
+    if part.empty or not part.duplicated(["from", "to"]).any():
+        return []
+    rows = {
+        "estimate": [_num(v, 3) for v in part["estimate"]],
+        "SE": [_num(v, 3) for v in part["se"]],
+        f"{pct} CI": [f"[{_num(lo, 3)}, {_num(hi, 3)}]" for lo, hi in zip(part["ci_lower"], part["ci_upper"])],
+        "p": [_p(v) for v in part["p_value"]],
+    }
+    return [("Specific indirect effects (each chain)", pd.DataFrame(rows, index=pd.Index(list(part["path"]))))]
 
 
 def header(boot: Any) -> list[tuple[str, str]]:

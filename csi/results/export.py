@@ -109,14 +109,16 @@ def fill_results(
     boot: BootstrapResult | None = None,
     index: pd.Series | None = None,
     extra: Mapping[str, Any] | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, str]:
     """Write the tables and ``results.json`` into an existing folder (no manifest); returns what each file is.
 
     Used by :func:`write_results` and by writers that put a fit beside other
-    files (``csi demo --out``); prefer :func:`write_results`.
+    files (``csi demo --out``); prefer :func:`write_results`.  ``tables``:
+    more tables (e.g. item descriptives) written as ``<name>.csv`` only.
     """
     kinds = {}
-    for name, table in result_tables(fit, boot, index).items():
+    for name, table in {**result_tables(fit, boot, index), **(tables or {})}.items():
         to_csv(table, folder / f"{name}.csv")
         kinds[f"{name}.csv"] = f"{name} table of the fit (CSV; text cells starting with = + - @ quoted)"
     doc = results_json(fit, boot, index, extra)
@@ -133,6 +135,7 @@ def write_results(
     extra: Mapping[str, Any] | None = None,
     *,
     overwrite: bool = False,
+    tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[Path]:
     """Write every table as ``<name>.csv``, :func:`results_json` as ``results.json`` and a manifest into ``out``.
 
@@ -151,6 +154,8 @@ def write_results(
         The fit, an optional bootstrap of it and optional 0-100 indices.
     extra
         More top-level JSON fields (e.g. the command-line options).
+    tables
+        More tables to write as ``<name>.csv`` (not in ``results.json``).
     overwrite
         Replace an existing results folder as a whole.
 
@@ -162,7 +167,7 @@ def write_results(
     written: dict[str, str] = {}
 
     def fill(tmp: Path) -> dict[str, str]:
-        written.update(fill_results(tmp, fit, boot, index, extra))
+        written.update(fill_results(tmp, fit, boot, index, extra, tables))
         return written
 
     folder = write_folder(out, fill, MANIFEST_HEAD, overwrite=overwrite)

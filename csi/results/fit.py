@@ -322,9 +322,17 @@ class FitResult(CopiedTables):
         outer = self.outer_model[["construct", "weight", "loading"]]
         return [
             (_inner_title(self), paths.set_index(["lhs", "op", "rhs"])),
+            *self._indirect_summary(),
             ("Constructs", quality),
             ("Measurement model", outer),
         ]
+
+    def _indirect_summary(self) -> list[tuple[str, pd.DataFrame]]:
+        """The specific and total indirect effects, when some chain of two or more paths exists."""
+        ind = self.indirect_effects
+        if ind.empty:
+            return []
+        return [("Indirect effects (products of paths along each chain)", ind.set_index(["path", "kind"])[["estimate"]])]
 
     def summary(self) -> str:
         """A readable text summary."""
