@@ -252,6 +252,8 @@ def test_result_is_immutable_and_summarised(data: pd.DataFrame) -> None:
     assert not (res.table["estimate_a"] == 99).any()
     with pytest.raises(AttributeError):
         res.method = "welch"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        res.plan["seed_entropy"] = 0  # type: ignore[index]
     text = res.summary()
     assert "Chin & Dibbern" in text and "a (n = 60), b (n = 80)" in text
     assert len(repr(res)) < 200

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -66,10 +68,14 @@ class GroupComparison(CopiedTables):
     n_permutations: int
     n_resamples: int
     n_failed: int
-    plan: dict[str, Any] = field(repr=False)
+    plan: Mapping[str, Any] = field(repr=False)
     pooled: FitResult = field(repr=False)
     fits: tuple[FitResult, ...] = field(repr=False)
     n_unlabelled: int = 0
+
+    def __post_init__(self) -> None:
+        # The plan is part of the record of what was run: read-only like the tables.
+        object.__setattr__(self, "plan", MappingProxyType(dict(self.plan)))
 
     def significant(self, alpha: float = 0.05) -> pd.DataFrame:
         """The rows whose adjusted p-value is below ``alpha``."""
@@ -128,10 +134,14 @@ class MicomResult(CopiedTables):
     n_permutations: int
     level: float
     n_failed: int
-    plan: dict[str, Any] = field(repr=False)
+    plan: Mapping[str, Any] = field(repr=False)
     pooled: FitResult = field(repr=False)
     fits: tuple[FitResult, ...] = field(repr=False)
     n_unlabelled: int = 0
+
+    def __post_init__(self) -> None:
+        # The plan is part of the record of what was run: read-only like the tables.
+        object.__setattr__(self, "plan", MappingProxyType(dict(self.plan)))
 
     @property
     def verdicts(self) -> pd.DataFrame:
