@@ -29,6 +29,7 @@ from csi.estimators import ESTIMATORS
 from csi.estimators.cbsem_groups import GroupFit
 from csi.results.export import write_results
 from csi.results.files import check_target
+from csi.spec.hoc import HOC_APPROACHES
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -45,7 +46,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "  csi fit ecsi waves.csv --method cbsem --group wave --group-equal loadings,intercepts\n"
         '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n'
         "  csi fit ecsi survey.sav --binding binding.toml     (binding.toml from 'csi bind', edited)\n"
-        "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n\n"
+        "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n"
+        "  csi fit hoc_model.lav survey.csv --hoc two-stage-embedded   (QUAL =~ PROD + SERV in the model)\n\n"
         "With --out DIR: one CSV per table (estimates, outer_model, inner_model, effects, quality,\n"
         "cross_loadings, scores; index when every item has a scale; bootstrap and draws when\n"
         "bootstrapped), results.json with the model, options, n, convergence, GoF and the tables, and\n"
@@ -78,6 +80,8 @@ def model_data_options(p: argparse.ArgumentParser) -> None:
                    "of COLUMN")  # fmt: skip
     p.add_argument("--group-equal", metavar="LIST", help="with --group: comma-separated parameter classes equal "
                    "across groups (loadings,intercepts,means,residuals,regressions,...; default: none)")  # fmt: skip
+    p.add_argument("--hoc", choices=HOC_APPROACHES, help="models with higher-order constructs (QUAL =~ PROD + SERV): "
+                   "repeated indicators (default) or the embedded or disjoint two-stage approach (--method pls)")  # fmt: skip
     binding_options(p)
     read_options(p)
 
@@ -96,6 +100,8 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
             raise EstimationError("a multiple-group fit (--group) cannot be bootstrapped yet; drop --bootstrap")
         options["group"] = args.group
         options["group_equal"] = tuple(x.strip() for x in (args.group_equal or "").split(",") if x.strip())
+    if getattr(args, "hoc", None) is not None:
+        options["hoc"] = args.hoc
     if args.missing == "fiml" and args.method != "cbsem":
         raise EstimationError(f"--missing fiml is full-information ML and needs --method cbsem, not {args.method!r}")
     return csi.fit(
