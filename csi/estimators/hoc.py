@@ -161,6 +161,10 @@ def fit_higher_order(est: Any, spec: ModelSpec, data: Any, weights: Any) -> High
     if approach == "repeated":
         fit, _ = _repeated_fit(base, spec, prepared)
         return _result(fit, spec, approach, est, None, prepared)
+    try:
+        stage2(spec)  # a second-order model whose second stage is valid, before any work
+    except SpecError as exc:
+        raise _spec_error(exc) from None
     lonely = [h for h in spec.higher_order if not any(h in (p.source, p.target) for p in spec.paths)]
     if lonely:
         raise EstimationError(
@@ -172,7 +176,6 @@ def fit_higher_order(est: Any, spec: ModelSpec, data: Any, weights: Any) -> High
             s1, _ = _repeated_fit(base, spec, prepared)
         else:
             s1 = base.fit(disjoint_stage1(spec), data, weights=weights)
-        stage2(spec)  # checks the second-stage model before the data are built
     except SpecError as exc:
         raise _spec_error(exc) from None
     frame, scaled = _stage2_frame(spec, s1, data, prepared)
