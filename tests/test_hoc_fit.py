@@ -31,7 +31,8 @@ def data() -> pd.DataFrame:
     return survey(400, seed=3)
 
 
-def _manual_ri(data: pd.DataFrame, mode: str = "A", scale: bool = True) -> tuple[csi.FitResult, pd.DataFrame]:
+def _manual_ri(data: pd.DataFrame, mode: str = "A", scale: bool = True, weights: str | None = None
+               ) -> tuple[csi.FitResult, pd.DataFrame]:  # fmt: skip
     """Repeated indicators by hand: the components' items duplicated as columns ``QUAL_x`` of QUAL's block."""
     dup = data.assign(**{f"QUAL_{n}": data[n] for n in LOC_ITEMS})
     op = "=~" if mode == "A" else "<~"
@@ -39,16 +40,17 @@ def _manual_ri(data: pd.DataFrame, mode: str = "A", scale: bool = True) -> tuple
     text = (f"IMAG =~ i1 + i2 + i3\nQUAL {op} " + " + ".join(f"QUAL_{n}" for n in LOC_ITEMS) + "\n"
             "PROD =~ p1 + p2 + p3\nSERV =~ s1 + s2 + s3\nDELI =~ d1 + d2 + d3\nSAT =~ y1 + y2 + y3"
             + ENDS + links + ("\n#: scale 1 10\n" if scale else "\n"))  # fmt: skip
-    return csi.fit(parse_lavaan(text), dup), dup
+    return csi.fit(parse_lavaan(text), dup, weights=weights), dup
 
 
-def _manual_disjoint(data: pd.DataFrame) -> csi.FitResult:
+def _manual_disjoint(data: pd.DataFrame, weights: str | None = None) -> csi.FitResult:
     text = ("IMAG =~ i1 + i2 + i3\nPROD =~ p1 + p2 + p3\nSERV =~ s1 + s2 + s3\nDELI =~ d1 + d2 + d3\n"
             "SAT =~ y1 + y2 + y3\nPROD + SERV + DELI ~ IMAG\nSAT ~ PROD + SERV + DELI\n#: scale 1 10\n")  # fmt: skip
-    return csi.fit(parse_lavaan(text), data)
+    return csi.fit(parse_lavaan(text), data, weights=weights)
 
 
-def _manual_stage2(data: pd.DataFrame, s1: csi.FitResult, zero_100: bool = False) -> csi.FitResult:
+def _manual_stage2(data: pd.DataFrame, s1: csi.FitResult, zero_100: bool = False, weights: str | None = None
+                   ) -> csi.FitResult:  # fmt: skip
     """Stage 2 by hand: the stage-1 component scores (standardised, or their 0-100 form) as QUAL's items."""
     frame = data.loc[s1.scores.index, ["i1", "i2", "i3", "y1", "y2", "y3"]].copy()
     for c in COMPS:
@@ -57,7 +59,8 @@ def _manual_stage2(data: pd.DataFrame, s1: csi.FitResult, zero_100: bool = False
             score = _zero_100(s1, c) + score * 100 / _range(s1, c)
         frame[f"{c}_score"] = score
     text = "IMAG =~ i1 + i2 + i3\nQUAL =~ PROD_score + SERV_score + DELI_score\nSAT =~ y1 + y2 + y3" + ENDS
-    return csi.fit(parse_lavaan(text), frame)
+    w = None if weights is None else data.loc[s1.scores.index, weights]
+    return csi.fit(parse_lavaan(text), frame, weights=w)
 
 
 def _range(fit: csi.FitResult, construct: str) -> float:
@@ -123,6 +126,25 @@ def test_two_stage_with_missing_values_equals_two_manual_em_fits() -> None:
     _close(hoc.paths, s2.paths)
     _close(hoc.weights.to_numpy(), s2.weights.to_numpy())
     _close(hoc.loadings.to_numpy(), s2.loadings.to_numpy())
+
+
+def test_respondent_weights(data: pd.DataFrame) -> None:
+    weighted = data.assign(w=np.random.default_rng(4).uniform(0.5, 2.0, len(data)))
+    ri = csi.fit(spec(), weighted, hoc="repeated", weights="w")
+    _close(ri.weights, _manual_ri(weighted, weights="w")[0].weights)
+    dis = csi.fit(spec(), weighted, hoc="two-stage-disjoint", weights="w")
+    s2 = _manual_stage2(weighted, _manual_disjoint(weighted, "w"), weights="w")
+    _close(dis.paths, s2.paths)
+    _close(dis.weights.to_numpy(), s2.weights.to_numpy())
+    assert abs(dis.paths.loc["SAT", "QUAL"] - csi.fit(spec(), data, hoc="two-stage-disjoint").paths.loc["SAT", "QUAL"]) > 1e-4
+    boot = csi.bootstrap(dis, 20, seed=1)
+    assert np.isfinite(boot.draws.to_numpy()).all()
+
+
+def test_assess_refuses_repeated_indicators(data: pd.DataFrame) -> None:
+    with pytest.raises(csi.EstimationError, match="repeated-indicator fit repeats every item"):
+        csi.assess(csi.fit(spec(), data))
+    assert csi.assess(csi.fit(spec(), data, hoc="two-stage-embedded")).reliability.loc["QUAL", "rho_c"] > 0.7
 
 
 @pytest.mark.parametrize("approach", ["repeated", "two-stage-embedded", "two-stage-disjoint"])
