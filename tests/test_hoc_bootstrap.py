@@ -66,6 +66,23 @@ def test_two_stage_replicates_with_missing_values_equal_single_em_fits() -> None
         np.testing.assert_allclose(row.to_numpy(), [single[k] for k in row.index], rtol=0, atol=1e-5)
 
 
+def test_gaps_in_the_components_only() -> None:
+    """Missing cells only among the components' items: stage 2 then has complete columns (no EM of its own),
+    but each replicate's score columns still come from its own EM-completed items, as in a single fit."""
+    data = survey(150, seed=14)
+    loc = [c for c in data.columns if c[0] in "psd"]
+    data[loc] = data[loc].mask(np.random.default_rng(2).random((len(data), len(loc))) < 0.06)
+    fit = csi.fit(spec(), data, hoc="two-stage-embedded")
+    assert fit.missing_report.raw is None and fit.stage1.missing_report.raw is not None
+    boot = csi.bootstrap(fit, 2, seed=5)
+    plan = OrdinaryPlan(len(data), 2, 5)
+    for r in range(2):
+        rows = plan.indices(r, r + 1)[0]
+        single = _single_fit_values(csi.fit(spec(), data.iloc[rows].reset_index(drop=True), hoc="two-stage-embedded"))
+        row = boot.draws.iloc[r]
+        np.testing.assert_allclose(row.to_numpy(), [single[k] for k in row.index], rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize("approach", APPROACHES)
 def test_byte_identical_for_workers_and_chunks(data: pd.DataFrame, approach: str) -> None:
     fit = csi.fit(spec(), data, hoc=approach)

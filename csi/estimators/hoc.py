@@ -47,7 +47,7 @@ import pandas as pd
 
 from csi.core.index import unstandardise
 from csi.core.missing import conditional_means, replicate_em_moments, replicate_pairwise_moments
-from csi.core.moments import cov_to_corr
+from csi.core.moments import cov_to_corr, resample_moments
 from csi.core.pls import pls_inner, pls_weights
 from csi.data.prepare import PreparedData, as_frame, prepare_items
 from csi.errors import DataError, EstimationError, SpecError
@@ -255,7 +255,10 @@ class HigherOrderStatistic:
             s2 = fit.spec
             self.s2_comp = [self.comps.index(n) if n in self.comps else -1 for n in s2.item_names]
             self.s2_item = np.array([-1 if n in self.comps else pos[n] for n in s2.item_names], dtype=np.intp)
-            self.missing2 = resamples_missing(fit)
+            # Stage 2 is re-run per replicate when the first stage resamples missing cells: its score columns
+            # come from each replicate's completed items (and its own item columns may have gaps too).
+            self.missing2 = resamples_missing(self.source)
+            self.missing2_own = resamples_missing(fit)
         self.width = len(self.layout.labels)
 
     def prepare(self, plan: Any) -> None:
@@ -306,14 +309,16 @@ class HigherOrderStatistic:
         lam1 = pls_inner(S, w1, M, D).loadings
         with np.errstate(divide="ignore", invalid="ignore"):
             u = unstandardise(w1, np.where(finite[:, None], sd, 1.0), bool(opt["scaled"]))
-        # Stage-2 item j = T[j] @ x + c[j]: a component's (0-100 or standardised) score, or an item.
+        # Stage-2 item j = T[j] @ x + c[j]: a component's 0-100 score, or its standardised score when an item
+        # has no scale or (as a single fit falls back, score_map) a component's raw range R_k is not positive.
         B, p = means.shape
         cols = [spec1.construct_names.index(k) for k in self.comps]
         nc = len(cols)
         T = np.zeros((B, nc, p))
         c = np.zeros((B, nc))
+        R = np.ones((B, nc))
+        index = np.full((B, nc), np.nan)
         items1 = spec1.items
-        idx_index = np.full((B, nc), np.nan)
         for j, col in enumerate(cols):
             rows = np.flatnonzero(M[:, col])
             np.add.at(T[:, j, :], (slice(None), self.idx1[rows]), u[:, rows])
@@ -321,16 +326,23 @@ class HigherOrderStatistic:
             if self.mapped:
                 lo = np.array([items1[h].scale_min for h in rows])
                 hi = np.array([items1[h].scale_max for h in rows])
+                R[:, j] = np.einsum("bh,h->b", u[:, rows], hi - lo)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    R = np.einsum("bh,h->b", u[:, rows], hi - lo)
-                    idx_index[:, j] = 100.0 * np.einsum("bh,bh->b", u[:, rows], m1[:, rows] - lo) / R
-                    T[:, j, :] *= (100.0 / R)[:, None]
-                    c[:, j] = idx_index[:, j] - np.einsum("bp,bp->b", T[:, j, :], means)
+                    index[:, j] = 100.0 * np.einsum("bh,bh->b", u[:, rows], m1[:, rows] - lo) / R[:, j]
+        unmapped = ~np.all(R > 0, axis=1) if self.mapped else np.zeros(B, dtype=bool)
+        if self.mapped:
+            slope = np.where(unmapped[:, None], 1.0, 100.0 / np.where(R > 0, R, 1.0))
+            T = T * slope[:, :, None]
+            c = np.where(unmapped[:, None], c, index - np.einsum("bkp,bp->bk", T, means))
+            index[unmapped] = np.nan
         if self.missing2:
             m2, c2 = self._stage2_missing(counts, T, c, means, covs)
         else:
             m2, c2 = self._stage2_moments(T, c, means, covs)
         stats, conv = replicate_statistics(fit, m2, c2, self.final_layout)
+        if unmapped.any():  # the HOCs' indices need the 0-100 score items
+            hoc_index = np.isin(self.final_layout.lhs, self.spec.higher_order) & (np.array(self.final_layout.op) == "index")
+            stats[np.ix_(unmapped, hoc_index)] = np.nan
         extra = []
         pos1 = {n: k for k, n in enumerate(spec1.item_names)}
         for k, o, item in self.extra:
@@ -339,7 +351,7 @@ class HigherOrderStatistic:
             elif o == "<~":
                 extra.append(w1[:, pos1[item]])
             else:
-                extra.append(idx_index[:, self.comps.index(k)])
+                extra.append(index[:, self.comps.index(k)])
         stats = np.concatenate([stats, np.stack(extra, axis=-1)], axis=-1) if extra else stats
         stats[~finite] = np.nan
         return stats, conv & res.converged & finite
@@ -363,8 +375,9 @@ class HigherOrderStatistic:
 
     def _stage2_missing(self, counts: np.ndarray, T: np.ndarray, c: np.ndarray, means: np.ndarray,
                         covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """Stage-2 moments of data with missing cells: the second stage's method re-run in each replicate on
-        the replicate's score columns (from its completed items) and the other items (with their gaps)."""
+        """Stage-2 moments of data with missing cells, replicate by replicate: the score columns from the
+        replicate's completed items (conditional means under its moments, as a single fit's scores), then the
+        second stage's own moments of those columns and the other items (its method re-run when they have gaps)."""
         data = self.fit.first_order_data
         X, w = data.X, data.weights
         method = self.fit.data.missing
@@ -379,7 +392,9 @@ class HigherOrderStatistic:
             Z = np.empty((X.shape[0], q))
             for j, (k, h) in enumerate(zip(self.s2_comp, self.s2_item, strict=True)):
                 Z[:, j] = Xc @ T[r, k] + c[r, k] if k >= 0 else X[:, h]
-            if method == "pairwise":
+            if not self.missing2_own:  # the score columns were the only ones with gaps: complete stage-2 rows
+                mean, cov = resample_moments(Z, counts[r : r + 1], w)
+            elif method == "pairwise":
                 mean, cov, _ = replicate_pairwise_moments(Z, counts[r : r + 1], w)
             else:
                 got = replicate_em_moments(Z, counts[r : r + 1], w, start=(start.mean, start.cov), tol=REPLICATE_EM_TOL)
