@@ -141,6 +141,11 @@ def test_odd_names_round_trip() -> None:
     assert repeated_indicators(s)[0].construct("质量").item_names[0] == "Q 1 产品@质量"
 
 
+def test_simulate_refuses_higher_order_models() -> None:
+    with pytest.raises(SpecError, match="simulate draws first-order models only; QUAL is a higher-order"):
+        csi.simulate(spec(), 50, seed=1)
+
+
 def test_other_estimators_refuse_higher_order_models() -> None:
     data = csi.simulate("ecsi", 50, seed=1).data  # never read: the model is refused first
     for method in ("plsc", "cbsem", "sumscore", "pca"):
