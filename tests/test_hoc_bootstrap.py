@@ -66,6 +66,16 @@ def test_two_stage_replicates_with_missing_values_equal_single_em_fits() -> None
         np.testing.assert_allclose(row.to_numpy(), [single[k] for k in row.index], rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("approach", APPROACHES)
+@pytest.mark.parametrize(("scaled", "missing"), [(False, 0.0), (True, 0.05), (False, 0.05)])
+def test_the_identity_resample_reproduces_the_fit(approach: str, scaled: bool, missing: float) -> None:
+    """The replicate whose rows are the data themselves is the fit (EM replicates stop at 1e-8, hence 1e-9)."""
+    fit = csi.fit(spec(), survey(120, seed=15, missing=missing), hoc=approach, scaled=scaled)
+    n = fit.data.X.shape[0]
+    boot = csi.bootstrap(fit, indices=np.tile(np.arange(n), (2, 1)))
+    np.testing.assert_allclose(boot.draws.to_numpy()[0], boot.layout.original, rtol=0, atol=1e-9)
+
+
 def test_gaps_in_the_components_only() -> None:
     """Missing cells only among the components' items: stage 2 then has complete columns (no EM of its own),
     but each replicate's score columns still come from its own EM-completed items, as in a single fit."""

@@ -116,8 +116,6 @@ class HigherOrderFit(FitResult):
         """
         spec = self.hoc_spec
         assert spec is not None
-        fo, S1 = self._first_order_corr()
-        pos = {n: i for i, n in enumerate(fo.item_names)}
         comp = self.components
         rows = []
         for c in spec.constructs:
@@ -127,9 +125,10 @@ class HigherOrderFit(FitResult):
                 R = self.first_order.construct_correlations.loc[names, names].to_numpy()
             else:
                 names = list(c.item_names)
-                lam = self._final_or_first(c.name).loadings[names].to_numpy()
-                idx = [pos[n] for n in names]
-                R = S1[np.ix_(idx, idx)]
+                src = self._final_or_first(c.name)
+                lam = src.loadings[names].to_numpy()
+                idx = [src.spec.item_names.index(n) for n in names]
+                R = _corr(np.asarray(src.moments))[np.ix_(idx, idx)]
             ones = np.ones((len(lam), 1))
             reflective = c.mode == "A"
             rows.append((
