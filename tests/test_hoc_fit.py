@@ -204,7 +204,7 @@ def test_exact_population_recovers_the_second_order_structure() -> None:
 
 
 def test_formative_hoc_by_repeated_indicators_absorbs_its_antecedent() -> None:
-    """The known limitation the two-stage approaches exist for (Ringle, Sarstedt & Straub 2012; Sarstedt et al.
+    """The known limitation the two-stage approaches exist for (Becker, Klein & Wetzels 2012; Sarstedt et al.
     2019): a Mode B HOC is (nearly) a linear function of its components' items, so with repeated indicators
     its R² is about 1 and the path from its antecedent about 0; the two stages estimate that path."""
     Sigma, names = population()

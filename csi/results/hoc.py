@@ -7,7 +7,7 @@ both orders:
 
 * :attr:`HigherOrderFit.components`: each HOC's loading and weight on each of its components;
 * :attr:`HigherOrderFit.quality_by_order`: Cronbach's alpha, composite reliability and AVE of every construct,
-  the HOCs' from their loadings on their components (Sarstedt et al. 2019, Table 2);
+  the HOCs' from their loadings on their components (Sarstedt et al. 2019);
 * :meth:`HigherOrderFit.htmt_by_order`: HTMT among the first-order constructs (items as indicators) and among
   the HOCs and the other constructs (the components' scores as the HOCs' indicators).
 """
@@ -78,8 +78,8 @@ class HigherOrderFit(FitResult):
         coefficient of the component in the regression of the standardised HOC score on its components'
         scores.  In the two-stage approaches these are the second stage's loadings and (standardised) outer
         weights of the score items; with repeated indicators the loading of a Mode A HOC is its path to the
-        component and the weight of a Mode B HOC the component's path to it (Sarstedt et al. 2019,
-        section 4), except that the weight leaves out the HOC's other antecedents.
+        component and the weight of a Mode B HOC the component's path to it (Sarstedt et al. 2019),
+        except that the weight leaves out the HOC's other antecedents.
         """
         rows = []
         assert self.hoc_spec is not None
@@ -111,7 +111,7 @@ class HigherOrderFit(FitResult):
         First-order constructs: from their items (the final fit's loadings, or the first stage's for the
         components in the two-stage approaches).  Higher-order constructs: from their loadings on their
         components (:attr:`components`) and the correlations of the components' scores, as for a block
-        whose items are those scores (Sarstedt et al. 2019, Table 2).  rho_C and AVE (Jöreskog 1971; Fornell
+        whose items are those scores (Sarstedt et al. 2019).  rho_C and AVE (Jöreskog 1971; Fornell
         & Larcker 1981) assume a reflective block and are NaN for Mode B.
         """
         spec = self.hoc_spec
@@ -143,7 +143,7 @@ class HigherOrderFit(FitResult):
 
         ``"first_order"``: among the constructs measured by items, from the item correlations.
         ``"higher_order"``: among the HOCs and the constructs that are no component, each HOC's indicators
-        being its components' scores (Sarstedt et al. 2019, section 5): the second stage's item correlations
+        being its components' scores (Sarstedt et al. 2019): the second stage's item correlations
         in the two-stage approaches; with repeated indicators the same matrix built from the fit (score-score
         correlations are the construct correlations, score-item correlations the cross-loadings).  Second-order
         models only for the higher order (an empty table otherwise).

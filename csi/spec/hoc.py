@@ -104,7 +104,7 @@ def disjoint_stage1(spec: ModelSpec) -> ModelSpec:
     """The first stage of the disjoint two-stage approach: the HOCs removed, their components in their place.
 
     Every path into a HOC becomes a path into each of its components, every path out of it a path out of
-    each component (Sarstedt et al. 2019, Fig. 4); a path between two HOCs joins every pair of their
+    each component (Sarstedt et al. 2019); a path between two HOCs joins every pair of their
     components.  Second-order constructs only.
     """
     _second_order_only(spec, "two-stage")
