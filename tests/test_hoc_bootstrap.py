@@ -125,3 +125,18 @@ def test_unavailable_options(data: pd.DataFrame) -> None:
     flipped = csi.bootstrap(fit, 20, seed=1, sign_change="individual").draws
     plain = csi.bootstrap(fit, 20, seed=1).draws
     assert np.array_equal(np.abs(flipped.to_numpy()), np.abs(plain.to_numpy()))
+
+
+def test_stacked_conditional_means_equal_one_at_a_time() -> None:
+    from csi.core.missing import conditional_means, em_moments
+    from csi.estimators.hoc import _conditional_means
+
+    X = survey(80, seed=16, missing=0.1).to_numpy(copy=True)
+    X[0] = np.nan  # a row with no answer: the means
+    rng = np.random.default_rng(1)
+    em = em_moments(X[1:])
+    means = em.mean + 0.1 * rng.standard_normal((3, X.shape[1]))
+    covs = np.stack([em.cov * (1 + 0.1 * k) for k in range(3)])
+    got = _conditional_means(X, means, covs)
+    for b in range(3):
+        np.testing.assert_allclose(got[b], conditional_means(X, means[b], covs[b]), rtol=0, atol=1e-12)

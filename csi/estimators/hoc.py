@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from csi.core.index import unstandardise
-from csi.core.missing import conditional_means, replicate_em_moments, replicate_pairwise_moments
+from csi.core.missing import patterns, replicate_em_moments, replicate_pairwise_moments
 from csi.core.moments import cov_to_corr, resample_moments
 from csi.core.pls import pls_inner, pls_weights
 from csi.data.prepare import PreparedData, as_frame, prepare_items
@@ -385,23 +385,46 @@ class HigherOrderStatistic:
         B = counts.shape[0]
         q = len(self.s2_comp)
         m2, c2 = np.full((B, q), np.nan), np.full((B, q, q), np.nan)
-        for r in range(B):
-            if not (np.all(np.isfinite(covs[r])) and np.all(np.isfinite(T[r]))):
-                continue
-            Xc = conditional_means(X, means[r], covs[r])
-            Z = np.empty((X.shape[0], q))
-            for j, (k, h) in enumerate(zip(self.s2_comp, self.s2_item, strict=True)):
-                Z[:, j] = Xc @ T[r, k] + c[r, k] if k >= 0 else X[:, h]
-            if not self.missing2_own:  # the score columns were the only ones with gaps: complete stage-2 rows
-                mean, cov = resample_moments(Z, counts[r : r + 1], w)
-            elif method == "pairwise":
-                mean, cov, _ = replicate_pairwise_moments(Z, counts[r : r + 1], w)
-            else:
-                got = replicate_em_moments(Z, counts[r : r + 1], w, start=(start.mean, start.cov), tol=REPLICATE_EM_TOL)
-                mean, cov = got.mean, got.cov
-            m2[r], c2[r] = mean[0], cov[0]
+        ok = np.flatnonzero(np.isfinite(covs).all(axis=(1, 2)) & np.isfinite(T).all(axis=(1, 2)))
+        step = max(1, 2_000_000 // X.size)  # replicates whose completed items are held at once
+        for s in range(0, ok.size, step):
+            part = ok[s : s + step]
+            Xc = _conditional_means(X, means[part], covs[part])
+            scores = np.einsum("bnp,bkp->bnk", Xc, T[part]) + c[part, None, :]
+            for i, r in enumerate(part):
+                Z = np.empty((X.shape[0], q))
+                for j, (k, h) in enumerate(zip(self.s2_comp, self.s2_item, strict=True)):
+                    Z[:, j] = scores[i, :, k] if k >= 0 else X[:, h]
+                if not self.missing2_own:  # the score columns were the only ones with gaps: complete stage-2 rows
+                    mean, cov = resample_moments(Z, counts[r : r + 1], w)
+                elif method == "pairwise":
+                    mean, cov, _ = replicate_pairwise_moments(Z, counts[r : r + 1], w)
+                else:
+                    got = replicate_em_moments(Z, counts[r : r + 1], w, start=(start.mean, start.cov),
+                                               tol=REPLICATE_EM_TOL)  # fmt: skip
+                    mean, cov = got.mean, got.cov
+                m2[r], c2[r] = mean[0], cov[0]
         return m2, c2
 
+
+def _conditional_means(X: np.ndarray, means: np.ndarray, covs: np.ndarray) -> np.ndarray:
+    """:func:`csi.core.missing.conditional_means` of ``X`` under a stack of moments: (B, n, p).
+
+    ``x̂_m = μ_m + Σ_mo Σ_oo⁻¹ (x_o − μ_o)`` per missingness pattern, solved for the whole stack at once
+    (Little & Rubin 2002, section 11.2.1); observed values are kept.
+    """
+    out = np.broadcast_to(X, (means.shape[0], *X.shape)).copy()
+    pat = patterns(X)
+    for g, rows in enumerate(pat.rows):
+        o, m = np.flatnonzero(pat.observed[g]), np.flatnonzero(~pat.observed[g])
+        if m.size == 0:
+            continue
+        if o.size == 0:
+            out[:, rows[:, None], m] = means[:, None, m]
+            continue
+        coef = np.linalg.solve(covs[:, o[:, None], o], covs[:, o[:, None], m])
+        out[:, rows[:, None], m] = means[:, None, m] + (X[np.ix_(rows, o)][None] - means[:, None, o]) @ coef
+    return out
 
 def _origin(name: str, spec: ModelSpec) -> str:
     """The first-order item an estimated item stands for (``item@HOC`` repeats ``item``)."""
