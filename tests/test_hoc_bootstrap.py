@@ -129,7 +129,7 @@ def test_unavailable_options(data: pd.DataFrame) -> None:
 
 def test_stacked_conditional_means_equal_one_at_a_time() -> None:
     from csi.core.missing import conditional_means, em_moments
-    from csi.estimators.hoc import _conditional_means
+    from csi.estimators.hoc_replicates import _conditional_means
 
     X = survey(80, seed=16, missing=0.1).to_numpy(copy=True)
     X[0] = np.nan  # a row with no answer: the means

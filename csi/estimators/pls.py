@@ -167,7 +167,7 @@ class PLS(Estimator):
 
     def statistic(self, fit: Any, *, sign_change: str = "none", inner_resamples: int | None = None) -> Any:
         if getattr(fit, "hoc_spec", None) is not None:
-            from csi.estimators.hoc import HigherOrderStatistic
+            from csi.estimators.hoc_replicates import HigherOrderStatistic
 
             return HigherOrderStatistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
         from csi.estimators.replicates import composite_statistic
