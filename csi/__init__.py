@@ -54,6 +54,7 @@ from csi.resample.micom import micom
 from csi.resample.result import BootstrapResult
 from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
+from csi.results.hoc import HigherOrderFit
 from csi.simulate import SimulatedData, simulate
 from csi.spec.load import list_models, load_model
 from csi.spec.model import Construct, Covariance, Item, ModelSpec, Modifier, Path
@@ -86,6 +87,7 @@ __all__ = [
     "DataError",
     "EstimationError",
     "FitResult",
+    "HigherOrderFit",
     "Item",
     "ModelSpec",
     "Modifier",

@@ -391,6 +391,11 @@ def simulate(
         )
     if population not in POPULATIONS:
         raise SpecError(f"unknown population type {population!r}; accepted: {', '.join(map(repr, POPULATIONS))}")
+    if spec.higher_order:
+        raise SpecError(
+            f"simulate draws first-order models only; {', '.join(spec.higher_order)} is a higher-order construct "
+            "(simulate the first-order model and fit the higher-order one to its data)"
+        )
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise CSIError(f"n must be a positive integer, got {n!r}")
     n = int(n)

@@ -32,7 +32,12 @@ TEXTS = [
     ("unknown-construct", "A =~ a1 + a2\nB ~ A", SpecError, ["line 2", "unknown construct 'B'"]),
     ("construct-twice", "A =~ a1\nA =~ a2", ModelSyntaxError, ["line 2", "already defined"]),
     ("item-two-blocks", "A =~ a1 + a2\nB =~ a2 + b1\nB ~ A", SpecError, ["'a2'", "two blocks"]),
-    ("item-named-construct", "A =~ B\nB =~ b1\nB ~ A", SpecError, ["same name as a construct"]),
+    # A construct on the right of =~ makes a higher-order construct, which needs two components.
+    ("hoc-one-component", "A =~ B\nB =~ b1\nB ~ A", SpecError, ["higher-order", "one component", "at least two"]),
+    ("hoc-items-and-constructs", "A =~ B + a1\nB =~ b1\nC =~ c1\nC ~ A", SpecError,
+     ["line 1", "constructs (B)", "items (a1)", "not both"]),
+    ("hoc-component-in-a-path", "A =~ B + C\nB =~ b1\nC =~ c1\nD =~ d1\nD ~ B", SpecError,
+     ["B -> D", "component of higher-order construct", "A"]),
     ("blank", "   \n  ", SpecError, ["model is empty"]),
     ("operator-only", "=~=~", ModelSyntaxError, ["unknown operator", "accepted"]),
     ("wrong-operator", "A => a1", ModelSyntaxError, ["unknown operator '=>'", "=~"]),

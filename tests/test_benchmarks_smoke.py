@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["bench_fit.py", "bench_bootstrap.py", "bench_cbsem_bootstrap.py", "bench_index.py"])
+@pytest.mark.parametrize("script", ["bench_fit.py", "bench_bootstrap.py", "bench_cbsem_bootstrap.py", "bench_index.py",
+                                    "bench_hoc.py"])
 def test_benchmark_runs_quick(script: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(

@@ -31,6 +31,7 @@ from csi.quality.descriptives import item_descriptives
 from csi.results.csv_text import to_csv
 from csi.results.export import write_results
 from csi.results.files import MANIFEST, check_target, write_folder
+from csi.spec.hoc import HOC_APPROACHES
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -47,7 +48,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "  csi fit ecsi waves.csv --method cbsem --group wave --group-equal loadings,intercepts\n"
         '  csi fit my_model.lav survey.csv --items \'{"SAT": ["q1", "q2", "q3"]}\'\n'
         "  csi fit ecsi survey.sav --binding binding.toml     (binding.toml from 'csi bind', edited)\n"
-        "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n\n"
+        "  csi fit ecsi survey.csv --sep ';' --scale 0 10 --missing-codes 98,99 --reverse CUEX3\n"
+        "  csi fit hoc_model.lav survey.csv --hoc two-stage-embedded   (QUAL =~ PROD + SERV in the model)\n\n"
         "With --out DIR: one CSV per table (estimates, outer_model, inner_model, effects, quality,\n"
         "cross_loadings, scores, item_descriptives; index when every item has a scale; bootstrap and draws when\n"
         "bootstrapped), results.json with the model, options, n, convergence, GoF and the tables, and\n"
@@ -80,6 +82,8 @@ def model_data_options(p: argparse.ArgumentParser) -> None:
                    "of COLUMN")  # fmt: skip
     p.add_argument("--group-equal", metavar="LIST", help="with --group: comma-separated parameter classes equal "
                    "across groups (loadings,intercepts,means,residuals,regressions,...; default: none)")  # fmt: skip
+    p.add_argument("--hoc", choices=HOC_APPROACHES, help="models with higher-order constructs (QUAL =~ PROD + SERV): "
+                   "repeated indicators (default) or the embedded or disjoint two-stage approach (--method pls)")  # fmt: skip
     binding_options(p)
     read_options(p)
 
@@ -97,6 +101,8 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
             raise EstimationError("a multiple-group fit (--group) cannot be bootstrapped yet; drop --bootstrap")
         options["group"] = args.group
         options["group_equal"] = tuple(x.strip() for x in (args.group_equal or "").split(",") if x.strip())
+    if getattr(args, "hoc", None) is not None:
+        options["hoc"] = args.hoc
     return csi.fit(
         spec, survey.data, method=args.method, scheme=args.scheme, scaled=not args.unscaled, missing=args.missing,
         **options,

@@ -103,11 +103,14 @@ def fit(
         Respondent weights: a column of ``data`` or an array.
     **options
         Further estimator options (``tol``, ``max_iter``, ``stop``,
-        ``sign_rule``, ``missing``, ...).
+        ``sign_rule``, ``missing``, ...; ``hoc`` for a model with
+        higher-order constructs, :mod:`csi.estimators.hoc`).
 
     Returns
     -------
     FitResult
+        A :class:`~csi.results.hoc.HigherOrderFit` for a model with
+        higher-order constructs.
     """
     if isinstance(spec, str | os.PathLike):
         spec = load_model(spec)

@@ -139,6 +139,7 @@ class Estimator:
         """The shared preamble of every ``fit``: options and model checked (before any work), items prepared
         under the estimator's missing-data method."""
         self.validate()
+        reject_higher_order(spec, self.name)
         self.check_spec(spec)
         return prepare_items(spec, data, missing=self.options().get("missing", DEFAULT_MISSING), weights=weights)
 
@@ -182,6 +183,16 @@ class Estimator:
     def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Paths (B, P) in ``spec.paths`` order and 0-100 indices (B, J) of a stack of moment matrices."""
         raise EstimationError(f"cannot resample method {self.name!r}")
+
+
+def reject_higher_order(spec: ModelSpec, method: str) -> None:
+    """Raise for a model with higher-order constructs, which only PLS estimates (:mod:`csi.estimators.hoc`)."""
+    if spec.higher_order:
+        raise EstimationError(
+            f"model {spec.name!r} has higher-order construct(s) {', '.join(spec.higher_order)}, which method "
+            f"{method!r} cannot estimate; fit it with method='pls' and hoc='repeated', 'two-stage-embedded' or "
+            "'two-stage-disjoint'"
+        )
 
 
 def choice(option: str, value: Any, table: Any) -> None:

@@ -60,7 +60,7 @@ from csi.core.moments import cov_to_corr
 from csi.data.checks import check_full_rank
 from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
-from csi.estimators.base import Capabilities, Estimator, Sample
+from csi.estimators.base import Capabilities, Estimator, Sample, reject_higher_order
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
 from csi.estimators.cbsem_model import fit_semopy, parse_semopy, start_values, structure
 from csi.estimators.cbsem_table import TableLayout
@@ -138,6 +138,7 @@ class CBSEM(Estimator):
         )
 
     def check_spec(self, spec: ModelSpec) -> None:
+        reject_higher_order(spec, self.name)
         composites = [c.name for c in spec.constructs if c.mode == "B"]
         if composites:
             raise EstimationError(

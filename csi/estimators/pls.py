@@ -25,6 +25,7 @@ from csi.errors import ConvergenceWarning, EstimationError
 from csi.estimators.base import Capabilities, Estimator, Sample
 from csi.estimators.missing import DEFAULT_IMPUTATIONS
 from csi.results.fit import FitResult
+from csi.spec.hoc import HOC_APPROACHES
 from csi.spec.model import ModelSpec
 
 
@@ -62,6 +63,11 @@ class PLS(Estimator):
         ``missing="mi"`` only: number of imputations (default 20) and the
         seed they are drawn from (``None``: fresh entropy, recorded in
         ``fit.missing_report.mi_seed``).
+    hoc
+        Models with higher-order constructs only: ``"repeated"`` (repeated
+        indicators, the default), ``"two-stage-embedded"`` or
+        ``"two-stage-disjoint"`` (:mod:`csi.estimators.hoc`).  ``None``
+        (default) leaves it out of :meth:`options` for other models.
     """
 
     scheme: str = "path"
@@ -73,6 +79,7 @@ class PLS(Estimator):
     missing: str = DEFAULT_MISSING
     imputations: int = DEFAULT_IMPUTATIONS
     mi_seed: int | None = None
+    hoc: str | None = None
 
     name: ClassVar[str] = "pls"
     titles: ClassVar[Mapping[str, str]] = {"en": "PLS path modelling", "zh": "PLS 路径建模"}
@@ -81,7 +88,14 @@ class PLS(Estimator):
         sign_change=True,
     )  # fmt: skip
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {"scheme": tuple(SCHEMES), "stop": tuple(STOP_RULES),
-                                                     "sign_rule": tuple(SIGN_RULES)}  # fmt: skip
+                                                     "sign_rule": tuple(SIGN_RULES), "hoc": HOC_APPROACHES}  # fmt: skip
+
+    def options(self) -> dict[str, Any]:
+        """Every option in force; ``hoc`` only when set (it applies to models with higher-order constructs)."""
+        out = super().options()
+        if out.get("hoc") is None:
+            out.pop("hoc", None)
+        return out
 
     def check_spec(self, spec: ModelSpec) -> None:
         if spec.covariances:
@@ -120,7 +134,17 @@ class PLS(Estimator):
         Returns
         -------
         FitResult
+            A :class:`~csi.results.hoc.HigherOrderFit` for a model with higher-order constructs.
         """
+        if self.hoc is not None and not spec.higher_order:
+            raise EstimationError(
+                f"hoc={self.hoc!r} applies to models with higher-order constructs; model {spec.name!r} has none "
+                "(declare one as QUAL =~ PROD + SERV, PROD and SERV being constructs)"
+            )
+        if spec.higher_order:
+            from csi.estimators.hoc import fit_higher_order
+
+            return fit_higher_order(self, spec, data, weights)
         return super().fit(spec, data, weights=weights)
 
     def fit_sample(self, spec: ModelSpec, sample: Sample) -> FitResult:
@@ -144,6 +168,10 @@ class PLS(Estimator):
         return composite_result(self, spec, sample, S, res.w, int(res.iterations), converged)
 
     def statistic(self, fit: Any, *, sign_change: str = "none", inner_resamples: int | None = None) -> Any:
+        if getattr(fit, "hoc_spec", None) is not None:
+            from csi.estimators.hoc_replicates import HigherOrderStatistic
+
+            return HigherOrderStatistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
         from csi.estimators.replicates import composite_statistic
 
         return composite_statistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)

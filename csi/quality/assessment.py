@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from csi.errors import EstimationError
 from csi.quality.htmt_inference import htmt_bootstrap
 from csi.quality.model_fit import model_fit
 from csi.quality.plspredict import plspredict as _plspredict
@@ -191,6 +192,12 @@ def assess(
     Assessment
     """
     check_fit(fit, "assess")
+    if getattr(fit, "hoc", None) == "repeated":
+        raise EstimationError(
+            "assess needs a positive definite item correlation matrix, but a repeated-indicator fit repeats every "
+            "item of its higher-order constructs (d_G is undefined); use fit.quality_by_order and "
+            "fit.htmt_by_order(), or fit with hoc='two-stage-embedded'"
+        )
     mf = model_fit(fit)
     stats = pd.DataFrame(
         {

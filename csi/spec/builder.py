@@ -96,6 +96,13 @@ class ModelBuilder:
         """Add a mode-B (composite, ``<~``) construct; keywords as :meth:`construct`."""
         return self.construct(name, items, mode="B", **kwargs)  # type: ignore[arg-type]
 
+    def higher_order(self, name: str, components: Sequence[str], *, mode: str = "A", label: str = "") -> ModelBuilder:
+        """Add a higher-order construct measured by the constructs ``components`` (``QUAL =~ PROD + SERV``)."""
+        if name in {c.name for c in self.constructs_}:
+            raise SpecError(f"construct {name!r} is declared twice")
+        made = Construct(name, (), mode, label, components=_names(components))
+        return replace(self, constructs_=(*self.constructs_, made))
+
     def item(self, name: str, **changes: object) -> ModelBuilder:
         """Change metadata of one item already added, e.g. ``.item("CUSCO", type="binary")``.
 

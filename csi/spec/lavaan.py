@@ -6,6 +6,11 @@ Statements
     reflective construct (mode A) with its items, in order;
 ``IMAG <~ imag1 + imag2``
     composite construct (mode B);
+``QUAL =~ PROD + SERV``
+    higher-order construct: when every name on the right is a construct of
+    the model, the left-hand construct is measured by those constructs
+    (``<~`` for a composite higher-order construct); mixing constructs and
+    items in one statement is an error;
 ``SAT ~ IMAG + EXPE``
     structural paths ``IMAG -> SAT`` and ``EXPE -> SAT`` (several targets on
     the left, ``Y1 + Y2 ~ X``, are accepted too);
@@ -436,14 +441,41 @@ def parse_lavaan(text: str, name: str = "model") -> ModelSpec:
     return _assemble(src, model, directives)
 
 
+def _higher_order(src: _Source, model: _Model) -> set[str]:
+    """The constructs whose right-hand side names constructs only (higher-order constructs).
+
+    A statement naming both constructs and items is a syntax error at its first construct.
+    """
+    out = set()
+    for cname, (_, names, line, _tok) in model.constructs.items():
+        comps = [n for n in names if n in model.constructs]
+        if not comps:
+            continue
+        if len(comps) < len(names):
+            items = [n for n in names if n not in model.constructs]
+            raise SpecError(
+                f"line {line}: construct {cname!r} is measured by constructs ({', '.join(comps)}) and items "
+                f"({', '.join(items)}); a construct is measured by items or, as a higher-order construct, by "
+                f"other constructs, not both\n  {src.lines[line - 1]}"
+            )
+        out.add(cname)
+    return out
+
+
 def _assemble(src: _Source, model: _Model, d: _Directives) -> ModelSpec:
     cnames = list(model.constructs)
+    hoc = _higher_order(src, model)
     item_meta: dict[str, dict[str, object]] = {}
     item_line: dict[str, int] = {}
-    for _, items, line, _ in model.constructs.values():
-        for it in items:
+    for cname, (_, items, line, _) in model.constructs.items():
+        for it in () if cname in hoc else items:
             item_meta.setdefault(it, {})
             item_line.setdefault(it, line)
+
+    def block_items(n: str) -> list[str]:
+        """The items of construct ``n``; a higher-order construct stands for its components' items."""
+        names = model.constructs[n][1]
+        return [i for c in names for i in block_items(c)] if n in hoc else list(names)
 
     def expand(toks: list[_Tok]) -> list[str]:
         if not toks:
@@ -452,7 +484,7 @@ def _assemble(src: _Source, model: _Model, d: _Directives) -> ModelSpec:
         for tok in toks:
             n = _name(src, tok)
             if n in model.constructs:
-                out += model.constructs[n][1]
+                out += block_items(n)
             elif n in item_meta:
                 out.append(n)
             else:
@@ -490,6 +522,9 @@ def _assemble(src: _Source, model: _Model, d: _Directives) -> ModelSpec:
     def construct(cname: str) -> Construct:
         mode, items, line, _ = model.constructs[cname]
         try:
+            if cname in hoc:
+                return Construct(cname, (), mode, clabels.get(cname, ""), better=better.get(cname, "higher"),
+                                 components=tuple(items))  # fmt: skip
             return Construct(cname, tuple(item(i) for i in items), mode, clabels.get(cname, ""),
                              better=better.get(cname, "higher"))  # fmt: skip
         except SpecError as exc:
@@ -602,7 +637,8 @@ def render_lavaan(spec: ModelSpec) -> str:
 
     for c in spec.constructs:
         op = "=~" if c.mode == "A" else "<~"
-        out += _wrap(f"{_fmt_name(c.name)} {op} ", [term(op, c.name, i) for i in c.item_names])
+        names = [_fmt_name(k) for k in c.components] if c.components else [term(op, c.name, i) for i in c.item_names]
+        out += _wrap(f"{_fmt_name(c.name)} {op} ", names)
     if spec.paths:
         out += ["", "# structural model"]
         run: list[Path] = []

@@ -151,6 +151,11 @@ class Construct:
     labels
         The long name in other languages, ``{language code: text}``; stored
         as sorted ``(code, text)`` pairs.
+    components
+        For a higher-order construct: the names of the constructs that measure
+        it (``QUAL =~ PROD + SERV``), at least two; its ``items`` are then
+        empty.  A construct is measured by items or by constructs, never both.
+        See :mod:`csi.estimators.hoc` for how such models are estimated.
     """
 
     name: str
@@ -159,6 +164,7 @@ class Construct:
     label: str = ""
     better: str = "higher"
     labels: tuple[tuple[str, str], ...] = ()
+    components: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -173,8 +179,12 @@ class Construct:
             if not isinstance(i, Item):
                 raise SpecError(f"construct {self.name!r}: items must be names or Item objects, got {i!r}")
         object.__setattr__(self, "items", items)
-        if not items:
-            raise SpecError(f"construct {self.name!r} has no items; every construct needs at least one")
+        self._check_components()
+        if not items and not self.components:
+            raise SpecError(
+                f"construct {self.name!r} has no items; every construct needs at least one item (or, for a "
+                "higher-order construct, at least two constructs)"
+            )
         if self.mode not in MODES:
             raise SpecError(
                 f"construct {self.name!r}: unknown mode {self.mode!r}; accepted: 'A' (reflective, =~) "
@@ -193,9 +203,40 @@ class Construct:
         if dup:
             raise SpecError(f"construct {self.name!r} lists item(s) {', '.join(dup)} more than once")
 
+    def _check_components(self) -> None:
+        raw = self.components
+        comps = (raw,) if isinstance(raw, str) else raw
+        if not isinstance(comps, Iterable) or not all(isinstance(c, str) and c.isidentifier() for c in comps):
+            raise SpecError(
+                f"construct {self.name!r}: components must be construct names (identifiers), got {raw!r}"
+            )
+        comps = tuple(comps)
+        object.__setattr__(self, "components", comps)
+        if not comps:
+            return
+        if self.items:
+            raise SpecError(
+                f"construct {self.name!r} is measured by items ({', '.join(self.item_names)}) and by constructs "
+                f"({', '.join(comps)}); a construct is measured by items or, as a higher-order construct, by "
+                "other constructs, not both"
+            )
+        dup = sorted({c for c in comps if comps.count(c) > 1})
+        if dup:
+            raise SpecError(f"higher-order construct {self.name!r} lists component(s) {', '.join(dup)} more than once")
+        if len(comps) < 2:
+            raise SpecError(
+                f"higher-order construct {self.name!r} has one component ({comps[0]}); a higher-order construct "
+                "needs at least two (with one, use the component itself)"
+            )
+
     @property
     def item_names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.items)
+
+    @property
+    def is_higher_order(self) -> bool:
+        """Whether the construct is measured by other constructs (:attr:`components`) rather than items."""
+        return bool(self.components)
 
     def label_in(self, language: str) -> str:
         """The long name in ``language`` (``"en"``: :attr:`label`), falling back to :attr:`label`, then the name."""
@@ -364,6 +405,31 @@ class ModelSpec:
             if c.name == name:
                 return c
         raise SpecError(f"unknown construct {name!r}; the model has {', '.join(self.construct_names)}")
+
+    # ----------------------------------------------------------- higher order
+    @property
+    def higher_order(self) -> tuple[str, ...]:
+        """Constructs measured by other constructs (higher-order constructs), in construct order."""
+        return tuple(c.name for c in self.constructs if c.components)
+
+    def components_of(self, name: str) -> tuple[str, ...]:
+        """The constructs measuring ``name`` (empty for a first-order construct)."""
+        return self.construct(name).components
+
+    def parent_of(self, name: str) -> str | None:
+        """The higher-order construct that ``name`` is a component of, or None."""
+        self.construct(name)
+        return next((c.name for c in self.constructs if name in c.components), None)
+
+    def order(self, name: str) -> int:
+        """1 for a construct measured by items, 1 + the highest order of its components otherwise."""
+        comps = self.construct(name).components
+        return 1 + max(self.order(c) for c in comps) if comps else 1
+
+    @property
+    def orders(self) -> dict[str, int]:
+        """The :meth:`order` of every construct, in construct order."""
+        return {n: self.order(n) for n in self.construct_names}
 
     def block_of(self, item: str) -> str:
         """Name of the construct that item ``item`` belongs to."""
@@ -602,6 +668,7 @@ def _validate(spec: ModelSpec) -> None:
             raise SpecError(f"path {p.source} -> {p.target} is declared twice")
         pairs.add((p.source, p.target))
     topological_order(spec.construct_names, [(p.source, p.target) for p in spec.paths])
+    _validate_higher_order(spec)
     if spec.target is not None and spec.target not in seen:
         raise SpecError(
             f"target construct {spec.target!r} is not in the model; choose one of {', '.join(spec.construct_names)}"
@@ -612,6 +679,52 @@ def _validate(spec: ModelSpec) -> None:
             if end not in known:
                 raise SpecError(f"covariance {cov.left} ~~ {cov.right} names unknown variable {end!r}")
     _validate_modifiers(spec, owner, pairs)
+
+
+def _validate_higher_order(spec: ModelSpec) -> None:
+    """Components are constructs of the model, each in one higher-order construct, without cycles, and
+    linked to the rest of the model only through their higher-order construct."""
+    names = set(spec.construct_names)
+    parent: dict[str, str] = {}
+    for c in spec.constructs:
+        for comp in c.components:
+            if comp not in names:
+                raise SpecError(
+                    f"higher-order construct {c.name!r} is measured by {comp!r}, which is not a construct of the "
+                    f"model; the model has {', '.join(spec.construct_names)}"
+                )
+            if comp in parent:
+                raise SpecError(
+                    f"construct {comp!r} is a component of two higher-order constructs ({parent[comp]} and "
+                    f"{c.name}); a component belongs to one higher-order construct"
+                )
+            parent[comp] = c.name
+    for start in parent:
+        chain = [start]
+        while chain[-1] in parent:
+            nxt = parent[chain[-1]]
+            if nxt in chain:
+                cyc = chain[chain.index(nxt) :] + [nxt]
+                raise SpecError(
+                    f"higher-order constructs measure each other in a cycle: {' -> '.join(reversed(cyc))} "
+                    "(read 'A -> B' as 'A is measured by B'); the measurement of constructs by constructs must "
+                    "be a hierarchy"
+                )
+            chain.append(nxt)
+    for p in spec.paths:
+        for end in (p.source, p.target):
+            if end in parent:
+                raise SpecError(
+                    f"path {p.source} -> {p.target}: {end!r} is a component of higher-order construct "
+                    f"{parent[end]!r}; components relate to the rest of the model only through their higher-order "
+                    f"construct (Sarstedt et al. 2019), so draw the path to or from {parent[end]!r}"
+                )
+    if spec.covariances or spec.modifiers:
+        if parent:
+            raise SpecError(
+                f"model {spec.name!r} has higher-order constructs and residual covariances or modifiers, which "
+                "only CB-SEM uses; higher-order constructs are estimated by PLS"
+            )
 
 
 def _validate_modifiers(spec: ModelSpec, owner: dict[str, str], paths: set[tuple[str, str]]) -> None:

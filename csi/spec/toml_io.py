@@ -25,6 +25,10 @@ Format
     items = ["IMAG1", "IMAG2", {name = "IMAG3", label = "...", reverse = true}]
     # scale / type / reverse / missing_codes here override [defaults] for this block
 
+    [constructs.QUALITY]                    # a higher-order construct: measured by other constructs
+    mode = "A"                              # (each declared in its own table), instead of items
+    constructs = ["PROD", "SERV"]
+
 Every item key (``name``, ``label``, ``labels``, ``scale``, ``type``, ``reverse``,
 ``missing_codes``) may be given per item; per-item values override the
 construct's, which override ``[defaults]``.  ``scale = []`` means "no known
@@ -55,7 +59,7 @@ __all__ = ["read_toml", "to_toml"]
 
 TOP_KEYS = ("name", "label", "labels", "target", "paths", "covariances", "defaults", "constructs")
 ITEM_DEFAULT_KEYS = ("scale", "type", "reverse", "missing_codes")
-CONSTRUCT_KEYS = ("label", "labels", "better", "mode", "items", *ITEM_DEFAULT_KEYS)
+CONSTRUCT_KEYS = ("label", "labels", "better", "mode", "items", "constructs", *ITEM_DEFAULT_KEYS)
 ITEM_KEYS = ("name", "label", "labels", *ITEM_DEFAULT_KEYS)
 PATH_KEYS = ("from", "to", "sign")
 
@@ -98,8 +102,20 @@ def _construct(name: str, table: Any, defaults: dict[str, Any]) -> Construct:
     where = f"[constructs.{name}]"
     _expect(table, dict, "a construct", "[constructs]")
     _check_keys(table, CONSTRUCT_KEYS, where)
+    if "constructs" in table:
+        if "items" in table:
+            raise SpecError(
+                f"{where} has both 'items' and 'constructs'; a construct is measured by items or, as a "
+                "higher-order construct, by other constructs, not both"
+            )
+        comps = _expect(table["constructs"], list, "constructs", where)
+        return Construct(name, (), table.get("mode", "A"), table.get("label", ""), table.get("better", "higher"),
+                         table.get("labels", ()), components=tuple(comps))  # fmt: skip
     if "items" not in table:
-        raise SpecError(f"{where} has no 'items'; every construct needs at least one item")
+        raise SpecError(
+            f"{where} has no 'items'; every construct needs at least one item (or, for a higher-order "
+            "construct, 'constructs' naming at least two constructs)"
+        )
     block_defaults = {**defaults, **_item_fields(table, where)}
     items = []
     for entry in _expect(table["items"], list, "items", where):
@@ -291,6 +307,9 @@ def to_toml(spec: ModelSpec) -> str:
         if c.better != "higher":
             out.append(f"better = {_v(c.better)}")
         out.append(f"mode = {_v(c.mode)}")
+        if c.components:
+            out.append(f"constructs = {_v(list(c.components))}")
+            continue
         out.append("items = [")
         for i in c.items:
             fields: dict[str, Any] = {}
