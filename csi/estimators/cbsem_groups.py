@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 
 from csi.errors import DataError, EstimationError
 from csi.estimators.cbsem_kernel import BETA, LAMBDA, THETA, Structure, _indicator, factors, implied
+from csi.estimators.cbsem_newton import MemberProblem, minimise
 from csi.estimators.cbsem_table import TableLayout
 from csi.spec.model import ModelSpec
 
@@ -166,18 +167,21 @@ def objective(z, st: Structure, lay: _Layout, groups: list[_Group]) -> tuple[flo
     return float(F), grad
 
 
-def _hessian(z, st, lay, groups, h: float = 1e-5) -> NDArray[np.float64]:
-    k = z.size
-    H = np.empty((k, k))
-    for j in range(k):
-        step = h * max(1.0, abs(z[j]))
-        e = np.zeros(k)
-        e[j] = step
-        gp, gm = objective(z + e, st, lay, groups)[1], objective(z - e, st, lay, groups)[1]
-        if gp is None or gm is None:
-            raise EstimationError("the multi-group Hessian could not be evaluated: an implied covariance is singular")
-        H[:, j] = (gp - gm) / (2 * step)
-    return (H + H.T) / 2
+@dataclass(frozen=True)
+class GroupsProblem(MemberProblem):
+    """The multiple-group discrepancy of a batch of data sets (``members``: each one's group moments) for
+    :func:`csi.estimators.cbsem_newton.minimise`: one fit is a batch of one, a bootstrap block its replicates.
+    The expected Hessian is ``2/N`` times :func:`expected_information`."""
+
+    st: Structure
+    lay: _Layout
+    members: list[list[_Group]]
+
+    def objective(self, z, member):
+        return objective(z, self.st, self.lay, member)
+
+    def information(self, z, member):
+        return expected_information(z, self.st, self.lay, member) * 2.0 / sum(gr.n for gr in member)
 
 
 def expected_information(z, st: Structure, lay: _Layout, groups: list[_Group]) -> NDArray[np.float64]:
@@ -299,36 +303,12 @@ def fit_groups(
         np.add.at(z, lay.nu[g], gr.mean)
         np.add.at(count, lay.nu[g], 1.0)
     z = z / np.maximum(count, 1.0)
-    F, grad = objective(z, st, lay, groups)
-    if grad is None:
+    if objective(z, st, lay, groups)[1] is None:
         raise EstimationError("the multiple-group model could not start: a start covariance is not positive definite")
-    H = expected_information(z, st, lay, groups) * 2.0 / sum(gr.n for gr in groups)
-    converged, it, last = False, 0, np.inf
-    while it < max_iter:
-        it += 1
-        try:
-            step = np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.pinv(H) @ grad
-        if not np.all(np.isfinite(step)) or step @ grad <= 0:
-            H = expected_information(z, st, lay, groups) * 2.0 / sum(gr.n for gr in groups)
-            step = np.linalg.pinv(H) @ grad
-        scale = 1.0
-        for _ in range(30):
-            Fn, gn = objective(z - scale * step, st, lay, groups)
-            if gn is not None and Fn <= F + 1e-13 * abs(F):
-                break
-            scale /= 2
-        else:
-            break
-        z, F, grad = z - scale * step, Fn, gn
-        size = float(np.max(np.abs(scale * step)))
-        if size < tol:
-            converged = True
-            break
-        if size > 0.25 * last:
-            H = _hessian(z, st, lay, groups)
-        last = size
+    # Fisher scoring from the start, Newton steps (exact Hessian) once convergence slows.
+    res = minimise(z, GroupsProblem(st, lay, [groups]), (1,), tol=tol, max_iter=max_iter, newton_below=np.inf,
+                   halvings=30)  # fmt: skip
+    z, it, converged, F = res.theta[0], int(res.iterations[0]), bool(res.converged[0]), float(res.F[0])
     info = expected_information(z, st, lay, groups)
     se = np.sqrt(np.clip(np.diag(np.linalg.pinv(info)), 0, None))
 

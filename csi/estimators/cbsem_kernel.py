@@ -373,20 +373,12 @@ def fisher_scoring(
         Sample covariances, divisor N.
     st
         Parameter structure.
-    tol
-        Convergence when the largest absolute step ``max |d|`` falls below
-        ``tol``; the estimates are then within about ``tol`` of the exact
-        minimiser.
-    max_iter
-        Iteration limit; replicates that hit it are flagged not converged.
     hessian0 : (q, q), optional
-        Starting metric shared by the batch.
-    refresh_rate
-        Step-size ratio above which the exact Hessian is recomputed; ``inf``
-        never recomputes it (pure Fisher scoring when ``hessian0`` is None).
-    newton_below
-        Largest step (max abs) after which the exact Hessian may be used; far
-        from the optimum it is often indefinite and Fisher scoring is safer.
+        Starting metric shared by the batch (``metric0`` of the loop).
+    tol, max_iter, refresh_rate, newton_below
+        As :func:`csi.estimators.cbsem_newton.minimise`: stop at a step below ``tol`` (the estimates are then
+        within about ``tol`` of the exact minimiser), replicates that hit ``max_iter`` are flagged not
+        converged.
 
     Returns
     -------

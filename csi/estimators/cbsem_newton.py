@@ -35,6 +35,40 @@ class Problem(Protocol):
     def observed(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]: ...
 
 
+class MemberProblem:
+    """A :class:`Problem` whose members are evaluated one at a time (FIML, multiple groups): subclasses hold
+    ``members`` (one data set per member of the batch) and define ``objective(z, member) -> (F, g or None)``
+    and ``information(z, member)`` (the expected Hessian); the exact Hessian comes from central differences of
+    the analytic gradient.  Subclasses are dataclasses of arrays, so a bootstrap worker can unpickle them."""
+
+    members: list
+
+    def objective(self, z: NDArray[np.float64], member) -> tuple[float, NDArray[np.float64] | None]:
+        raise NotImplementedError
+
+    def information(self, z: NDArray[np.float64], member) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def _each(self, z, idx, f) -> NDArray[np.float64]:
+        return np.array([f(z[i], self.members[j]) for i, j in enumerate(idx)])
+
+    def value(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return self._each(z, idx, lambda x, m: self.objective(x, m)[0]).reshape(len(idx))
+
+    def gradient(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return self._each(z, idx, lambda x, m: self.objective(x, m)[1])
+
+    def expected(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return self._each(z, idx, self.information)
+
+    def observed(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        def one(x, member):
+            H = central_hessian(x, lambda y: self.objective(y, member)[1])
+            return np.full((x.size, x.size), np.nan) if H is None else H  # NaN: the loop takes a Fisher step
+
+        return self._each(z, idx, one)
+
+
 @dataclass(frozen=True)
 class ScoringResult:
     """Output of :func:`minimise` (batched like the start values)."""
@@ -196,4 +230,4 @@ def central_hessian(
     return (H + H.T) / 2
 
 
-__all__ = ["Problem", "ScoringResult", "central_hessian", "minimise"]
+__all__ = ["MemberProblem", "Problem", "ScoringResult", "central_hessian", "minimise"]
