@@ -30,7 +30,14 @@ from csi.errors import EstimationError
 from csi.estimators.cbsem import block_weights
 from csi.estimators.cbsem_kernel import PSI, THETA, ScoringResult, Structure, fisher_scoring, implied, observed_hessian
 from csi.estimators.cbsem_table import TableLayout
-from csi.estimators.replicates import StatisticLayout, _bounds, fit_index
+from csi.estimators.replicates import (
+    REPLICATE_INADMISSIBLE,
+    REPLICATE_NOT_CONVERGED,
+    REPLICATE_OK,
+    StatisticLayout,
+    _bounds,
+    fit_index,
+)
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -51,7 +58,8 @@ class _Task:
     hessian0: np.ndarray
 
     def statistics(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, q) statistics and (B,) convergence of the resamples with draw frequencies ``counts (B, n)``."""
+        """(B, q) statistics and (B,) status codes (:func:`replicate_status`) of the resamples with draw
+        frequencies ``counts (B, n)``."""
         means, covs = resample_moments(self.X, counts, self.weights)
         corr, sd = cov_to_corr(covs)
         finite = np.all(np.isfinite(covs), axis=(-2, -1)) & np.all(sd > 0, axis=-1)
@@ -67,7 +75,7 @@ class _Task:
                 cols.append(index_0_100(w / sd, means, *self.bounds, self.spec.block_mask))
         stats = np.concatenate(cols, axis=-1)
         stats[~finite] = np.nan
-        return stats, res.converged & finite
+        return stats, replicate_status(res.theta, res.converged & finite, self.structure)
 
 
 class CBSEMStatistic:
@@ -124,6 +132,14 @@ def admissible(theta: np.ndarray, st: Structure) -> np.ndarray:
         finite = np.all(np.isfinite(Phi), axis=(-2, -1))
         eig = np.linalg.eigvalsh(np.where(finite[..., None, None], Phi, np.eye(st.m)))[..., 0]
     return ok & finite & (eig > 0)
+
+
+def replicate_status(theta: np.ndarray, converged: np.ndarray, st: Structure) -> np.ndarray:
+    """The driver's status code of every replicate: not converged, else inadmissible (:func:`admissible`),
+    else OK (:data:`csi.estimators.replicates.REPLICATE_OK` and siblings)."""
+    ok = admissible(theta, st)
+    code = np.where(ok, REPLICATE_OK, REPLICATE_INADMISSIBLE)
+    return np.where(~converged, REPLICATE_NOT_CONVERGED, code).astype(np.int8)
 
 
 def _check_ml_fit(fit: FitResult, what: str) -> Any:

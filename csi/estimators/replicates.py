@@ -40,6 +40,12 @@ OPS = ("~", "=~", "<~", "r2", "ind", "total", "index")
 """Operators of the statistics of a composite fit: path, loading, outer weight, R², indirect and total
 effect (the rows of ``FitResult.estimates``) and the 0-100 index."""
 
+REPLICATE_OK, REPLICATE_NOT_CONVERGED, REPLICATE_INADMISSIBLE = 0, 1, 2
+"""Status codes a replicate statistic may return instead of a convergence mask (the resampling driver's
+``OK``, ``NOT_CONVERGED``, ``INADMISSIBLE``).  Inadmissible: converged to a solution outside the parameter
+space (a Heywood case: a negative variance, a latent covariance matrix that is not positive definite;
+Kolenikov & Bollen 2012)."""
+
 SIGN_FLIPPABLE = ("~", "=~", "<~", "ind", "total")
 """Operators whose replicate values ``sign_change="individual"`` may flip."""
 

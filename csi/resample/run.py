@@ -200,6 +200,7 @@ def bootstrap(
         layout=layout,
         draws=draws,
         n_not_converged=int(reps.not_converged.sum()),
+        n_inadmissible=int(reps.inadmissible.sum()),
         n_singular=int(reps.singular.sum()),
         failed_policy=failed,
         sign_change=sign_change,

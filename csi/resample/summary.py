@@ -97,8 +97,9 @@ def header(boot: Any) -> list[tuple[str, str]]:
         ("Model", f"{fit.spec.name} ({fit.method})"),
         ("Observations", f"{fit.n:,}"),
         ("Resamples", f"{boot.n_resamples:,} ({kind} bootstrap" + (f", seed {seed})" if seed is not None else ")")),
-        ("Failed", f"{boot.n_failed} (not converged {boot.n_not_converged}, singular {boot.n_singular}; "
-                   f"{boot.failed_policy})"),
+        ("Failed", f"{boot.n_failed} (not converged {boot.n_not_converged}, "
+                   + (f"inadmissible {boot.n_inadmissible}, " if boot.n_inadmissible else "")
+                   + f"singular {boot.n_singular}; {boot.failed_policy})"),
         ("Intervals", f"{boot.ci}, {100 * boot.level:g}%; sign change: {boot.sign_change}"
                       + (f"; inner resamples: {boot.inner_resamples}" if boot.inner_resamples else "")),
     ]  # fmt: skip
