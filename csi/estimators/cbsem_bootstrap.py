@@ -105,13 +105,19 @@ class CBSEMStatistic:
 
 
 def cbsem_statistic(fit: FitResult, *, sign_change: str = "none", inner_resamples: int | None = None) -> CBSEMStatistic:
-    """The :class:`CBSEMStatistic` of a CB-SEM fit; only ML fits, without sign change or nested bootstrap."""
+    """The :class:`CBSEMStatistic` of a CB-SEM fit; only ML fits, without sign change or nested bootstrap.
+    A ``missing="fiml"`` fit is refitted by FIML in every replicate (:mod:`csi.estimators.cbsem_fiml_bootstrap`)."""
     _check_ml_fit(fit, "the CB-SEM bootstrap")
+    check_cbsem_options(sign_change, inner_resamples)
     if fit.options.get("missing") == "fiml":
-        raise EstimationError(
-            "the CB-SEM bootstrap resamples complete-data moments; a missing='fiml' fit cannot be bootstrapped yet "
-            "(use its observed-information standard errors, or refit with missing='listwise')"
-        )
+        from csi.estimators.cbsem_fiml_bootstrap import fiml_statistic
+
+        return fiml_statistic(fit)
+    return CBSEMStatistic(*_task(fit))
+
+
+def check_cbsem_options(sign_change: str, inner_resamples: int | None) -> None:
+    """Refuse the PLS-only bootstrap options for a CB-SEM fit."""
     if sign_change != "none":
         raise EstimationError(
             f"sign_change={sign_change!r} is a PLS correction; CB-SEM factors are oriented by their marker "
@@ -119,7 +125,6 @@ def cbsem_statistic(fit: FitResult, *, sign_change: str = "none", inner_resample
         )
     if inner_resamples is not None:
         raise EstimationError("the CB-SEM bootstrap has no nested bootstrap (studentized intervals); use PLS")
-    return CBSEMStatistic(*_task(fit))
 
 
 def admissible(theta: np.ndarray, st: Structure) -> np.ndarray:

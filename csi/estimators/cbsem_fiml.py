@@ -95,13 +95,16 @@ def loglik(mu: NDArray[np.float64], Sigma: NDArray[np.float64], pats: list[Patte
 
 
 def objective(
-    z: NDArray[np.float64], st: Structure, pats: list[Pattern], n: int
+    z: NDArray[np.float64], st: Structure, pats: list[Pattern], n: float, with_gradient: bool = True
 ) -> tuple[float, NDArray[np.float64] | None]:
-    """``F = -2 logl / N`` (without the 2 pi constant) and its gradient in ``z = (theta, mu)``; ``(inf, None)``
-    where Sigma is not positive definite."""
+    """``F = -2 logl / N`` (without the 2 pi constant) and its gradient in ``z = (theta, mu)`` (None when not
+    ``with_gradient``); ``(inf, None)`` where Sigma is not positive definite."""
     q = st.n_params
     theta, mu = z[:q], z[q:]
-    Sigma, U, V = factors(theta, st)
+    if with_gradient:
+        Sigma, U, V = factors(theta, st)
+    else:
+        Sigma = implied(theta, st)[0]
     p = Sigma.shape[0]
     Wf = np.zeros((p, p))
     gmu = np.zeros(p)
@@ -118,8 +121,11 @@ def objective(
         C = g.cov + np.outer(d, d)
         w = g.n / n
         F += w * (2.0 * np.sum(np.log(np.diag(chol))) + np.sum(Si * C))
-        Wf[np.ix_(o, o)] += w * (Si - Si @ C @ Si)
-        gmu[o] -= 2.0 * w * (Si @ d)
+        if with_gradient:
+            Wf[np.ix_(o, o)] += w * (Si - Si @ C @ Si)
+            gmu[o] -= 2.0 * w * (Si @ d)
+    if not with_gradient:
+        return float(F), None
     gtheta = 2.0 * np.einsum("lp,lp->l", U @ Wf, V) @ _indicator(st).T
     return float(F), np.concatenate([gtheta, gmu])
 
@@ -172,6 +178,9 @@ class FIMLProblem(MemberProblem):
 
     def objective(self, z, member):
         return objective(z, self.st, *member)
+
+    def value(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return self._each(z, idx, lambda x, m: objective(x, self.st, *m, with_gradient=False)[0]).reshape(len(idx))
 
     def information(self, z, member):
         return expected_information(z, self.st, *member)

@@ -218,6 +218,21 @@ def expected_information(z, st: Structure, lay: _Layout, groups: list[_Group]) -
 
 
 @dataclass(frozen=True)
+class GroupState:
+    """The fitted rows and solution of a multiple-group fit: items ``X (n, p)``, the rows of each group (in
+    ``GroupFit.groups`` order), parameter structure and layout, the estimates ``z`` and the stopping rule."""
+
+    X: NDArray[np.float64]
+    rows: tuple[NDArray[np.intp], ...]
+    structure: Structure
+    layout: _Layout
+    table: TableLayout
+    z: NDArray[np.float64]
+    tol: float
+    max_iter: int
+
+
+@dataclass(frozen=True)
 class GroupFit:
     """A multiple-group CB-SEM fit.
 
@@ -246,6 +261,8 @@ class GroupFit:
     iterations: int
     converged: bool
     method: str = "cbsem"
+    state: GroupState | None = field(default=None, repr=False)
+    """What the bootstrap needs to refit (:mod:`csi.estimators.cbsem_groups_bootstrap`)."""
 
     def summary(self) -> str:
         """Plain-text report: fit measures and the parameter table by group."""
@@ -286,7 +303,7 @@ def fit_groups(
     if len(levels) < 2:
         raise DataError(f"group column {group!r} has {len(levels)} level(s); a multiple-group model needs two or more")
     p = st.p
-    groups = []
+    groups, group_rows = [], []
     for lev in levels:
         rows = np.flatnonzero((labels == lev).to_numpy())
         Y = X[rows]
@@ -294,6 +311,7 @@ def fit_groups(
             raise DataError(f"group {lev!r} of {group!r} has {rows.size} rows; its {p} items need more than {p}")
         m = Y.mean(axis=0)
         groups.append(_Group(rows.size, m, (Y - m).T @ (Y - m) / rows.size))
+        group_rows.append(rows)
     lay = _Layout.of(st, len(groups), group_equal, labelled)
     z = np.zeros(lay.size)
     count = np.zeros(lay.size)
@@ -370,7 +388,8 @@ def fit_groups(
     values.update(rmsea_measures(chisq, df, N, groups=G))
     fm = pd.Series(values, name="value", dtype=float).rename_axis("measure")
     n = pd.Series([gr.n for gr in groups], index=pd.Index(levels, name=group), name="n")
-    return GroupFit(spec, group, levels, group_equal, n, table, fm, it, converged)
+    state = GroupState(X, tuple(group_rows), st, lay, layout, z, tol, max_iter)
+    return GroupFit(spec, group, levels, group_equal, n, table, fm, it, converged, state=state)
 
 
 def invariance_table(fits: dict[str, GroupFit]) -> pd.DataFrame:

@@ -72,6 +72,8 @@ class StatisticLayout:
     with_index: bool
     original: np.ndarray
     """The fit's own value of every statistic, in layout order."""
+    group: list[Any] | None = None
+    """The group of every statistic of a multiple-group fit (None otherwise)."""
 
     def __post_init__(self) -> None:
         self.original.flags.writeable = False

@@ -111,8 +111,10 @@ class BootstrapResult(CopiedTables):
         lower, upper = confidence_interval(self.ci, D, est, self.level, **opts)
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(D, axis=0) if len(D) else np.full(len(est), np.nan)
+        group = {} if self.layout.group is None else {"group": self.layout.group}  # a multiple-group fit's
         return pd.DataFrame(
             {
+                **group,
                 "lhs": self.layout.lhs,
                 "op": self.layout.op,
                 "rhs": self.layout.rhs,

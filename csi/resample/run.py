@@ -147,7 +147,18 @@ def bootstrap(
     Returns
     -------
     BootstrapResult
+        For a multiple-group CB-SEM fit (``group=``) rows are resampled within the groups and the
+        estimates table has a ``group`` column (:mod:`csi.resample.group_bootstrap`).
     """
+    from csi.estimators.cbsem_groups import GroupFit
+
+    if isinstance(fit, GroupFit):
+        from csi.resample.group_bootstrap import bootstrap_groups
+
+        return bootstrap_groups(
+            fit, n_resamples, seed, indices=indices, strata=strata, ci=ci, level=level, sign_change=sign_change,
+            failed=failed, n_jobs=n_jobs, progress=progress, inner_resamples=inner_resamples,
+        )  # fmt: skip
     check_fit(fit)
     workers = check_workers(n_jobs)
     est = estimator_of(fit)
@@ -217,6 +228,12 @@ DEFAULT_INNER_RESAMPLES = 100
 
 def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none") -> np.ndarray:
     """Leave-one-out statistics (n, q) of the bootstrap's statistic, for BCa acceleration."""
+    from csi.estimators.cbsem_groups import GroupFit
+
+    if isinstance(fit, GroupFit):
+        from csi.resample.group_bootstrap import jackknife_groups
+
+        return jackknife_groups(fit)
     statistic = estimator_of(fit).statistic(fit, sign_change=sign_change).jackknife()
     plan = JackknifePlan(fit.data.X.shape[0])
     size = BLOCK if estimator_of(fit).capabilities.block_batches else plan.block

@@ -84,6 +84,8 @@ def sections(boot: Any) -> tuple[list[tuple[str, pd.DataFrame]], list[str]]:
         if with_p:
             rows["p"] = [_p(v) for v in part["p_value"]]
         index = [label.format(lhs=r.lhs, rhs=r.rhs) for r in part.itertuples()]
+        if "group" in part.columns:  # a multiple-group fit: every row once per group
+            index = [f"{g}: {x}" for g, x in zip(part["group"], index, strict=True)]
         out.append((title, pd.DataFrame(rows, index=pd.Index(index))))
     return out, left
 
@@ -95,7 +97,7 @@ def header(boot: Any) -> list[tuple[str, str]]:
     kind = plan.get("kind", "ordinary")
     rows = [
         ("Model", f"{fit.spec.name} ({fit.method})"),
-        ("Observations", f"{fit.n:,}"),
+        ("Observations", f"{int(np.sum(fit.n)):,}"),
         ("Resamples", f"{boot.n_resamples:,} ({kind} bootstrap" + (f", seed {seed})" if seed is not None else ")")),
         ("Failed", f"{boot.n_failed} (not converged {boot.n_not_converged}, "
                    + (f"inadmissible {boot.n_inadmissible}, " if boot.n_inadmissible else "")
