@@ -92,8 +92,6 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
             raise EstimationError(f"--group and --group-equal need --method cbsem, not {args.method!r}")
         if args.group is None:
             raise EstimationError("--group-equal constrains parameters across groups; give --group COLUMN as well")
-        if getattr(args, "bootstrap", 0):
-            raise EstimationError("a multiple-group fit (--group) cannot be bootstrapped yet; drop --bootstrap")
         options["group"] = args.group
         options["group_equal"] = tuple(x.strip() for x in (args.group_equal or "").split(",") if x.strip())
     if args.missing == "fiml" and args.method != "cbsem":
@@ -104,6 +102,20 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
     )
 
 
+def write_group_results(out: str, fit: GroupFit, boot: csi.BootstrapResult | None) -> None:
+    """A multiple-group fit's tables (and its bootstrap's) as CSV files in ``out``."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    fit.estimates.to_csv(folder / "estimates.csv", index=False)
+    fit.fit_measures.to_csv(folder / "fit_measures.csv")
+    names = ["estimates.csv", "fit_measures.csv"]
+    if boot is not None:
+        boot.estimates.to_csv(folder / "bootstrap.csv", index=False)
+        boot.draws.to_csv(folder / "draws.csv")
+        names += ["bootstrap.csv", "draws.csv"]
+    print(f"\nWrote {len(names)} files to {out}: {', '.join(names)}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Fit, print, optionally bootstrap and write."""
     if args.out:
@@ -112,12 +124,12 @@ def run(args: argparse.Namespace) -> int:
     spec = fit.spec
     print(fit.summary())
     if isinstance(fit, GroupFit):
+        boot = None
+        if args.bootstrap:
+            boot, seconds = run_bootstrap(fit, args.bootstrap, args.seed, ci=args.ci, level=args.level)
+            print(section("Bootstrap", boot_line(boot, seconds) + "\n\n" + boot.summary()))
         if args.out:
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            fit.estimates.to_csv(out / "estimates.csv", index=False)
-            fit.fit_measures.to_csv(out / "fit_measures.csv")
-            print(f"\nWrote 2 files to {args.out}: estimates.csv, fit_measures.csv")
+            write_group_results(args.out, fit, boot)
         return EXIT_OK
     index = index_or_note(fit)
     if index is not None:
