@@ -7,7 +7,9 @@ weighted covariance matrices come from one product
 (:func:`csi.core.moments.resample_moments`) and the ML discrepancy is then
 minimised for all of them at once by Fisher scoring
 (:func:`csi.estimators.cbsem_kernel.fisher_scoring`) started from the original
-estimates, which near the optimum converges in a few steps.  The resampling
+estimates, which near the optimum converges in a few steps (objective and
+gradient from the numba kernel of :mod:`csi.estimators.cbsem_compiled` unless
+``CSI_BOOTSTRAP_ENGINE=numpy``).  The resampling
 driver (:mod:`csi.resample.driver`) runs :class:`CBSEMStatistic` over blocks
 of the plan in worker processes; a block's result does not depend on which
 worker ran it, so a seed gives byte-identical draws for any ``n_jobs``.
@@ -28,6 +30,7 @@ from csi.core.index import index_0_100
 from csi.core.moments import cov_to_corr, resample_moments
 from csi.errors import EstimationError
 from csi.estimators.cbsem import block_weights
+from csi.estimators.cbsem_compiled import available as compiled_available
 from csi.estimators.cbsem_kernel import PSI, THETA, ScoringResult, Structure, fisher_scoring, implied, observed_hessian
 from csi.estimators.cbsem_table import TableLayout
 from csi.estimators.replicates import (
@@ -65,7 +68,8 @@ class _Task:
         finite = np.all(np.isfinite(covs), axis=(-2, -1)) & np.all(sd > 0, axis=-1)
         covs = np.where(finite[:, None, None], covs, np.eye(covs.shape[-1]))  # placeholder, discarded below
         res = fisher_scoring(
-            self.theta, covs, self.structure, tol=self.tol, max_iter=self.max_iter, hessian0=self.hessian0
+            self.theta, covs, self.structure, tol=self.tol, max_iter=self.max_iter, hessian0=self.hessian0,
+            compiled=compiled_available(),
         )
         est, _ = self.layout.values(res.theta, self.structure)
         cols = [est]
@@ -188,7 +192,7 @@ def cbsem_replicates(fit: FitResult, covs: np.ndarray) -> ScoringResult:
     state = _check_ml_fit(fit, "cbsem_replicates")
     return fisher_scoring(
         state.theta, covs, state.structure, tol=float(fit.options["tol"]), max_iter=int(fit.options["max_iter"]),
-        hessian0=observed_hessian(state.theta, fit.moments, state.structure)[3],
+        hessian0=observed_hessian(state.theta, fit.moments, state.structure)[3], compiled=compiled_available(),
     )  # fmt: skip
 
 

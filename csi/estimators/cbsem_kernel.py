@@ -355,6 +355,7 @@ def fisher_scoring(
     hessian0: NDArray[np.float64] | None = None,
     refresh_rate: float = 0.25,
     newton_below: float = 1.0,
+    compiled: bool = False,
 ) -> ScoringResult:
     """Minimise the ML discrepancy by Fisher scoring and (quasi-)Newton steps, with step halving.
 
@@ -379,14 +380,24 @@ def fisher_scoring(
         As :func:`csi.estimators.cbsem_newton.minimise`: stop at a step below ``tol`` (the estimates are then
         within about ``tol`` of the exact minimiser), replicates that hit ``max_iter`` are flagged not
         converged.
+    compiled
+        Objective and gradient from the numba kernel of :mod:`csi.estimators.cbsem_compiled` (the
+        bootstrap's replicates; equal to the NumPy kernels to rounding).
 
     Returns
     -------
     ScoringResult
     """
     S = np.asarray(S, dtype=np.float64)
+    Sf = S.reshape((-1,) + S.shape[-2:])
+    if compiled:
+        from csi.estimators.cbsem_compiled import CompiledMLProblem
+
+        problem: _MLProblem = CompiledMLProblem(Sf, st)
+    else:
+        problem = _MLProblem(Sf, st)
     return minimise(
-        theta0, _MLProblem(S.reshape((-1,) + S.shape[-2:]), st), S.shape[:-2], tol=tol, max_iter=max_iter,
+        theta0, problem, S.shape[:-2], tol=tol, max_iter=max_iter,
         metric0=hessian0, refresh_rate=refresh_rate, newton_below=newton_below,
     )  # fmt: skip
 
