@@ -183,7 +183,7 @@ def bootstrap(
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         check_memory(n, B, statistic.width, chunk_size, workers, inner_resamples)
-        if inner_resamples:
+        if inner_resamples or getattr(statistic, "mi", False):  # nested draws, or fresh imputations
             statistic.inner_root = seed_sequence(seed) if isinstance(plan, FixedPlan) else plan._root
         backend: Any = Threads(workers)
         long_run = B * n > 5_000_000
