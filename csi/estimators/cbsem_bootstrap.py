@@ -83,7 +83,9 @@ class _Task:
 
 
 class CBSEMStatistic:
-    """The replicate statistic of a CB-SEM fit for :func:`csi.resample.driver.run_plan` (picklable).
+    """The replicate statistic of a CB-SEM fit for :func:`csi.resample.driver.run_plan` (picklable): runs a
+    task's ``statistics(counts) -> (stats, status)`` (complete-data ML here, FIML or multiple groups in
+    :mod:`csi.estimators.cbsem_fiml_bootstrap` and :mod:`csi.estimators.cbsem_groups_bootstrap`).
 
     One Fisher-scoring batch is one chunk, so chunks must be the plan's blocks (a replicate's iterations end
     when its whole batch has converged): the estimator declares ``block_batches``.
@@ -91,7 +93,7 @@ class CBSEMStatistic:
 
     what = "CB-SEM"
 
-    def __init__(self, task: _Task, layout: StatisticLayout) -> None:
+    def __init__(self, task: Any, layout: StatisticLayout) -> None:
         self.task = task
         self.layout = layout
         self.width = len(layout.labels)

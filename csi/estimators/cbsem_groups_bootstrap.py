@@ -17,11 +17,10 @@ parameters, intercepts and latent means), labelled ``"<group>: lhs op rhs"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from csi.estimators.cbsem_bootstrap import admissible
+from csi.estimators.cbsem_bootstrap import CBSEMStatistic, admissible
 from csi.estimators.cbsem_groups import GroupFit, GroupsProblem, GroupState, _Group
 from csi.estimators.cbsem_newton import minimise
 from csi.estimators.replicates import REPLICATE_INADMISSIBLE, REPLICATE_NOT_CONVERGED, REPLICATE_OK, StatisticLayout
@@ -78,28 +77,6 @@ class GroupsTask:
         return stats, status.astype(np.int8)
 
 
-class GroupsStatistic:
-    """The replicate statistic of a multiple-group fit for :func:`csi.resample.driver.run_plan` (picklable);
-    a chunk is one batch of the Newton loop, so chunks are the plan's blocks."""
-
-    what = "CB-SEM"
-
-    def __init__(self, task: GroupsTask, layout: StatisticLayout) -> None:
-        self.task = task
-        self.layout = layout
-        self.width = len(layout.labels)
-
-    def prepare(self, plan: Any) -> None:
-        pass
-
-    def evaluate(self, plan: Any, a: int, b: int, out: np.ndarray | None = None) -> tuple[Any, Any, None]:
-        stats, status = self.task.statistics(plan.counts(a, b))
-        return stats, status, None
-
-    def jackknife(self) -> GroupsStatistic:
-        return self
-
-
 def group_labels(fit: GroupFit) -> np.ndarray:
     """Each fitted row's group (the strata of the bootstrap), in the fitted rows' order."""
     out = np.empty(fit.state.X.shape[0], dtype=object)
@@ -108,8 +85,9 @@ def group_labels(fit: GroupFit) -> np.ndarray:
     return out
 
 
-def groups_statistic(fit: GroupFit) -> GroupsStatistic:
-    """The :class:`GroupsStatistic` of a multiple-group fit (see the module docstring)."""
+def groups_statistic(fit: GroupFit) -> CBSEMStatistic:
+    """The replicate statistic of a multiple-group fit (see the module docstring): a
+    :class:`~csi.estimators.cbsem_bootstrap.CBSEMStatistic` running a :class:`GroupsTask`."""
     S = fit.state
     one = GroupsProblem(S.structure, S.layout, [GroupsTask(S, np.empty(0))._moments(np.ones(S.X.shape[0]))])
     metric0 = one.observed(S.z[None, :], np.array([0]))[0]
@@ -117,7 +95,7 @@ def groups_statistic(fit: GroupFit) -> GroupsStatistic:
     lhs, op, rhs, grp = list(t["lhs"]), list(t["op"]), list(t["rhs"]), list(t["group"])
     labels = [f"{g}: {parameter_label(a, o, b)}" for g, a, o, b in zip(grp, lhs, op, rhs, strict=True)]
     layout = StatisticLayout(labels, lhs, op, rhs, False, np.array(t["estimate"], dtype=float), group=grp)
-    return GroupsStatistic(GroupsTask(S, metric0), layout)
+    return CBSEMStatistic(GroupsTask(S, metric0), layout)  # type: ignore[arg-type]
 
 
-__all__ = ["GroupsStatistic", "GroupsTask", "group_labels", "groups_statistic"]
+__all__ = ["GroupsTask", "group_labels", "groups_statistic"]
