@@ -95,7 +95,7 @@ def groups_statistic(fit: GroupFit) -> CBSEMStatistic:
     lhs, op, rhs, grp = list(t["lhs"]), list(t["op"]), list(t["rhs"]), list(t["group"])
     labels = [f"{g}: {parameter_label(a, o, b)}" for g, a, o, b in zip(grp, lhs, op, rhs, strict=True)]
     layout = StatisticLayout(labels, lhs, op, rhs, False, np.array(t["estimate"], dtype=float), group=grp)
-    return CBSEMStatistic(GroupsTask(S, metric0), layout)  # type: ignore[arg-type]
+    return CBSEMStatistic(GroupsTask(S, metric0), layout)
 
 
 __all__ = ["GroupsTask", "group_labels", "groups_statistic"]
