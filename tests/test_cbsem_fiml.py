@@ -99,6 +99,4 @@ def test_fiml_errors(fiml, pd_missing):
     with pytest.raises(EstimationError, match="obj"):
         csi.fit(PD_MODEL, pd_missing, method="cbsem", missing="fiml", obj="ULS")
     with pytest.raises(EstimationError, match="fiml"):
-        csi.bootstrap(fiml, 10, seed=1)
-    with pytest.raises(EstimationError, match="fiml"):
         csi.modification_indices(fiml)

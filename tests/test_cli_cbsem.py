@@ -49,10 +49,33 @@ def test_fit_groups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     for bad, message in [
         (["--group-equal", "slopes"], "unknown group_equal 'slopes'"),
-        (["--bootstrap", "100"], "cannot be bootstrapped"),
     ]:
         assert main([*args[:-2], *bad]) == 2
         err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("csi: error:")]
         assert len(err) == 1 and message in err[0]
     assert main(["fit", str(model), data, "--method", "cbsem", "--group-equal", "loadings"]) == 2
     assert "give --group" in capsys.readouterr().err
+
+
+def test_bootstrap_groups_and_fiml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``csi bootstrap`` of a multiple-group fit (rows resampled within schools) writes its tables; a strata
+    column on top of the groups is one error line; ``csi fit --bootstrap`` of a FIML fit runs."""
+    model = tmp_path / "hs.lav"
+    model.write_text(HS)
+    data = str(reference_file("holzinger_swineford_1939.csv"))
+    args = [str(model), data, "--method", "cbsem", "--group", "school", "--group-equal", "loadings"]
+    out_dir = tmp_path / "boot"
+    assert main(["bootstrap", *args, "--resamples", "8", "--seed", "1", "--out", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "stratified bootstrap" in out and "Pasteur: visual =~ x2" in out
+    boot = pd.read_csv(out_dir / "bootstrap.csv")
+    assert set(boot["group"]) == {"Pasteur", "Grant-White"} and len(pd.read_csv(out_dir / "draws.csv")) == 8
+    assert main(["bootstrap", *args, "--resamples", "8", "--strata", "school"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("csi: error:")]
+    assert len(err) == 1 and "within its groups" in err[0]
+    pd_model = tmp_path / "pd.lav"
+    pd_model.write_text(PD_MODEL)
+    missing = str(reference_file("political_democracy_missing.csv"))
+    assert main(["fit", str(pd_model), missing, "--method", "cbsem", "--missing", "fiml", "--bootstrap", "4",
+                 "--seed", "2"]) == 0  # fmt: skip
+    assert "Bootstrap: 4 resamples" in capsys.readouterr().out

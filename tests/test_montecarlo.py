@@ -14,7 +14,7 @@ from csi.bench import montecarlo
 from csi.bench.montecarlo import headline, run_study, summarise
 from csi.bench.resample import bootstrap_paths_index, cbsem_replicates, percentile_interval, statistics
 from csi.core.moments import moments
-from csi.errors import CSIError, EstimationError
+from csi.errors import AdmissibilityWarning, CSIError, EstimationError
 from csi.estimators import ESTIMATORS, Estimator
 from csi.resample.plans import OrdinaryPlan
 
@@ -71,14 +71,22 @@ def acsi_cbsem() -> csi.FitResult:
 
 
 def test_cbsem_kernel_replicates_are_csi_bootstraps(acsi_cbsem) -> None:
-    """Same seed: the kernel's ML replicates are csi.bootstrap's (every table row and index), and each
-    replicate's standardised paths are those of a fresh CB-SEM fit (semopy + polish) to the resampled rows."""
+    """Same seed: the kernel's ML replicates are csi.bootstrap's with failed="keep" (every table row and index;
+    the study keeps inadmissible replicates, as it keeps inadmissible fits, and flags neither), under the
+    default failed="drop" those of the inadmissible replicates only, and each replicate's standardised paths
+    are those of a fresh CB-SEM fit (semopy + polish) to the resampled rows."""
     fit = acsi_cbsem
     B, seed = 70, 21  # two 64-blocks, the second partial
     paths, index = bootstrap_paths_index(fit, B, seed)
-    boot = csi.bootstrap(fit, B, seed=seed, n_jobs=1, progress=False)
+    with pytest.warns(AdmissibilityWarning):
+        boot = csi.bootstrap(fit, B, seed=seed, n_jobs=1, progress=False, failed="keep")
     names = fit.spec.construct_names
     np.testing.assert_array_equal(index, boot.draws[[f"{c} index {c}" for c in names]].to_numpy())
+    with pytest.warns(AdmissibilityWarning):
+        dropped = csi.bootstrap(fit, B, seed=seed, n_jobs=1, progress=False)
+    gone = np.isnan(dropped.draws.to_numpy()).all(axis=1)
+    assert gone.sum() == dropped.n_inadmissible > 0
+    np.testing.assert_array_equal(dropped.draws.to_numpy()[~gone], boot.draws.to_numpy()[~gone])
     plan = OrdinaryPlan(fit.n, B, seed)
     means, covs = moments_of(fit, plan.counts())
     res = cbsem_replicates(fit, covs)
@@ -252,7 +260,8 @@ def test_cbsem_in_the_study_has_intervals_equal_to_direct_computation() -> None:
     rep = a[a["rep"] == 0].set_index("parameter")
     labels = list(spec.path_labels())
     np.testing.assert_allclose(rep.loc[labels, "estimate"], [fit.paths.loc[p.target, p.source] for p in spec.paths])
-    boot = csi.bootstrap(fit, 20, seed=boot_seed, n_jobs=1, progress=False)
+    # The study keeps inadmissible replicates (it flags fits, not replicates): compare with failed="keep".
+    boot = csi.bootstrap(fit, 20, seed=boot_seed, n_jobs=1, progress=False, failed="keep")
     constructs = [c for c in spec.construct_names if f"{c} index" in rep.index]
     lo, hi = percentile_interval(boot.draws[[f"{c} index {c}" for c in constructs]].to_numpy())
     np.testing.assert_array_equal(rep.loc[[f"{c} index" for c in constructs], "ci_lower"], lo)

@@ -10,7 +10,8 @@ from typing import Any
 import csi
 from csi.cli._common import CI_KINDS, EXIT_OK, boot_line, count, in_unit_interval, index_or_note, run_bootstrap
 from csi.cli._data import read_survey
-from csi.cli.fit import fit_from_args, model_data_options
+from csi.cli.fit import fit_from_args, model_data_options, write_group_results
+from csi.estimators.cbsem_groups import GroupFit
 from csi.resample.options import MIN_INNER_RESAMPLES
 from csi.resample.statistics import SIGN_CHANGES
 from csi.results.export import write_results
@@ -67,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     print(boot_line(boot, seconds))
     print()
     print(boot.summary())
+    if isinstance(fit, GroupFit):
+        if args.out:
+            write_group_results(args.out, fit, boot)
+        return EXIT_OK
     if args.out:
         index = index_or_note(fit)
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "bootstrap": args.resamples,

@@ -97,8 +97,6 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
         # Which methods take groups is the estimator's to say (it rejects options it does not have).
         if args.group is None:
             raise EstimationError("--group-equal constrains parameters across groups; give --group COLUMN as well")
-        if getattr(args, "bootstrap", 0):
-            raise EstimationError("a multiple-group fit (--group) cannot be bootstrapped yet; drop --bootstrap")
         options["group"] = args.group
         options["group_equal"] = tuple(x.strip() for x in (args.group_equal or "").split(",") if x.strip())
     if getattr(args, "hoc", None) is not None:
@@ -109,17 +107,26 @@ def fit_from_args(args: argparse.Namespace) -> csi.FitResult:
     )
 
 
-def write_group_results(out: str, fit: GroupFit, *, overwrite: bool = False) -> list[str]:
-    """Write a multiple-group fit's estimates and fit measures as one sealed results folder."""
+def write_group_results(
+    out: str, fit: GroupFit, boot: csi.BootstrapResult | None, *, overwrite: bool = False
+) -> list[str]:
+    """A multiple-group fit's tables (and its bootstrap's) as one sealed results folder."""
+    kinds = {"estimates.csv": "parameter estimates of every group (CSV)",
+             "fit_measures.csv": "chi-square, CFI, RMSEA and the other fit measures (CSV)"}  # fmt: skip
+    if boot is not None:
+        kinds["bootstrap.csv"] = "bootstrap standard errors and intervals of every group's estimates (CSV)"
+        kinds["draws.csv"] = "every bootstrap replicate of every estimate (CSV)"
 
     def fill(folder: Path) -> dict[str, str]:
         to_csv(fit.estimates, folder / "estimates.csv", index=False)
         to_csv(fit.fit_measures.to_frame(), folder / "fit_measures.csv", index=True)
-        return {"estimates.csv": "parameter estimates of every group (CSV)",
-                "fit_measures.csv": "chi-square, CFI, RMSEA and the other fit measures (CSV)"}  # fmt: skip
+        if boot is not None:
+            to_csv(boot.estimates, folder / "bootstrap.csv", index=False)
+            to_csv(boot.draws, folder / "draws.csv", index=True)
+        return kinds
 
     write_folder(out, fill, {"kind": "csi multiple-group CB-SEM fit"}, overwrite=overwrite)
-    return ["estimates.csv", "fit_measures.csv", MANIFEST]
+    return [*kinds, MANIFEST]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,8 +137,12 @@ def run(args: argparse.Namespace) -> int:
     spec = fit.spec
     print(fit.summary())
     if isinstance(fit, GroupFit):
+        boot = None
+        if args.bootstrap:
+            boot, seconds = run_bootstrap(fit, args.bootstrap, args.seed, ci=args.ci, level=args.level)
+            print(section("Bootstrap", boot_line(boot, seconds) + "\n\n" + boot.summary()))
         if args.out:
-            names = write_group_results(args.out, fit, overwrite=args.overwrite)
+            names = write_group_results(args.out, fit, boot, overwrite=args.overwrite)
             print(f"\nWrote {len(names)} files to {args.out}: {', '.join(names)}")
         return EXIT_OK
     index = index_or_note(fit)

@@ -283,7 +283,9 @@ class CBSEM(Estimator):
         table = pd.concat([table[~derived], means, table[derived]], ignore_index=True)
         scores = pd.DataFrame(regression_scores(X, sol.mu, sol.theta, st), index=prepared.row_labels,
                               columns=fit.scores.columns)  # fmt: skip
-        return replace(fit, parameter_table=table, fit_measures=fiml_fit_measures(sol, st, n, p), scores=scores)
+        state = CBSEMState(st, sol.theta, fit.cbsem_state.layout, sol.mu, X)
+        return replace(fit, parameter_table=table, fit_measures=fiml_fit_measures(sol, st, n, p), scores=scores,
+                       cbsem_state=state)  # fmt: skip
 
     def _ml(self, spec: ModelSpec, X: np.ndarray, S: np.ndarray) -> tuple[Any, Structure, np.ndarray, int, bool]:
         """ML estimates: csi's Newton/Fisher-scoring kernel from semopy's start rules; semopy's optimiser
@@ -545,9 +547,12 @@ class CBSEMFitResult(FitResult):
 
 @dataclass(frozen=True)
 class CBSEMState:
-    """What a CB-SEM bootstrap needs to re-estimate: structure, estimates, table layout."""
+    """What a CB-SEM bootstrap needs to re-estimate: structure, estimates, table layout; for a FIML fit also
+    the item intercepts and the items with their holes (NaN), one row per fitted row."""
 
     structure: Structure
     theta: np.ndarray
     layout: TableLayout
+    mu: np.ndarray | None = None
+    raw: np.ndarray | None = None
 

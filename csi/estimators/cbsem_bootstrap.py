@@ -7,7 +7,9 @@ weighted covariance matrices come from one product
 (:func:`csi.core.moments.resample_moments`) and the ML discrepancy is then
 minimised for all of them at once by Fisher scoring
 (:func:`csi.estimators.cbsem_kernel.fisher_scoring`) started from the original
-estimates, which near the optimum converges in a few steps.  The resampling
+estimates, which near the optimum converges in a few steps (objective and
+gradient from the numba kernel of :mod:`csi.estimators.cbsem_compiled` unless
+``CSI_BOOTSTRAP_ENGINE=numpy``).  The resampling
 driver (:mod:`csi.resample.driver`) runs :class:`CBSEMStatistic` over blocks
 of the plan in worker processes; a block's result does not depend on which
 worker ran it, so a seed gives byte-identical draws for any ``n_jobs``.
@@ -28,9 +30,17 @@ from csi.core.index import index_0_100
 from csi.core.moments import cov_to_corr, resample_moments
 from csi.errors import EstimationError
 from csi.estimators.cbsem import block_weights
+from csi.estimators.cbsem_compiled import available as compiled_available
 from csi.estimators.cbsem_kernel import PSI, THETA, ScoringResult, Structure, fisher_scoring, implied, observed_hessian
 from csi.estimators.cbsem_table import TableLayout
-from csi.estimators.replicates import StatisticLayout, _bounds, fit_index
+from csi.estimators.replicates import (
+    REPLICATE_INADMISSIBLE,
+    REPLICATE_NOT_CONVERGED,
+    REPLICATE_OK,
+    StatisticLayout,
+    _bounds,
+    fit_index,
+)
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 
@@ -51,13 +61,15 @@ class _Task:
     hessian0: np.ndarray
 
     def statistics(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, q) statistics and (B,) convergence of the resamples with draw frequencies ``counts (B, n)``."""
+        """(B, q) statistics and (B,) status codes (:func:`replicate_status`) of the resamples with draw
+        frequencies ``counts (B, n)``."""
         means, covs = resample_moments(self.X, counts, self.weights)
         corr, sd = cov_to_corr(covs)
         finite = np.all(np.isfinite(covs), axis=(-2, -1)) & np.all(sd > 0, axis=-1)
         covs = np.where(finite[:, None, None], covs, np.eye(covs.shape[-1]))  # placeholder, discarded below
         res = fisher_scoring(
-            self.theta, covs, self.structure, tol=self.tol, max_iter=self.max_iter, hessian0=self.hessian0
+            self.theta, covs, self.structure, tol=self.tol, max_iter=self.max_iter, hessian0=self.hessian0,
+            compiled=compiled_available(),
         )
         est, _ = self.layout.values(res.theta, self.structure)
         cols = [est]
@@ -67,11 +79,13 @@ class _Task:
                 cols.append(index_0_100(w / sd, means, *self.bounds, self.spec.block_mask))
         stats = np.concatenate(cols, axis=-1)
         stats[~finite] = np.nan
-        return stats, res.converged & finite
+        return stats, replicate_status(res.theta, res.converged & finite, self.structure)
 
 
 class CBSEMStatistic:
-    """The replicate statistic of a CB-SEM fit for :func:`csi.resample.driver.run_plan` (picklable).
+    """The replicate statistic of a CB-SEM fit for :func:`csi.resample.driver.run_plan` (picklable): runs a
+    task's ``statistics(counts) -> (stats, status)`` (complete-data ML here, FIML or multiple groups in
+    :mod:`csi.estimators.cbsem_fiml_bootstrap` and :mod:`csi.estimators.cbsem_groups_bootstrap`).
 
     One Fisher-scoring batch is one chunk, so chunks must be the plan's blocks (a replicate's iterations end
     when its whole batch has converged): the estimator declares ``block_batches``.
@@ -79,7 +93,7 @@ class CBSEMStatistic:
 
     what = "CB-SEM"
 
-    def __init__(self, task: _Task, layout: StatisticLayout) -> None:
+    def __init__(self, task: Any, layout: StatisticLayout) -> None:
         self.task = task
         self.layout = layout
         self.width = len(layout.labels)
@@ -97,13 +111,19 @@ class CBSEMStatistic:
 
 
 def cbsem_statistic(fit: FitResult, *, sign_change: str = "none", inner_resamples: int | None = None) -> CBSEMStatistic:
-    """The :class:`CBSEMStatistic` of a CB-SEM fit; only ML fits, without sign change or nested bootstrap."""
+    """The :class:`CBSEMStatistic` of a CB-SEM fit; only ML fits, without sign change or nested bootstrap.
+    A ``missing="fiml"`` fit is refitted by FIML in every replicate (:mod:`csi.estimators.cbsem_fiml_bootstrap`)."""
     _check_ml_fit(fit, "the CB-SEM bootstrap")
+    check_cbsem_options(sign_change, inner_resamples)
     if fit.options.get("missing") == "fiml":
-        raise EstimationError(
-            "the CB-SEM bootstrap resamples complete-data moments; a missing='fiml' fit cannot be bootstrapped yet "
-            "(use its observed-information standard errors, or refit with missing='listwise')"
-        )
+        from csi.estimators.cbsem_fiml_bootstrap import fiml_statistic
+
+        return fiml_statistic(fit)
+    return CBSEMStatistic(*_task(fit))
+
+
+def check_cbsem_options(sign_change: str, inner_resamples: int | None) -> None:
+    """Refuse the PLS-only bootstrap options for a CB-SEM fit."""
     if sign_change != "none":
         raise EstimationError(
             f"sign_change={sign_change!r} is a PLS correction; CB-SEM factors are oriented by their marker "
@@ -111,7 +131,6 @@ def cbsem_statistic(fit: FitResult, *, sign_change: str = "none", inner_resample
         )
     if inner_resamples is not None:
         raise EstimationError("the CB-SEM bootstrap has no nested bootstrap (studentized intervals); use PLS")
-    return CBSEMStatistic(*_task(fit))
 
 
 def admissible(theta: np.ndarray, st: Structure) -> np.ndarray:
@@ -124,6 +143,14 @@ def admissible(theta: np.ndarray, st: Structure) -> np.ndarray:
         finite = np.all(np.isfinite(Phi), axis=(-2, -1))
         eig = np.linalg.eigvalsh(np.where(finite[..., None, None], Phi, np.eye(st.m)))[..., 0]
     return ok & finite & (eig > 0)
+
+
+def replicate_status(theta: np.ndarray, converged: np.ndarray, st: Structure) -> np.ndarray:
+    """The driver's status code of every replicate: not converged, else inadmissible (:func:`admissible`),
+    else OK (:data:`csi.estimators.replicates.REPLICATE_OK` and siblings)."""
+    ok = admissible(theta, st)
+    code = np.where(ok, REPLICATE_OK, REPLICATE_INADMISSIBLE)
+    return np.where(~converged, REPLICATE_NOT_CONVERGED, code).astype(np.int8)
 
 
 def _check_ml_fit(fit: FitResult, what: str) -> Any:
@@ -167,7 +194,7 @@ def cbsem_replicates(fit: FitResult, covs: np.ndarray) -> ScoringResult:
     state = _check_ml_fit(fit, "cbsem_replicates")
     return fisher_scoring(
         state.theta, covs, state.structure, tol=float(fit.options["tol"]), max_iter=int(fit.options["max_iter"]),
-        hessian0=observed_hessian(state.theta, fit.moments, state.structure)[3],
+        hessian0=observed_hessian(state.theta, fit.moments, state.structure)[3], compiled=compiled_available(),
     )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 from csi.core.missing import em_moments
 from csi.errors import DataError, EstimationError
 from csi.estimators.cbsem_kernel import Structure, _indicator, factors, fisher_scoring, implied
+from csi.estimators.cbsem_newton import MemberProblem, central_hessian, minimise
 from csi.spec.model import ModelSpec
 
 LOG2PI = float(np.log(2 * np.pi))
@@ -51,10 +52,12 @@ class Pattern:
     rows: NDArray[np.intp]
     mean: NDArray[np.float64]
     cov: NDArray[np.float64]
+    weight: float | None = None
+    """Rows counted with frequencies (a bootstrap resample): their total; None: every row once."""
 
     @property
-    def n(self) -> int:
-        return int(self.rows.size)
+    def n(self) -> float:
+        return int(self.rows.size) if self.weight is None else self.weight
 
 
 def patterns(X: NDArray[np.float64]) -> list[Pattern]:
@@ -92,13 +95,16 @@ def loglik(mu: NDArray[np.float64], Sigma: NDArray[np.float64], pats: list[Patte
 
 
 def objective(
-    z: NDArray[np.float64], st: Structure, pats: list[Pattern], n: int
+    z: NDArray[np.float64], st: Structure, pats: list[Pattern], n: float, with_gradient: bool = True
 ) -> tuple[float, NDArray[np.float64] | None]:
-    """``F = -2 logl / N`` (without the 2 pi constant) and its gradient in ``z = (theta, mu)``; ``(inf, None)``
-    where Sigma is not positive definite."""
+    """``F = -2 logl / N`` (without the 2 pi constant) and its gradient in ``z = (theta, mu)`` (None when not
+    ``with_gradient``); ``(inf, None)`` where Sigma is not positive definite."""
     q = st.n_params
     theta, mu = z[:q], z[q:]
-    Sigma, U, V = factors(theta, st)
+    if with_gradient:
+        Sigma, U, V = factors(theta, st)
+    else:
+        Sigma = implied(theta, st)[0]
     p = Sigma.shape[0]
     Wf = np.zeros((p, p))
     gmu = np.zeros(p)
@@ -115,26 +121,84 @@ def objective(
         C = g.cov + np.outer(d, d)
         w = g.n / n
         F += w * (2.0 * np.sum(np.log(np.diag(chol))) + np.sum(Si * C))
-        Wf[np.ix_(o, o)] += w * (Si - Si @ C @ Si)
-        gmu[o] -= 2.0 * w * (Si @ d)
+        if with_gradient:
+            Wf[np.ix_(o, o)] += w * (Si - Si @ C @ Si)
+            gmu[o] -= 2.0 * w * (Si @ d)
+    if not with_gradient:
+        return float(F), None
     gtheta = 2.0 * np.einsum("lp,lp->l", U @ Wf, V) @ _indicator(st).T
     return float(F), np.concatenate([gtheta, gmu])
 
 
 def hessian(z: NDArray[np.float64], st: Structure, pats: list[Pattern], n: int, h: float = 1e-5) -> NDArray[np.float64]:
     """Hessian of :func:`objective` by central differences of its analytic gradient (relative step ``h``)."""
-    k = z.size
-    H = np.empty((k, k))
-    for j in range(k):
-        step = h * max(1.0, abs(z[j]))
-        e = np.zeros(k)
-        e[j] = step
-        gp = objective(z + e, st, pats, n)[1]
-        gm = objective(z - e, st, pats, n)[1]
-        if gp is None or gm is None:
-            raise EstimationError("the FIML Hessian could not be evaluated: the model-implied covariance is singular")
-        H[:, j] = (gp - gm) / (2 * step)
-    return (H + H.T) / 2
+    H = central_hessian(z, lambda x: objective(x, st, pats, n)[1], h)
+    if H is None:
+        raise EstimationError("the FIML Hessian could not be evaluated: the model-implied covariance is singular")
+    return H
+
+
+def expected_information(z: NDArray[np.float64], st: Structure, pats: list[Pattern], n: int) -> NDArray[np.float64]:
+    """Expected Hessian of :func:`objective` in ``z = (theta, mu)`` (Fisher scoring's metric).
+
+    Per pattern, as for complete data but on the observed items (Savalei 2010):
+    ``sum_g n_g/N tr(S_oo^-1 G_k,oo S_oo^-1 G_l,oo)`` for the covariance parameters (through the rank-two
+    factors, :func:`csi.estimators.cbsem_kernel.score_information`), ``2 sum_g n_g/N E_o' S_oo^-1 E_o`` for the
+    intercepts, and no cross terms (the expected mean residual is zero).
+    """
+    q = st.n_params
+    theta = z[:q]
+    Sigma, U, V = factors(theta, st)
+    p = Sigma.shape[0]
+    ind = _indicator(st)
+    Hl = np.zeros((st.param.size, st.param.size))
+    Hmu = np.zeros((p, p))
+    for g in pats:
+        o = g.observed
+        Si = np.linalg.inv(Sigma[np.ix_(o, o)])
+        Uo, Vo = U[:, o], V[:, o]
+        US, VS = Uo @ Si, Vo @ Si
+        A, B, C = US @ Uo.T, US @ Vo.T, VS @ Vo.T
+        w = g.n / n
+        Hl += 2.0 * w * (A * C + B * B.T)
+        Hmu[np.ix_(o, o)] += 2.0 * w * Si
+    H = np.zeros((q + p, q + p))
+    H[:q, :q] = ind @ Hl @ ind.T
+    H[q:, q:] = Hmu
+    return H
+
+
+@dataclass(frozen=True)
+class FIMLProblem(MemberProblem):
+    """The FIML discrepancy of a batch of data sets (``members``: each one's patterns and row count) for
+    :func:`csi.estimators.cbsem_newton.minimise`: one fit is a batch of one, a bootstrap block its replicates."""
+
+    st: Structure
+    members: list[tuple[list[Pattern], float]]
+
+    def objective(self, z, member):
+        return objective(z, self.st, *member)
+
+    def value(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return self._each(z, idx, lambda x, m: objective(x, self.st, *m, with_gradient=False)[0]).reshape(len(idx))
+
+    def information(self, z, member):
+        return expected_information(z, self.st, *member)
+
+
+def weighted_patterns(X: NDArray[np.float64], pats: list[Pattern], counts: NDArray[np.float64]) -> list[Pattern]:
+    """The patterns of a resample that draws row i ``counts[i]`` times (patterns it never draws are left out)."""
+    out = []
+    for g in pats:
+        c = counts[g.rows]
+        total = c.sum()
+        if total <= 0:
+            continue
+        Y = X[np.ix_(g.rows, g.observed)]
+        m = c @ Y / total
+        R = Y - m
+        out.append(Pattern(g.observed, g.rows[c > 0], m, (R * c[:, None]).T @ R / total, float(total)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -174,38 +238,16 @@ def fit_fiml(
     warm = fisher_scoring(start, cov_h1, st, tol=1e-8, max_iter=max_iter)
     theta0 = warm.theta if np.isfinite(warm.F) else start
     z = np.concatenate([theta0, mean_h1])
-    F, g = objective(z, st, pats, n)
+    _, g = objective(z, st, pats, n)
     if g is None:
         raise EstimationError("FIML could not start: the model-implied covariance of the start values is singular")
-    converged = False
-    it = 0
-    H = hessian(z, st, pats, n)
-    last = np.inf
-    while it < max_iter:
-        it += 1
-        try:
-            step = np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            step = np.linalg.pinv(H) @ g
-        if not np.all(np.isfinite(step)) or step @ g <= 0:
-            step = g * 1e-2  # not a descent direction (indefinite Hessian far off): a short gradient step
-        scale = 1.0
-        for _ in range(30):
-            Fn, gn = objective(z - scale * step, st, pats, n)
-            if gn is not None and Fn <= F + 1e-13 * abs(F):
-                break
-            scale /= 2
-        else:
-            break
-        z = z - scale * step
-        F, g = Fn, gn
-        size = float(np.max(np.abs(scale * step)))
-        if size < tol:
-            converged = True
-            break
-        if size > 0.25 * last:  # the Hessian of the start is no longer good enough: refresh it (Newton)
-            H = hessian(z, st, pats, n)
-        last = size
+    # Newton steps from the exact Hessian at the start (refreshed when convergence slows, however far off),
+    # Fisher scoring where a Newton step is no descent direction.
+    res = minimise(
+        z, FIMLProblem(st, [(pats, n)]), (1,), tol=tol, max_iter=max_iter, metric0=hessian(z, st, pats, n),
+        newton_below=np.inf, halvings=30,
+    )  # fmt: skip
+    z, it, converged = res.theta[0], int(res.iterations[0]), bool(res.converged[0])
     H = hessian(z, st, pats, n)
     # -logl = N/2 F + const, so the observed information is N/2 H and the covariance of the estimates 2/(N) H^-1.
     cov = 2.0 / n * np.linalg.pinv(H)

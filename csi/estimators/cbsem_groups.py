@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 
 from csi.errors import DataError, EstimationError
 from csi.estimators.cbsem_kernel import BETA, LAMBDA, THETA, Structure, _indicator, factors, implied
+from csi.estimators.cbsem_newton import MemberProblem, minimise
 from csi.estimators.cbsem_table import TableLayout
 from csi.spec.model import ModelSpec
 
@@ -166,18 +167,21 @@ def objective(z, st: Structure, lay: _Layout, groups: list[_Group]) -> tuple[flo
     return float(F), grad
 
 
-def _hessian(z, st, lay, groups, h: float = 1e-5) -> NDArray[np.float64]:
-    k = z.size
-    H = np.empty((k, k))
-    for j in range(k):
-        step = h * max(1.0, abs(z[j]))
-        e = np.zeros(k)
-        e[j] = step
-        gp, gm = objective(z + e, st, lay, groups)[1], objective(z - e, st, lay, groups)[1]
-        if gp is None or gm is None:
-            raise EstimationError("the multi-group Hessian could not be evaluated: an implied covariance is singular")
-        H[:, j] = (gp - gm) / (2 * step)
-    return (H + H.T) / 2
+@dataclass(frozen=True)
+class GroupsProblem(MemberProblem):
+    """The multiple-group discrepancy of a batch of data sets (``members``: each one's group moments) for
+    :func:`csi.estimators.cbsem_newton.minimise`: one fit is a batch of one, a bootstrap block its replicates.
+    The expected Hessian is ``2/N`` times :func:`expected_information`."""
+
+    st: Structure
+    lay: _Layout
+    members: list[list[_Group]]
+
+    def objective(self, z, member):
+        return objective(z, self.st, self.lay, member)
+
+    def information(self, z, member):
+        return expected_information(z, self.st, self.lay, member) * 2.0 / sum(gr.n for gr in member)
 
 
 def expected_information(z, st: Structure, lay: _Layout, groups: list[_Group]) -> NDArray[np.float64]:
@@ -214,6 +218,21 @@ def expected_information(z, st: Structure, lay: _Layout, groups: list[_Group]) -
 
 
 @dataclass(frozen=True)
+class GroupState:
+    """The fitted rows and solution of a multiple-group fit: items ``X (n, p)``, the rows of each group (in
+    ``GroupFit.groups`` order), parameter structure and layout, the estimates ``z`` and the stopping rule."""
+
+    X: NDArray[np.float64]
+    rows: tuple[NDArray[np.intp], ...]
+    structure: Structure
+    layout: _Layout
+    table: TableLayout
+    z: NDArray[np.float64]
+    tol: float
+    max_iter: int
+
+
+@dataclass(frozen=True)
 class GroupFit:
     """A multiple-group CB-SEM fit.
 
@@ -242,6 +261,8 @@ class GroupFit:
     iterations: int
     converged: bool
     method: str = "cbsem"
+    state: GroupState | None = field(default=None, repr=False)
+    """What the bootstrap needs to refit (:mod:`csi.estimators.cbsem_groups_bootstrap`)."""
 
     def summary(self) -> str:
         """Plain-text report: fit measures and the parameter table by group."""
@@ -282,7 +303,7 @@ def fit_groups(
     if len(levels) < 2:
         raise DataError(f"group column {group!r} has {len(levels)} level(s); a multiple-group model needs two or more")
     p = st.p
-    groups = []
+    groups, group_rows = [], []
     for lev in levels:
         rows = np.flatnonzero((labels == lev).to_numpy())
         Y = X[rows]
@@ -290,6 +311,7 @@ def fit_groups(
             raise DataError(f"group {lev!r} of {group!r} has {rows.size} rows; its {p} items need more than {p}")
         m = Y.mean(axis=0)
         groups.append(_Group(rows.size, m, (Y - m).T @ (Y - m) / rows.size))
+        group_rows.append(rows)
     lay = _Layout.of(st, len(groups), group_equal, labelled)
     z = np.zeros(lay.size)
     count = np.zeros(lay.size)
@@ -299,36 +321,12 @@ def fit_groups(
         np.add.at(z, lay.nu[g], gr.mean)
         np.add.at(count, lay.nu[g], 1.0)
     z = z / np.maximum(count, 1.0)
-    F, grad = objective(z, st, lay, groups)
-    if grad is None:
+    if objective(z, st, lay, groups)[1] is None:
         raise EstimationError("the multiple-group model could not start: a start covariance is not positive definite")
-    H = expected_information(z, st, lay, groups) * 2.0 / sum(gr.n for gr in groups)
-    converged, it, last = False, 0, np.inf
-    while it < max_iter:
-        it += 1
-        try:
-            step = np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.pinv(H) @ grad
-        if not np.all(np.isfinite(step)) or step @ grad <= 0:
-            H = expected_information(z, st, lay, groups) * 2.0 / sum(gr.n for gr in groups)
-            step = np.linalg.pinv(H) @ grad
-        scale = 1.0
-        for _ in range(30):
-            Fn, gn = objective(z - scale * step, st, lay, groups)
-            if gn is not None and Fn <= F + 1e-13 * abs(F):
-                break
-            scale /= 2
-        else:
-            break
-        z, F, grad = z - scale * step, Fn, gn
-        size = float(np.max(np.abs(scale * step)))
-        if size < tol:
-            converged = True
-            break
-        if size > 0.25 * last:
-            H = _hessian(z, st, lay, groups)
-        last = size
+    # Fisher scoring from the start, Newton steps (exact Hessian) once convergence slows.
+    res = minimise(z, GroupsProblem(st, lay, [groups]), (1,), tol=tol, max_iter=max_iter, newton_below=np.inf,
+                   halvings=30)  # fmt: skip
+    z, it, converged, F = res.theta[0], int(res.iterations[0]), bool(res.converged[0]), float(res.F[0])
     info = expected_information(z, st, lay, groups)
     se = np.sqrt(np.clip(np.diag(np.linalg.pinv(info)), 0, None))
 
@@ -390,7 +388,8 @@ def fit_groups(
     values.update(rmsea_measures(chisq, df, N, groups=G))
     fm = pd.Series(values, name="value", dtype=float).rename_axis("measure")
     n = pd.Series([gr.n for gr in groups], index=pd.Index(levels, name=group), name="n")
-    return GroupFit(spec, group, levels, group_equal, n, table, fm, it, converged)
+    state = GroupState(X, tuple(group_rows), st, lay, layout, z, tol, max_iter)
+    return GroupFit(spec, group, levels, group_equal, n, table, fm, it, converged, state=state)
 
 
 def invariance_table(fits: dict[str, GroupFit]) -> pd.DataFrame:

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from csi.estimators.cbsem_newton import ScoringResult, minimise
+
 BETA, LAMBDA, PSI, THETA = range(4)
 """Matrix codes of a parameter location."""
 
@@ -335,16 +337,6 @@ def information(Sigma: NDArray[np.float64], G: NDArray[np.float64]) -> NDArray[n
     return np.einsum("...kij,...lji->...kl", V, V)
 
 
-@dataclass(frozen=True)
-class ScoringResult:
-    """Output of :func:`fisher_scoring` (all batched like ``theta``)."""
-
-    theta: NDArray[np.float64]
-    F: NDArray[np.float64]
-    iterations: NDArray[np.intp]
-    converged: NDArray[np.bool_]
-
-
 def gradient(theta: NDArray[np.float64], S: NDArray[np.float64], st: Structure) -> NDArray[np.float64]:
     """Gradient of the ML discrepancy alone, ``g_k = 2 sum_l v_l' W u_l`` (..., q): the cheap part of an iteration."""
     Sigma, U, V = factors(theta, st)
@@ -363,26 +355,16 @@ def fisher_scoring(
     hessian0: NDArray[np.float64] | None = None,
     refresh_rate: float = 0.25,
     newton_below: float = 1.0,
+    compiled: bool = False,
 ) -> ScoringResult:
     """Minimise the ML discrepancy by Fisher scoring and (quasi-)Newton steps, with step halving.
 
-    Each replicate of the batch carries a metric ``H`` and steps ``d = H^-1 g``:
-
-    * it starts as ``hessian0`` when given (the bootstrap passes the exact
-      Hessian of the full-sample fit, which every replicate shares to
-      O(n^-1/2)), else as the expected Hessian (Fisher scoring, Lee & Jennrich
-      1979);
-    * a step that is not a descent direction is replaced by the Fisher step,
-      which always is, and the metric by the expected Hessian;
-    * when a step below ``newton_below`` shrinks by less than ``refresh_rate``
-      against the previous one, the metric is refreshed with the exact Hessian at the new point
-      (:func:`observed_hessian`), so that convergence becomes quadratic where
-      Fisher scoring would converge linearly at a rate set by the misfit (about
-      0.4 per step on ECSI-7).
-
-    Between refreshes an iteration costs one gradient.  Finished replicates drop
-    out of the batch; each follows its own path, so a replicate's result does
-    not depend on the others.
+    The loop is :func:`csi.estimators.cbsem_newton.minimise` (the one every CB-SEM objective uses): steps
+    ``H^-1 g`` with the metric ``H`` starting as ``hessian0`` (the bootstrap passes the exact Hessian of the
+    full-sample fit, which every replicate shares to O(n^-1/2)) or the expected Hessian (Fisher scoring, Lee &
+    Jennrich 1979), the Fisher step wherever a step is not a descent direction, and the exact Hessian
+    (:func:`observed_hessian`) once convergence slows.  Each replicate follows its own path, so its result
+    does not depend on the others.
 
     Parameters
     ----------
@@ -392,97 +374,53 @@ def fisher_scoring(
         Sample covariances, divisor N.
     st
         Parameter structure.
-    tol
-        Convergence when the largest absolute step ``max |d|`` falls below
-        ``tol``; the estimates are then within about ``tol`` of the exact
-        minimiser.
-    max_iter
-        Iteration limit; replicates that hit it are flagged not converged.
     hessian0 : (q, q), optional
-        Starting metric shared by the batch.
-    refresh_rate
-        Step-size ratio above which the exact Hessian is recomputed; ``inf``
-        never recomputes it (pure Fisher scoring when ``hessian0`` is None).
-    newton_below
-        Largest step (max abs) after which the exact Hessian may be used; far
-        from the optimum it is often indefinite and Fisher scoring is safer.
+        Starting metric shared by the batch (``metric0`` of the loop).
+    tol, max_iter, refresh_rate, newton_below
+        As :func:`csi.estimators.cbsem_newton.minimise`: stop at a step below ``tol`` (the estimates are then
+        within about ``tol`` of the exact minimiser), replicates that hit ``max_iter`` are flagged not
+        converged.
+    compiled
+        Objective and gradient from the numba kernel of :mod:`csi.estimators.cbsem_compiled` (the
+        bootstrap's replicates; equal to the NumPy kernels to rounding).
 
     Returns
     -------
     ScoringResult
     """
     S = np.asarray(S, dtype=np.float64)
-    batch = S.shape[:-2]
-    q = theta0.shape[-1]
-    theta = np.broadcast_to(theta0, batch + (q,)).copy().reshape(-1, q)
     Sf = S.reshape((-1,) + S.shape[-2:])
-    nb = Sf.shape[0]
-    F = ml_discrepancy(implied(theta, st)[0], Sf)
-    active = np.isfinite(F)
-    converged = np.zeros(nb, dtype=bool)
-    iters = np.zeros(nb, dtype=np.intp)
-    last = np.full(nb, np.inf)
-    metric = np.empty((nb, q, q))
-    have = np.zeros(nb, dtype=bool)
-    if hessian0 is not None:
-        metric[:] = hessian0
-        have[:] = True
-    for _ in range(max_iter):
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        th, Sa, Fa = theta[idx], Sf[idx], F[idx]
-        fresh = ~have[idx]
-        if fresh.any():
-            sel = idx[fresh]
-            _, _, metric[sel] = score_information(th[fresh], Sa[fresh], st)
-            have[sel] = True
-        g = gradient(th, Sa, st)
-        step = _solve(metric[idx], g)
-        descent = np.all(np.isfinite(step), axis=-1) & (np.einsum("bk,bk->b", step, g) > 0)
-        fisher_now = fresh.copy()
-        if not descent.all():
-            bad = ~descent
-            fisher_now |= bad
-            _, _, He = score_information(th[bad], Sa[bad], st)
-            metric[idx[bad]] = He
-            step[bad] = _solve(He, g[bad])
-        # Step halving: accept the first of d, d/2, d/4, ... that does not increase F.
-        scale = np.ones(len(idx))
-        new = th - step
-        Fn = ml_discrepancy(implied(new, st)[0], Sa)
-        for _ in range(20):
-            worse = ~(Fn <= Fa + 1e-12 * np.abs(Fa))
-            if not worse.any():
-                break
-            scale[worse] /= 2
-            new[worse] = th[worse] - scale[worse, None] * step[worse]
-            Fn[worse] = ml_discrepancy(implied(new[worse], st)[0], Sa[worse])
-        worse = ~(Fn <= Fa + 1e-12 * np.abs(Fa))
-        new[worse], Fn[worse] = th[worse], Fa[worse]
-        theta[idx], F[idx] = new, Fn
-        iters[idx] += 1
-        size = np.max(np.abs(scale[:, None] * step), axis=-1)
-        done = (size < tol) & ~worse
-        slow = ~done & ~worse & (size > refresh_rate * last[idx]) & (size < newton_below)
-        last[idx] = size
-        if slow.any():
-            sel = idx[slow]
-            _, _, _, metric[sel] = observed_hessian(new[slow], Sa[slow], st)
-        # No descent even when halved: retry from the Fisher metric; if that was the Fisher step, stop (judged
-        # by the caller through converged=False).
-        have[idx[worse]] = False
-        converged[idx[done]] = True
-        active[idx[done | (worse & fisher_now)]] = False
-    return ScoringResult(theta.reshape(batch + (q,)), F.reshape(batch), iters.reshape(batch), converged.reshape(batch))
+    if compiled:
+        from csi.estimators.cbsem_compiled import CompiledMLProblem
+
+        problem: _MLProblem = CompiledMLProblem(Sf, st)
+    else:
+        problem = _MLProblem(Sf, st)
+    return minimise(
+        theta0, problem, S.shape[:-2], tol=tol, max_iter=max_iter,
+        metric0=hessian0, refresh_rate=refresh_rate, newton_below=newton_below,
+    )  # fmt: skip
 
 
-def _solve(H: NDArray[np.float64], g: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``H^-1 g`` for a stack; a singular system in the stack falls back to the pseudo-inverse."""
-    try:
-        return np.linalg.solve(H, g[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return np.einsum("bkl,bl->bk", np.linalg.pinv(H), g)
+@dataclass(frozen=True)
+class _MLProblem:
+    """The complete-data ML discrepancy of a stack of covariances ``S (B, p, p)`` as a
+    :class:`csi.estimators.cbsem_newton.Problem`."""
+
+    S: NDArray[np.float64]
+    st: Structure
+
+    def value(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return ml_discrepancy(implied(z, self.st)[0], self.S[idx])
+
+    def gradient(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return gradient(z, self.S[idx], self.st)
+
+    def expected(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return score_information(z, self.S[idx], self.st)[2]
+
+    def observed(self, z: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.float64]:
+        return observed_hessian(z, self.S[idx], self.st)[3]
 
 
 def standard_errors(theta: NDArray[np.float64], st: Structure, n: int) -> NDArray[np.float64]:

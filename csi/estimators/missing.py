@@ -293,21 +293,9 @@ def _multiple_imputation(estimator: Any, spec: ModelSpec, prepared: PreparedData
     ss = np.random.SeedSequence(seed)
     rng = np.random.Generator(np.random.PCG64(ss))
     em = _em(X, w)
-    n = X.shape[0]
-    draws: list[tuple[np.ndarray, np.ndarray]] = []
-    for _ in range(20):  # a resample without EM estimate (an item unanswered or constant in it): draw again
-        F = counts_from_indices(rng.integers(0, n, size=(m, n)), n)
-        res = replicate_em_moments(X, F, w, start=(em.mean, em.cov))
-        usable = res.converged & np.isfinite(res.mean).all(axis=1) & np.isfinite(res.cov).all(axis=(1, 2))
-        draws += [(res.mean[k], res.cov[k]) for k in np.flatnonzero(usable)]
-        if len(draws) >= m:
-            break
-    else:  # pragma: no cover - needs an item answered by a handful of respondents
-        raise EstimationError("could not draw EM estimates for the imputations: an item has too few answers")
     fits = []
     total = np.zeros_like(X)
-    for mu, S in draws[:m]:
-        Xk = conditional_draws(X, mu, S, rng.standard_normal(X.shape))
+    for Xk in imputed_data(X, w, (em.mean, em.cov), m, rng):
         total += Xk
         mean, cov = moments(Xk, w)
         fits.append(estimator.fit_moments(spec, prepared, mean, cov, Xk))
@@ -315,6 +303,33 @@ def _multiple_imputation(estimator: Any, spec: ModelSpec, prepared: PreparedData
         spec, prepared, "mi", em=em, imputations=tuple(fits), mi_seed=int(ss.entropy), completed=total / m
     )
     return pool_fits(fits), report
+
+
+def imputed_data(
+    X: np.ndarray, w: np.ndarray | None, start: tuple[np.ndarray, np.ndarray], m: int, rng: np.random.Generator,
+    rows: np.ndarray | None = None,
+) -> list[np.ndarray]:  # fmt: skip
+    """``m`` completed copies of the data ``X[rows]`` (all rows when None) by proper multiple imputation.
+
+    Each imputation draws its normal parameters as the EM estimates of a bootstrap resample of those rows
+    (the bootstrap approximation of the posterior draw, Little & Rubin 2002, section 10.2.3; EM warm-started at
+    ``start``), then draws every missing cell from its conditional normal given the row's answers
+    (:func:`csi.core.missing.conditional_draws`).  ``rng`` supplies every random number, in a fixed order.
+    """
+    n = X.shape[0] if rows is None else rows.size
+    Xr = X if rows is None else X[rows]
+    draws: list[tuple[np.ndarray, np.ndarray]] = []
+    for _ in range(20):  # a resample without EM estimate (an item unanswered or constant in it): draw again
+        pick = rng.integers(0, n, size=(m, n))
+        F = counts_from_indices(pick if rows is None else rows[pick], X.shape[0])
+        res = replicate_em_moments(X, F, w, start=start)
+        usable = res.converged & np.isfinite(res.mean).all(axis=1) & np.isfinite(res.cov).all(axis=(1, 2))
+        draws += [(res.mean[k], res.cov[k]) for k in np.flatnonzero(usable)]
+        if len(draws) >= m:
+            break
+    else:  # pragma: no cover - needs an item answered by a handful of respondents
+        raise EstimationError("could not draw EM estimates for the imputations: an item has too few answers")
+    return [conditional_draws(Xr, mu, S, rng.standard_normal(Xr.shape)) for mu, S in draws[:m]]
 
 
 _POOLED = (
@@ -357,8 +372,8 @@ def replicate_moments(fit: FitResult, counts: np.ndarray) -> tuple[np.ndarray, n
     (:func:`csi.core.moments.resample_moments`).  ``em`` and ``pairwise``:
     the method re-run inside every replicate on the replicate's rows (EM
     warm-started from the full-sample EM estimates), never the full-sample
-    moments resampled.  ``mi`` is refused: pooling bootstrap intervals over
-    imputations (Schomaker & Heumann 2018) is not implemented.
+    moments resampled.  ``mi`` fits have m moment sets per replicate
+    (:func:`imputed_replicate_moments`, the bootstrap's own path); here they are refused.
     """
     from csi.core.missing import replicate_em_moments, replicate_pairwise_moments
     from csi.core.moments import resample_moments
@@ -376,9 +391,29 @@ def replicate_moments(fit: FitResult, counts: np.ndarray) -> tuple[np.ndarray, n
         res = replicate_em_moments(X, counts, w, start=(em.mean, em.cov), tol=REPLICATE_EM_TOL)
         return res.mean, res.cov
     raise EstimationError(
-        "the bootstrap of a missing='mi' fit is not supported (bootstrap-then-impute, Schomaker & Heumann 2018, is "
-        "planned); bootstrap a missing='em' fit instead, which re-runs EM inside every replicate"
+        "a missing='mi' fit is bootstrapped by imputing afresh in every replicate, which the jackknife of BCa "
+        "intervals does not do: use ci='percentile', 'basic', 'normal' or 'bc', or bootstrap a missing='em' fit"
     )
+
+
+def imputed_replicate_moments(fit: FitResult, rows: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Means (m, p) and covariances (m, p, p) of the ``m`` imputations of one bootstrap replicate of a
+    ``missing="mi"`` fit: the replicate's rows ``rows`` imputed afresh (:func:`imputed_data`, EM warm-started at
+    the full-sample EM estimates) with the replicate's own generator ``rng``: bootstrap, then impute
+    (Schomaker & Heumann 2018, "Boot MI")."""
+    data = fit.data
+    X, w = data.X, data.weights
+    em = fit.missing_report.em
+    m = len(fit.missing_report.imputations)
+    wr = None if w is None else w[rows]
+    pairs = [moments(Xk, wr) for Xk in imputed_data(X, w, (em.mean, em.cov), m, rng, rows)]
+    return np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])
+
+
+def imputes_in_replicates(fit: FitResult) -> bool:
+    """Whether the fit's bootstrap replicates impute afresh (a ``missing="mi"`` fit of data with missing cells)."""
+    data = fit.data
+    return getattr(data, "raw", None) is not None and data.missing == "mi"
 
 
 def resamples_missing(fit: FitResult) -> bool:

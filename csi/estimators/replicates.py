@@ -19,6 +19,7 @@ the kernels' outputs by offset.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -32,13 +33,24 @@ from csi.core.moments import MomentBasis, counts_from_indices, cov_to_corr, mome
 from csi.core.pls import pls_inner, pls_weights
 from csi.core.plsc import plsc
 from csi.errors import EstimationError
-from csi.estimators.missing import replicate_moments, resamples_missing
+from csi.estimators.missing import (
+    imputed_replicate_moments,
+    imputes_in_replicates,
+    replicate_moments,
+    resamples_missing,
+)
 from csi.results.fit import FitResult
 from csi.spec.parameters import parameter_label
 
 OPS = ("~", "=~", "<~", "r2", "ind", "total", "index")
 """Operators of the statistics of a composite fit: path, loading, outer weight, R², indirect and total
 effect (the rows of ``FitResult.estimates``) and the 0-100 index."""
+
+REPLICATE_OK, REPLICATE_NOT_CONVERGED, REPLICATE_INADMISSIBLE = 0, 1, 2
+"""Status codes a replicate statistic may return instead of a convergence mask (the resampling driver's
+``OK``, ``NOT_CONVERGED``, ``INADMISSIBLE``).  Inadmissible: converged to a solution outside the parameter
+space (a Heywood case: a negative variance, a latent covariance matrix that is not positive definite;
+Kolenikov & Bollen 2012)."""
 
 SIGN_FLIPPABLE = ("~", "=~", "<~", "ind", "total")
 """Operators whose replicate values ``sign_change="individual"`` may flip."""
@@ -66,6 +78,8 @@ class StatisticLayout:
     with_index: bool
     original: np.ndarray
     """The fit's own value of every statistic, in layout order."""
+    group: list[Any] | None = None
+    """The group of every statistic of a multiple-group fit (None otherwise)."""
 
     def __post_init__(self) -> None:
         self.original.flags.writeable = False
@@ -333,6 +347,18 @@ def inner_rng(root: np.random.SeedSequence, replicate: int) -> np.random.Generat
     return np.random.Generator(np.random.PCG64(ss))
 
 
+MI_KEY = 2**31 + 1
+"""Spawn-key marker of the imputation streams of ``missing="mi"`` replicates."""
+
+
+def mi_rng(root: np.random.SeedSequence, replicate: int) -> np.random.Generator:
+    """Generator of the imputations inside bootstrap replicate ``replicate`` of a ``missing="mi"`` fit:
+    ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (2**31 + 1, replicate))`` with PCG64 (part of the
+    seeding contract, like :func:`inner_rng`)."""
+    ss = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, MI_KEY, replicate))
+    return np.random.Generator(np.random.PCG64(ss))
+
+
 def _nan_sd(values: np.ndarray) -> np.ndarray:
     """Column standard deviations (ddof 1) ignoring NaN rows; NaN where fewer than two values.
 
@@ -373,7 +399,19 @@ class CompositeStatistic:
         self.inner_resamples = inner_resamples
         self.layout = StatisticLayout.of(fit)
         self.width = len(self.layout.labels)
-        if resamples_missing(fit):
+        self.mi = imputes_in_replicates(fit)
+        if self.mi:
+            # Rubin's point estimate of every statistic, as each replicate's: the mean over the imputations
+            # (for paths, loadings and weights the pooled fit's own; R², effects and indices of the pooled
+            # tables differ from it at the 1e-3 level).
+            parts = [StatisticLayout.of(f).original for f in fit.missing_report.imputations]
+            self.layout = dataclasses.replace(self.layout, original=np.mean(parts, axis=0))
+        if self.mi and inner_resamples:
+            raise EstimationError(
+                "a missing='mi' fit imputes afresh in every replicate; a nested bootstrap (studentized intervals) "
+                "on top is not supported: use ci='percentile', 'basic', 'normal' or 'bc'"
+            )
+        if resamples_missing(fit) and not self.mi:
             replicate_moments(fit, np.zeros((0, fit.data.X.shape[0])))  # refuses a method it cannot resample
         self.fast = use_fused(fit) and not resamples_missing(fit)
         self.inner_root: np.random.SeedSequence | None = None
@@ -428,6 +466,9 @@ class CompositeStatistic:
             stats, conv = fused_statistics_of(
                 self.fit, G, basis, self.layout, self.sign_change, self.model, self.gather, out
             )
+        elif self.mi:
+            basis = None
+            stats, conv = self._imputed(plan, a, b)
         else:
             basis = None
             mparts = []
@@ -440,6 +481,21 @@ class CompositeStatistic:
             covs = np.concatenate([p[1] for p in mparts])
             stats, conv = replicate_statistics(self.fit, means, covs, self.layout, self.sign_change)
         return stats, conv, (self._inner_se(plan, a, b, basis) if self.inner_resamples else None)
+
+    def _imputed(self, plan: Any, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Replicates ``[a, b)`` of a ``missing="mi"`` fit: bootstrap, then impute (Schomaker & Heumann 2018,
+        "Boot MI").  Replicate r's rows are imputed m times afresh from its own stream (:func:`mi_rng`), each
+        imputation is fitted, and the replicate's statistic is their mean (Rubin's point estimate, as the
+        fit's own); the percentiles of those means are the intervals."""
+        idx = plan.indices(a, b)
+        stats = np.empty((b - a, self.width))
+        conv = np.empty(b - a, dtype=bool)
+        for r in range(a, b):
+            means, covs = imputed_replicate_moments(self.fit, idx[r - a], mi_rng(self.inner_root, r))
+            s, c = replicate_statistics(self.fit, means, covs, self.layout, self.sign_change)
+            stats[r - a] = s.mean(axis=0)
+            conv[r - a] = bool(c.all())
+        return stats, conv
 
     def jackknife(self) -> Any:
         """The statistic the leave-one-out replicates of BCa run: the NumPy kernels, in blocks of 512."""

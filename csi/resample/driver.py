@@ -11,8 +11,10 @@ A statistic is any object with
 
 * ``width``: the number of statistics per replicate;
 * ``prepare(plan)``: set-up before the first chunk (in the calling process);
-* ``evaluate(plan, a, b, out) -> (stats, converged, extra)``: replicates ``[a, b)``; ``out`` is the
-  (b - a, width) slice of the result it may write into (None in worker processes), ``extra`` an optional
+* ``evaluate(plan, a, b, out) -> (stats, status, extra)``: replicates ``[a, b)``; ``out`` is the
+  (b - a, width) slice of the result it may write into (None in worker processes), ``status`` a boolean
+  array (True: converged) or an integer array of :data:`OK`, :data:`NOT_CONVERGED` and :data:`INADMISSIBLE`
+  codes (a statistic that judges admissibility, e.g. CB-SEM's Heywood checks), ``extra`` an optional
   (b - a, width) array (the nested bootstrap's standard errors) or None.
 
 A backend is any object with ``map(statistic, plan, chunks, out)`` yielding the chunks' results in order:
@@ -35,12 +37,28 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from csi.errors import ConvergenceWarning, EstimationError
+from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
+from csi.estimators.replicates import REPLICATE_INADMISSIBLE, REPLICATE_NOT_CONVERGED, REPLICATE_OK
 
 FAILURE_POLICIES = ("drop", "keep", "raise")
-"""What to do with a replicate that did not converge: ``drop`` (default: excluded from every summary,
-counted), ``keep`` (use its last iterate, counted), ``raise`` (stop with an error).  Replicates with singular
-moments (e.g. a resample in which an item is constant) are always dropped and counted."""
+"""What to do with a replicate that did not converge or whose solution is inadmissible: ``drop`` (default:
+excluded from every summary, counted), ``keep`` (use its last iterate, counted), ``raise`` (stop with an
+error).  Replicates with singular moments (e.g. a resample in which an item is constant) are always dropped
+and counted."""
+
+OK, NOT_CONVERGED, INADMISSIBLE = REPLICATE_OK, REPLICATE_NOT_CONVERGED, REPLICATE_INADMISSIBLE
+"""Replicate status codes a statistic may return instead of a convergence mask
+(:data:`csi.estimators.replicates.REPLICATE_OK` and siblings, defined there so estimators need not import
+the driver)."""
+
+
+def status_codes(converged: Any) -> np.ndarray:
+    """A statistic's per-replicate ``status`` as :data:`OK` / :data:`NOT_CONVERGED` / :data:`INADMISSIBLE`
+    codes (a boolean convergence mask maps to the first two)."""
+    c = np.asarray(converged)
+    if c.dtype == bool:
+        return np.where(c, OK, NOT_CONVERGED).astype(np.int8)
+    return c.astype(np.int8)
 
 
 class Statistic(Protocol):
@@ -100,13 +118,20 @@ class Processes:
 
 @dataclass(frozen=True)
 class Replicates:
-    """What :func:`run_plan` returns: statistics, convergence, extras and failure masks, in replicate order."""
+    """What :func:`run_plan` returns: statistics, convergence, extras and failure masks, in replicate order.
+
+    ``status`` holds the :data:`OK` / :data:`NOT_CONVERGED` / :data:`INADMISSIBLE` code of every replicate,
+    ``converged`` whether it converged (admissible or not); the masks count what the failure policy saw
+    (all False when it was not applied).
+    """
 
     stats: np.ndarray
     converged: np.ndarray
     extra: np.ndarray | None
     singular: np.ndarray
     not_converged: np.ndarray
+    inadmissible: np.ndarray
+    status: np.ndarray
 
 
 def chunk_bounds(n_resamples: int, chunk_size: int) -> list[Chunk]:
@@ -157,7 +182,7 @@ def run_plan(
     statistic.prepare(plan)
     # Every chunk writes its rows straight into the one result array (or is copied there from a worker).
     stats = np.empty((B, statistic.width))
-    conv = np.empty(B, dtype=bool)
+    status = np.empty(B, dtype=np.int8)
     extras: list[Any] = []
     results: Iterable[Any] = (backend or Serial()).map(statistic, plan, chunks, stats)
     for (a, b), (s, c, e) in zip(
@@ -165,16 +190,17 @@ def run_plan(
     ):
         if not np.shares_memory(s, stats):
             stats[a:b] = s
-        conv[a:b] = c
+        status[a:b] = status_codes(c)
         extras.append(e)
     extra = np.concatenate(extras) if extras and extras[0] is not None else None
+    conv = status != NOT_CONVERGED
     if failed is None:
         none = np.zeros(B, dtype=bool)
-        return Replicates(stats, conv, extra, none, none)
-    singular, not_converged = apply_failure_policy(
-        stats, conv, failed, what=what, se_draws=extra, stacklevel=stacklevel + 1
+        return Replicates(stats, conv, extra, none, none, none, status)
+    singular, not_converged, inadmissible = apply_failure_policy(
+        stats, status, failed, what=what, se_draws=extra, stacklevel=stacklevel + 1
     )
-    return Replicates(stats, conv, extra, singular, not_converged)
+    return Replicates(stats, conv, extra, singular, not_converged, inadmissible, status)
 
 
 def apply_failure_policy(
@@ -185,40 +211,50 @@ def apply_failure_policy(
     what: str = "",
     se_draws: np.ndarray | None = None,
     stacklevel: int = 2,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count failed replicates and apply the ``failed`` policy to ``stats`` (and ``se_draws``) in place.
 
     A replicate whose statistics are all NaN had singular moments (an item
     constant in the resample): always dropped, counted and warned about.  A
-    replicate that did not converge is dropped (``"drop"``: set to NaN), kept
-    (``"keep"``) or raises (``"raise"``), and is warned about.
+    replicate that did not converge, or converged to an inadmissible solution,
+    is dropped (``"drop"``: set to NaN), kept (``"keep"``) or raises
+    (``"raise"``), and is warned about (:class:`~csi.errors.ConvergenceWarning`,
+    :class:`~csi.errors.AdmissibilityWarning`).
 
+    ``converged`` is a boolean mask or the status codes of :func:`status_codes`;
     ``stacklevel`` is the level the caller would give :func:`warnings.warn`.
 
     Returns
     -------
-    singular, not_converged
+    singular, not_converged, inadmissible
         Boolean masks over the replicates.
     """
     B = stats.shape[0]
     label = f"{what} " if what else ""
+    status = status_codes(converged)
     singular = np.isnan(stats).all(axis=1)
-    not_converged = ~converged & ~singular
-    if not_converged.any():
+    failures = (
+        (~singular & (status == NOT_CONVERGED), "did not converge", "raise max_iter in the fit, or ", ConvergenceWarning),
+        (~singular & (status == INADMISSIBLE), "were inadmissible (Heywood case: a negative variance or a latent "
+         "covariance matrix that is not positive definite)", "", AdmissibilityWarning),
+    )  # fmt: skip
+    for mask, said, hint, category in failures:
+        if not mask.any():
+            continue
         if failed == "raise":
-            first = int(np.flatnonzero(not_converged)[0])
+            first = int(np.flatnonzero(mask)[0])
             raise EstimationError(
-                f"{int(not_converged.sum())} of {B} {label}replicates did not converge (first: replicate {first}); "
-                "raise max_iter in the fit, or use failed='drop' or 'keep'"
+                f"{int(mask.sum())} of {B} {label}replicates {said} (first: replicate {first}); "
+                f"{hint}use failed='drop' or 'keep'"
             )
         if failed == "drop":
-            stats[not_converged] = np.nan
+            stats[mask] = np.nan
             if se_draws is not None:
-                se_draws[not_converged] = np.nan
+                se_draws[mask] = np.nan
         warnings.warn(
-            f"{int(not_converged.sum())} of {B} {label}bootstrap replicates did not converge "
+            f"{int(mask.sum())} of {B} {label}bootstrap replicates {said} "
             f"({'dropped' if failed == 'drop' else 'kept'})",
-            ConvergenceWarning,
+            category,
             stacklevel=stacklevel + 1,
         )
     if singular.any():
@@ -228,7 +264,7 @@ def apply_failure_policy(
             UserWarning,
             stacklevel=stacklevel + 1,
         )
-    return singular, not_converged
+    return singular, failures[0][0], failures[1][0]
 
 
 _BLAS: dict[str, Any] = {"controller": None, "users": 0, "limiter": None}

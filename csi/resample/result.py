@@ -30,8 +30,11 @@ class BootstrapResult(CopiedTables):
         ``"SAT <~ sat1"``, ``"SAT r2 SAT"``, ``"SAT index SAT"``).  Failed
         replicates are rows of NaN.
     n_not_converged, n_singular
-        Replicates whose PLS iterations hit the limit, and replicates whose
+        Replicates whose iterations hit the limit, and replicates whose
         moment matrix was singular.
+    n_inadmissible
+        CB-SEM replicates that converged to an inadmissible solution (Heywood
+        case; see :data:`csi.resample.driver.FAILURE_POLICIES`).
     plan
         Provenance of the resamples (kind, seed entropy, block size).
     ci, level
@@ -52,6 +55,7 @@ class BootstrapResult(CopiedTables):
     """Per-replicate standard errors from the nested bootstrap (same shape as ``draws``), or None."""
     inner_resamples: int | None = None
     """Inner resamples per replicate of the nested bootstrap, or None when none was run."""
+    n_inadmissible: int = 0
 
     def __post_init__(self) -> None:
         if self.ci not in INTERVALS:
@@ -107,8 +111,10 @@ class BootstrapResult(CopiedTables):
         lower, upper = confidence_interval(self.ci, D, est, self.level, **opts)
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(D, axis=0) if len(D) else np.full(len(est), np.nan)
+        group = {} if self.layout.group is None else {"group": self.layout.group}  # a multiple-group fit's
         return pd.DataFrame(
             {
+                **group,
                 "lhs": self.layout.lhs,
                 "op": self.layout.op,
                 "rhs": self.layout.rhs,

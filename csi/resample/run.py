@@ -153,7 +153,18 @@ def bootstrap(
     Returns
     -------
     BootstrapResult
+        For a multiple-group CB-SEM fit (``group=``) rows are resampled within the groups and the
+        estimates table has a ``group`` column (:mod:`csi.resample.group_bootstrap`).
     """
+    from csi.estimators.cbsem_groups import GroupFit
+
+    if isinstance(fit, GroupFit):
+        from csi.resample.group_bootstrap import bootstrap_groups
+
+        return bootstrap_groups(
+            fit, n_resamples, seed, indices=indices, strata=strata, ci=ci, level=level, sign_change=sign_change,
+            failed=failed, n_jobs=n_jobs, progress=progress, inner_resamples=inner_resamples,
+        )  # fmt: skip
     check_fit(fit)
     workers = check_workers(n_jobs)
     est = estimator_of(fit)
@@ -178,7 +189,7 @@ def bootstrap(
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         check_memory(n, B, statistic.width, chunk_size, workers, inner_resamples)
-        if inner_resamples:
+        if inner_resamples or getattr(statistic, "mi", False):  # nested draws, or fresh imputations
             statistic.inner_root = seed_sequence(seed) if isinstance(plan, FixedPlan) else plan._root
         backend: Any = Threads(workers)
         long_run = B * n > 5_000_000
@@ -206,6 +217,7 @@ def bootstrap(
         layout=layout,
         draws=draws,
         n_not_converged=int(reps.not_converged.sum()),
+        n_inadmissible=int(reps.inadmissible.sum()),
         n_singular=int(reps.singular.sum()),
         failed_policy=failed,
         sign_change=sign_change,
@@ -222,6 +234,12 @@ DEFAULT_INNER_RESAMPLES = 100
 
 def jackknife(fit: FitResult, layout: StatisticLayout, sign_change: str = "none") -> np.ndarray:
     """Leave-one-out statistics (n, q) of the bootstrap's statistic, for BCa acceleration."""
+    from csi.estimators.cbsem_groups import GroupFit
+
+    if isinstance(fit, GroupFit):
+        from csi.resample.group_bootstrap import jackknife_groups
+
+        return jackknife_groups(fit)
     statistic = estimator_of(fit).statistic(fit, sign_change=sign_change).jackknife()
     plan = JackknifePlan(fit.data.X.shape[0])
     size = BLOCK if estimator_of(fit).capabilities.block_batches else plan.block

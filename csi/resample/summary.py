@@ -84,6 +84,8 @@ def sections(boot: Any) -> tuple[list[tuple[str, pd.DataFrame]], list[str]]:
         if with_p:
             rows["p"] = [_p(v) for v in part["p_value"]]
         index = [label.format(lhs=r.lhs, rhs=r.rhs) for r in part.itertuples()]
+        if "group" in part.columns:  # a multiple-group fit: every row once per group
+            index = [f"{g}: {x}" for g, x in zip(part["group"], index, strict=True)]
         out.append((title, pd.DataFrame(rows, index=pd.Index(index))))
         if op == "ind":
             out += _specific_indirect(boot, pct)
@@ -115,10 +117,11 @@ def header(boot: Any) -> list[tuple[str, str]]:
     kind = plan.get("kind", "ordinary")
     rows = [
         ("Model", f"{fit.spec.name} ({fit.method})"),
-        ("Observations", f"{fit.n:,}"),
+        ("Observations", f"{int(np.sum(fit.n)):,}"),
         ("Resamples", f"{boot.n_resamples:,} ({kind} bootstrap" + (f", seed {seed})" if seed is not None else ")")),
-        ("Failed", f"{boot.n_failed} (not converged {boot.n_not_converged}, singular {boot.n_singular}; "
-                   f"{boot.failed_policy})"),
+        ("Failed", f"{boot.n_failed} (not converged {boot.n_not_converged}, "
+                   + (f"inadmissible {boot.n_inadmissible}, " if boot.n_inadmissible else "")
+                   + f"singular {boot.n_singular}; {boot.failed_policy})"),
         ("Intervals", f"{boot.ci}, {100 * boot.level:g}%; sign change: {boot.sign_change}"
                       + (f"; inner resamples: {boot.inner_resamples}" if boot.inner_resamples else "")),
     ]  # fmt: skip
