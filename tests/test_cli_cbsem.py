@@ -70,6 +70,7 @@ def test_bootstrap_groups_and_fiml(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "stratified bootstrap" in out and "Pasteur: visual =~ x2" in out
     boot = pd.read_csv(out_dir / "bootstrap.csv")
     assert set(boot["group"]) == {"Pasteur", "Grant-White"} and len(pd.read_csv(out_dir / "draws.csv")) == 8
+    assert set(verify_folder(out_dir)["files"]) == {"estimates.csv", "fit_measures.csv", "bootstrap.csv", "draws.csv"}
     assert main(["bootstrap", *args, "--resamples", "8", "--strata", "school"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("csi: error:")]
     assert len(err) == 1 and "within its groups" in err[0]

@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     print(boot.summary())
     if isinstance(fit, GroupFit):
         if args.out:
-            write_group_results(args.out, fit, boot)
+            names = write_group_results(args.out, fit, boot, overwrite=args.overwrite)
+            print(f"\nWrote {len(names)} files to {args.out}: {', '.join(names)}")
         return EXIT_OK
     if args.out:
         index = index_or_note(fit)
