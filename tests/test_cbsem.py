@@ -110,6 +110,16 @@ def test_fit_measures_match_lavaan(case):
     assert f"RMSEA 90% CI  [{ours['rmsea_ci_lower']:.4f}, {ours['rmsea_ci_upper']:.4f}]" in fit.summary()
 
 
+def test_fit_measures_print_as_numbers_not_scientific_notation(case):
+    fit, _ = case
+    fm = fit.fit_measures
+    text = repr(fm)
+    assert "e+0" not in text  # e.g. a baseline chi-square of 3229.676 used to print as 3.229676e+03
+    assert re.search(rf"\bchisq\s+{fm['chisq']:.3f}\n", text) and re.search(rf"\bdf\s+{int(fm['df'])}\n", text)
+    assert fm.dtype == float and (fm * 1).equals(fm)  # still an ordinary float Series for computing
+    assert "<table" in fm._repr_html_()
+
+
 def test_r2_is_one_minus_standardised_residual_variance(case):
     fit, _ = case
     t = fit.estimates

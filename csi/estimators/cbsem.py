@@ -68,6 +68,7 @@ from csi.estimators.missing import missing_report, reject_moment_methods, warn_d
 from csi.estimators.pls import block_quality, structural_tables
 from csi.estimators.rmsea import rmsea_measures
 from csi.results.fit import FitResult
+from csi.results.measures import fit_measures_series
 from csi.spec.model import ModelSpec
 
 OBJECTIVES = ("MLW", "ULS", "GLS", "WLS", "DWLS")
@@ -407,7 +408,7 @@ def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj:
     }  # fmt: skip
     interval = rmsea_measures(chisq, df, n)
     values.update({k: v for k, v in interval.items() if k != "rmsea"})
-    return pd.Series(values, name="value", dtype=float).rename_axis("measure")
+    return fit_measures_series(values)
 
 
 def _result(

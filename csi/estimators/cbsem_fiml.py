@@ -39,6 +39,7 @@ from csi.core.missing import em_moments
 from csi.errors import DataError, EstimationError
 from csi.estimators.cbsem_kernel import Structure, _indicator, factors, fisher_scoring, implied
 from csi.estimators.cbsem_newton import MemberProblem, central_hessian, minimise
+from csi.results.measures import fit_measures_series
 from csi.spec.model import ModelSpec
 
 LOG2PI = float(np.log(2 * np.pi))
@@ -300,7 +301,7 @@ def fiml_fit_measures(sol: FIMLSolution, st: Structure, n: int, p: int) -> pd.Se
     }  # fmt: skip
     interval = rmsea_measures(chisq, df, n)
     values.update({k: v for k, v in interval.items() if k != "rmsea"})
-    return pd.Series(values, name="value", dtype=float).rename_axis("measure")
+    return fit_measures_series(values)
 
 
 def regression_scores(

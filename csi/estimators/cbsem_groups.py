@@ -43,6 +43,7 @@ from csi.errors import DataError, EstimationError
 from csi.estimators.cbsem_kernel import BETA, LAMBDA, THETA, Structure, _indicator, factors, implied
 from csi.estimators.cbsem_newton import MemberProblem, minimise
 from csi.estimators.cbsem_table import TableLayout
+from csi.results.measures import fit_measures_series
 from csi.spec.model import ModelSpec
 
 GROUP_EQUAL = (
@@ -386,7 +387,7 @@ def fit_groups(
         "bic": -2 * logl + q * np.log(N), "ntotal": N,
     }  # fmt: skip
     values.update(rmsea_measures(chisq, df, N, groups=G))
-    fm = pd.Series(values, name="value", dtype=float).rename_axis("measure")
+    fm = fit_measures_series(values)
     n = pd.Series([gr.n for gr in groups], index=pd.Index(levels, name=group), name="n")
     state = GroupState(X, tuple(group_rows), st, lay, layout, z, tol, max_iter)
     return GroupFit(spec, group, levels, group_equal, n, table, fm, it, converged, state=state)
