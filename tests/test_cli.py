@@ -68,7 +68,7 @@ def test_fit_writes_every_table(scsb_csv: Path, tmp_path: Path, capsys: pytest.C
     assert "SCSB" in text and "Bootstrap of SCSB" in text and "Indices (0-100)" in text
     tables = set(csi.fit("scsb", pd.read_csv(scsb_csv)).tables())
     expected = {f"{t}.csv" for t in tables} | {"index.csv", "bootstrap.csv", "draws.csv", "results.json",
-                                               "item_descriptives.csv"}  # fmt: skip
+                                               "item_descriptives.csv", "model_fit.csv"}  # fmt: skip
     assert {p.name for p in out.iterdir()} == expected | {"manifest.json"}
     assert set(verify_folder(out)["files"]) == expected
     assert list(pd.read_csv(out / "estimates.csv").columns) == ["lhs", "op", "rhs", "estimate"]
@@ -195,3 +195,21 @@ def test_fit_accepts_model_name_path_and_text(scsb_csv: Path, tmp_path: Path) ->
         csi.fit("no-such-model", data)
     with pytest.raises(csi.EstimationError, match="ModelSpec"):
         csi.fit(42, data)
+
+
+def test_fit_test_writes_the_bollen_stine_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``csi fit --fit-test N`` prints and writes the same table as csi.quality.model_fit with that seed;
+    CB-SEM fits carry their own fit measures, so asking for the test on one is one error line."""
+    data = tmp_path / "ecsi.csv"
+    csi.simulate("ecsi", n=150, seed=4).data.to_csv(data, index=False)
+    out = tmp_path / "out"
+    assert main(["fit", "ecsi", str(data), "--fit-test", "40", "--seed", "9", "--out", str(out)]) == 0
+    assert "exact-fit test by 40 Bollen-Stine resamples" in capsys.readouterr().out
+    written = pd.read_csv(out / "model_fit.csv").set_index("criterion")
+    expected = csi.quality.model_fit(csi.fit("ecsi", pd.read_csv(data)), 40, 9)
+    pd.testing.assert_frame_equal(written, expected, check_exact=False, rtol=1e-12, check_names=False)
+    assert main(["fit", "ecsi", str(data), "--method", "cbsem", "--fit-test", "10"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("csi: error:")]
+    assert len(err) == 1 and "fit.fit_measures" in err[0]
+    with pytest.raises(csi.EstimationError, match="carry their own fit measures"):
+        csi.quality.model_fit(csi.fit("ecsi", pd.read_csv(data), method="cbsem"))

@@ -15,6 +15,7 @@ from csi.cli._common import (
     MISSING_HELP,
     boot_line,
     bootstrap_options,
+    count,
     in_unit_interval,
     index_or_note,
     run_bootstrap,
@@ -27,7 +28,9 @@ from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.errors import EstimationError
 from csi.estimators import ESTIMATORS
 from csi.estimators.cbsem_groups import GroupFit
+from csi.quality._common import check_composite_fit, composite_fit_refusal
 from csi.quality.descriptives import item_descriptives
+from csi.quality.model_fit import model_fit
 from csi.results.csv_text import to_csv
 from csi.results.export import write_results
 from csi.results.files import MANIFEST, check_target, write_folder
@@ -64,6 +67,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--out", metavar="DIR", help="write every table as CSV, results.json and manifest.json into DIR "
                    "(a new or empty folder)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
+    p.add_argument("--fit-test", type=count(0), default=0, metavar="N",
+                   help="test exact model fit by N Bollen-Stine resamples: HI95, HI99 and p of SRMR, d_ULS and "
+                   "d_G (Dijkstra & Henseler 2015; PLS fits of complete data; seeded by --seed)")  # fmt: skip
     p.set_defaults(run=run)
 
 
@@ -129,6 +135,24 @@ def write_group_results(
     return [*kinds, MANIFEST]
 
 
+def model_fit_table(fit: csi.FitResult, fit_test: int, seed: int | None) -> pd.DataFrame | None:
+    """Print and return the composite-model fit criteria (with the Bollen-Stine test when ``fit_test``).
+
+    None, with nothing printed, for fits the criteria do not apply to (they carry their own measures); asking
+    for the test on such a fit is an error.
+    """
+    if composite_fit_refusal(fit, "--fit-test") is not None:
+        if fit_test:
+            check_composite_fit(fit, "--fit-test")
+        return None
+    got = model_fit(fit, fit_test or None, seed)
+    title = "Model fit (composite model; saturated and estimated)"
+    if fit_test:
+        title += f", exact-fit test by {fit_test} Bollen-Stine resamples"
+    print(section(title, table(got, 4)))
+    return got.reset_index()
+
+
 def run(args: argparse.Namespace) -> int:
     """Fit, print, optionally bootstrap and write."""
     if args.out:
@@ -153,6 +177,10 @@ def run(args: argparse.Namespace) -> int:
     if items is not None:
         print(section("Item descriptives (observed answers, before any imputation)",
                       table(items.set_index("item"), 3)))  # fmt: skip
+    more: dict[str, pd.DataFrame] = {} if items is None else {"item_descriptives": items}
+    fit_table = model_fit_table(fit, args.fit_test, args.seed)
+    if fit_table is not None:
+        more["model_fit"] = fit_table
     boot = None
     if args.bootstrap:
         boot, seconds = run_bootstrap(fit, args.bootstrap, args.seed, ci=args.ci, level=args.level)
@@ -164,7 +192,6 @@ def run(args: argparse.Namespace) -> int:
         from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
 
         extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report
-        more = {"item_descriptives": items} if items is not None else None
-        files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite, tables=more)
+        files = write_results(args.out, fit, boot, index, extra=extra, overwrite=args.overwrite, tables=more or None)
         print(f"\nWrote {len(files)} files to {args.out}: {', '.join(f.name for f in files)}")
     return EXIT_OK

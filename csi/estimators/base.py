@@ -62,6 +62,9 @@ class Capabilities:
     block_batches
         Its replicate statistic solves one block of a plan as one batch (warm-started iterations that end
         when the whole batch has converged), so resampling must chunk by the plan's blocks.
+    composite_fit
+        The composite-model fit criteria (SRMR, d_ULS, d_G of the implied correlation matrix of
+        :mod:`csi.quality.model_fit`, and :func:`csi.assess`) apply to its fits.
     """
 
     bootstrap: bool = True
@@ -73,6 +76,7 @@ class Capabilities:
     sign_change: bool = False
     consistent: bool = False
     block_batches: bool = False
+    composite_fit: bool = False
 
 
 class Sample(NamedTuple):

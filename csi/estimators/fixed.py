@@ -116,7 +116,7 @@ class FixedWeights(Estimator):
     mi_seed: int | None = None
 
     name: ClassVar[str] = "fixed"
-    capabilities: ClassVar[Capabilities] = Capabilities(bootstrap=False, analytic_se=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(bootstrap=False, analytic_se=True, composite_fit=True)
 
     def _raw_weights(self, spec: ModelSpec) -> np.ndarray | None:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -7,7 +7,33 @@ import numpy as np
 from csi.core.plsc import factor_blocks
 from csi.data.prepare import PreparedData
 from csi.errors import EstimationError
+from csi.resample.options import check_fit
 from csi.results.fit import FitResult
+
+
+def composite_fit_refusal(fit: FitResult, what: str) -> str | None:
+    """Why the composite-model fit criteria cannot be computed for ``fit`` (None when they can)."""
+    if not fit.capabilities.composite_fit:
+        return (
+            f"{what} computes the composite-model fit criteria (SRMR, d_ULS, d_G of the PLS or PLSc implied "
+            f"matrix); method {fit.method!r} fits carry their own fit measures (fit.fit_measures: chi-square, CFI, "
+            "RMSEA, SRMR)"
+        )
+    if getattr(fit, "hoc", None) == "repeated":
+        return (
+            f"{what} needs a positive definite item correlation matrix, but a repeated-indicator fit repeats every "
+            "item of its higher-order constructs (d_G is undefined); use fit.quality_by_order and "
+            "fit.htmt_by_order(), or fit with hoc='two-stage-embedded'"
+        )
+    return None
+
+
+def check_composite_fit(fit: FitResult, what: str) -> None:
+    """Refuse a fit the composite-model fit criteria do not apply to (CB-SEM, repeated indicators)."""
+    check_fit(fit, what)
+    reason = composite_fit_refusal(fit, what)
+    if reason is not None:
+        raise EstimationError(reason)
 
 
 def correlation_and_weights(fit: FitResult) -> tuple[np.ndarray, np.ndarray]:

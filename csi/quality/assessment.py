@@ -7,14 +7,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from csi.errors import EstimationError
+from csi.quality._common import check_composite_fit
 from csi.quality.htmt_inference import htmt_bootstrap
 from csi.quality.model_fit import model_fit
 from csi.quality.plspredict import plspredict as _plspredict
 from csi.quality.reliability import reliability
 from csi.quality.structural import f_squared, vif
 from csi.quality.validity import fornell_larcker, htmt
-from csi.resample.options import check_fit
 from csi.resample.plans import SeedLike, seed_sequence
 from csi.results.fit import FitResult
 from csi.results.frozen import CopiedTables
@@ -191,13 +190,7 @@ def assess(
     -------
     Assessment
     """
-    check_fit(fit, "assess")
-    if getattr(fit, "hoc", None) == "repeated":
-        raise EstimationError(
-            "assess needs a positive definite item correlation matrix, but a repeated-indicator fit repeats every "
-            "item of its higher-order constructs (d_G is undefined); use fit.quality_by_order and "
-            "fit.htmt_by_order(), or fit with hoc='two-stage-embedded'"
-        )
+    check_composite_fit(fit, "assess")
     mf = model_fit(fit)
     stats = pd.DataFrame(
         {

@@ -16,7 +16,7 @@ import pandas as pd
 
 from csi.core.quality import d_g, d_uls, implied_correlation, structural_implied
 from csi.core.quality import srmr as _srmr
-from csi.quality._common import correlation_and_weights, factor_mask
+from csi.quality._common import check_composite_fit, correlation_and_weights, factor_mask
 from csi.quality.bollen_stine import bollen_stine, exact_fit_table
 from csi.resample.plans import SeedLike
 from csi.results.fit import FitResult
@@ -38,6 +38,7 @@ def implied(fit: FitResult, model: str = "saturated") -> np.ndarray:
     """
     if model not in ("saturated", "estimated"):
         raise ValueError(f"model must be 'saturated' or 'estimated', got {model!r}")
+    check_composite_fit(fit, "the implied correlation matrix")
     S, w = correlation_and_weights(fit)
     spec = fit.spec
     M = spec.block_mask
@@ -97,6 +98,7 @@ def model_fit(
         model is rejected at 5 % when the value exceeds HI95).  The draws and
         the plan are in ``attrs["bollen_stine"]``.
     """
+    check_composite_fit(fit, "model_fit")
     S, _ = correlation_and_weights(fit)
     out = {}
     for model in ("saturated", "estimated"):
