@@ -211,15 +211,16 @@ def _check_grid(models: Sequence[str], companies: Sequence[int], respondents: Se
                 cis: Sequence[str], methods: Sequence[str] = METHODS, missings: Sequence[str] = MISSINGS,
                 missing_rate: float = 0.0) -> None:  # fmt: skip
     from csi.data.prepare import MISSING_POLICIES
-    from csi.estimators import estimator_for
+    from csi.estimators import ESTIMATORS, estimator_for
     from csi.spec.load import load_model
 
     for m in models:
         load_model(m)  # raises naming the model
     for m in methods:
         if not estimator_for(m).capabilities.panel_bootstrap:  # raises naming an unknown method
+            able = [k for k, cls in ESTIMATORS.items() if cls.capabilities.panel_bootstrap]
             raise CSIError(f"method {m!r} cannot bootstrap panel cells, so its intervals cannot be studied; "
-                           "methods with a panel bootstrap: pls")  # fmt: skip
+                           f"methods with a panel bootstrap: {', '.join(able)}")  # fmt: skip
     bad_missing = [m for m in missings if m not in MISSING_POLICIES or m == "mi"]
     if bad_missing or not missings:
         raise CSIError(f"unknown or unbootstrappable missing-data method(s) {bad_missing or list(missings)}; accepted: "
