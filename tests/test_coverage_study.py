@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import csi
 from csi.bench import coverage
 from csi.cli import main
 from csi.errors import CSIError
@@ -166,3 +167,14 @@ def test_cli_missing_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "coverage", "--quick", "--methods", "plsc"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("csi: error:") and "plsc" in err and "Traceback" not in err
+
+
+def test_plsc_index_is_the_pls_index():
+    """Why the study's estimator grid has only PLS: PLSc corrects loadings and paths, not the outer weights, so its
+    0-100 indices are PLS's and so is their coverage (and fixed-weight estimators have no bootstrap)."""
+    from csi.index.compute import compute_index
+
+    p = coverage.simulate_panel("ecsi", companies=1, respondents=150, waves=1, seed=9, industries=None, sectors=None)
+    data = p.data.drop(columns=["company", "wave"])
+    pls, plsc = (compute_index(csi.fit(p.spec, data, method=m)).to_numpy() for m in ("pls", "plsc"))
+    np.testing.assert_allclose(plsc, pls, rtol=1e-12)
