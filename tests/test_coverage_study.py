@@ -144,7 +144,7 @@ def test_missing_data_grid_shares_panels_and_deletions():
     # the rows of a unit and construct come wave by wave in index_panel's order
     ix = ix.assign(wave=ix.groupby(["missing", "unit", "construct"]).cumcount())
     lw, pw = (ix[ix["missing"] == m].set_index(["unit", "wave", "construct"]) for m in ("listwise", "pairwise"))
-    both = lw.join(pw, how="inner", lsuffix="_lw", rsuffix="_pw")
+    both = lw.merge(pw, left_index=True, right_index=True, suffixes=("_lw", "_pw"))
     assert len(both) > 0
     np.testing.assert_array_equal(both["truth_lw"], both["truth_pw"])  # same panel, same population indices
     assert not np.allclose(both["estimate_lw"], both["estimate_pw"])  # the methods treat the deletions differently
