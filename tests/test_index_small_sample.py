@@ -132,12 +132,3 @@ def test_cli_index_accepts_logit_t(tmp_path):
                "wave", "--ci", "logit_t", "--bootstrap", "30", "--min-n", "10", "--out", str(out), "--seed", "1"])  # fmt: skip
     assert rc == 0
     assert set(pd.read_csv(out / "index.csv")["level"]) == {"company", "national"}
-
-
-def test_logit_t_is_the_panel_default(runs):
-    from csi.index.panel import DEFAULT_INTERVAL
-
-    p = csi.simulate_panel("acsi", companies=2, respondents=60, waves=1, seed=4, industries=None, sectors=None)
-    res = csi.index_panel(p.data, "acsi", company="company", wave="wave", min_n=1, n_resamples=20, seed=1,
-                          national_fit=False)  # fmt: skip
-    assert DEFAULT_INTERVAL == "logit_t" and res.manifest["options"]["ci"] == "logit_t"

@@ -65,11 +65,11 @@ small-sample correction (bootstrap variance times ``n/(n-1)`` per cell, t quanti
 of freedom, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``bca``: acceleration from
 each cell's influence values, combined up the hierarchy and across waves (:mod:`csi.index.bca`)."""
 
-DEFAULT_INTERVAL = "logit_t"
-"""The interval type of :func:`index_panel` by default: chosen by the coverage study (:mod:`csi.bench.coverage`;
-:mod:`csi.index.logit` and :mod:`csi.index.small_sample` say why); the others stay available through ``ci``."""
+DEFAULT_INTERVAL = "logit"
 CHANGE_INTERVAL = {"logit": "normal"}
 """Interval type of the changes where it differs from the indices'."""
+"""The interval type of :func:`index_panel` by default: chosen by the coverage study (:mod:`csi.bench.coverage`,
+:mod:`csi.index.logit` says why); the others stay available through ``ci``."""
 
 
 def _spec(model: ModelSpec | str | os.PathLike[str]) -> ModelSpec:
@@ -193,15 +193,11 @@ def index_panel(
         bootstrapped within company.
     level, ci
         Confidence level and interval type (:data:`PANEL_INTERVALS`) at every
-        level; default ``"logit_t"`` (:data:`DEFAULT_INTERVAL`: normal on the
-        log-odds scale of the 0-100 index, :mod:`csi.index.logit`, with the
-        small-sample correction of :mod:`csi.index.small_sample`: each cell's
-        bootstrap variance times ``n/(n-1)`` and t quantiles with
-        Welch-Satterthwaite degrees of freedom; the type that came closest to
-        its stated coverage in the coverage study), whose changes get the t
-        interval and t-test; ``"logit"`` is the same without the correction
-        (changes: normal interval and z-test, :data:`CHANGE_INTERVAL`).  A
-        change is significant when its interval excludes 0.
+        level; default ``"logit"`` (:data:`DEFAULT_INTERVAL`: normal on the
+        log-odds scale of the 0-100 index, the type that came closest to its
+        stated coverage in the coverage study, :mod:`csi.index.logit`), whose
+        changes get the normal interval and z-test (:data:`CHANGE_INTERVAL`);
+        a change is significant when its interval excludes 0.
     missing
         Missing-data method, run within each company x wave cell, in each
         pooled industry fit and in the national fit (default ``"em"``,
