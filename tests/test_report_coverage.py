@@ -29,7 +29,7 @@ def with_ci(data: ReportData, ci: str, model_name: str | None = None) -> ReportD
     return dataclasses.replace(data, manifest=manifest)
 
 
-@pytest.mark.parametrize("ci", sorted({"logit", coverage.DEFAULT_INTERVAL}))
+@pytest.mark.parametrize("ci", sorted({"logit", "logit_t", coverage.DEFAULT_INTERVAL}))
 def test_appendix_cites_the_shipped_coverage_of_the_nearest_design(data: ReportData, ci: str) -> None:
     d = with_ci(data, ci)
     latest = d.units[(d.units["level"] == "company") & (d.units["wave"] == d.latest_wave)]
