@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import csi
 from csi.bench import coverage
 from csi.cli import main
 from csi.errors import CSIError
@@ -122,3 +123,58 @@ def test_shipped_summary_gives_the_report_the_headline_design():
     assert set(rows["level"]) == {"company", "industry", "sector", "national"}
     assert (rows["companies"] == 8).all() and (rows["respondents"] == 150).all() and (rows["shift"] == 0).all()
     assert rows["intervals"].min() >= 500  # a real study, not a smoke run
+
+
+def test_missing_data_grid_shares_panels_and_deletions():
+    """Each missing-data method of a replication sees the same panel and the same MCAR deletions (common random
+    numbers), and the deleted share is the rate asked for, within its binomial error."""
+    p = coverage.simulate_panel("acsi", companies=4, respondents=60, waves=2, seed=5, industries=None, sectors=None)
+    items = list(p.spec.item_names)
+    a = coverage.delete_answers(p.data, items, 0.1, 5)
+    b = coverage.delete_answers(p.data, items, 0.1, 5)
+    pd.testing.assert_frame_equal(a, b)
+    assert p.data[items].notna().all().all()  # the panel is not modified
+    share = a[items].isna().to_numpy().mean()
+    k = a[items].size
+    assert abs(share - 0.1) <= 4 * np.sqrt(0.1 * 0.9 / k), share
+    raw = coverage.run_coverage(companies=[4], respondents=[60], reps=1, n_resamples=20, seed=3, cis=["logit_t"],
+                                missings=["listwise", "pairwise"], missing_rate=0.1)  # fmt: skip
+    assert set(raw["missing"]) == {"listwise", "pairwise"} and set(raw["missing_rate"]) == {0.1}
+    ix = raw[(raw["kind"] == "index") & (raw["level"] == "company")]
+    # the rows of a unit and construct come wave by wave in index_panel's order
+    ix = ix.assign(wave=ix.groupby(["missing", "unit", "construct"]).cumcount())
+    lw, pw = (ix[ix["missing"] == m].set_index(["unit", "wave", "construct"]) for m in ("listwise", "pairwise"))
+    both = lw.merge(pw, left_index=True, right_index=True, suffixes=("_lw", "_pw"))
+    assert len(both) > 0
+    np.testing.assert_array_equal(both["truth_lw"], both["truth_pw"])  # same panel, same population indices
+    assert not np.allclose(both["estimate_lw"], both["estimate_pw"])  # the methods treat the deletions differently
+    s = coverage.summarise(raw)
+    assert set(s["missing"]) == {"listwise", "pairwise"}
+
+@pytest.mark.parametrize("kw, match", [(dict(methods=["plsc"]), "panel"), (dict(methods=["nosuch"]), "nosuch"),
+                                       (dict(missings=["mi"]), "mi"), (dict(missings=["zap"]), "zap"),
+                                       (dict(missing_rate=0.7), "missing_rate")])  # fmt: skip
+def test_bad_grid_options_are_named(kw, match):
+    with pytest.raises(CSIError, match=match):
+        coverage.run_coverage(**kw)
+
+
+def test_cli_missing_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "coverage", "--quick", "--reps", "1", "--resamples", "20", "--missing", "listwise",
+                 "--missing-rate", "0.05", "--ci", "logit_t"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "listwise" in text and "logit_t" in text
+    assert main(["bench", "coverage", "--quick", "--methods", "plsc"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("csi: error:") and "plsc" in err and "Traceback" not in err
+
+
+def test_plsc_index_is_the_pls_index():
+    """Why the study's estimator grid has only PLS: PLSc corrects loadings and paths, not the outer weights, so its
+    0-100 indices are PLS's and so is their coverage (and fixed-weight estimators have no bootstrap)."""
+    from csi.index.compute import compute_index
+
+    p = coverage.simulate_panel("ecsi", companies=1, respondents=150, waves=1, seed=9, industries=None, sectors=None)
+    data = p.data.drop(columns=["company", "wave"])
+    pls, plsc = (compute_index(csi.fit(p.spec, data, method=m)).to_numpy() for m in ("pls", "plsc"))
+    np.testing.assert_allclose(plsc, pls, rtol=1e-12)

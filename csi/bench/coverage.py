@@ -36,6 +36,17 @@ Design (documented choices)
   round(1000 shift), r))``, for the panel and (through its entropy) the
   bootstrap; every interval type of a replication uses the same bootstrap
   draws (common random numbers).
+* **Estimator and missing data**: ``methods`` are estimators whose panel
+  cells can be bootstrapped (PLS; PLSc's outer weights, hence its 0-100
+  index, are PLS's, and the fixed-weight estimators have no bootstrap, so
+  :func:`csi.index_panel` refuses them with a named error).  With
+  ``missing_rate > 0`` every item answer of a panel is deleted independently
+  with that probability (MCAR, the stream ``SeedSequence(replication seed,
+  spawn_key=(1,))``, so every method and missing-data policy of a replication
+  sees the same deletions), and ``missings`` are the policies that
+  :func:`csi.index_panel` runs in each cell.  Method and missing-data policy
+  do not enter the replication seed: designs that differ only in them share
+  their panels (common random numbers).
 """
 
 from __future__ import annotations
@@ -59,12 +70,15 @@ MODELS = ("acsi",)
 COMPANIES = (8,)
 RESPONDENTS = (150,)
 SHIFTS = (0.0,)
+METHODS = ("pls",)
+MISSINGS = ("em",)
 QUICK = {"companies": [4], "respondents": [60], "reps": 3, "n_resamples": 50}
 """Smoke size of ``csi bench coverage --quick``."""
-HEADLINE = {"model": "acsi", "companies": 8, "respondents": 150, "shift": 0.0}
+HEADLINE = {"model": "acsi", "method": "pls", "missing": "em", "missing_rate": 0.0, "companies": 8, "respondents": 150,
+            "shift": 0.0}  # fmt: skip
 """The headline design of the issue: ACSI, 8 companies of 150 respondents, no change."""
 
-DESIGN = ["model", "companies", "respondents", "shift"]
+DESIGN = ["model", "method", "missing", "missing_rate", "companies", "respondents", "shift"]
 """Columns naming a design of the grid."""
 
 COLUMNS = [*DESIGN, "rep", "ci", "kind", "level", "unit", "construct", "estimate", "truth", "truth_all", "se",
@@ -117,6 +131,9 @@ def run_replication(
     level: float = 0.95,
     industries: int | None = 4,
     sectors: int | None = 2,
+    method: str = "pls",
+    missing: str = "em",
+    missing_rate: float = 0.0,
 ) -> pd.DataFrame:
     """Rows (:data:`COLUMNS`) of one replication: every usable interval and change of one simulated panel."""
     s = replication_seed(seed, model, companies, respondents, shift, rep)
@@ -124,12 +141,15 @@ def run_replication(
     n_sec = None if sectors is None else min(sectors, n_ind or companies)
     p = simulate_panel(model, companies=companies, respondents=respondents, waves=2, seed=s, industries=n_ind,
                        sectors=n_sec, wave_sd=0.0, wave_shift=shift, weight_drift=0.0)  # fmt: skip
+    data = p.data
+    if missing_rate > 0:
+        data = delete_answers(data, p.spec.item_names, missing_rate, s)
     pop = p.population.assign(wave=p.population["wave"].astype(str)).rename(columns={"index": "truth_all"})
     parts = []
     for ci in cis:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # flagged cells warn; their status is read below
-            res = index_panel(p.data, p.spec, company="company", wave="wave",
+            res = index_panel(data, p.spec, company="company", wave="wave", method=method, missing=missing,
                               industry="industry" if n_ind else None, sector="sector" if n_sec else None,
                               unit_weights=p.unit_weights, min_n=1, n_resamples=n_resamples, seed=s, level=level,
                               ci=ci, national_fit=False)  # fmt: skip
@@ -163,22 +183,50 @@ def run_replication(
     out["covered"] = ((out["ci_lower"] <= out["truth"]) & (out["truth"] <= out["ci_upper"])).astype(float)
     out["covered_all"] = ((out["ci_lower"] <= out["truth_all"]) & (out["truth_all"] <= out["ci_upper"])).astype(float)
     out["complete"] = out["complete"].astype(bool)
-    for name, value in zip(DESIGN, (model, companies, respondents, shift)):
+    for name, value in zip(DESIGN, (model, method, missing, float(missing_rate), companies, respondents, shift)):
         out[name] = value
     out["rep"] = rep
     return out[COLUMNS]
 
 
+def delete_answers(data: pd.DataFrame, items: Sequence[str], rate: float, seed: int) -> pd.DataFrame:
+    """A copy of ``data`` with every item answer deleted independently with probability ``rate`` (MCAR).
+
+    The deletions come from ``SeedSequence(seed, spawn_key=(1,))``, a stream of
+    the replication that the panel's own draws do not use.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+    out = data.copy()
+    X = out[list(items)].to_numpy(dtype=float, copy=True)
+    X[rng.random(X.shape) < rate] = np.nan
+    out[list(items)] = X
+    return out
+
+
 def _run_batch(batch: list[tuple]) -> list[pd.DataFrame]:
-    return [run_replication(*args) for args in batch]
+    return [run_replication(*args[:-3], method=args[-3], missing=args[-2], missing_rate=args[-1]) for args in batch]
 
 
 def _check_grid(models: Sequence[str], companies: Sequence[int], respondents: Sequence[int],
-                cis: Sequence[str]) -> None:  # fmt: skip
+                cis: Sequence[str], methods: Sequence[str] = METHODS, missings: Sequence[str] = MISSINGS,
+                missing_rate: float = 0.0) -> None:  # fmt: skip
+    from csi.data.prepare import MISSING_POLICIES
+    from csi.estimators import ESTIMATORS, estimator_for
     from csi.spec.load import load_model
 
     for m in models:
         load_model(m)  # raises naming the model
+    for m in methods:
+        if not estimator_for(m).capabilities.panel_bootstrap:  # raises naming an unknown method
+            able = [k for k, cls in ESTIMATORS.items() if cls.capabilities.panel_bootstrap]
+            raise CSIError(f"method {m!r} cannot bootstrap panel cells, so its intervals cannot be studied; "
+                           f"methods with a panel bootstrap: {', '.join(able)}")  # fmt: skip
+    bad_missing = [m for m in missings if m not in MISSING_POLICIES or m == "mi"]
+    if bad_missing or not missings:
+        raise CSIError(f"unknown or unbootstrappable missing-data method(s) {bad_missing or list(missings)}; accepted: "
+                       f"{', '.join(m for m in MISSING_POLICIES if m != 'mi')}")  # fmt: skip
+    if isinstance(missing_rate, bool) or not isinstance(missing_rate, int | float) or not 0 <= missing_rate < 0.5:
+        raise CSIError(f"missing_rate must be a number in [0, 0.5), got {missing_rate!r}")
     if any(isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 2 for c in companies):
         raise CSIError(f"companies must be integers >= 2 (a national aggregate needs two), got {list(companies)}")
     if any(isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 20 for n in respondents):
@@ -201,6 +249,9 @@ def run_coverage(
     n_jobs: int = 1,
     industries: int | None = 4,
     sectors: int | None = 2,
+    methods: Sequence[str] = METHODS,
+    missings: Sequence[str] = MISSINGS,
+    missing_rate: float = 0.0,
 ) -> pd.DataFrame:
     """The coverage study: one row per usable interval and change (:data:`COLUMNS`) of every replication.
 
@@ -221,6 +272,10 @@ def run_coverage(
         Worker processes over replications; the table does not depend on it.
     industries, sectors
         Hierarchy of every panel (capped by the number of companies).
+    methods, missings, missing_rate
+        Estimators and missing-data methods of :func:`csi.index_panel` (a grid
+        dimension each), and the MCAR share of item answers deleted from
+        every panel (0: none, so the missing-data method has nothing to do).
 
     Returns
     -------
@@ -228,11 +283,13 @@ def run_coverage(
         With ``attrs`` recording the grid, ``reps``, ``n_resamples``, ``seed``
         and the run time in seconds.
     """
-    _check_grid(models, companies, respondents, cis)
+    _check_grid(models, companies, respondents, cis, methods, missings, missing_rate)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise CSIError(f"reps must be an integer >= 1, got {reps!r}")
-    jobs = [(m, int(c), int(n), float(s), r, tuple(cis), seed, n_resamples, level, industries, sectors)
-            for m in models for c in companies for n in respondents for s in shifts for r in range(reps)]  # fmt: skip
+    jobs = [(m, int(c), int(n), float(s), r, tuple(cis), seed, n_resamples, level, industries, sectors, e, mis,
+             float(missing_rate))
+            for m in models for e in methods for mis in missings for c in companies for n in respondents
+            for s in shifts for r in range(reps)]  # fmt: skip
     t0 = time.perf_counter()
     if n_jobs == 1:
         frames = _run_batch(jobs)
@@ -242,7 +299,8 @@ def run_coverage(
             frames = [f for part in pool.map(_run_batch, batches) for f in part]
     raw = pd.concat(frames, ignore_index=True).sort_values([*DESIGN, "rep", "ci", "kind"], kind="stable")
     raw = raw.reset_index(drop=True)
-    raw.attrs.update(models=list(models), companies=[int(c) for c in companies],
+    raw.attrs.update(models=list(models), methods=list(methods), missings=list(missings),
+                     missing_rate=float(missing_rate), companies=[int(c) for c in companies],
                      respondents=[int(n) for n in respondents], shifts=[float(s) for s in shifts], reps=reps,
                      cis=list(cis), n_resamples=n_resamples, seed=seed, level=level,
                      seconds=round(time.perf_counter() - t0, 1))  # fmt: skip
@@ -293,23 +351,52 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
 def coverage_for(design: dict[str, object], summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rows of a coverage summary that apply to a run's design (for the report's methodology appendix).
 
-    Picks, per level, the summary rows of the same model whose companies and
-    respondents per cell are nearest (on a log scale) to ``design`` (keys
-    ``model``, ``companies``, ``respondents``, optionally ``ci``), with
-    ``shift = 0``.  ``summary`` defaults to the shipped study
-    (:func:`shipped_summary`).
+    Picks, per level, the summary rows of the same model (and, where the
+    summary records them and ``design`` gives them, the same ``method`` and
+    interval type ``ci``), without deleted answers and with ``shift = 0``,
+    whose companies and respondents per cell are nearest (on a log scale) to
+    ``design`` (keys ``model``, ``companies``, ``respondents``, optionally
+    ``method`` and ``ci``).  ``summary`` defaults to the shipped study
+    (:func:`shipped_summary`).  Raises :class:`~csi.errors.CSIError` naming
+    what was studied when nothing applies.
     """
     s = shipped_summary() if summary is None else summary
     s = s[(s["model"] == design["model"]) & (s["shift"] == 0.0)]
-    if "ci" in design:
-        s = s[s["ci"] == design["ci"]]
+    if "missing_rate" in s.columns:
+        s = s[s["missing_rate"] == 0.0]
+    for col in ("method", "ci"):
+        if col in design and col in s.columns:
+            s = s[s[col] == design[col]]
     if s.empty:
-        raise CSIError(f"no coverage study for model {design['model']!r}; studied: {sorted(set(summary['model']))}"
-                       if summary is not None else f"no shipped coverage study for model {design['model']!r}")
+        every = shipped_summary() if summary is None else summary
+        studied = sorted({tuple(str(r[c]) for c in ("model", "method", "ci") if c in every.columns)
+                          for _, r in every.iterrows()})  # fmt: skip
+        asked = {k: design[k] for k in ("model", "method", "ci") if k in design}
+        raise CSIError(f"no coverage study for {asked}; studied (model, method, ci): {studied}")
     dist = (np.log(s["companies"] / float(design["companies"])) ** 2  # type: ignore[arg-type]
             + np.log(s["respondents"] / float(design["respondents"])) ** 2)  # type: ignore[arg-type]
     best = s[dist == dist.min()]
     return best.reset_index(drop=True)
+
+
+def study_model(name: str, summary: pd.DataFrame | None = None) -> str | None:
+    """The summary's model name for a run's model name (``"ACSI"`` -> ``"acsi"``), or None when not studied.
+
+    A shipped model matches by its file name or by the name its model text
+    declares (what a run's manifest records).
+    """
+    from csi.spec.load import load_model
+
+    s = shipped_summary() if summary is None else summary
+    for m in sorted(set(s["model"])):
+        if str(m).lower() == str(name).lower():
+            return str(m)
+        try:
+            if load_model(str(m)).name == name:
+                return str(m)
+        except CSIError:
+            continue
+    return None
 
 
 SHIPPED = os.path.join(os.path.dirname(__file__), "coverage_summary.csv")

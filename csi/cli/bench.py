@@ -105,7 +105,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "power otherwise). With --out writes raw.csv, summary.csv and study.json.",
         epilog="examples:\n  csi bench coverage --quick\n"
         "  csi bench coverage --reps 1000 --companies 8,40 --respondents 50,150,500 --jobs 2 --out cov/\n"
-        "  csi bench coverage --reps 200 --ci percentile,normal --shift 0,0.1",
+        "  csi bench coverage --reps 200 --ci percentile,normal --shift 0,0.1\n"
+        "  csi bench coverage --reps 50 --missing em,listwise,pairwise --missing-rate 0.05",
         formatter_class=fmt,
     )
     c.add_argument("--quick", action="store_true",
@@ -120,6 +121,12 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     c.add_argument("--ci", type=_names, metavar="CI[,CI...]",
                    help=f"interval types, all on the same draws (default {coverage.DEFAULT_INTERVAL}; accepted: "
                    f"{', '.join(coverage.PANEL_INTERVALS)})")  # fmt: skip
+    c.add_argument("--methods", type=_names, metavar="M[,M...]",
+                   help="estimators of the panel cells (default pls; only estimators with a panel bootstrap)")
+    c.add_argument("--missing", type=_names, metavar="M[,M...]",
+                   help="missing-data methods run in every cell (default em; listwise, pairwise, mean, em)")
+    c.add_argument("--missing-rate", type=float, metavar="R",
+                   help="share of item answers deleted at random (MCAR) from every panel (default 0)")
     c.add_argument("--resamples", type=count(10), help="bootstrap resamples per cell (default 200)")
     c.add_argument("--seed", type=int, default=20261130, help="master seed (default 20261130)")
     c.add_argument("--jobs", type=count(1), default=1, help="worker processes (default 1; results do not depend on it)")
@@ -198,7 +205,8 @@ def run_coverage(args: argparse.Namespace) -> int:
     if args.quick:
         size.update(coverage.QUICK)
     given = {"models": args.models, "companies": args.companies, "respondents": args.respondents,
-             "shifts": args.shift, "reps": args.reps, "cis": args.ci, "n_resamples": args.resamples}  # fmt: skip
+             "shifts": args.shift, "reps": args.reps, "cis": args.ci, "n_resamples": args.resamples,
+             "methods": args.methods, "missings": args.missing, "missing_rate": args.missing_rate}  # fmt: skip
     size.update({k: v for k, v in given.items() if v is not None})
     raw = coverage.run_coverage(seed=args.seed, n_jobs=args.jobs, **size)
     summary = coverage.summarise(raw)

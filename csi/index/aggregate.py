@@ -14,7 +14,9 @@ each bootstrap replicate of every company is aggregated with the same weights;
 the parent's replicate ``b`` is ``Σ_c a_c I*_cb``, which carries every
 company's sampling error up the hierarchy.  A parent replicate is failed (NaN)
 when one of its children's replicate ``b`` failed.  The influence moments of
-the BCa acceleration combine alongside (:func:`csi.index.bca.combine`).
+the BCa acceleration combine alongside (:func:`csi.index.bca.combine`), and so
+do the degrees of freedom of the small-sample correction
+(:func:`csi.index.small_sample.parent_df`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from csi.index.bca import combine
 from csi.index.hierarchy import Hierarchy
+from csi.index.small_sample import parent_df
 from csi.index.status import parent_status, usable
 
 
@@ -38,6 +41,7 @@ class UnitEstimate:
     draws: np.ndarray | None  # (B, J)
     share: float = float("nan")  # normalised weight within its parent actually used
     influence: np.ndarray | None = None  # (2, J) influence moments (csi.index.bca); None when a child lacks them
+    df: np.ndarray | None = None  # (J,) degrees of freedom (csi.index.small_sample); None when not corrected
 
 
 def aggregate(
@@ -86,5 +90,6 @@ def aggregate(
                 kids_influence = [out[(below, k, wave)].influence for k in ok]
                 influence = (combine(list(zip(share, kids_influence)))  # type: ignore[arg-type]
                              if all(m is not None for m in kids_influence) else None)  # fmt: skip
-                out[(level, unit, wave)] = UnitEstimate(status, n, index, draws, influence=influence)
+                df = parent_df([(a, out[(below, k, wave)].draws, out[(below, k, wave)].df) for k, a in zip(ok, share)])
+                out[(level, unit, wave)] = UnitEstimate(status, n, index, draws, influence=influence, df=df)
     return out

@@ -30,7 +30,10 @@ from scipy.special import expit, logit, ndtri
 
 
 def logit_interval(
-    estimate: NDArray[np.float64], se: NDArray[np.float64], level: float = 0.95
+    estimate: NDArray[np.float64],
+    se: NDArray[np.float64],
+    level: float = 0.95,
+    quantile: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Lower and upper limits of the logit interval of 0-100 indices (module notes).
 
@@ -42,10 +45,14 @@ def logit_interval(
         (J,) their standard errors (bootstrap SEs), same scale.
     level
         Confidence level.
+    quantile
+        (J,) critical values in place of ``z_{1-α/2}`` (the t quantiles of the
+        small-sample correction, :mod:`csi.index.small_sample`); ``None``: the
+        normal quantile of ``level``.
     """
     est = np.asarray(estimate, dtype=float)
     se = np.asarray(se, dtype=float)
-    z = float(ndtri(1 - (1 - level) / 2))
+    z = float(ndtri(1 - (1 - level) / 2)) if quantile is None else np.asarray(quantile, dtype=float)
     inside = (est > 0) & (est < 100)
     p = np.where(inside, est / 100.0, 0.5)
     half = z * se / (100.0 * p * (1 - p))

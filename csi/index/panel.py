@@ -51,6 +51,7 @@ from csi.index.matched import CHANGE_BASES, matched_units
 from csi.index.paired import PairedCell, paired_cells, recurring, respondent_keys
 from csi.index.pooled import pooled_tasks, run_pooled
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
+from csi.index.small_sample import SMALL_SAMPLE_INTERVALS, cell_df, stretch, t_change, t_quantile
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
 from csi.resample.intervals import INTERVALS, bootstrap_se, confidence_interval
 from csi.resample.plans import seed_sequence
@@ -58,10 +59,12 @@ from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 from csi.spec.toml_io import to_toml
 
-PANEL_INTERVALS = ("logit", "percentile", "basic", "normal", "bc", "bca")
+PANEL_INTERVALS = ("logit", "logit_t", "percentile", "basic", "normal", "bc", "bca")
 """Interval types available at every level.  ``logit``: normal interval on the log-odds scale of the 0-100 index
-(:mod:`csi.index.logit`), its changes get the normal interval and z-test; ``bca``: acceleration from each cell's
-influence values, combined up the hierarchy and across waves (:mod:`csi.index.bca`)."""
+(:mod:`csi.index.logit`), its changes get the normal interval and z-test; ``logit_t``: the same with the
+small-sample correction (bootstrap variance times ``n/(n-1)`` per cell, t quantiles with Welch-Satterthwaite degrees
+of freedom, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``bca``: acceleration from
+each cell's influence values, combined up the hierarchy and across waves (:mod:`csi.index.bca`)."""
 
 DEFAULT_INTERVAL = "logit"
 CHANGE_INTERVAL = {"logit": "normal"}
@@ -277,7 +280,7 @@ def index_panel(
         raise EstimationError(f"the panel bootstrap runs PLS fits; method {method!r} needs n_resamples=0")
     if ci not in PANEL_INTERVALS:
         raise EstimationError(f"unknown interval type {ci!r} for panels; accepted: {', '.join(PANEL_INTERVALS)}")
-    assert set(PANEL_INTERVALS) - {"logit"} <= set(INTERVALS)
+    assert set(PANEL_INTERVALS) - {"logit", *SMALL_SAMPLE_INTERVALS} <= set(INTERVALS)
     if not (isinstance(level, float | int) and not isinstance(level, bool) and 0 < level < 1):
         raise EstimationError(f"level must lie strictly between 0 and 1, got {level!r}")
     if missing not in MISSING_POLICIES:
@@ -358,7 +361,7 @@ def index_panel(
                                    **{**common, "n_resamples": national_resamples}))  # fmt: skip
         fit_cells += _run_tasks(run_cell, ntasks, n_jobs, False, "national")
 
-    companies = {(c.unit, c.wave): UnitEstimate(c.status, c.n, c.index, c.draws, influence=c.influence) for c in cells}
+    companies = {(c.unit, c.wave): _company(c, ci in SMALL_SAMPLE_INTERVALS) for c in cells}
     units = aggregate(hierarchy, weights, companies, flagged)
     pairs = None
     if change_basis == "matched":
@@ -416,7 +419,9 @@ def index_panel(
             + "; difference of replicate draws; significant when the interval "
             "excludes 0; p-value inverting the same interval type"
             + ("; BCa acceleration from the waves' influence values" if ci == "bca" else "")
-            + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else ""),
+            + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else "")
+            + ("; small-sample correction: cell replicates stretched by sqrt(n/(n-1)), t interval and t-test with "
+               "Welch-Satterthwaite degrees of freedom" if ci in SMALL_SAMPLE_INTERVALS else ""),
             "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))"
             + (f"; a {'pooled industry' if pooled else 'company'} with recurring respondent ids draws its cluster "
                f"plan from sha256('{'industry' if pooled else 'company'}', unit, 'respondents')" if paired else ""),
@@ -447,6 +452,15 @@ def index_panel(
     return PanelIndexResult(manifest=manifest, **result_tables)
 
 
+def _company(cell: CellResult, small_sample: bool) -> UnitEstimate:
+    """A company cell as the aggregation sees it; with the small-sample correction its replicates are stretched
+    by ``sqrt(n/(n-1))`` and carry ``n - 1`` degrees of freedom (:mod:`csi.index.small_sample`)."""
+    if not small_sample or cell.draws is None:
+        return UnitEstimate(cell.status, cell.n, cell.index, cell.draws, influence=cell.influence)
+    return UnitEstimate(cell.status, cell.n, cell.index, stretch(cell.draws, cell.n), influence=cell.influence,
+                        df=cell_df(cell.n, cell.draws.shape[1]))  # fmt: skip
+
+
 def _tables(
     spec: ModelSpec,
     hierarchy: Any,
@@ -474,6 +488,8 @@ def _tables(
                         se = bootstrap_se(e.draws)
                         if ci == "logit":
                             lo, hi = logit_interval(est, se, level)
+                        elif ci in SMALL_SAMPLE_INTERVALS:
+                            lo, hi = logit_interval(est, se, level, t_quantile(e.df, level, J))
                         elif ci == "bca":
                             lo, hi = bca_interval(e.draws, est, e.influence, level)
                         else:
@@ -497,6 +513,8 @@ def _tables(
                 a, b = src[(lv, u, w0)], src[(lv, u, w1)]
                 if usable(a.status, flagged) and usable(b.status, flagged) and ci == "bca":
                     d, lo, hi, p, sig = bca_change(a.index, b.index, a.draws, b.draws, a.influence, b.influence, level)
+                elif usable(a.status, flagged) and usable(b.status, flagged) and ci in SMALL_SAMPLE_INTERVALS:
+                    d, lo, hi, p, sig = t_change(a.index, b.index, a.draws, b.draws, a.df, b.df, level)
                 elif usable(a.status, flagged) and usable(b.status, flagged):
                     # A change is not bounded like an index: the logit default tests it with the normal interval.
                     d, lo, hi, p, sig = change(a.index, b.index, a.draws, b.draws, CHANGE_INTERVAL.get(ci, ci), level)

@@ -129,6 +129,21 @@ STRINGS: dict[str, tuple[str, str]] = {
         "企业指数为基于非标准化外部权重的 0–100 指数（Fornell 等，1996）；行业、行业大类和全国指数按工作簿"
         "“单位”表中的权重汇总。变化为相邻两期之差；当其 {ci} 区间不含 0 时为显著，p 值为使其显著的最小水平。",
     ),
+    "method_coverage": (
+        "How well the intervals keep their promise: in csi's coverage study (csi bench coverage) of simulated "
+        "{model} panels of the nearest design ({companies} companies of {respondents} respondents per company and "
+        "wave, {panels} two-wave panels, {ci} intervals), 95 % intervals of the {target} index covered the true "
+        "index in {coverage} of cases (± one Monte-Carlo SE); with nothing changed, the 5 % change test rejected in "
+        "{size}.",
+        "区间是否名副其实：在 csi 覆盖率研究（csi bench coverage）中，对最接近本设计的 {model} 模拟面板（{companies} 家企业，"
+        "每家企业每期 {respondents} 名受访者，{panels} 个两期面板，{ci} 区间），{target} 指数的 95% 区间覆盖真实指数的比例为"
+        "{coverage}；在无变化时，5% 变化检验的拒绝率为 {size}。",
+    ),
+    "method_coverage_none": (
+        "csi's coverage study has no simulated panels of this model and interval type ({why}), so the coverage of "
+        "these intervals is not measured.",
+        "csi 覆盖率研究没有此模型和区间类型的模拟面板（{why}），因此这些区间的覆盖率未经测量。",
+    ),
     "method_survey": (
         "Model {model}, estimated with {method} on one survey of {n} respondents. Indices are 0–100 indices "
         "(Fornell et al. 1996) from unstandardised outer weights.",

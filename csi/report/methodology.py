@@ -13,9 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+from csi.errors import CSIError
 from csi.estimators import ESTIMATORS
 from csi.report import tables
-from csi.report.i18n import Words, fmt_int, wave_label
+from csi.report.i18n import Words, fmt_int, fmt_num, wave_label
 from csi.report.load import ReportData, manifest_value
 
 
@@ -113,7 +114,7 @@ def paragraphs(data: ReportData, words: Words) -> list[str]:
     ci = str(o.get("ci") or _get(m, "bootstrap", "ci") or "percentile")
     pct = f"{100 * tables.confidence_level(data):g}"
     if data.kind == "panel":
-        return [words("method_panel", model=model, method=method, ci=ci)]
+        return [words("method_panel", model=model, method=method, ci=ci), coverage_sentence(data, words)]
     out = [words("method_survey", model=model, method=method, n=fmt_int(m.get("n")))]
     boot = m.get("bootstrap")
     if isinstance(boot, Mapping):
@@ -122,6 +123,58 @@ def paragraphs(data: ReportData, words: Words) -> list[str]:
     else:
         out.append(words.method_no_bootstrap)
     return out
+
+
+def coverage_sentence(data: ReportData, words: Words) -> str:
+    """The coverage measured for the run's design in the shipped coverage study (:func:`csi.bench.coverage.coverage_for`).
+
+    The design is the run's model, estimator and interval type, its number of
+    companies and the median respondents of a company cell in the latest wave;
+    the rows cited are those of the target construct at the run's levels.
+    """
+    from csi.bench.coverage import coverage_for, study_model
+
+    o = _options(data)
+    ci = str(o.get("ci") or "logit")
+    latest = data.units[(data.units["level"] == "company") & (data.units["wave"] == data.latest_wave)]
+    n = pd.to_numeric(latest["n"], errors="coerce").dropna()
+    model = study_model(data.model_name)
+    why = f"model {data.model_name}, {ci}"
+    if model is None or latest.empty or n.empty:
+        return words("method_coverage_none", why=why)
+    design = {"model": model, "method": str(o.get("method") or "pls"), "ci": ci, "companies": len(latest),
+              "respondents": max(float(n.median()), 1.0)}  # fmt: skip
+    try:
+        rows = coverage_for(design)
+    except CSIError:
+        return words("method_coverage_none", why=why)
+    target = rows[rows["constructs"] == f"target {data.target}"]
+    rows = (target if not target.empty else rows[rows["constructs"] == "all"]).set_index("level")
+    # one national change test per panel and construct: the study's panel count
+    panels = rows.at["national", "changes"] if "national" in rows.index else float("nan")
+    if target.empty and "national" in rows.index:
+        panels = panels / max(1, len(set(data.index["construct"])))
+    rows = rows[rows.index.isin(data.levels)]
+    order = [lv for lv in ("company", "industry", "sector", "national") if lv in rows.index]
+    if not order:
+        return words("method_coverage_none", why=why)
+    zh = words.lang == "zh"
+    level_word = {lv: words(f"level_{lv}") if zh else words(f"level_{lv}").lower() for lv in order}
+
+    def share(x: float, se: float) -> str:
+        return f"{fmt_num(100 * x)} % ± {fmt_num(100 * se)}"
+
+    coverage = "、".join if zh else ", ".join
+    def part(lv: str, value: str, se: str) -> str:
+        x = share(rows.at[lv, value], rows.at[lv, se])
+        return f"{level_word[lv]} {x}" if zh else f"{x} ({level_word[lv]})"
+
+    cov = coverage(part(lv, "coverage", "mcse") for lv in order)
+    size = coverage(part(lv, "rejection", "mcse_rejection") for lv in order if pd.notna(rows.at[lv, "rejection"]))
+    first = rows.iloc[0]
+    return words("method_coverage", model=data.model_name, companies=fmt_int(first["companies"]),
+                 respondents=fmt_int(first["respondents"]), panels=fmt_int(round(panels)) if pd.notna(panels) else "–", ci=ci, target=data.target,
+                 coverage=cov, size=size or "–")  # fmt: skip
 
 
 def cells(data: ReportData, words: Words) -> list[dict[str, Any]]:

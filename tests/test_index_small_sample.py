@@ -1,0 +1,134 @@
+"""The small-sample interval option ``logit_t`` (csi.index.small_sample): stretched replicates, t quantiles with
+Welch-Satterthwaite degrees of freedom, at every level and for changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import csi
+from csi.index.logit import logit_interval
+from csi.index.small_sample import cell_df, parent_df, satterthwaite, stretch, t_change, t_quantile
+from csi.resample.intervals import bootstrap_se
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
+
+B = 80
+
+
+def test_stretch_scales_the_variance_by_n_over_n_minus_1_and_keeps_the_mean():
+    rng = np.random.default_rng(1)
+    D = rng.normal(70, 2, size=(50, 3))
+    D[4, 1] = np.nan
+    before = D.copy()
+    out = stretch(D, 20)
+    np.testing.assert_array_equal(D, before)  # the input is not modified
+    assert np.isnan(out[4, 1]) and np.isfinite(out).sum() == np.isfinite(D).sum()
+    np.testing.assert_allclose(np.nanmean(out, axis=0), np.nanmean(D, axis=0), rtol=1e-13)
+    np.testing.assert_allclose(bootstrap_se(out) ** 2, bootstrap_se(D) ** 2 * 20 / 19, rtol=1e-12)
+    np.testing.assert_array_equal(stretch(D, 1), D)  # nothing to correct with one respondent
+
+
+def test_satterthwaite_by_hand():
+    v = [np.array([4.0, 1.0]), np.array([1.0, 1.0]), np.array([2.0, 0.0])]
+    nu = [np.array([9.0, 9.0]), np.array([19.0, 19.0]), np.array([4.0, 4.0])]
+    s = [0.5, 0.3, 0.2]
+    got = satterthwaite(list(zip(s, v, nu)))
+    for j in range(2):
+        terms = [s[c] ** 2 * v[c][j] for c in range(3)]
+        assert got[j] == pytest.approx(sum(terms) ** 2 / sum(t**2 / nu[c][j] for c, t in enumerate(terms)), rel=1e-12)
+    # k equal, equally weighted parts pool their degrees of freedom; one part keeps its own
+    assert satterthwaite([(0.25, np.array([3.0]), np.array([149.0]))] * 4)[0] == pytest.approx(4 * 149)
+    assert satterthwaite([(1.0, np.array([3.0]), np.array([49.0]))])[0] == pytest.approx(49)
+    assert np.isinf(satterthwaite([(1.0, np.array([0.0]), np.array([9.0]))])[0])
+    assert parent_df([(1.0, None, np.array([9.0]))]) is None
+    assert t_quantile(None, 0.95, 2) == pytest.approx([stats.norm.ppf(0.975)] * 2)
+    assert t_quantile(np.array([10.0]), 0.9, 1)[0] == pytest.approx(stats.t.ppf(0.95, 10))
+    np.testing.assert_array_equal(cell_df(150, 2), [149.0, 149.0])
+
+
+def test_t_change_interval_and_p_value_are_one_rule():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(0, 1.5, size=(200, 4)), rng.normal(0, 1.0, size=(200, 4))
+    est_from, est_to = np.zeros(4), np.array([0.5, 3.0, -4.0, 6.0])
+    df_from, df_to = np.full(4, 30.0), np.full(4, 60.0)
+    d, lo, hi, p, sig = t_change(est_from, est_to, a, b, df_from, df_to, 0.95)
+    nu = satterthwaite([(1.0, bootstrap_se(a) ** 2, df_from), (1.0, bootstrap_se(b) ** 2, df_to)])
+    se = bootstrap_se(b - a)
+    np.testing.assert_allclose(lo, d - stats.t.ppf(0.975, nu) * se, rtol=1e-10)
+    np.testing.assert_allclose(hi, d + stats.t.ppf(0.975, nu) * se, rtol=1e-10)
+    np.testing.assert_allclose(p, 2 * stats.t.sf(np.abs(d) / se, nu), rtol=1e-8)
+    assert list(sig) == list(p < 0.05) and sig.any() and not sig.all()
+    nan = t_change(est_from, est_to, None, b, df_from, df_to)
+    assert np.isnan(nan[1]).all() and not nan[4].any()
+
+
+@pytest.fixture(scope="module")
+def runs() -> tuple[csi.PanelIndexResult, csi.PanelIndexResult]:
+    p = csi.simulate_panel("acsi", companies=5, respondents=[60, 80, 100, 120, 200], waves=2, seed=11,
+                           industries=None, sectors=None)  # fmt: skip
+    kw = dict(company="company", wave="wave", unit_weights=p.unit_weights, min_n=1, n_resamples=B, seed=5,
+              national_fit=False)  # fmt: skip
+    return (csi.index_panel(p.data, "acsi", ci="logit", **kw), csi.index_panel(p.data, "acsi", ci="logit_t", **kw))
+
+
+def test_company_cells_get_the_inflated_se_and_t_quantiles_with_n_minus_1(runs):
+    plain, small = runs
+    assert small.manifest["options"]["ci"] == "logit_t" and "Welch-Satterthwaite" in small.manifest["options"][
+        "change_test"]
+    a = plain.index[plain.index["level"] == "company"].reset_index(drop=True)
+    b = small.index[small.index["level"] == "company"].reset_index(drop=True)
+    np.testing.assert_allclose(b["index"], a["index"], rtol=0, atol=0)
+    n = b["n"].to_numpy(dtype=float)
+    np.testing.assert_allclose(b["se"], a["se"] * np.sqrt(n / (n - 1)), rtol=1e-10)
+    lo, hi = logit_interval(b["index"].to_numpy(), b["se"].to_numpy(), 0.95, stats.t.ppf(0.975, n - 1))
+    np.testing.assert_allclose(b["ci_lower"], lo, rtol=1e-10)
+    np.testing.assert_allclose(b["ci_upper"], hi, rtol=1e-10)
+
+
+def test_the_national_interval_uses_satterthwaite_df_of_its_companies(runs):
+    _, small = runs
+    ix, units = small.index, small.units
+    for wave in ("1", "2"):
+        comp = ix[(ix["level"] == "company") & (ix["wave"] == wave)].merge(
+            units[(units["level"] == "company") & (units["wave"] == wave)][["unit", "weight"]], on="unit")
+        comp = comp[comp["weight"].notna()]  # flagged cells are left out of the aggregate
+        for construct, g in comp.groupby("construct"):
+            terms = g["weight"].to_numpy() ** 2 * g["se"].to_numpy() ** 2
+            nu = terms.sum() ** 2 / np.sum(terms**2 / (g["n"].to_numpy(dtype=float) - 1))
+            nat = ix[(ix["level"] == "national") & (ix["wave"] == wave) & (ix["construct"] == construct)].iloc[0]
+            # the national SE is the SD of the aggregated stretched replicates: sum of the companies' variances
+            # up to the sample covariances of independent replicates
+            assert nat["se"] ** 2 == pytest.approx(terms.sum(), rel=0.35)
+            lo, hi = logit_interval(np.array([nat["index"]]), np.array([nat["se"]]), 0.95,
+                                    np.array([stats.t.ppf(0.975, nu)]))  # fmt: skip
+            assert (nat["ci_lower"], nat["ci_upper"]) == pytest.approx((lo[0], hi[0]), rel=1e-10)
+
+
+def test_every_interval_and_change_widens_and_changes_keep_one_rule(runs):
+    plain, small = runs
+    keys = ["level", "unit", "wave", "construct"]
+    m = plain.index.merge(small.index, on=keys, suffixes=("", "_t")).dropna(subset=["ci_lower"])
+    assert len(m) == len(plain.index.dropna(subset=["ci_lower"])) > 0
+    assert ((m["ci_lower_t"] < m["ci_lower"]) & (m["ci_upper_t"] > m["ci_upper"])).all()
+    c = plain.changes.merge(small.changes, on=["level", "unit", "construct"], suffixes=("", "_t"))
+    c = c.dropna(subset=["ci_lower"])
+    assert len(c) > 0 and c["ci_lower_t"].notna().all()
+    assert ((c["ci_upper_t"] - c["ci_lower_t"]) > (c["ci_upper"] - c["ci_lower"])).all()
+    assert (c["p_value_t"] >= c["p_value"]).all()
+    assert (c["significant_t"] == (c["p_value_t"] < 0.05)).all()
+    np.testing.assert_allclose(c["change_t"], c["change"], rtol=0, atol=0)
+
+
+def test_cli_index_accepts_logit_t(tmp_path):
+    from csi.cli import main
+
+    p = csi.simulate_panel("acsi", companies=3, respondents=60, waves=2, seed=2, industries=None, sectors=None)
+    p.data.to_csv(tmp_path / "panel.csv", index=False)
+    out = tmp_path / "res"
+    rc = main(["index", "--data", str(tmp_path / "panel.csv"), "--model", "acsi", "--company", "company", "--wave",
+               "wave", "--ci", "logit_t", "--bootstrap", "30", "--min-n", "10", "--out", str(out), "--seed", "1"])  # fmt: skip
+    assert rc == 0
+    assert set(pd.read_csv(out / "index.csv")["level"]) == {"company", "national"}
