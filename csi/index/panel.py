@@ -30,7 +30,6 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -42,17 +41,19 @@ from csi.errors import DataError, EstimationError
 from csi.estimators import estimator_for
 from csi.index.aggregate import UnitEstimate, aggregate
 from csi.index.bca import bca_change, bca_interval
-from csi.index.cells import CellResult, CellTask, run_cell
+from csi.index.cells import CellResult
 from csi.index.change import change
 from csi.index.compute import scale_bounds
 from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
 from csi.index.logit import logit_interval
 from csi.index.matched import CHANGE_BASES, matched_units
-from csi.index.pooled import pooled_tasks, run_pooled
+from csi.index.partitioned import PartitionedPanel
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
+from csi.index.rows import FrameRows, failed_cell
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
 from csi.resample.intervals import INTERVALS, bootstrap_se, confidence_interval
 from csi.resample.plans import seed_sequence
+from csi.resample.scheduler import Executor, check_scheduler, resolve_scheduler
 from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 from csi.spec.toml_io import to_toml
@@ -101,16 +102,12 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _run_tasks(fn: Callable[[Any], Any], tasks: list[Any], n_jobs: int, progress: bool | None, desc: str) -> list[Any]:
-    from tqdm.auto import tqdm
-
+def _run_tasks(executor: Executor, work: tuple[Callable[[Any], Any], list[Any]], progress: bool | None, desc: str
+               ) -> list[Any]:  # fmt: skip
+    fn, tasks = work
     show = progress if progress is not None else (sys.stderr.isatty() and len(tasks) > 20)
-    if n_jobs == 1 or len(tasks) <= 1:
-        return [fn(t) for t in tqdm(tasks, disable=not show, unit="cell", desc=desc)]
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        # map keeps the task order, so results are assembled identically whatever finishes first.
-        it = pool.map(fn, tasks, chunksize=max(1, len(tasks) // (8 * n_jobs)))
-        return list(tqdm(it, total=len(tasks), disable=not show, unit="cell", desc=desc))
+    # Results come back in task order, so they are assembled identically whatever finishes first.
+    return executor.map(fn, tasks, on_error=failed_cell, progress=show, desc=desc, unit="cell")
 
 
 def index_panel(
@@ -137,6 +134,7 @@ def index_panel(
     flagged: str = "exclude",
     change_basis: str = "matched",
     n_jobs: int | None = 1,
+    scheduler: Any = "processes",
     progress: bool | None = None,
     **fit_options: Any,
 ) -> PanelIndexResult:
@@ -226,8 +224,19 @@ def index_panel(
         difference of the published aggregates, whose company sets may differ
         (:mod:`csi.index.matched` says why the default).
     n_jobs
-        Worker processes over cells (``None``: all cores).  Results do not
+        Worker processes over cells (``None``: all cores); with
+        ``scheduler="dask"`` the LocalCluster's workers.  Results do not
         depend on it.
+    scheduler
+        Where the cells, pooled industries and national fits run:
+        ``"processes"`` (default: a local pool of ``n_jobs`` processes, one
+        meaning this process), ``"serial"``, ``"threads"``, ``"dask"`` (a
+        Dask LocalCluster started for the run) or the address of a running
+        Dask scheduler (``"tcp://host:8786"``) or a ``distributed.Client``
+        (:func:`csi.resample.scheduler.resolve_scheduler`).  Cells are sent
+        in batches, each with its own rows; a cell whose task raises is
+        reported ``failed`` with the reason and the others finish.  Results
+        are byte-identical whatever the scheduler.
     progress
         Progress bar; default only on a terminal for more than 20 cells.
     **fit_options
@@ -237,7 +246,9 @@ def index_panel(
     -------
     PanelIndexResult
     """
-    frame = as_frame(data, "panel data")
+    partitioned = isinstance(data, PartitionedPanel)
+    # A partitioned dataset shows its columns (schema) here; its rows stay on the workers.
+    frame = data.schema_frame() if partitioned else as_frame(data, "panel data")
     spec = _spec(model)
     roles = {"company": company, "wave": wave, "industry": industry, "sector": sector,
              "respondent weight": respondent_weight}  # fmt: skip
@@ -279,49 +290,46 @@ def index_panel(
         )
     if pooled and industry is None:
         raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")
-    n_jobs = (os.cpu_count() or 1) if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
+    n_jobs = None if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
+    check_scheduler(scheduler)
     entropy = int(seed_sequence(seed).entropy)  # type: ignore[arg-type]
     fit_options = {"missing": missing, **fit_options}
 
-    # Validate every item value once at the edge (scale range, codes, weights), so a bad value is one clear
-    # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
-    # one company) still mark just that cell failed.
-    prepare_items(spec, frame, missing=missing, weights=respondent_weight)
-    hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
-    weights = unit_weight_table(unit_weights, hierarchy)
-
-    keep = list(spec.item_names) + ([respondent_weight] if respondent_weight else [])
-    items = frame[keep]
-    company_key = frame[company].map(key)
-    wave_key = frame[wave].map(key)
     common = dict(spec=spec, weight=respondent_weight, n_resamples=n_resamples, entropy=entropy, method=method,
                   fit_options=fit_options, ci=ci, conf_level=float(level))  # fmt: skip
+    keep = list(spec.item_names) + ([respondent_weight] if respondent_weight else [])
 
-    fit_cells: list[CellResult] = []  # fits reported beside the company fits (pooled industries, nation)
-    if pooled:
-        ptasks = pooled_tasks(items, company_key, wave_key, frame[industry].map(key), hierarchy,
-                              {**common, "min_n": min_n})  # fmt: skip
-        found = {}
-        for head, *comps in _run_tasks(run_pooled, ptasks, n_jobs, progress, "industries"):
-            fit_cells.append(head)
-            found.update({(c.unit, c.wave): c for c in comps})
-        cells = [found[(u, w)] for w in hierarchy.waves for u in hierarchy.units[("company", w)]]
-    else:
-        groups = frame.groupby([company_key, wave_key], sort=False).indices
-        tasks = [
-            CellTask(level="company", unit=u, wave=w, data=items.iloc[groups[(u, w)]], min_n=min_n, **common)
-            for w in hierarchy.waves
-            for u in hierarchy.units[("company", w)]
-        ]
-        cells = _run_tasks(run_cell, tasks, n_jobs, progress, "companies")
-    if national_fit:
-        ntasks = []
-        for w in hierarchy.waves:
-            rows = np.flatnonzero(wave_key.to_numpy() == w)
-            ntasks.append(CellTask(level=NATIONAL, unit=NATIONAL, wave=w, data=items.iloc[rows], min_n=1,
-                                   strata=company_key.to_numpy()[rows],
-                                   **{**common, "n_resamples": national_resamples}))  # fmt: skip
-        fit_cells += _run_tasks(run_cell, ntasks, n_jobs, False, "national")
+    with resolve_scheduler(scheduler, n_jobs) as executor:
+        if partitioned:
+            # Workers validate their cells and hash their rows; the client sees one row per distinct unit key.
+            rows: Any = data.scan(executor, spec, roles, missing, keep, progress)
+            n_rows, digest = rows.n_rows, rows.data_hash(used + keep)
+            hierarchy = build_hierarchy(rows.keys, company, wave, industry, sector, wave_order)
+        else:
+            # Validate every item value once at the edge (scale range, codes, weights), so a bad value is one
+            # clear error naming its column and row rather than a failed cell; cell-level problems (a constant
+            # item in one company) still mark just that cell failed.
+            prepare_items(spec, frame, missing=missing, weights=respondent_weight)
+            hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
+            rows = FrameRows(frame[keep], frame[company].map(key), frame[wave].map(key),
+                             frame[industry].map(key) if industry else None)  # fmt: skip
+            n_rows, digest = len(frame), data_hash(frame, used + keep)
+        weights = unit_weight_table(unit_weights, hierarchy)
+
+        fit_cells: list[CellResult] = []  # fits reported beside the company fits (pooled industries, nation)
+        if pooled:
+            found = {}
+            for head, *comps in _run_tasks(executor, rows.pooled_tasks(hierarchy, {**common, "min_n": min_n}),
+                                           progress, "industries"):  # fmt: skip
+                fit_cells.append(head)
+                found.update({(c.unit, c.wave): c for c in comps})
+            cells = [found[(u, w)] for w in hierarchy.waves for u in hierarchy.units[("company", w)]]
+        else:
+            cells = _run_tasks(executor, rows.company_tasks(hierarchy, {**common, "min_n": min_n}), progress,
+                               "companies")  # fmt: skip
+        if national_fit:
+            ntasks = rows.national_tasks(hierarchy, {**common, "n_resamples": national_resamples, "min_n": 1})
+            fit_cells += _run_tasks(executor, ntasks, False, "national")
 
     companies = {(c.unit, c.wave): UnitEstimate(c.status, c.n, c.index, c.draws, influence=c.influence) for c in cells}
     units = aggregate(hierarchy, weights, companies, flagged)
@@ -381,12 +389,12 @@ def index_panel(
             "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))",
         },  # fmt: skip
         "seed": entropy,
-        "data_hash": data_hash(frame, used + keep),
+        "data_hash": digest,
         "versions": _versions(),
         "hierarchy": list(hierarchy.levels),
         "waves": hierarchy.waves,
         "counts": {
-            "respondents": len(frame),
+            "respondents": n_rows,
             "cells": len(cells),
             "ok": status.get("ok", 0),
             "suppressed": status.get("suppressed", 0),
