@@ -45,7 +45,6 @@ import time
 import warnings
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -54,6 +53,7 @@ from csi.errors import CSIError
 from csi.index.panel import DEFAULT_INTERVAL, PANEL_INTERVALS, index_panel
 from csi.index.simulate_panel import simulate_panel
 from csi.index.status import usable
+from csi.resample.scheduler import check_scheduler, resolve_scheduler
 
 MODELS = ("acsi",)
 COMPANIES = (8,)
@@ -201,6 +201,7 @@ def run_coverage(
     n_jobs: int = 1,
     industries: int | None = 4,
     sectors: int | None = 2,
+    scheduler: object = "processes",
 ) -> pd.DataFrame:
     """The coverage study: one row per usable interval and change (:data:`COLUMNS`) of every replication.
 
@@ -221,6 +222,10 @@ def run_coverage(
         Worker processes over replications; the table does not depend on it.
     industries, sectors
         Hierarchy of every panel (capped by the number of companies).
+    scheduler
+        Where the replications run: ``"processes"`` (default, ``n_jobs`` local processes), ``"serial"``,
+        ``"dask"`` or a Dask scheduler address (:func:`csi.resample.scheduler.resolve_scheduler`); the table
+        does not depend on it.
 
     Returns
     -------
@@ -234,12 +239,11 @@ def run_coverage(
     jobs = [(m, int(c), int(n), float(s), r, tuple(cis), seed, n_resamples, level, industries, sectors)
             for m in models for c in companies for n in respondents for s in shifts for r in range(reps)]  # fmt: skip
     t0 = time.perf_counter()
-    if n_jobs == 1:
-        frames = _run_batch(jobs)
-    else:
-        batches = [jobs[i::n_jobs * 4] for i in range(n_jobs * 4)]
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            frames = [f for part in pool.map(_run_batch, batches) for f in part]
+    check_scheduler(scheduler)
+    with resolve_scheduler(scheduler, n_jobs) as executor:
+        size = max(1, -(-len(jobs) // (4 * executor.workers)))
+        batches = [jobs[a : a + size] for a in range(0, len(jobs), size)]
+        frames = [f for part in executor.map(_run_batch, batches, batch=1) for f in part]
     raw = pd.concat(frames, ignore_index=True).sort_values([*DESIGN, "rep", "ci", "kind"], kind="stable")
     raw = raw.reset_index(drop=True)
     raw.attrs.update(models=list(models), companies=[int(c) for c in companies],
