@@ -73,7 +73,8 @@ class Cell:
 
 def _read(path: str, roles: tuple[str, str], wave: Any, companies: list[Any] | None, columns: list[str],
           cells: list[Cell]) -> pd.DataFrame:  # fmt: skip
-    """The rows of ``companies`` (None: every company) in ``wave``, numbered as in the whole panel."""
+    """The rows of ``companies`` (None: every company) in ``wave``, numbered as in the whole panel (``cells``, in
+    fragment order), or within the cell when ``cells`` is empty."""
     import pyarrow.dataset as ds
 
     wave_col, company_col = roles
@@ -82,12 +83,14 @@ def _read(path: str, roles: tuple[str, str], wave: Any, companies: list[Any] | N
         where = where & ds.field(company_col).isin(companies)
     table = _open(path).to_table(columns=columns, filter=where)
     frame = _frame(table, [wave_col, company_col])
+    if not cells:  # the scan: rows numbered within the cell
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        return frame
     expected = sum(c.n for c in cells)
     if len(frame) != expected:
         raise DataError(f"dataset {Path(path).name!r} changed while it was indexed: wave {key(wave)!r} has "
                         f"{len(frame)} rows for {len(cells)} cell(s), {expected} when it was scanned")  # fmt: skip
-    frame.index = pd.Index(np.concatenate([np.arange(c.offset + 1, c.offset + c.n + 1) for c in cells])
-                           if cells else np.zeros(0, dtype=np.int64))  # fmt: skip
+    frame.index = pd.Index(np.concatenate([np.arange(c.offset + 1, c.offset + c.n + 1) for c in cells]))
     return frame
 
 
@@ -114,11 +117,15 @@ def scan_cell(task: ScanTask) -> ScanResult:
     wave_col, company_col = roles["wave"], roles["company"]
     assert wave_col is not None and company_col is not None
     cols = list(dict.fromkeys(task.columns))
-    frame = _read(task.path, (wave_col, company_col), task.cell.wave, [task.cell.company], cols, [task.cell])
-    for role, col in roles.items():
-        if col is not None:
-            check_column(frame, col, role)
-    prepare_items(task.spec, frame, missing=task.missing, weights=roles["respondent weight"])
+    frame = _read(task.path, (wave_col, company_col), task.cell.wave, [task.cell.company], cols, [])
+    try:
+        for role, col in roles.items():
+            if col is not None:
+                check_column(frame, col, role)
+        prepare_items(task.spec, frame, missing=task.missing, weights=roles["respondent weight"])
+    except DataError as e:
+        # Rows are numbered within the cell here: name the cell's folder.
+        raise DataError(f"{wave_col}={task.cell.wave}/{company_col}={task.cell.company}: {e}") from None
     unit_cols = [c for r, c in roles.items() if c is not None and r != "respondent weight"]
     hashes = pd.util.hash_pandas_object(frame[cols], index=False).to_numpy().tobytes()
     return ScanResult(len(frame), frame[unit_cols].drop_duplicates().reset_index(drop=True), hashes)

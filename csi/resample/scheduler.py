@@ -245,7 +245,7 @@ class DaskBackend:
         ready: dict[int, list[Any]] = {}
         nxt = 0
         try:
-            for f in as_completed(futures):
+            for f in as_completed(futures, loop=self.client.loop):
                 ready[position[f.key]] = f.result()
                 while nxt in ready:
                     yield from ready.pop(nxt)
@@ -281,7 +281,7 @@ class DaskExecutor(Executor):
         futures = [self.client.submit(run_batch, fn, tasks[a:b], catch, pure=False) for a, b in batches]
         where = {f.key: ab for f, ab in zip(futures, batches)}
         try:
-            for f in as_completed(futures):
+            for f in as_completed(futures, loop=self.client.loop):
                 a, b = where[f.key]
                 if f.status == "error" and catch:
                     # The batch itself failed (its worker was lost too often, or it could not be unpickled).
