@@ -87,9 +87,9 @@ def _assert_same_files(a: dict[str, bytes], b: dict[str, bytes]) -> None:
     assert not differ, f"files differ from the serial run: {differ}"
 
 
-@pytest.mark.parametrize("where", ["processes", "dask-1", "dask-2"])
+@pytest.mark.parametrize("where", ["processes", "threads", "dask-1", "dask-2"])
 def test_panel_bytes_do_not_depend_on_the_scheduler(where, panel, serial_files, tmp_path, request):
-    scheduler = {"processes": "processes", "dask-1": request.getfixturevalue("one_worker"),
+    scheduler = {"processes": "processes", "threads": "threads", "dask-1": request.getfixturevalue("one_worker"),
                  "dask-2": request.getfixturevalue("two_workers")}[where]  # fmt: skip
     result = csi.index_panel(panel, "acsi", **OPTIONS, scheduler=scheduler, n_jobs=2)
     result.write(tmp_path / "res")
@@ -122,7 +122,7 @@ def test_a_task_that_raises_fails_its_cell_and_the_others_finish(where, panel, m
                              national_fit=False, scheduler=scheduler)  # fmt: skip
     units = result.units.set_index(["level", "unit", "wave"])["status"]
     assert units[("company", "C007", "2")] == "failed"
-    assert (units.xs("company", level="level") == "ok").sum() == 79
+    assert (units.xs("company", level="level") != "failed").sum() == 79
     reason = result.manifest["failures"]["C007 / 2"]
     assert "RuntimeError" in reason and "simulated crash" in reason
     assert result.index.query("unit == 'C007' and wave == '1'")["index"].notna().all()
