@@ -245,15 +245,18 @@ def test_dataset_cell_with_a_bad_value_names_the_cell(tmp_path, panel):
         csi.index_panel(dataset, "acsi", company="company", wave="wave", n_resamples=0, scheduler="serial")
 
 
-def test_estimator_study_quick_serial_equals_dask(two_workers):
-    from csi.bench import montecarlo
-
-    size = dict(montecarlo.QUICK, models=("acsi",), methods=("pls", "plsc", "sumscore"))
-    a = montecarlo.run_study(**size, scheduler="serial")
-    b = montecarlo.run_study(**size, scheduler=two_workers)
-    timing = ["seconds", "boot_seconds"]  # wall times differ by nature
-    pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing), check_exact=True)
-    assert a["ci_lower"].notna().sum() > 50
+def test_estimator_study_quick_serial_equals_dask(two_workers, tmp_path):
+    """``csi bench estimators --quick`` on --scheduler serial and on a Dask cluster: the same tables."""
+    args = ["bench", "estimators", "--quick", "--no-plot"]
+    assert main([*args, "--scheduler", "serial", "--out", str(tmp_path / "serial")]) == 0
+    assert main([*args, "--scheduler", two_workers.scheduler.address, "--out", str(tmp_path / "dask")]) == 0
+    timing = ["seconds", "boot_seconds", "median_seconds", "median_boot_seconds", "median_ms"]  # wall times differ
+    for name in ("raw.csv", "summary.csv", "headline.csv"):
+        a, b = (pd.read_csv(tmp_path / w / name) for w in ("serial", "dask"))
+        a, b = a.drop(columns=a.columns.intersection(timing)), b.drop(columns=b.columns.intersection(timing))
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    raw = pd.read_csv(tmp_path / "serial" / "raw.csv")
+    assert raw["ci_lower"].notna().sum() > 100 and raw["method"].nunique() >= 4
 
 
 def test_large_bootstrap_serial_equals_dask(two_workers):
