@@ -128,6 +128,14 @@ def test_a_task_that_raises_fails_its_cell_and_the_others_finish(where, panel, m
     assert result.index.query("unit == 'C007' and wave == '1'")["index"].notna().all()
 
 
+def test_a_csi_error_in_a_cell_still_stops_the_run_on_dask(panel, two_workers):
+    """csi's own errors concern the whole run (here: a bootstrap too large for memory), on every scheduler."""
+    small = panel[panel["company"].isin(["C001", "C002"])]
+    with pytest.raises(csi.BootstrapError, match="n_resamples=1000000000000"):
+        csi.index_panel(small, "acsi", company="company", wave="wave", n_resamples=10**12, national_fit=False,
+                        missing="pairwise", scheduler=two_workers)  # fmt: skip
+
+
 def test_killed_worker_is_replaced_and_the_results_are_unchanged(panel, serial_files, worker_processes, tmp_path):
     client = worker_processes
     pids = client.run(os.getpid)  # {worker address: pid}

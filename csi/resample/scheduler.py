@@ -20,7 +20,7 @@ An executor has two faces.  :meth:`Executor.map` runs ``fn`` over a list of task
 industries, national fits, study replications), in batches of sensible size, and returns the results in task
 order, whatever order they finish in (``as_completed`` and reordering, so the progress bar advances as work
 finishes).  With ``on_error`` a task that raises does not stop the run: its result is ``on_error(task,
-error)`` and the other tasks finish.  :meth:`Executor.driver_backend` is a backend of the resampling driver
+error)`` and the other tasks finish (csi's own errors, a bad option or input, still stop it).  :meth:`Executor.driver_backend` is a backend of the resampling driver
 (:func:`csi.resample.driver.run_plan`): chunks of replicates, the statistic and the plan shipped once to every
 worker (``scatter(broadcast=True)``).  Results never depend on the scheduler: every cell, replication and
 replicate draws from a stream fixed by its identity (:func:`csi.index.cells.cell_seed`,
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from csi.errors import EstimationError
+from csi.errors import CSIError, EstimationError
 from csi.resample.driver import Processes, Serial, Threads
 
 __all__ = ["SCHEDULERS", "Executor", "SchedulerError", "TaskError", "batch_size", "resolve_scheduler"]
@@ -83,13 +83,19 @@ def _error_of(exc: BaseException) -> TaskError:
 
 
 def run_batch(fn: Callable[[Any], Any], tasks: Sequence[Any], catch: bool) -> list[Any]:
-    """``[fn(t) for t in tasks]``; with ``catch`` a task that raises gives a :class:`TaskError` instead."""
+    """``[fn(t) for t in tasks]``; with ``catch`` a task that raises gives a :class:`TaskError` instead.
+
+    csi's own errors (:class:`~csi.errors.CSIError`: a bad option or input, such as a bootstrap too large for
+    memory) are never caught: they concern the whole run, which they stop with their message.
+    """
     if not catch:
         return [fn(t) for t in tasks]
     out: list[Any] = []
     for t in tasks:
         try:
             out.append(fn(t))
+        except CSIError:
+            raise
         except Exception as e:  # noqa: BLE001 - reported per task by the caller's on_error
             out.append(_error_of(e))
     return out
@@ -283,7 +289,7 @@ class DaskExecutor(Executor):
         try:
             for f in as_completed(futures, loop=self.client.loop):
                 a, b = where[f.key]
-                if f.status == "error" and catch:
+                if f.status == "error" and catch and not isinstance(f.exception(), CSIError):
                     # The batch itself failed (its worker was lost too often, or it could not be unpickled).
                     err = _error_of(f.exception())
                     yield (a, b), [err] * (b - a)
