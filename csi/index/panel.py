@@ -147,6 +147,10 @@ def index_panel(
         (and optionally industry, sector, respondent-weight) columns and the
         model's item columns.  Item metadata of the model apply (scale bounds,
         reverse-coded items, missing codes such as 98/99).  Never modified.
+        Or a :class:`~csi.index.partitioned.PartitionedPanel`: a Parquet
+        dataset partitioned by wave and company whose rows only the workers
+        read, cell by cell (same results as the panel as one table in the
+        dataset's cell order).
     model
         A :class:`~csi.spec.model.ModelSpec` or a shipped model name / file /
         text (:func:`csi.load_model`); every item needs a scale.

@@ -241,6 +241,7 @@ class PartitionedPanel:
         self.path = str(folder.resolve())
         self.name = folder.name
         try:
+            _DATASETS.pop(self.path, None)  # discover the files afresh: the folder may have been rewritten
             dataset = _open(self.path)
             fragments = list(dataset.get_fragments())
         except Exception as e:  # pyarrow raises ArrowInvalid/OSError variants for files that are not Parquet
