@@ -28,6 +28,7 @@ from csi.cli import main
 from csi.errors import CSIError, DataError, InputFileError
 from csi.index import rows as row_sources
 from csi.index.cells import run_cell
+from csi.resample import scheduler as scheduler_module
 from csi.resample.scheduler import SchedulerError, TaskError, resolve_scheduler
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
@@ -276,7 +277,8 @@ def test_large_bootstrap_serial_equals_dask(two_workers):
     assert a.draws.to_numpy().std(axis=0).max() > 0
 
 
-def test_bad_scheduler_is_one_error_naming_what_is_accepted(panel):
+def test_bad_scheduler_is_one_error_naming_what_is_accepted(panel, monkeypatch):
+    monkeypatch.setattr(scheduler_module, "CONNECT_TIMEOUT", "1s")  # nothing listens on port 9: no need to wait
     with pytest.raises(SchedulerError, match="unknown scheduler 'cluster'; accepted: 'serial'.*tcp://"):
         csi.index_panel(panel, "acsi", company="company", wave="wave", scheduler="cluster")
     with pytest.raises(CSIError, match="unknown scheduler"):

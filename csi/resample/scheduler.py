@@ -57,6 +57,9 @@ MAX_BATCH = 64
 """Most tasks per batch: large enough that 40,000 cells make a few hundred Dask tasks per hundred workers, small
 enough that a batch's data stays far below Dask's large-graph warning."""
 
+CONNECT_TIMEOUT = "10s"
+"""How long to try to reach a Dask scheduler address before giving up with a :class:`SchedulerError`."""
+
 ACCEPTED = "'serial', 'threads', 'processes', 'dask' or a Dask scheduler address such as 'tcp://host:8786'"
 
 
@@ -317,7 +320,7 @@ def _connect(address: str) -> DaskExecutor:
     from distributed import Client
 
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
         raise SchedulerError(f"scheduler={address!r}: cannot reach the Dask scheduler ({e}); start one with "
                              "'dask scheduler' and 'dask worker ADDRESS', or use scheduler='dask'") from None  # fmt: skip
