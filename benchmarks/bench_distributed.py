@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="local processes and Dask workers (default 2)")
     ap.add_argument("--cells", type=int, default=40_000, help="cells of the projection (default 40,000)")
     args = ap.parse_args()
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # the cluster's start and close chatter
     if args.quick:
         args.companies, args.respondents, args.resamples, args.cells = 20, 60, 50, 4_000
     print(f"csi {csi.__version__}, Python {platform.python_version()}, {os.cpu_count()} cores, {args.jobs} workers; "
