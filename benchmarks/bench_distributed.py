@@ -103,11 +103,13 @@ def main() -> None:
     ap.add_argument("--respondents", type=int, default=250)
     ap.add_argument("--resamples", type=int, default=1000)
     ap.add_argument("--jobs", type=int, default=2, help="local processes and Dask workers (default 2)")
-    ap.add_argument("--cells", type=int, default=40_000, help="cells of the projection (default 40,000)")
+    ap.add_argument("--cells", type=int, help="cells of the projection (default 40,000; --quick 4,000)")
     args = ap.parse_args()
-    logging.getLogger("distributed").setLevel(logging.ERROR)  # the cluster's start and close chatter
+    for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core", "distributed.worker"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # the cluster's start and close chatter
     if args.quick:
-        args.companies, args.respondents, args.resamples, args.cells = 20, 60, 50, 4_000
+        args.companies, args.respondents, args.resamples = 20, 60, 50
+    args.cells = args.cells or (4_000 if args.quick else 40_000)
     print(f"csi {csi.__version__}, Python {platform.python_version()}, {os.cpu_count()} cores, {args.jobs} workers; "
           f"panel {args.companies} companies x {args.respondents} respondents x 2 waves, B = {args.resamples}")  # fmt: skip
     panel = csi.simulate_panel("acsi", companies=args.companies, respondents=args.respondents, waves=2, seed=1,
