@@ -38,6 +38,7 @@ from csi.estimators.cbsem_groups import invariance
 from csi.estimators.cbsem_modindices import modification_indices
 from csi.index import (
     PanelIndexResult,
+    PartitionedPanel,
     SimulatedPanel,
     compute_index,
     impacts,
@@ -93,6 +94,7 @@ __all__ = [
     "Modifier",
     "ModelSyntaxError",
     "PanelIndexResult",
+    "PartitionedPanel",
     "Path",
     "SimulatedData",
     "SimulatedPanel",

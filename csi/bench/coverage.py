@@ -56,7 +56,6 @@ import time
 import warnings
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -65,6 +64,7 @@ from csi.errors import CSIError
 from csi.index.panel import DEFAULT_INTERVAL, PANEL_INTERVALS, index_panel
 from csi.index.simulate_panel import simulate_panel
 from csi.index.status import usable
+from csi.resample.scheduler import check_scheduler, resolve_scheduler
 
 MODELS = ("acsi",)
 COMPANIES = (8,)
@@ -252,6 +252,7 @@ def run_coverage(
     methods: Sequence[str] = METHODS,
     missings: Sequence[str] = MISSINGS,
     missing_rate: float = 0.0,
+    scheduler: object = "processes",
 ) -> pd.DataFrame:
     """The coverage study: one row per usable interval and change (:data:`COLUMNS`) of every replication.
 
@@ -276,6 +277,10 @@ def run_coverage(
         Estimators and missing-data methods of :func:`csi.index_panel` (a grid
         dimension each), and the MCAR share of item answers deleted from
         every panel (0: none, so the missing-data method has nothing to do).
+    scheduler
+        Where the replications run: ``"processes"`` (default, ``n_jobs`` local processes), ``"serial"``,
+        ``"dask"`` or a Dask scheduler address (:func:`csi.resample.scheduler.resolve_scheduler`); the table
+        does not depend on it.
 
     Returns
     -------
@@ -291,12 +296,11 @@ def run_coverage(
             for m in models for e in methods for mis in missings for c in companies for n in respondents
             for s in shifts for r in range(reps)]  # fmt: skip
     t0 = time.perf_counter()
-    if n_jobs == 1:
-        frames = _run_batch(jobs)
-    else:
-        batches = [jobs[i::n_jobs * 4] for i in range(n_jobs * 4)]
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            frames = [f for part in pool.map(_run_batch, batches) for f in part]
+    check_scheduler(scheduler)
+    with resolve_scheduler(scheduler, n_jobs) as executor:
+        size = max(1, -(-len(jobs) // (4 * executor.workers)))
+        batches = [jobs[a : a + size] for a in range(0, len(jobs), size)]
+        frames = [f for part in executor.map(_run_batch, batches, batch=1) for f in part]
     raw = pd.concat(frames, ignore_index=True).sort_values([*DESIGN, "rep", "ci", "kind"], kind="stable")
     raw = raw.reset_index(drop=True)
     raw.attrs.update(models=list(models), methods=list(methods), missings=list(missings),

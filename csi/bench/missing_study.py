@@ -41,6 +41,7 @@ import pandas as pd
 import csi
 from csi.bench.montecarlo import COLUMNS, design_loadings, replication_seed
 from csi.errors import CSIError
+from csi.resample.scheduler import check_scheduler, resolve_scheduler
 
 METHODS = ("listwise", "mean", "pairwise", "em", "mi")
 SCENARIOS = ("MCAR 5%", "MAR 5%", "MCAR 20%", "MAR 20%")
@@ -147,10 +148,14 @@ def run_study(
     bootstrap: int = 100,
     level: float = 0.95,
     imputations: int = 20,
+    scheduler: object = "processes",
 ) -> pd.DataFrame:
-    """Run the study; one row per (model, scenario, replication, method, parameter); ``attrs`` hold the options."""
-    from concurrent.futures import ProcessPoolExecutor
+    """Run the study; one row per (model, scenario, replication, method, parameter); ``attrs`` hold the options.
 
+    ``scheduler`` says where the batches of replications run (``"processes"``: ``n_jobs`` local processes;
+    ``"serial"``, ``"dask"`` or a Dask scheduler address, :func:`csi.resample.scheduler.resolve_scheduler`);
+    results do not depend on it or on ``n_jobs``.
+    """
     for s in scenarios:
         scenario(s)
     bad = [m for m in methods if m not in METHODS]
@@ -160,17 +165,11 @@ def run_study(
         raise CSIError(f"reps must be a positive integer, got {reps!r}")
     tasks = [(m, s, int(n), r, tuple(methods), seed, bootstrap, level, imputations)
              for m in models for s in scenarios for r in range(reps)]  # fmt: skip
-    workers = max(1, int(n_jobs))
-    size = max(1, min(10, len(tasks) // (4 * workers) or 1))
-    batches = [tasks[a : a + size] for a in range(0, len(tasks), size)]
-    rows: list[tuple] = []
-    if workers == 1 or len(batches) == 1:
-        for b in batches:
-            rows.extend(_run_batch(b))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=None) as pool:
-            for out in pool.map(_run_batch, batches):
-                rows.extend(out)
+    check_scheduler(scheduler)
+    with resolve_scheduler(scheduler, max(1, int(n_jobs))) as executor:
+        size = max(1, min(10, len(tasks) // (4 * max(executor.workers, 1)) or 1))
+        parts = executor.map(_run_batch, [tasks[a : a + size] for a in range(0, len(tasks), size)], batch=1)
+    rows = [row for part in parts for row in part]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.attrs.update(models=list(models), scenarios=list(scenarios), ns=[int(n)], reps=reps, methods=list(methods),
                        seed=seed, bootstrap=bootstrap, level=level, imputations=imputations,

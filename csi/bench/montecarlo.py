@@ -51,7 +51,6 @@ import time
 import warnings
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -60,6 +59,7 @@ import csi
 from csi.bench.resample import RESAMPLABLE, bootstrap_paths_index, percentile_interval
 from csi.errors import CSIError
 from csi.estimators import ESTIMATORS
+from csi.resample.scheduler import check_scheduler, resolve_scheduler
 from csi.spec.model import ModelSpec
 
 MODELS = ("ecsi", "acsi")
@@ -194,6 +194,7 @@ def run_study(
     bootstrap: int = 200,
     level: float = 0.95,
     progress: bool = False,
+    scheduler: object = "processes",
 ) -> pd.DataFrame:
     """Run the Monte-Carlo study; one row per (cell, replication, method, parameter).
 
@@ -221,6 +222,10 @@ def run_study(
         Interval level.
     progress
         Show a progress bar.
+    scheduler
+        Where the batches of replications run: ``"processes"`` (default, ``n_jobs`` local processes),
+        ``"serial"``, ``"dask"`` (a LocalCluster of ``n_jobs`` workers) or a Dask scheduler address
+        (:func:`csi.resample.scheduler.resolve_scheduler`); results do not depend on it.
 
     Returns
     -------
@@ -249,23 +254,13 @@ def run_study(
         )
     tasks = [(m, pop, int(n), r, tuple(use), seed, bootstrap, level)
              for m in models for pop in populations for n in ns for r in range(reps)]  # fmt: skip
-    workers = os.cpu_count() or 1 if n_jobs in (None, -1) else int(n_jobs)
-    size = max(1, min(25, len(tasks) // (4 * max(workers, 1)) or 1))
-    batches = [tasks[a : a + size] for a in range(0, len(tasks), size)]
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(batches), disable=not progress, unit="batch", desc="monte carlo")
-    rows: list[tuple] = []
-    if workers <= 1 or len(batches) == 1:
-        for b in batches:
-            rows.extend(_run_batch(b))
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for out in pool.map(_run_batch, batches):
-                rows.extend(out)
-                bar.update()
-    bar.close()
+    check_scheduler(scheduler)
+    jobs = None if n_jobs in (None, -1) else int(n_jobs)  # type: ignore[arg-type]
+    with resolve_scheduler(scheduler, jobs) as executor:
+        size = max(1, min(25, len(tasks) // (4 * max(executor.workers, 1)) or 1))
+        parts = executor.map(_run_batch, [tasks[a : a + size] for a in range(0, len(tasks), size)], batch=1,
+                             progress=progress, desc="monte carlo", unit="batch")  # fmt: skip
+    rows = [row for part in parts for row in part]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.attrs.update(
         models=list(models), populations=list(populations), ns=[int(n) for n in ns], reps=reps, methods=use,

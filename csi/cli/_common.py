@@ -73,6 +73,22 @@ def bootstrap_options(p: argparse.ArgumentParser, default: int, seed: int | None
     )
 
 
+def scheduler_option(p: argparse.ArgumentParser, default: str | None = "processes", jobs: bool = True) -> None:
+    """``--scheduler``: where the work runs (:func:`csi.resample.scheduler.resolve_scheduler`)."""
+    size = " of --jobs workers" if jobs else ""
+    p.add_argument("--scheduler", default=default, metavar="WHERE",
+                   help=f"where the work runs: {default or 'the estimator default'} (default), serial, threads, "
+                   f"processes, dask (a Dask LocalCluster{size}, every core by default; prints the dashboard link) "
+                   "or the address of a running Dask scheduler, e.g. tcp://HOST:8786")  # fmt: skip
+
+
+def jobs_of(args: argparse.Namespace, default: int | None = 1) -> int | None:
+    """``--jobs`` as given, else ``default``, or every core (None) for a Dask LocalCluster."""
+    if args.jobs is not None:
+        return int(args.jobs)
+    return None if args.scheduler == "dask" else default
+
+
 def json_arg(text: str, what: str) -> Any:
     """JSON given inline or as a file name."""
     path = Path(text)

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from csi.bench import coverage, missing_study, montecarlo, speed
-from csi.cli._common import EXIT_OK, Parser, count, table
+from csi.cli._common import EXIT_OK, Parser, count, jobs_of, scheduler_option, table
 
 
 def _names(text: str) -> list[str]:
@@ -51,6 +51,9 @@ _names.__name__ = "list"
 _sizes.__name__ = "list of integers"
 _counts.__name__ = "list of integers"
 _shifts.__name__ = "list of numbers"
+
+
+JOBS_HELP = "worker processes (default 1; with --scheduler dask every core; results do not depend on it)"
 
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
@@ -91,7 +94,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     e.add_argument("--bootstrap", type=count(0), metavar="B",
                    help="bootstrap resamples per replication for the intervals (default 200; 0: none)")  # fmt: skip
     e.add_argument("--seed", type=int, default=20240601, help="master seed (default 20240601)")
-    e.add_argument("--jobs", type=count(1), default=1, help="worker processes (default 1; results do not depend on it)")
+    e.add_argument("--jobs", type=count(1), default=None, help=JOBS_HELP)
+    scheduler_option(e)
     e.add_argument("--out", metavar="DIR", required=True, help="folder for the CSV files and the plot")
     e.add_argument("--no-plot", action="store_true", help="skip the figure (no matplotlib needed)")
     e.set_defaults(run=run_estimators)
@@ -129,7 +133,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
                    help="share of item answers deleted at random (MCAR) from every panel (default 0)")
     c.add_argument("--resamples", type=count(10), help="bootstrap resamples per cell (default 200)")
     c.add_argument("--seed", type=int, default=20261130, help="master seed (default 20261130)")
-    c.add_argument("--jobs", type=count(1), default=1, help="worker processes (default 1; results do not depend on it)")
+    c.add_argument("--jobs", type=count(1), default=None, help=JOBS_HELP)
+    scheduler_option(c)
     c.add_argument("--all-constructs", action="store_true", help="also print the rows pooled over all constructs")
     c.add_argument("--out", metavar="DIR", help="folder for raw.csv, summary.csv and study.json")
     c.set_defaults(run=run_coverage)
@@ -169,7 +174,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     m.add_argument("--bootstrap", type=count(0), metavar="B", help="resamples per fit for the intervals (default 100)")
     m.add_argument("--imputations", type=count(2), metavar="M", help="imputations of mi (default 20)")
     m.add_argument("--seed", type=int, default=20240601, help="master seed (default 20240601)")
-    m.add_argument("--jobs", type=count(1), default=1, help="worker processes (default 1; results do not depend on it)")
+    m.add_argument("--jobs", type=count(1), default=None, help=JOBS_HELP)
+    scheduler_option(m)
     m.add_argument("--out", metavar="DIR", required=True, help="folder for the CSV files")
     m.set_defaults(run=run_missing)
 
@@ -184,7 +190,8 @@ def run_estimators(args: argparse.Namespace) -> int:
             size[key] = tuple(value) if key == "ns" else value
     t0 = time.perf_counter()
     raw = montecarlo.run_study(models=args.models, populations=args.populations, methods=args.methods,
-                               seed=args.seed, n_jobs=args.jobs, **size)  # fmt: skip
+                               seed=args.seed, n_jobs=jobs_of(args), scheduler=args.scheduler,
+                               **size)  # fmt: skip
     seconds = time.perf_counter() - t0
     files = montecarlo.write_results(raw, args.out, plot=not args.no_plot)
     head = pd.read_csv(f"{args.out}/headline.csv")
@@ -208,7 +215,7 @@ def run_coverage(args: argparse.Namespace) -> int:
              "shifts": args.shift, "reps": args.reps, "cis": args.ci, "n_resamples": args.resamples,
              "methods": args.methods, "missings": args.missing, "missing_rate": args.missing_rate}  # fmt: skip
     size.update({k: v for k, v in given.items() if v is not None})
-    raw = coverage.run_coverage(seed=args.seed, n_jobs=args.jobs, **size)
+    raw = coverage.run_coverage(seed=args.seed, n_jobs=jobs_of(args), scheduler=args.scheduler, **size)
     summary = coverage.summarise(raw)
     shown = summary if args.all_constructs else summary[summary["constructs"] != "all"]
     cols = ["intervals", "coverage", "mcse", "coverage_all", "width", "bias", "sd_error", "median_se", "rejection",
@@ -238,7 +245,8 @@ def run_missing(args: argparse.Namespace) -> int:
         scenarios=args.scenarios or list(missing_study.SCENARIOS),
     )
     t0 = time.perf_counter()
-    raw = missing_study.run_study(n=args.n, methods=args.methods, seed=args.seed, n_jobs=args.jobs, **size)
+    raw = missing_study.run_study(n=args.n, methods=args.methods, seed=args.seed, n_jobs=jobs_of(args),
+                                  scheduler=args.scheduler, **size)  # fmt: skip
     seconds = time.perf_counter() - t0
     summary = montecarlo.summarise(raw)
     result = missing_study.table(summary)

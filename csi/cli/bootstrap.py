@@ -8,11 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import csi
-from csi.cli._common import CI_KINDS, EXIT_OK, boot_line, count, in_unit_interval, index_or_note, run_bootstrap
+from csi.cli._common import (
+    CI_KINDS,
+    EXIT_OK,
+    boot_line,
+    count,
+    in_unit_interval,
+    index_or_note,
+    run_bootstrap,
+    scheduler_option,
+)
 from csi.cli._data import read_survey
 from csi.cli.fit import fit_from_args, model_data_options, write_group_results
 from csi.estimators.cbsem_groups import GroupFit
 from csi.resample.options import MIN_INNER_RESAMPLES
+from csi.resample.scheduler import check_scheduler
 from csi.resample.statistics import SIGN_CHANGES
 from csi.results.export import write_results
 from csi.results.files import check_target
@@ -47,11 +57,13 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--out", metavar="DIR", help="write every table as CSV, results.json and manifest.json into DIR "
                    "(a new or empty folder)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
+    scheduler_option(p, default=None, jobs=False)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Fit, bootstrap, print the summary and optionally write the tables."""
+    check_scheduler(args.scheduler)
     if args.out:
         check_target(args.out, args.overwrite)  # refuse before the work, not after it
     fit = fit_from_args(args)
@@ -61,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         if args.strata not in frame.columns:
             raise csi.DataError(f"--strata column {args.strata!r} is not in {Path(args.data).name}")
         strata = frame[args.strata]
-    options: dict[str, Any] = {"ci": args.ci, "level": args.level, "sign_change": args.sign_change, "strata": strata}
+    options: dict[str, Any] = {"ci": args.ci, "level": args.level, "sign_change": args.sign_change, "strata": strata,
+                               "scheduler": args.scheduler}  # fmt: skip
     if args.inner_resamples is not None:
         options["inner_resamples"] = args.inner_resamples
     boot, seconds = run_bootstrap(fit, args.resamples, args.seed, progress=sys.stderr.isatty(), **options)

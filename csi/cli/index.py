@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 import csi
-from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval
+from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval, jobs_of, scheduler_option
 from csi.cli._data import binding_options, bound_model, name_list, read_options, read_survey
 from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.index.matched import CHANGE_BASES
 from csi.index.panel import DEFAULT_INTERVAL, PANEL_INTERVALS
+from csi.index.partitioned import PartitionedPanel
 from csi.index.status import FLAGGED_POLICIES
+from csi.resample.scheduler import check_scheduler
 from csi.results.files import check_target
 
 
@@ -41,7 +44,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "--model", required=True, metavar="MODEL", help="shipped model, .toml file or lavaan-style text file"
     )
     p.add_argument("--data", required=True, metavar="PANEL",
-                   help="long respondent table: .csv/.tsv, .xlsx, .parquet, .sav/.zsav/.por or .dta")  # fmt: skip
+                   help="long respondent table: .csv/.tsv, .xlsx, .parquet, .sav/.zsav/.por or .dta, or a folder "
+                   "holding a Parquet dataset partitioned by wave and company (WAVE=.../COMPANY=.../*.parquet), "
+                   "read by the workers cell by cell")  # fmt: skip
     p.add_argument("--company", required=True, metavar="COL", help="company column")
     p.add_argument("--wave", required=True, metavar="COL", help="wave column")
     p.add_argument("--wave-order", type=name_list, metavar="W1,W2,...",
@@ -76,7 +81,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--national-bootstrap", type=count(0), default=None, metavar="B",
                    help="resamples of the pooled national fits, for intervals of their paths "
                    "(default: as --bootstrap; 0 for point estimates only)")  # fmt: skip
-    p.add_argument("--jobs", type=count(1), default=1, help="worker processes over cells (default: 1)")
+    p.add_argument("--jobs", type=count(1), default=None,
+                   help="worker processes over cells (default: 1; with --scheduler dask every core)")  # fmt: skip
+    scheduler_option(p)
     binding_options(p)
     read_options(p)
     p.set_defaults(run=run)
@@ -85,9 +92,15 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Read, compute, write and print the national line."""
     check_target(args.out, args.overwrite)  # refuse before the work, not after it
-    survey = read_survey(args, args.data)
+    check_scheduler(args.scheduler)  # refuse a bad value before reading anything
+    if Path(args.data).is_dir():
+        # A partitioned dataset: the model is bound to its columns (schema); its rows stay on the workers.
+        data: Any = PartitionedPanel(args.data)
+        survey = csi.Survey(data.schema_frame(), data.name, "parquet")
+    else:
+        survey = read_survey(args, args.data)
+        data = survey.data
     spec = bound_model(args, args.model, survey)
-    data = survey.data
     unit_weights = csi.read_survey(args.unit_weights).data if args.unit_weights else None
     t0 = time.perf_counter()
     result = csi.index_panel(
@@ -95,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         sector=args.sector,
         respondent_weight=args.respondent_weight, respondent_id=args.respondent_id, unit_weights=unit_weights, min_n=args.min_n,
         n_resamples=args.bootstrap, seed=args.seed, pooled=args.pooled, ci=args.ci, level=args.level,
-        missing=args.missing, national_resamples=args.national_bootstrap, flagged=args.flagged, n_jobs=args.jobs,
+        missing=args.missing, national_resamples=args.national_bootstrap, flagged=args.flagged, n_jobs=jobs_of(args),
+        scheduler=args.scheduler,
         change_basis=args.change_basis,
     )  # fmt: skip
     seconds = time.perf_counter() - t0

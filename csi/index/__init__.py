@@ -3,11 +3,13 @@
 from csi.index.compute import compute_index, scale_bounds, unstandardised_weights
 from csi.index.impacts import impacts, indirect_impacts, ipma, score_sds
 from csi.index.panel import index_panel
+from csi.index.partitioned import PartitionedPanel
 from csi.index.result import PanelIndexResult, read_panel_result
 from csi.index.simulate_panel import SimulatedPanel, simulate_panel
 
 __all__ = [
     "PanelIndexResult",
+    "PartitionedPanel",
     "SimulatedPanel",
     "compute_index",
     "impacts",

@@ -10,6 +10,7 @@ workers or on which other cells the panel holds.
 from __future__ import annotations
 
 import hashlib
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,11 @@ from csi.resample.run import bootstrap
 from csi.results.fit import FitResult
 from csi.spec.model import ModelSpec
 from csi.spec.parameters import index_label
+
+RECORDING = threading.RLock()
+"""Held while a cell records its warnings.  ``warnings.catch_warnings`` swaps process-wide state, so two cells
+recording at once in one process (a threaded pool, a Dask worker with several threads) would count each other's
+warnings in the manifest; cells in one process therefore run one at a time (processes still run in parallel)."""
 
 ESTIMATE_OPS = ("~", "=~", "<~", "r2")
 """Parameters reported per fit: paths, loadings, outer weights, R²."""
@@ -141,7 +147,7 @@ def run_cell(task: CellTask) -> CellResult:
     # Row labels become positions so that the strata of the rows the fit kept
     # (missing answers may drop some) can be picked out by label.
     data = task.data if task.strata is None else task.data.reset_index(drop=True)
-    with warnings.catch_warnings(record=True) as caught:
+    with RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             fit = fit_model(task.spec, data, method=task.method, weights=task.weight, **task.fit_options)

@@ -30,7 +30,6 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -42,19 +41,21 @@ from csi.errors import DataError, EstimationError
 from csi.estimators import estimator_for
 from csi.index.aggregate import UnitEstimate, aggregate
 from csi.index.bca import bca_change, bca_interval
-from csi.index.cells import CellResult, CellTask, run_cell
+from csi.index.cells import CellResult
 from csi.index.change import change
 from csi.index.compute import scale_bounds
 from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
 from csi.index.logit import logit_interval
 from csi.index.matched import CHANGE_BASES, matched_units
 from csi.index.paired import PairedCell, paired_cells, recurring, respondent_keys
-from csi.index.pooled import pooled_tasks, run_pooled
+from csi.index.partitioned import PartitionedPanel
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
+from csi.index.rows import FrameRows, failed_cell
 from csi.index.small_sample import SMALL_SAMPLE_INTERVALS, cell_df, stretch, t_change, t_quantile
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
 from csi.resample.intervals import INTERVALS, bootstrap_se, confidence_interval
 from csi.resample.plans import seed_sequence
+from csi.resample.scheduler import Executor, check_scheduler, resolve_scheduler
 from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 from csi.spec.toml_io import to_toml
@@ -105,16 +106,49 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _run_tasks(fn: Callable[[Any], Any], tasks: list[Any], n_jobs: int, progress: bool | None, desc: str) -> list[Any]:
-    from tqdm.auto import tqdm
-
+def _run_tasks(executor: Executor, work: tuple[Callable[[Any], Any], list[Any]], progress: bool | None, desc: str
+               ) -> list[Any]:  # fmt: skip
+    fn, tasks = work
     show = progress if progress is not None else (sys.stderr.isatty() and len(tasks) > 20)
-    if n_jobs == 1 or len(tasks) <= 1:
-        return [fn(t) for t in tqdm(tasks, disable=not show, unit="cell", desc=desc)]
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        # map keeps the task order, so results are assembled identically whatever finishes first.
-        it = pool.map(fn, tasks, chunksize=max(1, len(tasks) // (8 * n_jobs)))
-        return list(tqdm(it, total=len(tasks), disable=not show, unit="cell", desc=desc))
+    # Results come back in task order, so they are assembled identically whatever finishes first.
+    return executor.map(fn, tasks, on_error=failed_cell, progress=show, desc=desc, unit="cell")
+
+
+def _paired_plans(
+    frame: pd.DataFrame,
+    spec: ModelSpec,
+    prepared: Any,
+    respondent_id: str,
+    company_key: pd.Series,
+    wave_key: pd.Series,
+    industry_key: pd.Series | None,
+    *,
+    missing: str,
+    weight: str | None,
+    n_resamples: int,
+    entropy: int,
+    pooled: bool,
+) -> tuple[dict[str, int], dict[tuple[str, str], PairedCell]]:
+    """Respondents re-interviewed across waves per company, and the joint resampling plans of their cells.
+
+    Returns the count of recurring respondents per company and, when there are any and the panel is
+    bootstrapped, the :class:`~csi.index.paired.PairedCell` of every company (or pooled industry) and wave.
+    """
+    ids = respondent_keys(frame, respondent_id, company_key, wave_key)
+    kept = np.zeros(len(frame), dtype=bool)
+    if not frame.index.is_unique:  # rows known by position only: prepare again with positional labels
+        prepared = prepare_items(spec, frame.set_axis(pd.RangeIndex(len(frame))), missing=missing, weights=weight)
+    kept[frame.index.get_indexer(prepared.row_labels) if frame.index.is_unique
+         else np.asarray(prepared.row_labels, dtype=np.intp)] = True  # fmt: skip
+    companies, waves = company_key.to_numpy(dtype=object), wave_key.to_numpy(dtype=object)
+    counts = recurring(ids, companies, kept)
+    if not (counts and n_resamples):
+        return counts, {}
+    if pooled:
+        assert industry_key is not None
+        return counts, paired_cells(ids, industry_key.to_numpy(dtype=object), waves, kept, n_resamples, entropy,
+                                    "industry", companies)  # fmt: skip
+    return counts, paired_cells(ids, companies, waves, kept, n_resamples, entropy)
 
 
 def index_panel(
@@ -142,6 +176,7 @@ def index_panel(
     flagged: str = "exclude",
     change_basis: str = "matched",
     n_jobs: int | None = 1,
+    scheduler: Any = "processes",
     progress: bool | None = None,
     **fit_options: Any,
 ) -> PanelIndexResult:
@@ -154,6 +189,10 @@ def index_panel(
         (and optionally industry, sector, respondent-weight) columns and the
         model's item columns.  Item metadata of the model apply (scale bounds,
         reverse-coded items, missing codes such as 98/99).  Never modified.
+        Or a :class:`~csi.index.partitioned.PartitionedPanel`: a Parquet
+        dataset partitioned by wave and company whose rows only the workers
+        read, cell by cell (same results as the panel as one table in the
+        dataset's cell order).
     model
         A :class:`~csi.spec.model.ModelSpec` or a shipped model name / file /
         text (:func:`csi.load_model`); every item needs a scale.
@@ -243,8 +282,19 @@ def index_panel(
         difference of the published aggregates, whose company sets may differ
         (:mod:`csi.index.matched` says why the default).
     n_jobs
-        Worker processes over cells (``None``: all cores).  Results do not
+        Worker processes over cells (``None``: all cores); with
+        ``scheduler="dask"`` the LocalCluster's workers.  Results do not
         depend on it.
+    scheduler
+        Where the cells, pooled industries and national fits run:
+        ``"processes"`` (default: a local pool of ``n_jobs`` processes, one
+        meaning this process), ``"serial"``, ``"threads"``, ``"dask"`` (a
+        Dask LocalCluster started for the run) or the address of a running
+        Dask scheduler (``"tcp://host:8786"``) or a ``distributed.Client``
+        (:func:`csi.resample.scheduler.resolve_scheduler`).  Cells are sent
+        in batches, each with its own rows; a cell whose task raises is
+        reported ``failed`` with the reason and the others finish.  Results
+        are byte-identical whatever the scheduler.
     progress
         Progress bar; default only on a terminal for more than 20 cells.
     **fit_options
@@ -254,7 +304,14 @@ def index_panel(
     -------
     PanelIndexResult
     """
-    frame = as_frame(data, "panel data")
+    partitioned = isinstance(data, PartitionedPanel)
+    # A partitioned dataset shows its columns (schema) here; its rows stay on the workers.
+    frame = data.schema_frame() if partitioned else as_frame(data, "panel data")
+    if partitioned and respondent_id is not None:
+        raise DataError(
+            "respondent_id pairs rows of one company across waves, which a dataset partitioned by wave keeps "
+            "apart; index this panel from one file (or a frame) to use respondent ids"
+        )
     spec = _spec(model)
     roles = {"company": company, "wave": wave, "industry": industry, "sector": sector,
              "respondent weight": respondent_weight, "respondent id": respondent_id}  # fmt: skip
@@ -296,70 +353,55 @@ def index_panel(
         )
     if pooled and industry is None:
         raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")
-    n_jobs = (os.cpu_count() or 1) if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
+    n_jobs = None if n_jobs is None else _check_int(n_jobs, "n_jobs", 1)
+    check_scheduler(scheduler)
     entropy = int(seed_sequence(seed).entropy)  # type: ignore[arg-type]
     fit_options = {"missing": missing, **fit_options}
 
-    # Validate every item value once at the edge (scale range, codes, weights), so a bad value is one clear
-    # error naming its column and row rather than a failed cell; cell-level problems (a constant item in
-    # one company) still mark just that cell failed.
-    prepared = prepare_items(spec, frame, missing=missing, weights=respondent_weight)
-    hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
-    weights = unit_weight_table(unit_weights, hierarchy)
-
-    keep = list(spec.item_names) + ([respondent_weight] if respondent_weight else [])
-    items = frame[keep]
-    company_key = frame[company].map(key)
-    wave_key = frame[wave].map(key)
-    paired_counts: dict[str, int] = {}
-    paired: dict[tuple[str, str], PairedCell] = {}
-    if respondent_id is not None:
-        ids = respondent_keys(frame, respondent_id, company_key, wave_key)
-        kept = np.zeros(len(frame), dtype=bool)
-        if not frame.index.is_unique:  # rows known by position only: prepare again with positional labels
-            prepared = prepare_items(spec, frame.set_axis(pd.RangeIndex(len(frame))), missing=missing,
-                                     weights=respondent_weight)  # fmt: skip
-        kept[frame.index.get_indexer(prepared.row_labels) if frame.index.is_unique
-             else np.asarray(prepared.row_labels, dtype=np.intp)] = True  # fmt: skip
-        companies_arr, waves_arr = company_key.to_numpy(dtype=object), wave_key.to_numpy(dtype=object)
-        paired_counts = recurring(ids, companies_arr, kept)
-        if paired_counts and n_resamples:
-            if pooled:
-                paired = paired_cells(ids, frame[industry].map(key).to_numpy(dtype=object), waves_arr, kept,
-                                      n_resamples, entropy, "industry", companies_arr)  # fmt: skip
-            else:
-                paired = paired_cells(ids, companies_arr, waves_arr, kept, n_resamples, entropy)
     common = dict(spec=spec, weight=respondent_weight, n_resamples=n_resamples, entropy=entropy, method=method,
                   fit_options=fit_options, ci=ci, conf_level=float(level))  # fmt: skip
+    keep = list(spec.item_names) + ([respondent_weight] if respondent_weight else [])
 
-    fit_cells: list[CellResult] = []  # fits reported beside the company fits (pooled industries, nation)
-    if pooled:
-        ptasks = pooled_tasks(items, company_key, wave_key, frame[industry].map(key), hierarchy,
-                              {**common, "min_n": min_n}, paired)  # fmt: skip
-        found = {}
-        for head, *comps in _run_tasks(run_pooled, ptasks, n_jobs, progress, "industries"):
-            fit_cells.append(head)
-            found.update({(c.unit, c.wave): c for c in comps})
-        cells = [found[(u, w)] for w in hierarchy.waves for u in hierarchy.units[("company", w)]]
-    else:
-        groups = frame.groupby([company_key, wave_key], sort=False).indices
-        tasks = [
-            CellTask(level="company", unit=u, wave=w, data=items.iloc[paired[(u, w)].rows], min_n=min_n,
-                     plan=paired[(u, w)].plan, **common)
-            if (u, w) in paired
-            else CellTask(level="company", unit=u, wave=w, data=items.iloc[groups[(u, w)]], min_n=min_n, **common)
-            for w in hierarchy.waves
-            for u in hierarchy.units[("company", w)]
-        ]  # fmt: skip
-        cells = _run_tasks(run_cell, tasks, n_jobs, progress, "companies")
-    if national_fit:
-        ntasks = []
-        for w in hierarchy.waves:
-            rows = np.flatnonzero(wave_key.to_numpy() == w)
-            ntasks.append(CellTask(level=NATIONAL, unit=NATIONAL, wave=w, data=items.iloc[rows], min_n=1,
-                                   strata=company_key.to_numpy()[rows],
-                                   **{**common, "n_resamples": national_resamples}))  # fmt: skip
-        fit_cells += _run_tasks(run_cell, ntasks, n_jobs, False, "national")
+    paired_counts: dict[str, int] = {}
+    paired: dict[tuple[str, str], PairedCell] = {}
+    with resolve_scheduler(scheduler, n_jobs) as executor:
+        if partitioned:
+            # Workers validate their cells and hash their rows; the client sees one row per distinct unit key.
+            rows: Any = data.scan(executor, spec, roles, missing, keep, progress)
+            n_rows, digest = rows.n_rows, rows.data_hash(used + keep)
+            hierarchy = build_hierarchy(rows.keys, company, wave, industry, sector, wave_order)
+        else:
+            # Validate every item value once at the edge (scale range, codes, weights), so a bad value is one
+            # clear error naming its column and row rather than a failed cell; cell-level problems (a constant
+            # item in one company) still mark just that cell failed.
+            prepared = prepare_items(spec, frame, missing=missing, weights=respondent_weight)
+            hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
+            company_key, wave_key = frame[company].map(key), frame[wave].map(key)
+            industry_key = frame[industry].map(key) if industry else None
+            if respondent_id is not None:
+                paired_counts, paired = _paired_plans(
+                    frame, spec, prepared, respondent_id, company_key, wave_key, industry_key,
+                    missing=missing, weight=respondent_weight, n_resamples=n_resamples, entropy=entropy,
+                    pooled=pooled,
+                )  # fmt: skip
+            rows = FrameRows(frame[keep], company_key, wave_key, industry_key, paired)
+            n_rows, digest = len(frame), data_hash(frame, used + keep)
+        weights = unit_weight_table(unit_weights, hierarchy)
+
+        fit_cells: list[CellResult] = []  # fits reported beside the company fits (pooled industries, nation)
+        if pooled:
+            found = {}
+            for head, *comps in _run_tasks(executor, rows.pooled_tasks(hierarchy, {**common, "min_n": min_n}),
+                                           progress, "industries"):  # fmt: skip
+                fit_cells.append(head)
+                found.update({(c.unit, c.wave): c for c in comps})
+            cells = [found[(u, w)] for w in hierarchy.waves for u in hierarchy.units[("company", w)]]
+        else:
+            cells = _run_tasks(executor, rows.company_tasks(hierarchy, {**common, "min_n": min_n}), progress,
+                               "companies")  # fmt: skip
+        if national_fit:
+            ntasks = rows.national_tasks(hierarchy, {**common, "n_resamples": national_resamples, "min_n": 1})
+            fit_cells += _run_tasks(executor, ntasks, False, "national")
 
     companies = {(c.unit, c.wave): _company(c, ci in SMALL_SAMPLE_INTERVALS) for c in cells}
     units = aggregate(hierarchy, weights, companies, flagged)
@@ -427,12 +469,12 @@ def index_panel(
                f"plan from sha256('{'industry' if pooled else 'company'}', unit, 'respondents')" if paired else ""),
         },  # fmt: skip
         "seed": entropy,
-        "data_hash": data_hash(frame, used + keep),
+        "data_hash": digest,
         "versions": _versions(),
         "hierarchy": list(hierarchy.levels),
         "waves": hierarchy.waves,
         "counts": {
-            "respondents": len(frame),
+            "respondents": n_rows,
             "cells": len(cells),
             "ok": status.get("ok", 0),
             "suppressed": status.get("suppressed", 0),

@@ -24,7 +24,7 @@ from csi.core.moments import cov_to_corr
 from csi.errors import CSIError
 from csi.estimators import fit as fit_model
 from csi.estimators.missing import replicate_moments
-from csi.index.cells import ESTIMATE_OPS, CellResult, CellTask, _quality, cell_seed, estimates_ci, fit_flags
+from csi.index.cells import ESTIMATE_OPS, RECORDING, CellResult, CellTask, _quality, cell_seed, estimates_ci, fit_flags
 from csi.index.compute import scale_bounds
 from csi.index.impacts import impacts
 from csi.index.status import cell_status
@@ -49,7 +49,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
     data = t.data.reset_index(drop=True)  # row labels = positions, to map fitted rows back to companies
     head = CellResult("industry", t.unit, t.wave, "ok", len(data))
     companies = {c: CellResult("company", c, t.wave, "ok", sizes[c]) for c in labels}
-    with warnings.catch_warnings(record=True) as caught:
+    with RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             fit = fit_model(t.spec, data, method=t.method, weights=t.weight, **t.fit_options)

@@ -52,6 +52,7 @@ from csi.resample.plans import (
     seed_sequence,
 )
 from csi.resample.result import BootstrapResult
+from csi.resample.scheduler import check_scheduler, resolve_scheduler
 from csi.results.fit import FitResult
 
 __all__ = [
@@ -106,6 +107,7 @@ def bootstrap(
     n_jobs: int | None = None,
     progress: bool | None = None,
     inner_resamples: int | None = None,
+    scheduler: Any = None,
 ) -> BootstrapResult:
     """Nonparametric bootstrap of every estimate and 0-100 index of a PLS fit.
 
@@ -149,6 +151,14 @@ def bootstrap(
         none.  Costs M times the outer bootstrap.  Replicate r's inner draws
         come from their own stream (see :func:`inner_rng`), so they too do not
         depend on ``chunk_size`` or ``n_jobs``.
+    scheduler
+        Where the chunks of replicates run.  Default ``None``: the
+        estimator's choice (threads for composite estimators, processes for
+        CB-SEM).  ``"serial"``, ``"threads"``, ``"processes"``, ``"dask"``
+        (a Dask LocalCluster of ``n_jobs`` workers, started for the run) or a
+        Dask scheduler address / ``distributed.Client`` for very large runs
+        (:func:`csi.resample.scheduler.resolve_scheduler`); the fit and plan
+        are sent to every worker once.  Results do not depend on it.
 
     Returns
     -------
@@ -167,6 +177,7 @@ def bootstrap(
         )  # fmt: skip
     check_fit(fit)
     workers = check_workers(n_jobs)
+    check_scheduler(scheduler)
     est = estimator_of(fit)
     caps = est.capabilities
     if not caps.bootstrap:
@@ -183,27 +194,36 @@ def bootstrap(
     if isinstance(plan, StratifiedPlan):
         check_strata(plan.stratum_sizes)
     B = plan.n_resamples
-    if not caps.block_batches:
-        if chunk_size is None:
-            chunk_size = default_chunk_size(n, B, workers)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        check_memory(n, B, statistic.width, chunk_size, workers, inner_resamples)
-        if inner_resamples or getattr(statistic, "mi", False):  # nested draws, or fresh imputations
-            statistic.inner_root = seed_sequence(seed) if isinstance(plan, FixedPlan) else plan._root
-        backend: Any = Threads(workers)
-        long_run = B * n > 5_000_000
-    else:
-        # Warm-started Fisher scoring runs a block of the plan as one batch, so chunks are the plan's blocks.
-        chunk_size = BLOCK
-        check_memory(n, B, statistic.width, BLOCK, workers)
-        workers = min(workers, -(-B // BLOCK))
-        backend = Processes(workers) if workers > 1 else None
-        long_run = B >= 1000
-    reps = run_plan(
-        plan, statistic, chunk_size=chunk_size, backend=backend, failed=failed,
-        what=statistic.what, progress=show_progress(progress, long_run), stacklevel=2,
-    )  # fmt: skip
+    executor = None if scheduler is None else resolve_scheduler(scheduler, n_jobs)
+    if executor is not None:
+        workers = executor.workers
+    try:
+        if not caps.block_batches:
+            if chunk_size is None:
+                chunk_size = default_chunk_size(n, B, workers)
+            if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+                raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+            check_memory(n, B, statistic.width, chunk_size, workers, inner_resamples)
+            if inner_resamples or getattr(statistic, "mi", False):  # nested draws, or fresh imputations
+                statistic.inner_root = seed_sequence(seed) if isinstance(plan, FixedPlan) else plan._root
+            backend: Any = Threads(workers)
+            long_run = B * n > 5_000_000
+        else:
+            # Warm-started Fisher scoring runs a block of the plan as one batch, so chunks are the plan's blocks.
+            chunk_size = BLOCK
+            check_memory(n, B, statistic.width, BLOCK, workers)
+            workers = min(workers, -(-B // BLOCK))
+            backend = Processes(workers) if workers > 1 else None
+            long_run = B >= 1000
+        if executor is not None:
+            backend = executor.driver_backend()
+        reps = run_plan(
+            plan, statistic, chunk_size=chunk_size, backend=backend, failed=failed,
+            what=statistic.what, progress=show_progress(progress, long_run), stacklevel=2,
+        )  # fmt: skip
+    finally:
+        if executor is not None:
+            executor.close()
     layout = statistic.layout
     stats, se_draws = reps.stats, reps.extra
     draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"), copy=False)

@@ -1,0 +1,323 @@
+"""Execution backends (csi.resample.scheduler): serial, processes and Dask give the same bytes; faults; datasets.
+
+Dask clusters are module-scoped and small: two in-process clusters (1 and 2 workers, ``processes=False``: cheap
+to start) for the equality checks, and one cluster of two real worker processes for the killed-worker test and the
+client-memory measurement (a worker process must exist to be killed, and the client's memory is only its own
+when the workers live elsewhere).  Panels are small (40 companies x 60 respondents x 2 waves x 50 resamples) and
+use pairwise deletion so that each run takes seconds on two shared cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import distributed
+import numpy as np
+import pandas as pd
+import pytest
+
+import csi
+from csi.cli import main
+from csi.errors import CSIError, DataError, InputFileError
+from csi.index import rows as row_sources
+from csi.index.cells import run_cell
+from csi.resample import scheduler as scheduler_module
+from csi.resample.scheduler import SchedulerError, TaskError, resolve_scheduler
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
+
+OPTIONS = dict(company="company", wave="wave", industry="industry", sector="sector", min_n=30, n_resamples=50,
+               seed=3, missing="pairwise", national_resamples=20)  # fmt: skip
+
+
+def _cluster(**kw):
+    return distributed.LocalCluster(dashboard_address=None, silence_logs=logging.ERROR, **kw)
+
+
+@pytest.fixture(scope="module")
+def one_worker():
+    with _cluster(n_workers=1, threads_per_worker=1, processes=False) as cl, distributed.Client(cl) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    with _cluster(n_workers=2, threads_per_worker=1, processes=False) as cl, distributed.Client(cl) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def worker_processes():
+    with _cluster(n_workers=2, threads_per_worker=1, processes=True) as cl, distributed.Client(cl) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    """40 companies, 4 industries, 2 sectors, 2 waves, 60 respondents per cell, 5 % of the answers missing."""
+    p = csi.simulate_panel("acsi", companies=40, respondents=60, waves=2, seed=5, industries=4, sectors=2)
+    data = p.data.copy()
+    items = list(csi.load_model("acsi").item_names)
+    X = data[items].to_numpy(dtype=float, copy=True)
+    X[np.random.default_rng(1).random(X.shape) < 0.05] = np.nan
+    data[items] = X
+    return data
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def serial_files(panel, tmp_path_factory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("serial") / "res"
+    csi.index_panel(panel, "acsi", **OPTIONS, scheduler="serial").write(out)
+    return _files(out)
+
+
+def _assert_same_files(a: dict[str, bytes], b: dict[str, bytes]) -> None:
+    assert sorted(a) == sorted(b)
+    differ = [name for name in a if a[name] != b[name]]
+    assert not differ, f"files differ from the serial run: {differ}"
+
+
+@pytest.mark.parametrize("where", ["processes", "threads", "dask-1", "dask-2"])
+def test_panel_bytes_do_not_depend_on_the_scheduler(where, panel, serial_files, tmp_path, request):
+    scheduler = {"processes": "processes", "threads": "threads", "dask-1": request.getfixturevalue("one_worker"),
+                 "dask-2": request.getfixturevalue("two_workers")}[where]  # fmt: skip
+    result = csi.index_panel(panel, "acsi", **OPTIONS, scheduler=scheduler, n_jobs=2)
+    result.write(tmp_path / "res")
+    _assert_same_files(serial_files, _files(tmp_path / "res"))
+    # The comparison can fail: the serial run has usable cells and intervals to differ in.
+    assert (result.units["status"] == "ok").sum() > 40 and result.index["ci_lower"].notna().any()
+
+
+def test_pooled_panel_on_dask_equals_serial(panel, two_workers):
+    small = panel[panel["company"].isin([f"C{i:03d}" for i in range(1, 13)])]
+    opts = {**OPTIONS, "pooled": True, "national_fit": False}
+    a = csi.index_panel(small, "acsi", **opts, scheduler="serial")
+    b = csi.index_panel(small, "acsi", **opts, scheduler=two_workers)
+    for name in ("index", "changes", "units", "estimates"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+
+
+def _boom(task):
+    """run_cell, except that company C007 in wave 2 raises an error csi does not catch (a bug, say)."""
+    if task.unit == "C007" and task.wave == "2":
+        raise RuntimeError("simulated crash in the cell's task")
+    return run_cell(task)
+
+
+@pytest.mark.parametrize("where", ["serial", "dask"])
+def test_a_task_that_raises_fails_its_cell_and_the_others_finish(where, panel, monkeypatch, request):
+    monkeypatch.setattr(row_sources, "run_cell", _boom)
+    scheduler = request.getfixturevalue("two_workers") if where == "dask" else "serial"
+    result = csi.index_panel(panel, "acsi", **{**OPTIONS, "n_resamples": 0, "national_resamples": 0},
+                             national_fit=False, scheduler=scheduler)  # fmt: skip
+    units = result.units.set_index(["level", "unit", "wave"])["status"]
+    assert units[("company", "C007", "2")] == "failed"
+    assert (units.xs("company", level="level") != "failed").sum() == 79
+    reason = result.manifest["failures"]["C007 / 2"]
+    assert "RuntimeError" in reason and "simulated crash" in reason
+    assert result.index.query("unit == 'C007' and wave == '1'")["index"].notna().all()
+
+
+def test_a_csi_error_in_a_cell_still_stops_the_run_on_dask(panel, two_workers):
+    """csi's own errors concern the whole run (here: a bootstrap too large for memory), on every scheduler."""
+    small = panel[panel["company"].isin(["C001", "C002"])]
+    with pytest.raises(csi.BootstrapError, match="n_resamples=1000000000000"):
+        csi.index_panel(small, "acsi", company="company", wave="wave", n_resamples=10**12, national_fit=False,
+                        missing="pairwise", scheduler=two_workers)  # fmt: skip
+
+
+def test_killed_worker_is_replaced_and_the_results_are_unchanged(panel, serial_files, worker_processes, tmp_path):
+    client = worker_processes
+    pids = client.run(os.getpid)  # {worker address: pid}
+    killed: dict[str, float] = {}
+
+    def kill_one_mid_run() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            busy = [w for w, keys in client.processing().items() if keys]
+            if busy:
+                time.sleep(1.0)  # let the worker get into its batch of cells
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed["at"] = time.monotonic()
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_mid_run, daemon=True)
+    killer.start()
+    result = csi.index_panel(panel, "acsi", **OPTIONS, scheduler=client)
+    done = time.monotonic()
+    killer.join(timeout=5)
+    assert "at" in killed and killed["at"] < done, "the worker was not killed while the run was going"
+    result.write(tmp_path / "res")
+    _assert_same_files(serial_files, _files(tmp_path / "res"))
+    client.wait_for_workers(2, timeout=120)
+    assert set(client.run(os.getpid).values()) != set(pids.values())  # one worker process was replaced
+
+
+def _dataset(frame: pd.DataFrame, folder: Path) -> csi.PartitionedPanel:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    ds.write_dataset(pa.Table.from_pandas(frame, preserve_index=False), folder, format="parquet",
+                     partitioning=["wave", "company"], partitioning_flavor="hive")  # fmt: skip
+    return csi.PartitionedPanel(folder)
+
+
+def _in_fragment_order(frame: pd.DataFrame, dataset: csi.PartitionedPanel) -> pd.DataFrame:
+    """The panel's rows cell by cell in the dataset's fragment order (the order the dataset path reads them)."""
+    rank = {(c.wave, c.company): i for i, c in enumerate(dataset.cells("company", "wave"))}
+    pos = np.array([rank[k] for k in zip(frame["wave"], frame["company"])])
+    return frame.iloc[np.argsort(pos, kind="stable")]
+
+
+def test_partitioned_parquet_dataset_gives_the_csv_bytes(panel, two_workers, tmp_path):
+    # The CSV is read back as csi reads it; the dataset is written from that frame, the CSV in its cell order.
+    panel.to_csv(tmp_path / "raw.csv", index=False)
+    data = csi.read_survey(tmp_path / "raw.csv").data
+    dataset = _dataset(data, tmp_path / "panel")
+    _in_fragment_order(data, dataset).to_csv(tmp_path / "panel.csv", index=False)
+    common = ["index", "--model", "acsi", "--company", "company", "--wave", "wave", "--industry", "industry",
+              "--sector", "sector", "--min-n", "30", "--bootstrap", "50", "--national-bootstrap", "20", "--seed", "3",
+              "--missing", "pairwise"]  # fmt: skip
+    assert main([*common, "--data", str(tmp_path / "panel.csv"), "--scheduler", "serial", "--out",
+                 str(tmp_path / "csv")]) == 0  # fmt: skip
+    assert main([*common, "--data", str(tmp_path / "panel") + os.sep, "--scheduler", two_workers.scheduler.address,
+                 "--out", str(tmp_path / "dataset")]) == 0  # fmt: skip
+    _assert_same_files(_files(tmp_path / "csv"), _files(tmp_path / "dataset"))
+
+
+def _client_peak(data, client) -> int:
+    """Peak bytes the client allocates (tracemalloc) while indexing ``data`` (fits only)."""
+    opts = dict(company="company", wave="wave", industry="industry", n_resamples=0, national_fit=False,
+                missing="listwise", seed=1)  # fmt: skip
+    tracemalloc.start()
+    try:
+        result = csi.index_panel(data, "acsi", **opts, scheduler=client)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.manifest["counts"]["cells"] == 20
+    return peak
+
+
+def test_client_memory_does_not_grow_with_the_dataset(tmp_path, worker_processes):
+    """Client peak memory against panel size: a 10x larger dataset adds little; a 10x larger frame adds its size.
+
+    The client of a dataset run holds the unit keys, 8 bytes of row hash per respondent and the results; the
+    fixed part (the Dask client, the results of 20 cells) is the same at both sizes, so the growth is what the
+    rows cost the client.
+    """
+    sizes, peaks, frame_peaks = [], [], []
+    for k, n in enumerate((60, 600)):
+        p = csi.simulate_panel("acsi", companies=10, respondents=n, waves=2, seed=8, industries=2, sectors=None)
+        sizes.append(int(p.data.memory_usage(deep=True).sum()))
+        dataset = _dataset(p.data, tmp_path / f"panel{k}")
+        if k == 0:
+            _client_peak(dataset, worker_processes)  # warm-up: lazy imports are not the panel's
+        peaks.append(_client_peak(dataset, worker_processes))
+        frame_peaks.append(_client_peak(p.data, worker_processes))
+    grow, grow_ds, grow_frame = sizes[1] - sizes[0], peaks[1] - peaks[0], frame_peaks[1] - frame_peaks[0]
+    print(f"panel {sizes[0] / 1e6:.2f} -> {sizes[1] / 1e6:.2f} MB; client peak from the dataset "
+          f"{peaks[0] / 1e6:.2f} -> {peaks[1] / 1e6:.2f} MB, from the frame {frame_peaks[0] / 1e6:.2f} -> "
+          f"{frame_peaks[1] / 1e6:.2f} MB")  # fmt: skip
+    assert grow_ds < 0.2 * grow  # 8 bytes per row of hashes against about 130 bytes per row of panel
+    assert grow_frame > 0.5 * grow  # the same runs from a frame do pay for the rows: the measure can tell
+
+
+def test_dataset_errors_name_the_folder_and_the_partitions(tmp_path, panel):
+    with pytest.raises(InputFileError, match="no dataset folder"):
+        csi.PartitionedPanel(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="not a Parquet dataset partitioned by wave and company"):
+        csi.PartitionedPanel(tmp_path / "empty")
+    dataset = _dataset(panel[panel["company"].isin(["C001", "C002"])], tmp_path / "ds")
+    with pytest.raises(DataError, match="must be its two partition levels"):
+        csi.index_panel(dataset, "acsi", company="industry", wave="wave", n_resamples=0, scheduler="serial")
+
+
+def test_dataset_cell_with_a_bad_value_names_the_cell(tmp_path, panel):
+    bad = panel[panel["company"].isin(["C001", "C002"])].copy()
+    bad.loc[bad.index[70], "OVERALLX"] = 42.0  # outside the 1-10 scale, in company C002 wave 1 or 2
+    dataset = _dataset(bad, tmp_path / "ds")
+    with pytest.raises(DataError, match=r"wave=\d/company=C00\d: .*OVERALLX"):
+        csi.index_panel(dataset, "acsi", company="company", wave="wave", n_resamples=0, scheduler="serial")
+
+
+def test_estimator_study_quick_serial_equals_dask(two_workers, tmp_path):
+    """``csi bench estimators --quick`` on --scheduler serial and on a Dask cluster: the same tables."""
+    args = ["bench", "estimators", "--quick", "--no-plot"]
+    assert main([*args, "--scheduler", "serial", "--out", str(tmp_path / "serial")]) == 0
+    assert main([*args, "--scheduler", two_workers.scheduler.address, "--out", str(tmp_path / "dask")]) == 0
+    timing = ["seconds", "boot_seconds", "median_seconds", "median_boot_seconds", "median_ms"]  # wall times differ
+    for name in ("raw.csv", "summary.csv", "headline.csv"):
+        a, b = (pd.read_csv(tmp_path / w / name) for w in ("serial", "dask"))
+        a, b = a.drop(columns=a.columns.intersection(timing)), b.drop(columns=b.columns.intersection(timing))
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    raw = pd.read_csv(tmp_path / "serial" / "raw.csv")
+    assert raw["ci_lower"].notna().sum() > 100 and raw["method"].nunique() >= 4
+
+
+def test_large_bootstrap_serial_equals_dask(two_workers):
+    fit = csi.fit("ecsi", csi.simulate("ecsi", 250, seed=2).data)
+    a = csi.bootstrap(fit, 20_000, seed=9, scheduler="serial")
+    b = csi.bootstrap(fit, 20_000, seed=9, scheduler=two_workers)
+    np.testing.assert_array_equal(a.draws.to_numpy(), b.draws.to_numpy())
+    pd.testing.assert_frame_equal(a.estimates, b.estimates, check_exact=True)
+    assert a.draws.to_numpy().std(axis=0).max() > 0
+
+
+def test_bad_scheduler_is_one_error_naming_what_is_accepted(panel, monkeypatch):
+    monkeypatch.setattr(scheduler_module, "CONNECT_TIMEOUT", "1s")  # nothing listens on port 9: no need to wait
+    with pytest.raises(SchedulerError, match="unknown scheduler 'cluster'; accepted: 'serial'.*tcp://"):
+        csi.index_panel(panel, "acsi", company="company", wave="wave", scheduler="cluster")
+    with pytest.raises(CSIError, match="unknown scheduler"):
+        csi.bootstrap(csi.fit("acsi", panel.iloc[:200], missing="pairwise"), 10, scheduler=3)
+    with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
+        resolve_scheduler("tcp://127.0.0.1:9")
+    with pytest.raises(SchedulerError, match="n_jobs"):
+        resolve_scheduler("threads", 0)
+
+
+def test_cli_bad_scheduler_is_one_line(capsys, tmp_path):
+    code = main(["bench", "missing", "--quick", "--scheduler", "yarn", "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("csi: error: unknown scheduler 'yarn'") and "Traceback" not in err
+
+
+def test_executor_map_keeps_task_order_and_reports_errors():
+    def on_error(task, error):
+        return ("failed", task, str(error))
+
+    with resolve_scheduler("threads", 3) as ex:
+        out = ex.map(_square_or_fail, list(range(23)), on_error=on_error, batch=2)
+    assert out[:5] == [0, 1, 4, 9, 16] and out[7] == ("failed", 7, "ValueError: seven")
+    assert len(out) == 23 and out[22] == 484
+    with resolve_scheduler("serial") as ex, pytest.raises(ValueError, match="seven"):
+        ex.map(_square_or_fail, [6, 7, 8])
+    assert str(TaskError("KeyError", "x")) == "KeyError: x"
+
+
+def _square_or_fail(x: int) -> int:
+    if x == 7:
+        raise ValueError("seven")
+    return x * x
+
+
+def test_dask_local_cluster_prints_its_dashboard(capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with resolve_scheduler("dask", 1) as ex:
+            assert ex.map(abs, [-2, 3]) == [2, 3]
+    assert "dashboard" in capsys.readouterr().err
