@@ -277,6 +277,23 @@ def test_large_bootstrap_serial_equals_dask(two_workers):
     assert a.draws.to_numpy().std(axis=0).max() > 0
 
 
+@pytest.mark.parametrize("method", ["permutation", "henseler"])
+def test_group_comparison_and_micom_on_dask_equal_threads(method, panel, two_workers):
+    """Permutation and bootstrap blocks of csi.compare_groups and csi.micom on a Dask cluster (and on local
+    processes): the same tables as the default threads."""
+    data = panel[panel["wave"] == panel["wave"].iloc[0]].iloc[:600]
+    args = dict(n_permutations=60, n_resamples=40, seed=3, n_jobs=2, missing="pairwise")
+    here = csi.compare_groups("acsi", data, "industry", method, **args)
+    for where in (two_workers, "processes"):
+        there = csi.compare_groups("acsi", data, "industry", method, scheduler=where, **args)
+        pd.testing.assert_frame_equal(here.table, there.table, check_exact=True)
+    if method == "permutation":
+        a = csi.micom("acsi", data, "industry", n_permutations=60, seed=3, missing="pairwise")
+        b = csi.micom("acsi", data, "industry", n_permutations=60, seed=3, missing="pairwise", scheduler=two_workers)
+        pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+        assert here.table["p_value"].between(0, 1).all() and here.omnibus is not None
+
+
 def test_bad_scheduler_is_one_error_naming_what_is_accepted(panel, monkeypatch):
     monkeypatch.setattr(scheduler_module, "CONNECT_TIMEOUT", "1s")  # nothing listens on port 9: no need to wait
     with pytest.raises(SchedulerError, match="unknown scheduler 'cluster'; accepted: 'serial'.*tcp://"):
@@ -289,9 +306,14 @@ def test_bad_scheduler_is_one_error_naming_what_is_accepted(panel, monkeypatch):
         resolve_scheduler("threads", 0)
 
 
-def test_cli_bad_scheduler_is_one_line(capsys, tmp_path):
+def test_cli_bad_scheduler_is_one_line(capsys, tmp_path, panel):
     code = main(["bench", "missing", "--quick", "--scheduler", "yarn", "--out", str(tmp_path)])
     assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("csi: error: unknown scheduler 'yarn'") and "Traceback" not in err
+    panel.iloc[:300].to_csv(tmp_path / "survey.csv", index=False)
+    assert main(["mga", "--model", "acsi", "--data", str(tmp_path / "survey.csv"), "--group", "industry",
+                 "--scheduler", "yarn"]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert err.startswith("csi: error: unknown scheduler 'yarn'") and "Traceback" not in err
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
 
 import csi
-from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval, index_or_note, section
+from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval, index_or_note, scheduler_option, section
 from csi.cli._data import binding_options, bound_model, read_options, read_survey
 from csi.core.schemes import SCHEMES
 from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
 from csi.resample.mga import METHODS
+from csi.resample.scheduler import check_scheduler, resolve_scheduler
 from csi.results.csv_text import to_csv
 from csi.results.export import MANIFEST_HEAD, fill_results
 from csi.results.files import MANIFEST, check_target, write_folder
@@ -64,6 +66,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING, help=MISSING_HELP)
     p.add_argument("--jobs", type=count(1), default=None, metavar="N", help="threads (default: every core)")
+    scheduler_option(p, default=None)
     p.add_argument("--out", metavar="DIR", help="write the tables, results.json and manifest.json into DIR")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     binding_options(p)
@@ -80,16 +83,21 @@ def run(args: argparse.Namespace) -> int:
     data = survey.data
     if args.group not in data.columns:
         raise csi.DataError(f"--group column {args.group!r} is not in {Path(args.data).name}")
+    check_scheduler(args.scheduler)
     options = {"scheme": args.scheme, "missing": args.missing, "fit_method": args.fit_method, "n_jobs": args.jobs}
     t0 = time.perf_counter()
-    comparison = csi.compare_groups(
-        spec, data, args.group, args.method, n_permutations=args.permutations, n_resamples=args.resamples,
-        seed=args.seed, correction=None if args.correction == "none" else args.correction, **options,
-    )  # fmt: skip
-    seed = comparison.plan["seed_entropy"]
-    invariance = None
-    if not args.no_micom:
-        invariance = csi.micom(spec, data, args.group, n_permutations=args.permutations, seed=seed, **options)
+    where = resolve_scheduler(args.scheduler, args.jobs) if args.scheduler else contextlib.nullcontext()
+    with where as executor:  # one cluster for the comparison and MICOM
+        comparison = csi.compare_groups(
+            spec, data, args.group, args.method, n_permutations=args.permutations, n_resamples=args.resamples,
+            seed=args.seed, correction=None if args.correction == "none" else args.correction, scheduler=executor,
+            **options,
+        )  # fmt: skip
+        seed = comparison.plan["seed_entropy"]
+        invariance = None
+        if not args.no_micom:
+            invariance = csi.micom(spec, data, args.group, n_permutations=args.permutations, seed=seed,
+                                   scheduler=executor, **options)  # fmt: skip
     seconds = time.perf_counter() - t0
     print(comparison.summary(args.alpha))
     if invariance is not None:

@@ -47,6 +47,7 @@ from csi.resample.options import check_workers
 from csi.resample.permutation import GroupStatistic, PermutationPlan, run_permutations
 from csi.resample.plans import SeedLike
 from csi.resample.run import bootstrap, default_chunk_size
+from csi.resample.scheduler import Executor, resolve_scheduler
 from csi.spec.model import ModelSpec
 
 __all__ = ["CORRECTIONS", "METHODS", "compare_groups", "henseler_p", "omnibus_statistic", "permutation_p"]
@@ -118,14 +119,15 @@ def adjust(p: np.ndarray, correction: str | None) -> np.ndarray:
 
 def permuted_estimates(
     groups: Groups, codes: np.ndarray, members: list[int], layout: StatisticLayout, n_permutations: int,
-    seed: np.random.SeedSequence, workers: int, chunk_size: int | None,
+    seed: np.random.SeedSequence, workers: int, chunk_size: int | None, executor: Executor | None = None,
 ) -> tuple[np.ndarray, PermutationPlan, int]:  # fmt: skip
     """(R, K, q) estimates of the permuted groups (codes ``0..K-1`` = ``members``), the plan, failures."""
     plan = PermutationPlan(codes, n_permutations, seed)
     statistic = GroupStatistic(groups.pooled, [groups.fits[m] for m in members], layout)
     if chunk_size is None:
         chunk_size = default_chunk_size(plan.n, n_permutations, workers)
-    stats, failed = run_permutations(plan, statistic, chunk_size=chunk_size, workers=workers, stacklevel=4)
+    stats, failed = run_permutations(plan, statistic, chunk_size=chunk_size, workers=workers, executor=executor,
+                                     stacklevel=4)  # fmt: skip
     return stats.reshape(n_permutations, len(members), len(layout.labels)), plan, failed
 
 
@@ -148,6 +150,7 @@ def compare_groups(
     n_jobs: int | None = None,
     chunk_size: int | None = None,
     fit_method: str = "pls",
+    scheduler: Any = None,
     **options: Any,
 ) -> GroupComparison:
     """Test every path, outer weight, loading, R² and 0-100 index for differences between groups.
@@ -178,6 +181,10 @@ def compare_groups(
         Threads (default: every core) and permutations per chunk; results do not depend on them.
     fit_method
         ``"pls"`` (default) or ``"plsc"``.
+    scheduler
+        Where the permutation and bootstrap chunks run: None (default: ``n_jobs`` threads here),
+        ``"processes"``, ``"dask"``, a Dask scheduler address or client
+        (:func:`csi.resample.scheduler.resolve_scheduler`); results do not depend on it.
     **options
         Estimator options for every fit (``scheme``, ``scaled``, ``missing``, ``tol``, ...).  Each group is
         fitted with its own missing-data treatment; ``mean`` and ``mi`` cannot be permuted.
@@ -194,6 +201,14 @@ def compare_groups(
     n_permutations = _check_count(n_permutations, "n_permutations")
     n_resamples = _check_count(n_resamples, "n_resamples")
     workers = check_workers(n_jobs)
+    if scheduler is not None and not isinstance(scheduler, Executor):
+        with resolve_scheduler(scheduler, n_jobs) as executor:  # started once for every pair and group
+            return compare_groups(
+                spec, data, group, method, n_permutations=n_permutations, n_resamples=n_resamples, seed=seed,
+                correction=correction, n_jobs=n_jobs, chunk_size=chunk_size, fit_method=fit_method,
+                scheduler=executor, **options,
+            )  # fmt: skip
+    executor = scheduler
     groups = split_groups(spec, data, group, fit_method, options)
     K = len(groups.labels)
     permutes = method == "permutation" or K > 2
@@ -208,7 +223,8 @@ def compare_groups(
     plans: dict[str, Any] = {"seed_entropy": int(root.entropy)}  # type: ignore[arg-type]
     if method != "permutation":
         for k, f in enumerate(groups.fits):
-            boot = bootstrap(f, n_resamples, seed=child_seed(root, 1000 + k), n_jobs=workers, progress=False)
+            boot = bootstrap(f, n_resamples, seed=child_seed(root, 1000 + k), n_jobs=workers, progress=False,
+                             scheduler=None if executor is None else executor.option)  # fmt: skip
             draws[k] = boot.draws[layout.labels].to_numpy()
         plans["bootstrap"] = {"n_resamples": n_resamples, "streams": [[1000 + k] for k in range(K)]}
     rows, n_failed = [], 0
@@ -218,7 +234,7 @@ def compare_groups(
         if method == "permutation":
             perm, plan, failed = permuted_estimates(
                 groups, groups.pair_codes(g, h), [g, h], layout, n_permutations, child_seed(root, i), workers,
-                chunk_size,
+                chunk_size, executor,
             )  # fmt: skip
             n_failed += failed
             p, valid = permutation_p(d, perm[:, 0] - perm[:, 1])
@@ -243,7 +259,7 @@ def compare_groups(
     if K > 2:
         perm, plan, failed = permuted_estimates(
             groups, groups.codes, list(range(K)), layout, n_permutations, child_seed(root, len(pairs)), workers,
-            chunk_size,
+            chunk_size, executor,
         )  # fmt: skip
         n_failed += failed
         stat = omnibus_statistic(observed, sizes)

@@ -38,6 +38,7 @@ from csi.resample.options import check_workers
 from csi.resample.permutation import GroupStatistic, PermutationPlan, run_permutations
 from csi.resample.plans import SeedLike
 from csi.resample.run import default_chunk_size
+from csi.resample.scheduler import Executor, resolve_scheduler
 from csi.spec.model import ModelSpec
 
 __all__ = ["compositional_c", "micom", "score_moments"]
@@ -135,6 +136,7 @@ def micom(
     n_jobs: int | None = None,
     chunk_size: int | None = None,
     fit_method: str = "pls",
+    scheduler: Any = None,
     **options: Any,
 ) -> MicomResult:
     """The three steps of MICOM for every pair of groups and every construct (see the module notes).
@@ -150,7 +152,7 @@ def micom(
     level
         Test level: step 2 compares ``c`` with the ``level`` quantile of ``c*``, step 3 uses the
         ``level / 2`` and ``1 - level / 2`` quantiles.
-    n_jobs, chunk_size, fit_method, **options
+    n_jobs, chunk_size, fit_method, scheduler, **options
         As :func:`csi.compare_groups`.
 
     Returns
@@ -161,6 +163,10 @@ def micom(
     if not (isinstance(level, float | int) and 0 < level < 0.5):
         raise EstimationError(f"level must lie strictly between 0 and 0.5, got {level!r}")
     workers = check_workers(n_jobs)
+    if scheduler is not None and not isinstance(scheduler, Executor):
+        with resolve_scheduler(scheduler, n_jobs) as executor:  # started once for every pair
+            return micom(spec, data, group, n_permutations=n_permutations, seed=seed, level=level, n_jobs=n_jobs,
+                         chunk_size=chunk_size, fit_method=fit_method, scheduler=executor, **options)  # fmt: skip
     groups = split_groups(spec, data, group, fit_method, options)
     groups.refuse_imputed_permutations("MICOM")
     root = root_seed(seed)
@@ -182,7 +188,8 @@ def micom(
         plan = PermutationPlan(codes, n_permutations, child_seed(root, i))
         statistic = MicomStatistic(groups, [g, h], layout)
         size = chunk_size or default_chunk_size(plan.n, n_permutations, workers)
-        stats, failed = run_permutations(plan, statistic, chunk_size=size, workers=workers, stacklevel=2)
+        stats, failed = run_permutations(plan, statistic, chunk_size=size, workers=workers, executor=scheduler,
+                                         stacklevel=2)  # fmt: skip
         n_failed += failed
         star = stats[~np.isnan(stats).any(axis=1)]
         c = compositional_c(pooled.moments, pooled.spec.block_mask, groups.fits[g].weights.to_numpy(),

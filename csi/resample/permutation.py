@@ -215,9 +215,10 @@ class GroupStatistic:
 
 
 def run_permutations(
-    plan: PermutationPlan, statistic: Any, *, chunk_size: int, workers: int, stacklevel: int = 2
+    plan: PermutationPlan, statistic: Any, *, chunk_size: int, workers: int, executor: Any = None, stacklevel: int = 2
 ) -> tuple[NDArray[np.float64], int]:
-    """Run ``statistic`` over every permutation of ``plan`` on ``workers`` threads; failed ones become NaN rows.
+    """Run ``statistic`` over every permutation of ``plan`` on ``workers`` threads (or the ``executor`` of a
+    ``scheduler`` option, :mod:`csi.resample.scheduler`); failed ones become NaN rows.
 
     A permutation fails when a permuted group has singular moments (an item constant in it) or did not
     converge; each kind is counted and warned about once.  Threads are used even for one worker: the pool
@@ -228,7 +229,8 @@ def run_permutations(
     -------
     stats, n_failed
     """
-    reps = run_plan(plan, statistic, chunk_size=chunk_size, backend=Threads(workers), failed=None)
+    backend = Threads(workers) if executor is None else executor.driver_backend()
+    reps = run_plan(plan, statistic, chunk_size=chunk_size, backend=backend, failed=None)
     stats = reps.stats
     singular = np.isnan(stats).all(axis=1)
     stuck = ~reps.converged & ~singular

@@ -131,6 +131,11 @@ class Executor:
     def close(self) -> None:
         """Release what the executor started (nothing for local pools, which live per call)."""
 
+    @property
+    def option(self) -> Any:
+        """The ``scheduler`` option that runs more work in the same place (a Dask cluster: its client)."""
+        return self.name
+
     def map(
         self,
         fn: Callable[[Any], Any],
@@ -274,6 +279,10 @@ class DaskExecutor(Executor):
         self.cluster = cluster
         self.own_client = own_client
         super().__init__(max(1, sum(client.nthreads().values())) if client.nthreads() else 1)
+
+    @property
+    def option(self) -> Any:
+        return self.client
 
     def close(self) -> None:
         if self.own_client:
