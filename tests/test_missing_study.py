@@ -52,9 +52,14 @@ def test_one_replication_of_every_method():
 
 
 def test_intervals_from_the_bootstrap():
-    raw = run_study(models=("acsi",), scenarios=("MCAR 5%",), n=120, reps=1, methods=("em",), bootstrap=10)
+    # mi gets its interval from the bootstrap-then-impute bootstrap of its fit, em from EM inside every replicate.
+    raw = run_study(models=("acsi",), scenarios=("MCAR 5%",), n=120, reps=1, methods=("em", "mi"), bootstrap=10,
+                    imputations=3)  # fmt: skip
     paths = raw[raw["kind"] == "path"]
-    assert (paths["ci_lower"] <= paths["estimate"]).all() and (paths["estimate"] <= paths["ci_upper"]).all()
+    assert set(paths["method"]) == {"em", "mi"}
+    assert (paths["ci_lower"] <= paths["ci_upper"]).all() and paths["ci_lower"].notna().all()
+    em = paths[paths["method"] == "em"]
+    assert (em["ci_lower"] <= em["estimate"]).all() and (em["estimate"] <= em["ci_upper"]).all()
     assert summarise(raw)["n_ci"].min() == 1
 
 

@@ -21,8 +21,8 @@ Design (documented choices)
   and the mechanism depends only on observed values (MAR, Rubin 1976).
 * **Intervals**: percentile intervals from ``bootstrap`` resamples of
   :func:`csi.bootstrap`, which re-runs ``em`` and ``pairwise`` inside every
-  replicate.  ``mi`` has no bootstrap yet, so it gets no interval (coverage
-  empty).  Rows without any answer are not possible here (the driver is
+  replicate and, for ``mi``, imputes every resample afresh and averages its
+  imputations' fits (bootstrap-then-impute, Schomaker & Heumann 2018).  Rows without any answer are not possible here (the driver is
   always answered under MAR; under MCAR they are dropped by every method).
 * **Seeds**: as the estimator study, plus a third child of the replication's
   seed for the deletions and a fourth for the imputations.
@@ -115,7 +115,7 @@ def run_replication(
                 status = "ok" if fit.converged else "not_converged"
                 paths = np.array([fit.paths.loc[p.target, p.source] for p in spec.paths], dtype=float)
                 index = csi.compute_index(fit, negative="force").reindex(constructs).to_numpy(dtype=float)
-                if bootstrap and method != "mi":
+                if bootstrap:
                     t1 = time.perf_counter()
                     draws = csi.bootstrap(fit, bootstrap, seed=boot_seed, n_jobs=1, progress=False).draws
                     boot_seconds = time.perf_counter() - t1

@@ -157,7 +157,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         help="Monte-Carlo study of the missing-data methods",
         description="ECSI/ACSI common-factor populations, MCAR and MAR deletions at 5 % and 20 % of the item cells "
         "(csi.bench.missing_study): bias, RMSE and 95 % percentile-bootstrap coverage of the paths into SAT and the "
-        "SAT index for listwise, mean, pairwise, em and mi (mi: no interval yet). Writes raw.csv, summary.csv and "
+        "SAT index for listwise, mean, pairwise, em and mi (mi: bootstrap-then-impute). Writes raw.csv, summary.csv and "
         "table.csv to --out and prints the table.",
         epilog="examples:\n  csi bench missing --quick --out bench-missing-smoke/\n"
         "  csi bench missing --reps 200 --bootstrap 100 --jobs 2 --out bench-missing/",
