@@ -11,6 +11,7 @@ from test_cbsem import PD_MODEL
 import csi
 from csi.errors import AdmissibilityWarning, EstimationError
 from csi.resample.plans import OrdinaryPlan
+from csi.results.export import results_json
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,8 @@ def test_heywood_replicates_counted_by_the_failure_policy(pd_fit):
     var = [f"{a} ~~ {a}" for a in t.loc[(t["op"] == "~~") & (t["lhs"] == t["rhs"]) & t["free"], "lhs"]]
     negative = (kept.draws[var] < 0).any(axis=1).to_numpy()
     assert kept.n_inadmissible == negative.sum() > 0 and kept.n_failed == 0
+    doc = results_json(fit, kept)["bootstrap"]  # the kept ones are not hidden by n_failed = 0 in results.json
+    assert doc["n_failed"] == 0 and doc["n_inadmissible"] == negative.sum() and doc["n_not_converged"] >= 0
     with pytest.warns(AdmissibilityWarning, match="dropped"):
         dropped = csi.bootstrap(fit, 40, seed=5, n_jobs=1)
     assert dropped.n_inadmissible == dropped.n_failed == negative.sum()

@@ -210,6 +210,11 @@ def test_fit_test_writes_the_bollen_stine_table(tmp_path: Path, capsys: pytest.C
     pd.testing.assert_frame_equal(written, expected, check_exact=False, rtol=1e-12, check_names=False)
     assert main(["fit", "ecsi", str(data), "--method", "cbsem", "--fit-test", "10"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("csi: error:")]
-    assert len(err) == 1 and "fit.fit_measures" in err[0]
+    assert len(err) == 1 and "drop --fit-test" in err[0]
     with pytest.raises(csi.EstimationError, match="carry their own fit measures"):
         csi.quality.model_fit(csi.fit("ecsi", pd.read_csv(data), method="cbsem"))
+    with pytest.raises(csi.EstimationError, match="give n_resamples"):  # a seed alone would be silently unused
+        csi.quality.model_fit(csi.fit("ecsi", pd.read_csv(data)), seed=1)
+    assert main(["fit", "ecsi", str(data), "--method", "plsc", "--fit-test", "10"]) == 2
+    captured = capsys.readouterr()
+    assert "Observations" not in captured.out and "drop --fit-test" in captured.err  # refused before any fitting

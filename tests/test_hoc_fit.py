@@ -256,3 +256,16 @@ def test_bad_options_and_models(data: pd.DataFrame) -> None:
     assert csi.fit(third, data).spec.construct("QUAL").item_names[0] == "p1@QUAL"
     with pytest.raises(csi.DataError, match="duplicate labels"):
         csi.fit(spec(), data.set_axis([0] * len(data)), hoc="two-stage-disjoint")
+
+
+def test_group_comparisons_refuse_two_stage_fits() -> None:
+    """A permuted group of a two-stage fit would need stage 1 re-run in that group, which the batched permutation
+    statistic does not do, so the comparison is refused; repeated indicators (one stage) are compared."""
+    data = survey(300, seed=4).assign(seg=np.where(np.arange(300) % 2, "a", "b"))
+    for hoc in ("two-stage-embedded", "two-stage-disjoint"):
+        with pytest.raises(csi.EstimationError, match="two-stage higher-order"):
+            csi.compare_groups(spec(), data, "seg", n_permutations=10, seed=1, hoc=hoc)
+        with pytest.raises(csi.EstimationError, match="two-stage higher-order"):
+            csi.micom(spec(), data, "seg", n_permutations=10, seed=1, hoc=hoc)
+    res = csi.compare_groups(spec(), data, "seg", n_permutations=10, seed=1, hoc="repeated")
+    assert res.table["p_value"].between(0, 1).all()

@@ -15,7 +15,7 @@ from scipy import stats
 import csi
 from csi.estimators.replicates import StatisticLayout
 from csi.resample.groups import child_seed, root_seed
-from csi.resample.mga import adjust, omnibus_statistic
+from csi.resample.mga import adjust, omnibus_statistic, permutation_p
 from csi.resample.permutation import PermutationPlan
 from csi.resample.plans import OrdinaryPlan
 
@@ -109,7 +109,8 @@ def test_bootstrap_mga_p_values_equal_a_loop_of_single_fits(data: pd.DataFrame) 
                  * np.sqrt(1 / m + 1 / n))  # fmt: skip
     va, vb = (m - 1) / m * se_a**2, (n - 1) / n * se_b**2
     t_w = d / np.sqrt(va + vb)
-    df_w = (va + vb) ** 2 / (va**2 / (m - 1) + vb**2 / (n - 1))
+    # Welch's (1947) form of the Satterthwaite degrees of freedom, minus 2 and rounded, as cSEM's testMGD.
+    df_w = np.round((va + vb) ** 2 / (va**2 / (m - 1) + vb**2 / (n - 1)) - 2)
     ok = ~fixed
     np.testing.assert_allclose(res["parametric"]["t"][ok], t_par[ok], rtol=1e-10)
     np.testing.assert_allclose(res["parametric"]["p_value"][ok], 2 * stats.t.sf(np.abs(t_par[ok]), m + n - 2),
@@ -254,6 +255,8 @@ def test_result_is_immutable_and_summarised(data: pd.DataFrame) -> None:
         res.method = "welch"  # type: ignore[misc]
     with pytest.raises(TypeError):
         res.plan["seed_entropy"] = 0  # type: ignore[index]
+    with pytest.raises(AttributeError):  # nested parts of the record are read-only too
+        res.plan["pairs"][0]["groups"].append(99)
     text = res.summary()
     assert "Chin & Dibbern" in text and "a (n = 60), b (n = 80)" in text
     assert len(repr(res)) < 200
@@ -277,3 +280,24 @@ def test_benchmark_runs_quick() -> None:
         row = next(line for line in proc.stdout.splitlines() if line.startswith(name))
         seconds, loop, ratio = re.findall(r"(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+)x", row)[0]
         assert float(seconds) > 0 and float(loop) > 0 and int(ratio) >= 1, row
+
+
+def test_an_undefined_difference_has_no_p_value() -> None:
+    """A NaN observed difference (an estimate undefined in one group) or a column without a usable permutation
+    gets p = NaN, never the smallest p the permutations allow (which would list it as significant)."""
+    perm = np.random.default_rng(0).normal(size=(99, 3)) * 0.05
+    perm[:, 2] = np.nan
+    p, valid = permutation_p(np.array([np.nan, 0.1, 0.1]), perm)
+    assert np.isnan(p[0]) and np.isnan(p[2]) and 0 < p[1] < 1 and list(valid) == [99, 99, 0]
+    assert np.isnan(adjust(p[:, None], "holm")[0, 0])
+
+
+def test_comparisons_refuse_what_they_cannot_compare(data: pd.DataFrame) -> None:
+    with pytest.raises(csi.EstimationError, match="did not converge"):  # non-converged group fits
+        csi.compare_groups("acsi", data, "seg", n_permutations=10, seed=1, max_iter=2)
+    with pytest.raises(csi.EstimationError, match="did not converge"):
+        csi.micom("acsi", data, "seg", n_permutations=10, seed=1, max_iter=2)
+    with pytest.raises(csi.EstimationError, match="chunk_size must be a positive integer"):
+        csi.micom("acsi", data, "seg", n_permutations=10, seed=1, chunk_size=0)
+    with pytest.raises(csi.EstimationError, match="fit_method"):
+        csi.compare_groups("acsi", data, "seg", n_permutations=10, fit_method="cbsem")

@@ -112,7 +112,7 @@ def test_a_model_that_holds_is_rarely_rejected_and_a_wrong_one_is() -> None:
 
 
 def test_bollen_stine_needs_a_pls_fit_of_complete_data(data) -> None:
-    with pytest.raises(EstimationError, match="refits PLS in every replicate; this fit's method is 'plsc'"):
+    with pytest.raises(EstimationError, match="refits composite PLS in every replicate, which method 'plsc' fits"):
         model_fit(csi.fit("ecsi", data, method="plsc"), n_resamples=10, seed=1)
     holes = data.copy()
     holes.iloc[3, 0] = np.nan

@@ -145,7 +145,7 @@ def model_fit_table(fit: csi.FitResult, fit_test: int, seed: int | None) -> pd.D
         if fit_test:
             check_composite_fit(fit, "--fit-test")
         return None
-    got = model_fit(fit, fit_test or None, seed)
+    got = model_fit(fit, fit_test, seed) if fit_test else model_fit(fit)
     title = "Model fit (composite model; saturated and estimated)"
     if fit_test:
         title += f", exact-fit test by {fit_test} Bollen-Stine resamples"
@@ -157,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
     """Fit, print, optionally bootstrap and write."""
     if args.out:
         check_target(args.out, args.overwrite)  # refuse before the work, not after it
+    if args.fit_test and not ESTIMATORS[args.method].capabilities.pls_refit:
+        raise EstimationError(
+            f"--fit-test refits composite PLS in every Bollen-Stine resample, which method {args.method!r} does not "
+            "allow; drop --fit-test"
+        )
     fit = fit_from_args(args)
     spec = fit.spec
     print(fit.summary())

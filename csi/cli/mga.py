@@ -13,6 +13,7 @@ from csi.cli._common import EXIT_OK, MISSING_HELP, count, in_unit_interval, inde
 from csi.cli._data import binding_options, bound_model, read_options, read_survey
 from csi.core.schemes import SCHEMES
 from csi.data.prepare import DEFAULT_MISSING, MISSING_POLICIES
+from csi.resample.groups import group_methods
 from csi.resample.mga import METHODS
 from csi.resample.scheduler import check_scheduler, resolve_scheduler
 from csi.results.csv_text import to_csv
@@ -62,7 +63,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument(
         "--alpha", type=in_unit_interval, default=0.05, help="level of the printed differences (default: 0.05)"
     )
-    p.add_argument("--fit-method", choices=("pls", "plsc"), default="pls", help="estimator (default: pls)")
+    p.add_argument("--fit-method", choices=group_methods(), default="pls", help="estimator (default: pls)")
     p.add_argument("--scheme", choices=list(SCHEMES), default="path", help="inner weighting scheme (default: path)")
     p.add_argument("--missing", choices=list(MISSING_POLICIES), default=DEFAULT_MISSING, help=MISSING_HELP)
     p.add_argument("--jobs", type=count(1), default=None, metavar="N", help="threads (default: every core)")

@@ -62,6 +62,12 @@ class Capabilities:
     block_batches
         Its replicate statistic solves one block of a plan as one batch (warm-started iterations that end
         when the whole batch has converged), so resampling must chunk by the plan's blocks.
+    group_permutation
+        Its fit is a function of one moment matrix that the permuted-group statistic of
+        :mod:`csi.resample.permutation` re-estimates: group comparisons (:func:`csi.compare_groups`) and MICOM.
+    pls_refit
+        Its replicates can be refitted by Wold's composite PLS (:func:`csi.core.pls.pls_weights`) with its own
+        options and its composite-model implied matrix (the Bollen-Stine test of exact fit).
     composite_fit
         The composite-model fit criteria (SRMR, d_ULS, d_G of the implied correlation matrix of
         :mod:`csi.quality.model_fit`, and :func:`csi.assess`) apply to its fits.
@@ -77,6 +83,8 @@ class Capabilities:
     consistent: bool = False
     block_batches: bool = False
     composite_fit: bool = False
+    group_permutation: bool = False
+    pls_refit: bool = False
 
 
 class Sample(NamedTuple):

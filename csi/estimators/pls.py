@@ -85,7 +85,7 @@ class PLS(Estimator):
     titles: ClassVar[Mapping[str, str]] = {"en": "PLS path modelling", "zh": "PLS 路径建模"}
     capabilities: ClassVar[Capabilities] = Capabilities(
         analytic_se=True, compiled_bootstrap=True, panel_bootstrap=True, predict=True, nested_bootstrap=True,
-        sign_change=True, composite_fit=True,
+        sign_change=True, composite_fit=True, group_permutation=True, pls_refit=True,
     )  # fmt: skip
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {"scheme": tuple(SCHEMES), "stop": tuple(STOP_RULES),
                                                      "sign_rule": tuple(SIGN_RULES), "hoc": HOC_APPROACHES}  # fmt: skip

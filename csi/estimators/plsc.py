@@ -48,7 +48,8 @@ class PLSc(PLS):
     name: ClassVar[str] = "plsc"
     titles: ClassVar[Mapping[str, str]] = {"en": "consistent PLS (PLSc)", "zh": "一致性 PLS（PLSc）"}
     capabilities: ClassVar[Capabilities] = Capabilities(
-        predict=True, nested_bootstrap=True, sign_change=True, consistent=True, composite_fit=True
+        predict=True, nested_bootstrap=True, sign_change=True, consistent=True, composite_fit=True,
+        group_permutation=True,
     )
 
     def validate(self) -> None:

@@ -169,10 +169,10 @@ def bollen_stine(
     plan
         The plan's provenance (:meth:`~csi.resample.plans.ResamplingPlan.describe`).
     """
-    if fit.method != "pls":
+    if not fit.capabilities.pls_refit:
         raise EstimationError(
-            f"the Bollen-Stine bootstrap refits PLS in every replicate; this fit's method is {fit.method!r} "
-            "(fit with method='pls', or call model_fit without n_resamples)"
+            f"the Bollen-Stine bootstrap refits composite PLS in every replicate, which method {fit.method!r} fits "
+            "do not allow (fit with method='pls', or ask for the fit criteria without the test)"
         )
     data = {m: bollen_stine_data(fit, m) for m in MODELS}
     n = fit.data.X.shape[0]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from csi.core.quality import d_g, d_uls, implied_correlation, structural_implied
 from csi.core.quality import srmr as _srmr
+from csi.errors import EstimationError
 from csi.quality._common import check_composite_fit, correlation_and_weights, factor_mask
 from csi.quality.bollen_stine import bollen_stine, exact_fit_table
 from csi.resample.plans import SeedLike
@@ -99,6 +100,8 @@ def model_fit(
         the plan are in ``attrs["bollen_stine"]``.
     """
     check_composite_fit(fit, "model_fit")
+    if n_resamples is None and indices is None and seed is not None:
+        raise EstimationError("seed= chooses the Bollen-Stine resamples; give n_resamples= as well")
     S, _ = correlation_and_weights(fit)
     out = {}
     for model in ("saturated", "estimated"):

@@ -41,6 +41,15 @@ def _text_table(frame: pd.DataFrame, digits: dict[str, int]) -> str:
     return shown.to_string(index=False)
 
 
+def frozen(value: Any) -> Any:
+    """A read-only copy of nested plain data: mappings become read-only mappings, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True, eq=False)
 class GroupComparison(CopiedTables):
     """Differences of every parameter between groups, with their tests.
@@ -75,7 +84,7 @@ class GroupComparison(CopiedTables):
 
     def __post_init__(self) -> None:
         # The plan is part of the record of what was run: read-only like the tables.
-        object.__setattr__(self, "plan", MappingProxyType(dict(self.plan)))
+        object.__setattr__(self, "plan", frozen(self.plan))
 
     def significant(self, alpha: float = 0.05) -> pd.DataFrame:
         """The rows whose adjusted p-value is below ``alpha``."""
@@ -141,7 +150,7 @@ class MicomResult(CopiedTables):
 
     def __post_init__(self) -> None:
         # The plan is part of the record of what was run: read-only like the tables.
-        object.__setattr__(self, "plan", MappingProxyType(dict(self.plan)))
+        object.__setattr__(self, "plan", frozen(self.plan))
 
     @property
     def verdicts(self) -> pd.DataFrame:

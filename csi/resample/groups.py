@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from csi.errors import CSIError, DataError, EstimationError
+from csi.estimators import ESTIMATORS
 from csi.estimators import fit as fit_model
 from csi.estimators.replicates import StatisticLayout
 from csi.resample.plans import SeedLike, seed_sequence
@@ -24,14 +25,18 @@ from csi.results.fit import FitResult
 from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 
-__all__ = ["COMPOSITE_METHODS", "MIN_GROUP_ROWS", "Groups", "child_seed", "split_groups"]
+__all__ = ["MIN_GROUP_ROWS", "Groups", "child_seed", "group_methods", "split_groups"]
 
 MIN_GROUP_ROWS = 10
 """Fewest rows a group may have.  Below this a permuted or bootstrapped group very often has a constant
 item (no correlation matrix), and no difference between groups can be detected anyway."""
 
-COMPOSITE_METHODS = ("pls", "plsc")
-"""Estimators a group comparison accepts: those whose replicates run on the batched moment kernels."""
+
+
+def group_methods() -> tuple[str, ...]:
+    """Estimators a group comparison accepts: those whose permuted groups the batched moment kernels re-estimate
+    (:attr:`csi.estimators.base.Capabilities.group_permutation`)."""
+    return tuple(name for name, cls in ESTIMATORS.items() if cls.capabilities.group_permutation)
 
 KINDS = {"~": "path", "<~": "weight", "=~": "loading", "r2": "r2", "index": "index"}
 """Parameter kinds a comparison reports, by operator of :class:`StatisticLayout`."""
@@ -117,14 +122,14 @@ def split_groups(
         When ``group`` is not a column of ``data``, gives fewer than two groups, or a group has fewer than
         :data:`MIN_GROUP_ROWS` rows (or its fit uses fewer).
     EstimationError
-        For an estimator other than :data:`COMPOSITE_METHODS` or respondent weights.
+        For an estimator other than :func:`group_methods`, respondent weights, a two-stage higher-order fit or
+        a group fit that did not converge.
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if fit_method not in COMPOSITE_METHODS:
-        raise EstimationError(
-            f"group comparisons support fit_method {', '.join(map(repr, COMPOSITE_METHODS))}, not {fit_method!r}"
-        )
+    accepted = group_methods()
+    if fit_method not in accepted:
+        raise EstimationError(f"group comparisons support fit_method {', '.join(map(repr, accepted))}, not {fit_method!r}")
     if "weights" in options:
         raise EstimationError("group comparisons do not support respondent weights yet; drop weights=")
     if not isinstance(group, str) or group not in data.columns:
@@ -155,6 +160,12 @@ def split_groups(
                 f"group {g!r} of column {group!r} has {n} row(s); every group needs at least {MIN_GROUP_ROWS}"
             )
     pooled = fit_model(spec, frame, method=fit_method, **options)
+    if getattr(pooled, "stage1", None) is not None:
+        # A permuted group would need both stages re-run; the batched statistic re-estimates only one.
+        raise EstimationError(
+            "group comparisons of two-stage higher-order fits are not supported (a permutation would have to re-run "
+            "stage 1 in every permuted group); fit with hoc='repeated'"
+        )
     fits = []
     for g in labels:
         try:
@@ -166,6 +177,11 @@ def split_groups(
     codes = np.array([code_of[v] for v in key.to_numpy()[np.asarray(rows, dtype=np.intp)]], dtype=np.int64)
     used = np.bincount(codes, minlength=len(labels))
     for k, (g, f) in enumerate(zip(labels, fits, strict=True)):
+        if not f.converged:
+            raise EstimationError(
+                f"the fit of group {g!r} of column {group!r} did not converge, so its estimates are not comparable; "
+                "raise max_iter"
+            )
         if f.n != used[k]:  # pragma: no cover - the row-wise missing-data methods drop the same rows
             raise EstimationError(f"group {g!r}: its fit uses {f.n} rows, the pooled fit {used[k]}")
         if f.n < MIN_GROUP_ROWS:

@@ -19,8 +19,8 @@ for every pair of groups by one of four methods (Sarstedt, Henseler & Ringle 201
     ``t = d / (sqrt((n_g-1)² / (n_g+n_h-2) se_g² + (n_h-1)² / (n_g+n_h-2) se_h²) sqrt(1/n_g + 1/n_h))``
     with ``n_g + n_h - 2`` degrees of freedom; ``se`` the bootstrap standard errors.
 ``welch`` (Sarstedt, Henseler & Ringle 2011)
-    ``t = d / sqrt(a_g + a_h)`` with ``a = (n-1)/n se²`` and the Welch-Satterthwaite degrees of freedom
-    ``(a_g + a_h)² / (a_g² / (n_g-1) + a_h² / (n_h-1))``.
+    ``t = d / sqrt(a_g + a_h)`` with ``a = (n-1)/n se²`` and the Welch-Satterthwaite degrees of freedom in
+    Welch's (1947) form ``round((a_g + a_h)² / (a_g² / (n_g-1) + a_h² / (n_h-1)) - 2)``, as cSEM's ``testMGD``.
 
 With more than two groups every pair is tested (each pair permuted within its own rows, so a pairwise
 test's null hypothesis involves only that pair) and the p-values of each parameter are adjusted over the
@@ -44,9 +44,9 @@ from csi.estimators.replicates import StatisticLayout
 from csi.resample.group_result import GroupComparison
 from csi.resample.groups import KINDS, Groups, child_seed, root_seed, split_groups
 from csi.resample.options import check_workers
-from csi.resample.permutation import GroupStatistic, PermutationPlan, run_permutations
+from csi.resample.permutation import GroupStatistic, PermutationPlan, permutation_chunk_size, run_permutations
 from csi.resample.plans import SeedLike
-from csi.resample.run import bootstrap, default_chunk_size
+from csi.resample.run import bootstrap
 from csi.resample.scheduler import Executor, resolve_scheduler
 from csi.spec.model import ModelSpec
 
@@ -62,14 +62,17 @@ kernel and a single fit agree to about 1e-13)."""
 def permutation_p(observed: np.ndarray, permuted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided permutation p-values ``(1 + #{|d*| >= |d|}) / (1 + R)`` per column, and ``R``.
 
-    ``observed`` (q,), ``permuted`` (B, q) with NaN rows for unusable permutations.
+    ``observed`` (q,), ``permuted`` (B, q) with NaN rows for unusable permutations.  A column whose observed
+    difference is NaN (an estimate undefined in a group, e.g. an inadmissible PLSc block) or without any usable
+    permutation has no test: its p-value is NaN, never the smallest possible value.
     """
     ok = ~np.isnan(permuted)
     d = np.abs(observed)
     with np.errstate(invalid="ignore"):
         reach = ok & (np.abs(permuted) >= d - TIE * (1 + d))
     valid = ok.sum(axis=0)
-    return (1 + reach.sum(axis=0)) / (1 + valid), valid
+    p = (1 + reach.sum(axis=0)) / (1 + valid)
+    return np.where(np.isnan(d) | (valid == 0), np.nan, p), valid
 
 
 def omnibus_statistic(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -124,8 +127,7 @@ def permuted_estimates(
     """(R, K, q) estimates of the permuted groups (codes ``0..K-1`` = ``members``), the plan, failures."""
     plan = PermutationPlan(codes, n_permutations, seed)
     statistic = GroupStatistic(groups.pooled, [groups.fits[m] for m in members], layout)
-    if chunk_size is None:
-        chunk_size = default_chunk_size(plan.n, n_permutations, workers)
+    chunk_size = permutation_chunk_size(plan, chunk_size, workers)
     stats, failed = run_permutations(plan, statistic, chunk_size=chunk_size, workers=workers, executor=executor,
                                      stacklevel=4)  # fmt: skip
     return stats.reshape(n_permutations, len(members), len(layout.labels)), plan, failed
@@ -286,7 +288,10 @@ def _t_test(
             pooled = np.sqrt((n_g - 1) ** 2 / dof * se_g**2 + (n_h - 1) ** 2 / dof * se_h**2)
             return d / (pooled * np.sqrt(1 / n_g + 1 / n_h)), np.full(d.shape, float(dof))
         a_g, a_h = (n_g - 1) / n_g * se_g**2, (n_h - 1) / n_h * se_h**2
-        return d / np.sqrt(a_g + a_h), (a_g + a_h) ** 2 / (a_g**2 / (n_g - 1) + a_h**2 / (n_h - 1))
+        # Degrees of freedom as cSEM's testMGD computes them for this test (Welch's 1947 form: the
+        # Satterthwaite ratio minus 2, rounded), so p-values agree with the peer researchers compare against.
+        dof = np.round((a_g + a_h) ** 2 / (a_g**2 / (n_g - 1) + a_h**2 / (n_h - 1)) - 2)
+        return d / np.sqrt(a_g + a_h), dof
 
 
 def _label_frame(layout: StatisticLayout) -> pd.DataFrame:

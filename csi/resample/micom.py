@@ -35,9 +35,8 @@ from csi.resample.group_result import MicomResult
 from csi.resample.groups import Groups, child_seed, root_seed, split_groups
 from csi.resample.mga import TIE, _check_count
 from csi.resample.options import check_workers
-from csi.resample.permutation import GroupStatistic, PermutationPlan, run_permutations
+from csi.resample.permutation import GroupStatistic, PermutationPlan, permutation_chunk_size, run_permutations
 from csi.resample.plans import SeedLike
-from csi.resample.run import default_chunk_size
 from csi.resample.scheduler import Executor, resolve_scheduler
 from csi.spec.model import ModelSpec
 
@@ -187,7 +186,7 @@ def micom(
         codes = groups.pair_codes(g, h)
         plan = PermutationPlan(codes, n_permutations, child_seed(root, i))
         statistic = MicomStatistic(groups, [g, h], layout)
-        size = chunk_size or default_chunk_size(plan.n, n_permutations, workers)
+        size = permutation_chunk_size(plan, chunk_size, workers)
         stats, failed = run_permutations(plan, statistic, chunk_size=size, workers=workers, executor=scheduler,
                                          stacklevel=2)  # fmt: skip
         n_failed += failed

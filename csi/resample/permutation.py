@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from csi.core.moments import MomentBasis, moment_basis, moment_sums, row_chunk
-from csi.errors import ConvergenceWarning, DataError
+from csi.errors import ConvergenceWarning, DataError, EstimationError
 from csi.estimators.missing import replicate_moments, resamples_missing
 from csi.estimators.replicates import (
     StatisticLayout,
@@ -36,6 +36,7 @@ from csi.estimators.replicates import (
 )
 from csi.resample.driver import Threads, run_plan
 from csi.resample.plans import BLOCK, SeedLike, _BlockPlan
+from csi.resample.run import default_chunk_size
 from csi.results.fit import FitResult
 
 __all__ = ["GroupStatistic", "PermutationPlan", "run_permutations"]
@@ -214,6 +215,15 @@ class GroupStatistic:
         return stats, conv, None
 
 
+def permutation_chunk_size(plan: PermutationPlan, chunk_size: Any, workers: int) -> int:
+    """``chunk_size`` checked (a positive integer), or the bootstrap's default for the plan when None."""
+    if chunk_size is None:
+        return default_chunk_size(plan.n, plan.n_resamples, workers)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
+        raise EstimationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    return int(chunk_size)
+
+
 def run_permutations(
     plan: PermutationPlan, statistic: Any, *, chunk_size: int, workers: int, executor: Any = None, stacklevel: int = 2
 ) -> tuple[NDArray[np.float64], int]:
@@ -242,4 +252,9 @@ def run_permutations(
     if singular.any():
         warnings.warn(f"{int(singular.sum())} of {B} permutations gave a permuted group a constant item (singular "
                       "moments) and were dropped", UserWarning, stacklevel=stacklevel + 1)  # fmt: skip
+    if (singular | stuck).all():
+        raise EstimationError(
+            f"all {B} permutations failed ({int(stuck.sum())} did not converge, {int(singular.sum())} had a constant "
+            "item), so there is no permutation distribution; raise max_iter, or use larger groups"
+        )
     return stats, int(singular.sum() + stuck.sum())

@@ -168,9 +168,15 @@ def bootstrap(
     """
     from csi.estimators.cbsem_groups import GroupFit
 
+    check_scheduler(scheduler)
     if isinstance(fit, GroupFit):
         from csi.resample.group_bootstrap import bootstrap_groups
 
+        if scheduler is not None or chunk_size is not None:
+            raise EstimationError(
+                "the bootstrap of a multiple-group fit runs its groups' replicates in this process; drop scheduler= "
+                "and chunk_size="
+            )
         return bootstrap_groups(
             fit, n_resamples, seed, indices=indices, strata=strata, ci=ci, level=level, sign_change=sign_change,
             failed=failed, n_jobs=n_jobs, progress=progress, inner_resamples=inner_resamples,

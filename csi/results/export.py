@@ -92,6 +92,11 @@ def results_json(
         doc["bootstrap"] = {
             "n_resamples": boot.n_resamples,
             "n_failed": boot.n_failed,
+            # Kept replicates (failed="keep") are not in n_failed: say how many did not converge or were
+            # inadmissible, so a reader can tell what the summaries rest on.
+            "n_not_converged": int(boot.n_not_converged),
+            "n_singular": int(boot.n_singular),
+            "n_inadmissible": int(boot.n_inadmissible),
             "ci": boot.ci,
             "level": boot.level,
             "plan": {k: _plain(v) for k, v in boot.plan.items()},
