@@ -38,6 +38,7 @@ from csi.core.quality import d_g, d_uls, implied_correlation, srmr, structural_i
 from csi.errors import EstimationError
 from csi.estimators import estimator_of
 from csi.quality._common import prepared_data
+from csi.quality.implied import implied
 from csi.resample.driver import Threads, run_plan
 from csi.resample.intervals import quantiles
 from csi.resample.options import check_workers
@@ -67,8 +68,6 @@ def bollen_stine_data(fit: FitResult, model: str = "estimated") -> np.ndarray:
     ``scaled=False`` fit the columns are rescaled to the items' standard
     deviations (the refits then see covariances of the original metric).
     """
-    from csi.quality.model_fit import implied  # model_fit imports this module
-
     if model not in MODELS:
         raise EstimationError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     data = prepared_data(fit, "the Bollen-Stine bootstrap")
