@@ -10,6 +10,7 @@ from csi.bench.missing_study import delete_answers, run_replication, run_study, 
 from csi.bench.montecarlo import COLUMNS, summarise
 from csi.cli import main
 from csi.errors import CSIError
+from csi.results.files import verify_folder
 
 
 def _frame(n: int = 4000, p: int = 6, seed: int = 1) -> pd.DataFrame:
@@ -69,4 +70,8 @@ def test_cli_quick(tmp_path, capsys):
             "--bootstrap", "0", "--n", "120", "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     assert "Missing-data study" in capsys.readouterr().out
-    assert {f.name for f in out.iterdir()} == {"raw.csv", "summary.csv", "table.csv"}
+    assert {f.name for f in out.iterdir()} == {"raw.csv", "summary.csv", "table.csv", "manifest.json"}
+    assert set(verify_folder(out)["files"]) == {"raw.csv", "summary.csv", "table.csv"}  # written whole, sealed
+    assert main(args) == 2  # an existing folder is not written over without --overwrite
+    assert "exists and is not empty" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0

@@ -414,14 +414,21 @@ def shipped_summary() -> pd.DataFrame:
     return pd.read_csv(SHIPPED)
 
 
-def write_results(raw: pd.DataFrame, out: str | os.PathLike[str]) -> list[str]:
-    """Write ``raw.csv``, ``summary.csv`` and ``study.json`` (the grid, sizes, seed, run time) to ``out``."""
+def write_results(raw: pd.DataFrame, out: str | os.PathLike[str], *, overwrite: bool = False) -> list[str]:
+    """Write ``raw.csv``, ``summary.csv`` and ``study.json`` (the grid, sizes, seed, run time) to ``out``,
+    as one folder sealed with a manifest (:func:`csi.results.files.write_folder`)."""
     import json
     from pathlib import Path
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    raw.to_csv(folder / "raw.csv", index=False)
-    summarise(raw).to_csv(folder / "summary.csv", index=False)
-    (folder / "study.json").write_text(json.dumps(raw.attrs, indent=2) + "\n")
+    from csi.results.files import write_folder
+
+    def fill(folder: Path) -> dict[str, str]:
+        raw.to_csv(folder / "raw.csv", index=False)
+        summarise(raw).to_csv(folder / "summary.csv", index=False)
+        (folder / "study.json").write_text(json.dumps(raw.attrs, indent=2) + "\n")
+        return {"raw.csv": "one row per panel, design, interval type, level and construct (CSV)",
+                "summary.csv": "coverage, width, bias and change-test rejection per design (CSV)",
+                "study.json": "grid, sizes, seed and run time (JSON)"}  # fmt: skip
+
+    write_folder(out, fill, {"kind": "csi coverage study"}, overwrite=overwrite)
     return ["raw.csv", "summary.csv", "study.json"]

@@ -343,29 +343,39 @@ QUICK = {"ns": (100,), "reps": 3, "bootstrap": 49}
 """Smoke size: every model, population and method, one small n, a handful of replications."""
 
 
-def write_results(raw: pd.DataFrame, out: str | os.PathLike[str], plot: bool = True) -> list[str]:
+def write_results(
+    raw: pd.DataFrame, out: str | os.PathLike[str], plot: bool = True, *, overwrite: bool = False
+) -> list[str]:
     """Write ``raw.csv``, ``summary.csv``, ``headline.csv``, ``study.json`` and (``plot``) ``summary.png``/``.svg``.
 
+    The folder is written whole and sealed with a manifest (:func:`csi.results.files.write_folder`).
     Returns the names of the files written, in that order.
     """
     import json
     from pathlib import Path
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    from csi.results.files import write_folder
+
     summary = summarise(raw)
     files = {"raw.csv": raw, "summary.csv": summary}
     ns = raw.attrs.get("ns") or sorted(raw["n"].unique())
     n_head = 250 if 250 in ns else ns[0]
     files["headline.csv"] = headline(summary, n=n_head)
-    for name, table in files.items():
-        table.to_csv(folder / name, index=False)
-    (folder / "study.json").write_text(json.dumps(dict(raw.attrs, headline_n=n_head), indent=2) + "\n")
-    written = [*files, "study.json"]
-    if plot:
-        from csi.bench.plot import plot_summary
+    written = [*files, "study.json"] + ([f"summary.{suffix}" for suffix in ("png", "svg")] if plot else [])
 
-        for suffix in ("png", "svg"):
-            plot_summary(summary, folder / f"summary.{suffix}")
-            written.append(f"summary.{suffix}")
+    def fill(folder: Path) -> dict[str, str]:
+        for name, table in files.items():
+            table.to_csv(folder / name, index=False)
+        (folder / "study.json").write_text(json.dumps(dict(raw.attrs, headline_n=n_head), indent=2) + "\n")
+        if plot:
+            from csi.bench.plot import plot_summary
+
+            for suffix in ("png", "svg"):
+                plot_summary(summary, folder / f"summary.{suffix}")
+        return {"raw.csv": "one row per replication, method and quantity (CSV)",
+                "summary.csv": "bias, RMSE and coverage per cell (CSV)", "headline.csv": "the headline table (CSV)",
+                "study.json": "design, sizes, seed and versions (JSON)",
+                **{f: "the summary figure" for f in written if f.startswith("summary.")}}  # fmt: skip
+
+    write_folder(out, fill, {"kind": "csi estimator study"}, overwrite=overwrite)
     return written

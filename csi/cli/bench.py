@@ -14,6 +14,7 @@ import pandas as pd
 
 from csi.bench import coverage, missing_study, montecarlo, speed
 from csi.cli._common import EXIT_OK, Parser, count, jobs_of, scheduler_option, table
+from csi.results.files import check_target, write_folder
 
 
 def _names(text: str) -> list[str]:
@@ -97,6 +98,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     e.add_argument("--jobs", type=count(1), default=None, help=JOBS_HELP)
     scheduler_option(e)
     e.add_argument("--out", metavar="DIR", required=True, help="folder for the CSV files and the plot")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     e.add_argument("--no-plot", action="store_true", help="skip the figure (no matplotlib needed)")
     e.set_defaults(run=run_estimators)
     c = actions.add_parser(
@@ -137,6 +139,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     scheduler_option(c)
     c.add_argument("--all-constructs", action="store_true", help="also print the rows pooled over all constructs")
     c.add_argument("--out", metavar="DIR", help="folder for raw.csv, summary.csv and study.json")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     c.set_defaults(run=run_coverage)
     s = actions.add_parser(
         "speed",
@@ -177,11 +180,13 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     m.add_argument("--jobs", type=count(1), default=None, help=JOBS_HELP)
     scheduler_option(m)
     m.add_argument("--out", metavar="DIR", required=True, help="folder for the CSV files")
+    m.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     m.set_defaults(run=run_missing)
 
 
 def run_estimators(args: argparse.Namespace) -> int:
     """Run the study, write the files, print the headline table."""
+    check_target(args.out, args.overwrite)  # refuse before the work, not after it
     size = dict(ns=montecarlo.NS, reps=500, bootstrap=200)
     if args.quick:
         size.update(montecarlo.QUICK)
@@ -193,7 +198,7 @@ def run_estimators(args: argparse.Namespace) -> int:
                                seed=args.seed, n_jobs=jobs_of(args), scheduler=args.scheduler,
                                **size)  # fmt: skip
     seconds = time.perf_counter() - t0
-    files = montecarlo.write_results(raw, args.out, plot=not args.no_plot)
+    files = montecarlo.write_results(raw, args.out, plot=not args.no_plot, overwrite=args.overwrite)
     head = pd.read_csv(f"{args.out}/headline.csv")
     n_head = 250 if 250 in size["ns"] else size["ns"][0]
     print(f"Monte-Carlo study: {raw.attrs['reps']} replications per cell, n in {list(size['ns'])}, "
@@ -206,6 +211,8 @@ def run_estimators(args: argparse.Namespace) -> int:
 
 def run_coverage(args: argparse.Namespace) -> int:
     """Run the coverage study and print its table."""
+    if args.out:
+        check_target(args.out, args.overwrite)  # refuse before the work, not after it
     size: dict[str, Any] = dict(models=list(coverage.MODELS), companies=list(coverage.COMPANIES),
                                 respondents=list(coverage.RESPONDENTS), shifts=list(coverage.SHIFTS), reps=200,
                                 cis=[coverage.DEFAULT_INTERVAL], n_resamples=200)  # fmt: skip
@@ -227,13 +234,14 @@ def run_coverage(args: argparse.Namespace) -> int:
           "rejection: share of change tests significant, the size when shift = 0, else the power)")
     print(table(shown.set_index([*coverage.DESIGN, "ci", "constructs", "level"])[cols]))
     if args.out:
-        files = coverage.write_results(raw, args.out)
+        files = coverage.write_results(raw, args.out, overwrite=args.overwrite)
         print(f"Wrote {', '.join(files)} to {args.out}")
     return EXIT_OK
 
 
 def run_missing(args: argparse.Namespace) -> int:
     """Run the missing-data study, write the files, print the table."""
+    check_target(args.out, args.overwrite)  # refuse before the work, not after it
     from pathlib import Path
 
     quick = args.quick
@@ -250,10 +258,13 @@ def run_missing(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     summary = montecarlo.summarise(raw)
     result = missing_study.table(summary)
-    folder = Path(args.out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, frame in (("raw", raw), ("summary", summary), ("table", result)):
-        frame.to_csv(folder / f"{name}.csv", index=False)
+    def fill(folder: Path) -> dict[str, str]:
+        for name, frame in (("raw", raw), ("summary", summary), ("table", result)):
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        return {"raw.csv": "one row per replication, method and quantity (CSV)",
+                "summary.csv": "bias, RMSE and coverage per cell (CSV)", "table.csv": "the printed table (CSV)"}
+
+    write_folder(args.out, fill, {"kind": "csi missing-data study"}, overwrite=args.overwrite)
     print(f"Missing-data study: n = {args.n}, {size['reps']} replications per model and scenario, "
           f"{size['bootstrap']} bootstrap resamples, {size['imputations']} imputations, seed {args.seed}, "
           f"{seconds:.1f} seconds")  # fmt: skip
