@@ -37,11 +37,12 @@ from csi.resample.scheduler import batch_size, run_batch  # noqa: E402
 
 
 def _cluster(workers: int):  # noqa: ANN202 - distributed types stay out of the signature
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from csi.resample.scheduler import local_cluster
 
     t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                           silence_logs=logging.ERROR)  # fmt: skip
+    cluster = local_cluster(workers, dashboard_address=":0", silence_logs=logging.ERROR)  # as scheduler="dask" starts it
     client = Client(cluster)
     return cluster, client, time.perf_counter() - t0
 

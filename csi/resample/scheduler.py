@@ -314,12 +314,29 @@ class DaskExecutor(Executor):
         return DaskBackend(self.client, self.workers)
 
 
+def local_cluster(n_workers: int, **options: Any) -> Any:
+    """A Dask ``LocalCluster`` of ``n_workers`` one-thread worker processes, set up for csi's work.
+
+    One thread per worker process: cells and replications are Python-heavy and hold the GIL between kernels.
+    The workers are started without the ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny sets by default
+    (``distributed.nanny.pre-spawn-environ``): returning freed memory to the system after every small array
+    made the estimator study about a third slower than the same work in a local process pool.  ``options``
+    go to ``LocalCluster``.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+               if k != "MALLOC_TRIM_THRESHOLD_"}  # fmt: skip
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, **options)
+
+
 def _local_cluster(n_jobs: int | None) -> DaskExecutor:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     workers = n_jobs or os.cpu_count() or 1
-    # One thread per worker process: cells and replications are Python-heavy and hold the GIL between kernels.
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+    cluster = local_cluster(workers, dashboard_address=":0")
     client = Client(cluster, set_as_default=False)
     print(f"csi: Dask LocalCluster with {workers} worker(s); dashboard: {cluster.dashboard_link}", file=sys.stderr)
     return DaskExecutor(client, cluster)
