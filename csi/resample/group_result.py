@@ -50,8 +50,17 @@ def frozen(value: Any) -> Any:
     return value
 
 
+class _RecordedPlan(CopiedTables):
+    """Mixin of the group results: the plan is part of the record of what was run, read-only like the tables."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", frozen(self.plan))  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, eq=False)
-class GroupComparison(CopiedTables):
+class GroupComparison(_RecordedPlan):
     """Differences of every parameter between groups, with their tests.
 
     Attributes
@@ -81,10 +90,6 @@ class GroupComparison(CopiedTables):
     pooled: FitResult = field(repr=False)
     fits: tuple[FitResult, ...] = field(repr=False)
     n_unlabelled: int = 0
-
-    def __post_init__(self) -> None:
-        # The plan is part of the record of what was run: read-only like the tables.
-        object.__setattr__(self, "plan", frozen(self.plan))
 
     def significant(self, alpha: float = 0.05) -> pd.DataFrame:
         """The rows whose adjusted p-value is below ``alpha``."""
@@ -122,7 +127,7 @@ class GroupComparison(CopiedTables):
 
 
 @dataclass(frozen=True, eq=False)
-class MicomResult(CopiedTables):
+class MicomResult(_RecordedPlan):
     """The three steps of MICOM and the verdict per construct and pair of groups.
 
     Attributes
@@ -147,10 +152,6 @@ class MicomResult(CopiedTables):
     pooled: FitResult = field(repr=False)
     fits: tuple[FitResult, ...] = field(repr=False)
     n_unlabelled: int = 0
-
-    def __post_init__(self) -> None:
-        # The plan is part of the record of what was run: read-only like the tables.
-        object.__setattr__(self, "plan", frozen(self.plan))
 
     @property
     def verdicts(self) -> pd.DataFrame:
