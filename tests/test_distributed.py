@@ -344,24 +344,3 @@ def test_dask_local_cluster_prints_its_dashboard(capsys):
             assert ex.map(abs, [-2, 3]) == [2, 3]
     assert "dashboard" in capsys.readouterr().err
 
-
-def test_resampling_does_not_depend_on_the_blas_thread_count(tmp_path):
-    """A process started with one BLAS thread (as a Dask worker is: OMP_NUM_THREADS=1) draws the same bytes as
-    this one: every backend of the driver, the serial one included, runs the BLAS on one thread."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "draws.py"
-    script.write_text(
-        "import sys, numpy as np, csi\n"
-        "from csi.bench.resample import bootstrap_paths_index\n"
-        "fit = csi.fit('ecsi', csi.simulate('ecsi', 250, seed=3).data)\n"
-        "p, i = bootstrap_paths_index(fit, 256, 7)\n"
-        "np.save(sys.argv[1], np.concatenate([p, i], axis=1))\n"
-    )
-    root = Path(__file__).resolve().parents[1]
-    for name, threads in (("many", {}), ("one", {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})):
-        env = {**os.environ, "PYTHONPATH": str(root), **threads}
-        subprocess.run([sys.executable, str(script), str(tmp_path / name)], check=True, env=env, cwd=root, timeout=300)
-    many, one = np.load(tmp_path / "many.npy"), np.load(tmp_path / "one.npy")
-    assert many.tobytes() == one.tobytes() and np.isfinite(many).all()

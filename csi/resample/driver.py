@@ -73,17 +73,11 @@ Chunk = tuple[int, int]
 
 
 class Serial:
-    """Every chunk in the calling thread, in order, the BLAS limited to one thread meanwhile.
-
-    A multi-threaded BLAS splits a matrix product's sums differently from a single thread, so the last bits of
-    the replicate moments would depend on how many threads the process was started with (e.g. a Dask worker
-    sets ``OMP_NUM_THREADS=1``); one thread everywhere makes a run the same bytes wherever it runs.
-    """
+    """Every chunk in the calling thread, in order."""
 
     def map(self, statistic: Statistic, plan: Any, chunks: list[Chunk], out: np.ndarray) -> Iterator[Any]:
-        with single_threaded_blas():
-            for a, b in chunks:
-                yield statistic.evaluate(plan, a, b, out[a:b])
+        for a, b in chunks:
+            yield statistic.evaluate(plan, a, b, out[a:b])
 
 
 class Threads:

@@ -314,20 +314,26 @@ class DaskExecutor(Executor):
         return DaskBackend(self.client, self.workers)
 
 
+NANNY_ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""Variables Dask's nanny sets in its workers that csi's LocalCluster leaves out (see :func:`local_cluster`)."""
+
+
 def local_cluster(n_workers: int, **options: Any) -> Any:
     """A Dask ``LocalCluster`` of ``n_workers`` one-thread worker processes, set up for csi's work.
 
     One thread per worker process: cells and replications are Python-heavy and hold the GIL between kernels.
-    The workers are started without the ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny sets by default
-    (``distributed.nanny.pre-spawn-environ``): returning freed memory to the system after every small array
-    made the estimator study about a third slower than the same work in a local process pool.  ``options``
+    The workers are started without the environment Dask's nanny sets by default
+    (``distributed.nanny.pre-spawn-environ``), so they run as a local process pool's workers do:
+    ``MALLOC_TRIM_THRESHOLD_=65536`` (returning freed memory to the system after every small array) made the
+    estimator study about a third slower, and ``OMP_NUM_THREADS=1`` (and its MKL/OpenBLAS twins) changed how
+    the BLAS splits its sums, so replicate moments differed from a local run's in the last bits.  ``options``
     go to ``LocalCluster``.
     """
     import dask
     from distributed import LocalCluster
 
     environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
-               if k != "MALLOC_TRIM_THRESHOLD_"}  # fmt: skip
+               if k not in NANNY_ENVIRON}  # fmt: skip
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, **options)
 
