@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 import csi
-from csi.bench.montecarlo import COLUMNS, design_loadings, replication_seed
+from csi.bench.montecarlo import COLUMNS, design_loadings, quantity_rows, replication_seed
 from csi.errors import CSIError
 from csi.resample.scheduler import check_scheduler, resolve_scheduler
 
@@ -123,10 +123,7 @@ def run_replication(
                     p_ci = list(np.nanquantile(draws[path_cols].to_numpy(), q, axis=0))
                     i_ci = list(np.nanquantile(draws[index_cols].to_numpy(), q, axis=0))
         head = (model, name, n, rep, method, status, message, seconds, boot_seconds)
-        for k, label in enumerate(labels):
-            rows.append(head + ("path", label, true_paths[k], paths[k], p_ci[0][k], p_ci[1][k]))
-        for k, c in enumerate(constructs):
-            rows.append(head + ("index", f"{c} index", true_index[k], index[k], i_ci[0][k], i_ci[1][k]))
+        rows += quantity_rows(head, labels, true_paths, paths, p_ci, constructs, true_index, index, i_ci)
     return rows
 
 

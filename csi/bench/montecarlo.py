@@ -51,6 +51,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,10 +153,19 @@ def run_replication(
                     names = list(spec.construct_names)
                     i_ci = percentile_interval(bi[:, [names.index(c) for c in constructs]], level)
         head = (model, population, n, rep, method, status, message, seconds, boot_seconds)
-        for k, label in enumerate(labels):
-            rows.append(head + ("path", label, true_paths[k], paths[k], p_ci[0][k], p_ci[1][k]))
-        for k, c in enumerate(constructs):
-            rows.append(head + ("index", f"{c} index", true_index[k], index[k], i_ci[0][k], i_ci[1][k]))
+        rows += quantity_rows(head, labels, true_paths, paths, p_ci, constructs, true_index, index, i_ci)
+    return rows
+
+
+def quantity_rows(
+    head: tuple, labels: list[str], true_paths: Any, paths: Any, p_ci: Any, constructs: list[str], true_index: Any,
+    index: Any, i_ci: Any,
+) -> list[tuple]:
+    """The :data:`COLUMNS` rows of one replication and method: ``head`` and then one row per path and index
+    (true value, estimate, interval bounds)."""
+    rows = [head + ("path", label, true_paths[k], paths[k], p_ci[0][k], p_ci[1][k]) for k, label in enumerate(labels)]
+    rows += [head + ("index", f"{c} index", true_index[k], index[k], i_ci[0][k], i_ci[1][k])
+             for k, c in enumerate(constructs)]  # fmt: skip
     return rows
 
 
