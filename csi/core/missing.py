@@ -234,6 +234,7 @@ def replicate_em_moments(
     tol: float = EM_TOL,
     max_iter: int = EM_MAX_ITER,
     accelerate: bool = True,
+    compiled: bool = False,
 ) -> EMResult:
     """EM means and covariances of every replicate of a bootstrap (or any row reweighting), batched.
 
@@ -257,6 +258,10 @@ def replicate_em_moments(
         replicate); default as :func:`em_moments`.
     tol, max_iter, accelerate
         As :func:`em_moments`.
+    compiled
+        Run the replicates through the numba kernel of :mod:`csi.core.missing_compiled` (same algorithm,
+        rounding differences only; 10-30 times faster with many patterns) when it is available; the default
+        NumPy path is the reference.
 
     Returns
     -------
@@ -282,6 +287,11 @@ def replicate_em_moments(
         mu0 = np.broadcast_to(np.asarray(start[0], dtype=np.float64) - shift, (B, p))
         S0 = np.broadcast_to(np.asarray(start[1], dtype=np.float64), (B, p, p))
     inc = np.flatnonzero(~pat.observed.all(axis=1))  # patterns with a missing item
+    if compiled and B:
+        from csi.core import missing_compiled
+
+        if missing_compiled.use_compiled():
+            return _compiled(F, Z, obs_mask, pat, inc, mu0, S0, shift, tol, max_iter, accelerate)
     rows_t, cols_t = np.triu_indices(p)
     E = Z[:, rows_t] * Z[:, cols_t]  # (n, T) packed row products
     # Replicates in slabs so the (slab, G', p, p) work arrays stay near 32 MB.
@@ -300,6 +310,39 @@ def replicate_em_moments(
     mean[unseen] = np.nan
     cov[unseen] = np.nan
     return EMResult(mean, cov, np.concatenate([o[2] for o in out]), np.concatenate([o[3] for o in out]))
+
+
+def _compiled(F, Z, obs_mask, pat, inc, mu0, S0, shift, tol, max_iter, accelerate) -> EMResult:
+    """:func:`replicate_em_moments` through :func:`csi.core.missing_compiled.em_replicates`."""
+    from csi.core.missing_compiled import em_replicates
+
+    unseen = _unseen(F, Z, obs_mask)
+    rows = [pat.rows[g] for g in inc]
+    pstart = np.concatenate([[0], np.cumsum([r.size for r in rows])]).astype(np.int64)
+    prow = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, dtype=np.int64)
+    nmiss = (~pat.observed[inc]).sum(axis=1).astype(np.int64)
+    miss = np.zeros((inc.size, max(1, int(nmiss.max(initial=1)))), dtype=np.int64)
+    for i, g in enumerate(inc):
+        idx = np.flatnonzero(~pat.observed[g])
+        miss[i, : idx.size] = idx
+    mu, S, iterations, converged = em_replicates(
+        F, Z, prow, pstart, miss, nmiss, mu0, S0, unseen, tol, max_iter, accelerate
+    )
+    mu = mu + shift
+    mu[unseen] = np.nan
+    S[unseen] = np.nan
+    return EMResult(mu, S, iterations.astype(np.intp), converged & ~unseen)
+
+
+def _unseen(F, Z, obs_mask):
+    """Replicates in which an item is never observed, or observed with a single value: no ML estimate (the
+    likelihood grows without bound as its variance shrinks), so they get NaN moments."""
+    n_obs = F @ obs_mask.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m1 = (F @ Z) / n_obs
+        spread = (F @ (Z * Z)) / n_obs - m1 * m1
+    scale = np.nanvar(np.where(obs_mask, Z, np.nan), axis=0)
+    return np.any((n_obs <= 0) | ~(spread > 1e-10 * scale), axis=1)
 
 
 def _unpack(packed: NDArray[np.float64], p: int) -> NDArray[np.float64]:
@@ -335,14 +378,7 @@ def _em_slab(F, Z, E, pat, inc, mu, S, obs_mask, tol, max_iter, accelerate):
     T2_fixed = _unpack(F @ E, p)
     W = F.sum(axis=1)
     Wd = np.where(W > 0, W, 1.0)
-    # An item that a replicate never observes, or observes with a single value, has no ML estimate (the
-    # likelihood grows without bound as its variance shrinks): that replicate gets NaN moments.
-    n_obs = F @ obs_mask.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m1 = (F @ Z) / n_obs
-        spread = (F @ (Z * Z)) / n_obs - m1 * m1
-    scale = np.nanvar(np.where(obs_mask, Z, np.nan), axis=0)
-    unseen = np.any((n_obs <= 0) | ~(spread > 1e-10 * scale), axis=1)
+    unseen = _unseen(F, Z, obs_mask)
     # Patterns with a missing item, grouped by how many are missing (r): one-hot maps sel (G_r, r, p) of the
     # missing items, per-pattern weight sums s (B, G_r), sums u (B, G_r, p) and cross-products Q (B, G_r, p, p).
     groups = []

@@ -112,6 +112,8 @@ class MissingReport:
     """``mi``: the fit of every completed data set."""
     mi_seed: int | None = None
     """``mi``: the entropy of the seed the imputations were drawn from (reproduces them)."""
+    imputed: tuple[np.ndarray, ...] = field(repr=False, default=())
+    """``mi``: the completed item matrices (rows of ``fit.data``), one per imputation, read-only."""
     weighted: bool = False
     """Whether the fit used respondent weights (then ``em`` holds weighted estimates)."""
 
@@ -295,13 +297,16 @@ def _multiple_imputation(estimator: Any, spec: ModelSpec, prepared: PreparedData
     em = _em(X, w)
     fits = []
     total = np.zeros_like(X)
-    for Xk in imputed_data(X, w, (em.mean, em.cov), m, rng):
+    completed = imputed_data(X, w, (em.mean, em.cov), m, rng)
+    for Xk in completed:
         total += Xk
         mean, cov = moments(Xk, w)
         fits.append(estimator.fit_moments(spec, prepared, mean, cov, Xk))
+        Xk.flags.writeable = False
     report = missing_report(
-        spec, prepared, "mi", em=em, imputations=tuple(fits), mi_seed=int(ss.entropy), completed=total / m
-    )
+        spec, prepared, "mi", em=em, imputations=tuple(fits), mi_seed=int(ss.entropy), completed=total / m,
+        imputed=tuple(completed),
+    )  # fmt: skip
     return pool_fits(fits), report
 
 
@@ -322,7 +327,7 @@ def imputed_data(
     for _ in range(20):  # a resample without EM estimate (an item unanswered or constant in it): draw again
         pick = rng.integers(0, n, size=(m, n))
         F = counts_from_indices(pick if rows is None else rows[pick], X.shape[0])
-        res = replicate_em_moments(X, F, w, start=start)
+        res = replicate_em_moments(X, F, w, start=start, compiled=True)
         usable = res.converged & np.isfinite(res.mean).all(axis=1) & np.isfinite(res.cov).all(axis=(1, 2))
         draws += [(res.mean[k], res.cov[k]) for k in np.flatnonzero(usable)]
         if len(draws) >= m:
@@ -362,6 +367,10 @@ def pool_fits(fits: list[FitResult]) -> FitResult:
 
 REPLICATE_EM_TOL = 1e-8
 """EM stopping rule inside bootstrap replicates: far below any replicate-to-replicate spread."""
+REPLICATE_EM_MAX_ITER = 1000
+"""EM steps inside one bootstrap replicate at most.  Warm-started replicates converge in 10-100 steps; one
+that does not by 1000 is drifting to a singular covariance (an item that the resample predicts exactly),
+where EM creeps for ever and the full-sample limit of 10,000 steps made one replicate cost seconds."""
 
 
 def replicate_moments(fit: FitResult, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -388,7 +397,8 @@ def replicate_moments(fit: FitResult, counts: np.ndarray) -> tuple[np.ndarray, n
         return means, covs
     if data.missing == "em":
         em = fit.missing_report.em
-        res = replicate_em_moments(X, counts, w, start=(em.mean, em.cov), tol=REPLICATE_EM_TOL)
+        res = replicate_em_moments(X, counts, w, start=(em.mean, em.cov), tol=REPLICATE_EM_TOL,
+                                   max_iter=REPLICATE_EM_MAX_ITER, compiled=True)  # fmt: skip
         return res.mean, res.cov
     raise EstimationError(
         "a missing='mi' fit is bootstrapped by imputing afresh in every replicate, which the jackknife of BCa "

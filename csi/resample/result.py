@@ -56,9 +56,16 @@ class BootstrapResult(CopiedTables):
     inner_resamples: int | None = None
     """Inner resamples per replicate of the nested bootstrap, or None when none was run."""
     n_inadmissible: int = 0
+    imputation_estimates: np.ndarray | None = field(default=None, repr=False)
+    """``mi_interval="rubin"``: each completed data set's estimates (m, q); then :attr:`draws` holds the m
+    imputations' B replicates one after the other (row ``k B + r``: replicate ``r`` of imputation ``k``)."""
 
     def __post_init__(self) -> None:
-        if self.ci not in INTERVALS:
+        if self.ci == "rubin" and self.imputation_estimates is None:
+            raise EstimationError(
+                "ci='rubin' needs the bootstrap of a missing='mi' fit with mi_interval='rubin' (impute, then bootstrap)"
+            )
+        if self.ci not in INTERVALS and self.ci != "rubin":
             raise EstimationError(f"unknown interval type {self.ci!r}; accepted: {', '.join(INTERVALS)}")
         if not (isinstance(self.level, float | int) and 0 < self.level < 1):
             raise EstimationError(f"level must be strictly between 0 and 1, got {self.level!r}")
@@ -70,7 +77,23 @@ class BootstrapResult(CopiedTables):
 
     @property
     def n_resamples(self) -> int:
-        return len(self.draws)
+        """Resamples B (per completed data set under ``mi_interval="rubin"``)."""
+        return len(self.draws) // self.n_imputations
+
+    @property
+    def n_imputations(self) -> int:
+        """Completed data sets bootstrapped (1 unless ``mi_interval="rubin"``)."""
+        return 1 if self.imputation_estimates is None else len(self.imputation_estimates)
+
+    @cached_property
+    def rubin(self) -> dict[str, np.ndarray]:
+        """``mi_interval="rubin"``: Rubin's rules per quantity (:func:`csi.resample.mi_boot.rubin_interval`)."""
+        from csi.resample.mi_boot import rubin_interval
+
+        if self.imputation_estimates is None:
+            raise EstimationError("Rubin's rules need a bootstrap with mi_interval='rubin'")
+        D = self.draws.to_numpy().reshape(self.n_imputations, -1, self.draws.shape[1])
+        return rubin_interval(D, self.imputation_estimates, self.level, n_com=self.fit.n - 1)
 
     @property
     def n_failed(self) -> int:
@@ -97,6 +120,8 @@ class BootstrapResult(CopiedTables):
         """
         D = self.draws.to_numpy()
         est = self.original
+        if self.ci == "rubin":
+            return self._rubin_estimates(D, est)
         opts: dict[str, Any] = {}
         if self.ci == "bca":
             opts["jackknife_values"] = self.jackknife_values
@@ -125,6 +150,26 @@ class BootstrapResult(CopiedTables):
                 "ci_lower": lower,
                 "ci_upper": upper,
                 "p_value": bootstrap_pvalue(D, est),
+            }
+        )
+
+    def _rubin_estimates(self, D: np.ndarray, est: np.ndarray) -> pd.DataFrame:
+        r = self.rubin
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(D, axis=0) if len(D) else np.full(len(est), np.nan)
+        return pd.DataFrame(
+            {
+                "lhs": self.layout.lhs,
+                "op": self.layout.op,
+                "rhs": self.layout.rhs,
+                "estimate": est,
+                "mean": mean,
+                "bias": bootstrap_bias(D, est),
+                "se": r["se"],
+                "ci_lower": r["ci_lower"],
+                "ci_upper": r["ci_upper"],
+                "p_value": r["p_value"],
+                "df_rubin": r["df"],
             }
         )
 

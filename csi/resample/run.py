@@ -108,6 +108,7 @@ def bootstrap(
     progress: bool | None = None,
     inner_resamples: int | None = None,
     scheduler: Any = None,
+    mi_interval: str | None = None,
 ) -> BootstrapResult:
     """Nonparametric bootstrap of every estimate and 0-100 index of a PLS fit.
 
@@ -159,6 +160,14 @@ def bootstrap(
         Dask scheduler address / ``distributed.Client`` for very large runs
         (:func:`csi.resample.scheduler.resolve_scheduler`); the fit and plan
         are sent to every worker once.  Results do not depend on it.
+    mi_interval
+        ``missing="mi"`` fits of data with missing values only
+        (:mod:`csi.resample.mi_boot`): ``"boot-mi"`` (default; bootstrap,
+        then impute every replicate ``m`` times) or ``"rubin"`` (impute, then
+        bootstrap: each completed data set is bootstrapped as complete data
+        and Rubin's rules give a t interval, ``ci="rubin"``; far cheaper).
+        With ``"rubin"`` the default ``ci`` becomes ``"rubin"``; another
+        ``ci`` summarises the imputations' pooled draws.
 
     Returns
     -------
@@ -195,7 +204,14 @@ def bootstrap(
     if inner_resamples is not None or caps.nested_bootstrap:
         inner_resamples = inner_resamples_of(inner_resamples, ci, DEFAULT_INNER_RESAMPLES)
     n = fit.data.X.shape[0]
-    statistic = est.statistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
+    rubin = _rubin_requested(fit, mi_interval, inner_resamples)
+    if rubin:
+        from csi.resample.mi_boot import ImputedStatistic
+
+        statistic: Any = ImputedStatistic(fit, sign_change=sign_change)
+        ci = "rubin" if ci == "percentile" else ci
+    else:
+        statistic = est.statistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
     plan = make_plan(fit, n_resamples, seed, indices, strata)
     if isinstance(plan, StratifiedPlan):
         check_strata(plan.stratum_sizes)
@@ -232,6 +248,12 @@ def bootstrap(
             executor.close()
     layout = statistic.layout
     stats, se_draws = reps.stats, reps.extra
+    imputation_estimates = None
+    if rubin:
+        from csi.resample.mi_boot import split_draws
+
+        stats = split_draws(stats, statistic.m).reshape(-1, statistic.q)  # imputation-major rows
+        imputation_estimates = statistic.estimates
     draws = pd.DataFrame(stats, columns=pd.Index(layout.labels, name="parameter"), copy=False)
     draws.index.name = "replicate"
     se_frame = None
@@ -252,7 +274,23 @@ def bootstrap(
         level=level,
         se_draws=se_frame,
         inner_resamples=inner_resamples,
+        imputation_estimates=imputation_estimates,
     )
+
+
+def _rubin_requested(fit: FitResult, mi_interval: str | None, inner_resamples: int | None) -> bool:
+    """Whether ``mi_interval`` asks for impute-then-bootstrap on this fit (and it can have it)."""
+    from csi.estimators.missing import imputes_in_replicates
+    from csi.resample.mi_boot import check_mi_interval
+
+    method = check_mi_interval(mi_interval)
+    if mi_interval is not None and fit.data.missing != "mi":
+        raise EstimationError(f"mi_interval applies to missing='mi' fits; this fit used missing={fit.data.missing!r}")
+    if method != "rubin" or not imputes_in_replicates(fit):
+        return False
+    if inner_resamples:
+        raise EstimationError("mi_interval='rubin' has no nested bootstrap (studentized intervals); use ci='rubin'")
+    return True
 
 
 DEFAULT_INNER_RESAMPLES = 100
