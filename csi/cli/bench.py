@@ -14,6 +14,7 @@ import pandas as pd
 
 from csi.bench import coverage, missing_study, montecarlo, speed
 from csi.cli._common import EXIT_OK, Parser, count, jobs_of, scheduler_option, table
+from csi.errors import CSIError
 from csi.results.files import check_target, write_folder
 
 
@@ -159,11 +160,14 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
         "missing",
         help="Monte-Carlo study of the missing-data methods",
         description="ECSI/ACSI common-factor populations, MCAR and MAR deletions at 5 % and 20 % of the item cells "
-        "(csi.bench.missing_study): bias, RMSE and 95 % percentile-bootstrap coverage of the paths into SAT and the "
-        "SAT index for listwise, mean, pairwise, em and mi (mi: bootstrap-then-impute). Writes raw.csv, summary.csv and "
-        "table.csv to --out and prints the table.",
+        "(csi.bench.missing_study): bias, RMSE and 95 % interval coverage of the paths into SAT and the SAT index "
+        "for listwise, mean, pairwise, em and mi (percentile bootstrap; mi: Rubin's rules over the bootstrap of "
+        "every completed data set). Writes raw.csv, summary.csv and table.csv to --out and prints the table. "
+        "Runs over disjoint --first-rep ranges can be combined with --from-raw.",
         epilog="examples:\n  csi bench missing --quick --out bench-missing-smoke/\n"
-        "  csi bench missing --reps 200 --bootstrap 100 --jobs 2 --out bench-missing/",
+        "  csi bench missing --reps 200 --bootstrap 200 --jobs 14 --out bench-missing/\n"
+        "  csi bench missing --reps 100 --first-rep 100 --bootstrap 200 --jobs 14 --out bench-missing-b/\n"
+        "  csi bench missing --from-raw bench-missing-a,bench-missing-b --out bench-missing-all/",
         formatter_class=fmt,
     )
     m.add_argument("--quick", action="store_true", help="2 replications, 20 resamples, 5 imputations, ECSI only")
@@ -176,10 +180,18 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
                    help="missing-data methods (default all)")  # fmt: skip
     m.add_argument("--bootstrap", type=count(0), metavar="B", help="resamples per fit for the intervals (default 100)")
     m.add_argument("--imputations", type=count(2), metavar="M", help="imputations of mi (default 20)")
+    m.add_argument("--mi-interval", choices=["rubin", "boot-mi"], default="rubin",
+                   help="intervals of mi: rubin (impute, then bootstrap; default) or boot-mi (bootstrap, then impute; "
+                   "slow)")  # fmt: skip
+    m.add_argument("--first-rep", type=count(0), default=0, metavar="R",
+                   help="first replication (default 0): runs over disjoint ranges combine with --from-raw")
+    m.add_argument("--from-raw", type=_names, metavar="DIR[,DIR...]",
+                   help="run nothing: combine the raw.csv of these result folders, print the table (and write the "
+                   "files to --out if given)")  # fmt: skip
     m.add_argument("--seed", type=int, default=20240601, help="master seed (default 20240601)")
     m.add_argument("--jobs", type=count(1), default=None, help=JOBS_HELP)
     scheduler_option(m)
-    m.add_argument("--out", metavar="DIR", required=True, help="folder for the CSV files")
+    m.add_argument("--out", metavar="DIR", help="folder for the CSV files (required unless --from-raw)")
     m.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
     m.set_defaults(run=run_missing)
 
@@ -240,10 +252,14 @@ def run_coverage(args: argparse.Namespace) -> int:
 
 
 def run_missing(args: argparse.Namespace) -> int:
-    """Run the missing-data study, write the files, print the table."""
-    check_target(args.out, args.overwrite)  # refuse before the work, not after it
+    """Run the missing-data study (or combine earlier runs), write the files, print the table."""
     from pathlib import Path
 
+    if args.from_raw:
+        return _combine_missing(args)
+    if not args.out:
+        raise CSIError("csi bench missing needs --out DIR (or --from-raw DIR,... to combine earlier runs)")
+    check_target(args.out, args.overwrite)  # refuse before the work, not after it
     quick = args.quick
     size = dict(
         reps=args.reps or (2 if quick else 200),
@@ -254,10 +270,12 @@ def run_missing(args: argparse.Namespace) -> int:
     )
     t0 = time.perf_counter()
     raw = missing_study.run_study(n=args.n, methods=args.methods, seed=args.seed, n_jobs=jobs_of(args),
-                                  scheduler=args.scheduler, **size)  # fmt: skip
+                                  scheduler=args.scheduler, mi_interval=args.mi_interval, first_rep=args.first_rep,
+                                  **size)  # fmt: skip
     seconds = time.perf_counter() - t0
     summary = montecarlo.summarise(raw)
     result = missing_study.table(summary)
+
     def fill(folder: Path) -> dict[str, str]:
         for name, frame in (("raw", raw), ("summary", summary), ("table", result)):
             frame.to_csv(folder / f"{name}.csv", index=False)
@@ -271,6 +289,37 @@ def run_missing(args: argparse.Namespace) -> int:
     print("Paths into SAT (mean |bias|, mean RMSE, mean coverage) and the SAT index:")
     print(table(result.set_index(["model", "scenario", "method"])))
     print(f"Wrote raw.csv, summary.csv, table.csv to {args.out}")
+    return EXIT_OK
+
+
+def _combine_missing(args: argparse.Namespace) -> int:
+    """``--from-raw``: one table from the raw.csv files of earlier runs."""
+    from pathlib import Path
+
+    if args.out:
+        check_target(args.out, args.overwrite)
+    frames = []
+    for folder in args.from_raw:
+        path = Path(folder) / "raw.csv"
+        if not path.is_file():
+            raise CSIError(f"--from-raw: {path} does not exist (expected a result folder of 'csi bench missing')")
+        frames.append(pd.read_csv(path, keep_default_na=True))
+    raw = missing_study.combine(frames)
+    summary = montecarlo.summarise(raw)
+    result = missing_study.table(summary)
+    if args.out:
+        def fill(folder: Path) -> dict[str, str]:
+            for name, frame in (("raw", raw), ("summary", summary), ("table", result)):
+                frame.to_csv(folder / f"{name}.csv", index=False)
+            return {"raw.csv": "combined raw rows (CSV)", "summary.csv": "bias, RMSE and coverage per cell (CSV)",
+                    "table.csv": "the printed table (CSV)"}  # fmt: skip
+
+        write_folder(args.out, fill, {"kind": "csi missing-data study (combined)"}, overwrite=args.overwrite)
+    reps = raw.groupby(["model", "population"])["rep"].nunique()
+    print(f"Missing-data study combined from {', '.join(args.from_raw)}: {reps.min()}-{reps.max()} replications "
+          "per model and scenario")  # fmt: skip
+    print("Paths into SAT (mean |bias|, mean RMSE, mean coverage) and the SAT index:")
+    print(table(result.set_index(["model", "scenario", "method"])))
     return EXIT_OK
 
 

@@ -327,7 +327,7 @@ def imputed_data(
     for _ in range(20):  # a resample without EM estimate (an item unanswered or constant in it): draw again
         pick = rng.integers(0, n, size=(m, n))
         F = counts_from_indices(pick if rows is None else rows[pick], X.shape[0])
-        res = replicate_em_moments(X, F, w, start=start, compiled=True)
+        res = replicate_em_moments(X, F, w, start=start, max_iter=REPLICATE_EM_MAX_ITER, compiled=True)
         usable = res.converged & np.isfinite(res.mean).all(axis=1) & np.isfinite(res.cov).all(axis=(1, 2))
         draws += [(res.mean[k], res.cov[k]) for k in np.flatnonzero(usable)]
         if len(draws) >= m:
