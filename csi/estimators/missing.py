@@ -324,8 +324,9 @@ def imputed_data(
     n = X.shape[0] if rows is None else rows.size
     Xr = X if rows is None else X[rows]
     draws: list[tuple[np.ndarray, np.ndarray]] = []
-    for _ in range(20):  # a resample without EM estimate (an item unanswered or constant in it): draw again
-        pick = rng.integers(0, n, size=(m, n))
+    for _ in range(20):  # a resample without EM estimate (an item unanswered or constant, EM not converging): again
+        # (as many resamples as are still missing: each costs an EM run)
+        pick = rng.integers(0, n, size=(m - len(draws), n))
         F = counts_from_indices(pick if rows is None else rows[pick], X.shape[0])
         res = replicate_em_moments(X, F, w, start=start, max_iter=REPLICATE_EM_MAX_ITER, compiled=True)
         usable = res.converged & np.isfinite(res.mean).all(axis=1) & np.isfinite(res.cov).all(axis=(1, 2))
