@@ -133,6 +133,18 @@ def estimates_ci(ci: str, pooled: bool) -> str:
     return "percentile" if ci in ("logit", "logit_t") or (ci == "bca" and pooled) else ci
 
 
+def mi_options(task: CellTask) -> dict[str, Any]:
+    """The cell's fit options; under ``missing="mi"`` the imputations' seed is the cell's own, drawn from the
+    panel seed (or from ``mi_seed`` when the panel was given one) and the cell's identity, so a panel's
+    imputations are reproducible and differ between cells."""
+    opts = dict(task.fit_options)
+    if opts.get("missing") == "mi":
+        base = task.entropy if opts.get("mi_seed") is None else int(opts["mi_seed"])
+        state = cell_seed(base, "mi", task.level, task.unit, task.wave).generate_state(4)
+        opts["mi_seed"] = int.from_bytes(state.tobytes(), "little")
+    return opts
+
+
 def run_cell(task: CellTask) -> CellResult:
     """Fit, index and bootstrap one cell; never raises for bad cell data (status ``failed`` instead).
 
@@ -150,7 +162,7 @@ def run_cell(task: CellTask) -> CellResult:
     with RECORDING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = fit_model(task.spec, data, method=task.method, weights=task.weight, **task.fit_options)
+            fit = fit_model(task.spec, data, method=task.method, weights=task.weight, **mi_options(task))
         except CSIError as e:
             out.status, out.message = "failed", str(e)
             return out
@@ -177,12 +189,16 @@ def run_cell(task: CellTask) -> CellResult:
         est = fit.estimates
         est = est[est["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
         if task.n_resamples > 0:
+            # missing='mi': impute, then bootstrap every completed data set, Rubin's rules (csi.resample.mi_boot).
+            mi = fit.missing_report is not None and bool(fit.missing_report.imputed)
+            ci = "rubin" if mi else estimates_ci(task.ci, task.strata is not None)
             boot = bootstrap(
                 fit, task.n_resamples, seed=cell_seed(task.entropy, task.level, task.unit, task.wave),
-                strata=strata, indices=task.plan, ci=estimates_ci(task.ci, task.strata is not None), level=task.conf_level, n_jobs=1, progress=False,
+                strata=strata, indices=task.plan, ci=ci, level=task.conf_level, n_jobs=1, progress=False,
+                **({"mi_interval": "rubin"} if mi else {}),
             )  # fmt: skip
             cols = [index_label(c) for c in task.spec.construct_names]
-            out.draws = boot.draws[cols].to_numpy()
+            out.draws = boot.replicate_draws[cols].to_numpy()
             out.n_failed_replicates = boot.n_failed
             be = boot.estimates
             be = be[be["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)

@@ -255,7 +255,9 @@ def index_panel(
         Missing-data method, run within each company x wave cell, in each
         pooled industry fit and in the national fit (default ``"em"``,
         :data:`csi.data.prepare.DEFAULT_MISSING`); see
-        :data:`csi.data.MISSING_POLICIES`.  ``"mi"`` only without bootstrap.
+        :data:`csi.data.MISSING_POLICIES`.  ``"mi"`` bootstraps by imputing, then
+        bootstrapping every completed data set, combined by Rubin's rules
+        (:mod:`csi.resample.mi_boot`; not with ``pooled=True``).
     national_fit
         Also fit the model on all respondents of each wave for the national
         structural estimates, impacts and quality (the national *index* is
@@ -346,10 +348,12 @@ def index_panel(
         raise EstimationError(f"unknown change_basis {change_basis!r}; accepted: {', '.join(CHANGE_BASES)}")
     if flagged not in FLAGGED_POLICIES:
         raise EstimationError(f"unknown flagged-cell policy {flagged!r}; accepted: {', '.join(FLAGGED_POLICIES)}")
-    if missing == "mi" and (n_resamples or national_resamples):
+    if missing == "mi" and pooled and (n_resamples or national_resamples):
         raise EstimationError(
-            "missing='mi' cannot be bootstrapped yet (bootstrap-then-impute is planned); use missing='em', which "
-            "re-runs EM inside every replicate, or n_resamples=0 and national_resamples=0"
+            "missing='mi' with pooled=True cannot be bootstrapped (the pooled fit's company indices have no "
+            "per-imputation replicates yet); use missing='em', which re-runs EM inside every replicate, or "
+            "pooled=False (every company x wave cell and the national fit then impute, bootstrap each completed "
+            "data set and combine by Rubin's rules)"
         )
     if pooled and industry is None:
         raise EstimationError("pooled=True fits one model per industry x wave and needs the industry column")

@@ -26,6 +26,15 @@ cover well)
     and ``ν_com = n - 1`` (a PLS path model has no residual degrees of freedom
     of its own; with ``n`` in the hundreds the choice hardly matters).
 
+Panels (:func:`csi.index_panel`) need one row of draws per resample, aligned
+across cells, for their change tests and aggregates:
+:func:`calibrated_draws` gives, per quantity, the mean over the imputations
+of replicate ``r`` (each imputation used the same resample ``r``), centred at
+its bootstrap mean and scaled so that its variance is Rubin's ``T``, around
+``Q̄``.  Their percentile interval is Rubin's normal-theory interval up to
+the shape of the bootstrap distribution (a documented approximation: it uses
+the normal, not the Barnard-Rubin t, quantile).
+
 The replicates of all imputations run through :func:`csi.resample.driver.run_plan`
 as one statistic of width ``m q`` (imputation-major), so they are seeded and
 chunked like every other bootstrap and do not depend on ``chunk_size``,
@@ -155,3 +164,25 @@ def rubin_interval(
         tval = qbar / se
     return {"estimate": qbar, "within": within, "between": between, "se": se, "df": nu,
             "ci_lower": qbar - half, "ci_upper": qbar + half, "p_value": 2 * student_t.sf(np.abs(tval), nu)}  # fmt: skip
+
+
+def calibrated_draws(draws: np.ndarray, rubin: dict[str, np.ndarray]) -> np.ndarray:
+    """One (B, q) row per resample with Rubin's total variance (see the module notes).
+
+    Parameters
+    ----------
+    draws : ndarray, shape (m, B, q)
+        Replicates of every completed data set, the same resamples for every imputation.
+    rubin : dict
+        :func:`rubin_interval` of those draws.
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    mean = draws.mean(axis=0)  # NaN where any imputation's replicate failed
+    ok = ~np.isnan(mean)
+    k = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.where(ok, mean, 0.0).sum(axis=0) / k
+        dev = np.where(ok, mean - centre, 0.0)
+        sd = np.sqrt((dev * dev).sum(axis=0) / (k - 1))
+        factor = np.where(sd > 0, rubin["se"] / sd, 0.0)
+    return rubin["estimate"] + (mean - centre) * factor

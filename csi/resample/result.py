@@ -153,6 +153,19 @@ class BootstrapResult(CopiedTables):
             }
         )
 
+    @cached_property
+    def replicate_draws(self) -> pd.DataFrame:
+        """One row per resample: :attr:`draws` itself, or, under ``mi_interval="rubin"``, the Rubin-calibrated
+        replicates of :func:`csi.resample.mi_boot.calibrated_draws` (what panels aggregate and difference)."""
+        if self.imputation_estimates is None:
+            return self.draws
+        from csi.resample.mi_boot import calibrated_draws
+
+        D = self.draws.to_numpy().reshape(self.n_imputations, -1, self.draws.shape[1])
+        out = pd.DataFrame(calibrated_draws(D, self.rubin), columns=self.draws.columns)
+        out.index.name = "replicate"
+        return out
+
     def _rubin_estimates(self, D: np.ndarray, est: np.ndarray) -> pd.DataFrame:
         r = self.rubin
         with np.errstate(invalid="ignore"):
