@@ -70,7 +70,18 @@ def test_methods_that_cannot_run_are_one_line(panel_file, capsys):
     assert main(["fit", "acsi", str(panel_file), "--method", "cbsem"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("csi: error:") and "missing='em'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_index_bootstraps_multiple_imputation(panel_file, tmp_path, capsys):
+    """``csi index --missing mi`` with a bootstrap: impute, then bootstrap each completed data set (Rubin)."""
+    out = tmp_path / "mi"
     args = ["index", "--model", "acsi", "--data", str(panel_file), "--company", "company", "--wave", "wave",
-            "--bootstrap", "5", "--seed", "1", "--out", "unused", "--missing", "mi"]  # fmt: skip
-    assert main(args) == 2
-    assert "missing='mi' cannot be bootstrapped" in capsys.readouterr().err
+            "--min-n", "30", "--bootstrap", "10", "--seed", "1", "--out", str(out), "--missing", "mi"]  # fmt: skip
+    assert main(args) == 0
+    capsys.readouterr()
+    index = pd.read_csv(out / "index.csv")
+    national = index[(index["level"] == "national") & (index["construct"] == "SAT")]
+    assert national["ci_lower"].lt(national["index"]).all() and national["index"].lt(national["ci_upper"]).all()
+    again = tmp_path / "mi2"
+    assert main([*args[:-3], str(again), "--missing", "mi"]) == 0
+    pd.testing.assert_frame_equal(index, pd.read_csv(again / "index.csv"), check_exact=True)  # seeded imputations

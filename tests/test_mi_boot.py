@@ -144,3 +144,62 @@ def test_rubin_intervals_cover_about_95_percent():
             if np.isfinite(sim.population_index[c]):
                 hits.append(index.loc[c, "ci_lower"] <= sim.population_index[c] <= index.loc[c, "ci_upper"])
     assert 0.88 <= np.mean(hits) <= 0.995
+
+
+@pytest.fixture(scope="module")
+def mi_panel() -> pd.DataFrame:
+    """Three companies x two waves of 70 ACSI respondents with MCAR cells and MAR cells."""
+    spec = csi.load_model("acsi")
+    p = csi.simulate_panel(spec, companies=3, respondents=70, waves=2, seed=31, industries=None, sectors=None)
+    data = p.data.copy()
+    items = list(spec.item_names)
+    rng = np.random.default_rng(32)
+    X = data[items].to_numpy(dtype=float, copy=True)
+    X[rng.random(X.shape) < 0.05] = np.nan
+    low = np.nan_to_num(X[:, 0], nan=np.nanmean(X[:, 0])) < np.nanquantile(X[:, 0], 0.3)
+    X[low & (rng.random(len(data)) < 0.5), -3:] = np.nan
+    data[items] = X
+    return data
+
+
+PANEL = dict(company="company", wave="wave", missing="mi", n_resamples=30, min_n=30, seed=5, imputations=4)
+
+
+def test_panel_mi_bootstrap_is_reproducible_whatever_the_workers(mi_panel):
+    a = csi.index_panel(mi_panel, "acsi", **PANEL, n_jobs=1, scheduler="serial")
+    b = csi.index_panel(mi_panel, "acsi", **PANEL, n_jobs=2, scheduler="processes")
+    for name in ("index", "changes", "estimates"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    companies = a.index[a.index["level"] == "company"]
+    assert companies["se"].gt(0).all() and companies["ci_lower"].lt(companies["ci_upper"]).all()
+    # Changes of unflagged cells get tests (a cell is flagged when any imputation has a negative outer weight).
+    assert a.changes["p_value"].notna().sum() >= 6
+    # The national fit's paths get Rubin's intervals too.
+    national = a.estimates[(a.estimates["level"] == "national") & (a.estimates["op"] == "~")]
+    assert len(national) and national["ci_lower"].lt(national["ci_upper"]).all()
+
+
+def test_panel_mi_cell_equals_a_fresh_fit_and_bootstrap_of_the_cell(mi_panel):
+    from csi.index.cells import CellTask, cell_seed, mi_options
+
+    res = csi.index_panel(mi_panel, "acsi", **PANEL, n_jobs=1, scheduler="serial")
+    spec = csi.load_model("acsi")
+    entropy = res.manifest["seed"]
+    unit, wave = str(mi_panel["company"].iloc[0]), str(mi_panel["wave"].iloc[0])
+    cell = mi_panel[(mi_panel["company"].astype(str) == unit) & (mi_panel["wave"].astype(str) == wave)]
+    task = CellTask(level="company", unit=unit, wave=wave, spec=spec, data=cell, weight=None, min_n=30, n_resamples=30,
+                    entropy=entropy, method="pls", fit_options={"missing": "mi", "imputations": 4}, ci="percentile",
+                    conf_level=0.95)  # fmt: skip
+    fit = csi.fit(spec, cell, **mi_options(task))
+    boot = csi.bootstrap(fit, 30, seed=cell_seed(entropy, "company", unit, wave), mi_interval="rubin", n_jobs=1,
+                         progress=False)  # fmt: skip
+    row = res.index[(res.index["level"] == "company") & (res.index["unit"].astype(str) == unit)
+                    & (res.index["wave"].astype(str) == wave) & (res.index["construct"] == "SAT")].iloc[0]  # fmt: skip
+    assert row["index"] == pytest.approx(csi.compute_index(fit)["SAT"], rel=1e-12)
+    assert row["se"] == pytest.approx(boot.rubin["se"][list(boot.draws.columns).index("SAT index SAT")], rel=1e-9)
+
+
+def test_panel_mi_refuses_pooled_bootstrap(mi_panel):
+    data = mi_panel.assign(industry="I1")
+    with pytest.raises(CSIError, match="pooled=True cannot be bootstrapped"):
+        csi.index_panel(data, "acsi", **PANEL, industry="industry", pooled=True)

@@ -52,8 +52,51 @@ def test_one_replication_of_every_method():
                                   .reset_index(drop=True))  # fmt: skip
 
 
+def test_mi_intervals_are_rubins_over_the_bootstrap_of_every_imputation():
+    import csi
+    from csi.bench.missing_study import delete_answers
+    from csi.bench.montecarlo import design_loadings, replication_seed
+
+    rows = run_replication("acsi", "MAR 5%", 120, 0, ("mi",), 7, 20, 0.9, 3)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    # The same replication by hand: its data, its mi fit, the Rubin bootstrap's 90 % intervals of its paths.
+    spec = csi.load_model("acsi")
+    data_seed, boot_seed, del_seed, mi_seed = replication_seed(7, "acsi", "common_factor", 120, 0).spawn(4)
+    sim = csi.simulate(spec, 120, seed=data_seed, population="factor", loadings=design_loadings(spec))
+    data = delete_answers(sim.data, spec.item_names, "MAR 5%", np.random.default_rng(del_seed))
+    fit = csi.fit(spec, data, missing="mi", imputations=3, mi_seed=int(mi_seed.generate_state(1)[0]))
+    est = csi.bootstrap(fit, 20, seed=boot_seed, n_jobs=1, progress=False, mi_interval="rubin").with_ci(level=0.9)
+    table = est.estimates.set_index(["lhs", "op", "rhs"])
+    paths = frame[frame["kind"] == "path"]
+    for p, lo, hi in zip(spec.paths, paths["ci_lower"], paths["ci_upper"], strict=True):
+        assert (lo, hi) == tuple(table.loc[(p.target, "~", p.source), ["ci_lower", "ci_upper"]])
+
+
+def test_runs_over_replication_ranges_combine(tmp_path, capsys):
+    from csi.bench.missing_study import combine
+
+    opts = dict(models=("acsi",), scenarios=("MCAR 5%",), n=100, methods=("listwise", "em"), bootstrap=0)
+    whole = run_study(reps=3, **opts)
+    parts = [run_study(reps=1, **opts), run_study(reps=2, first_rep=1, **opts)]
+    merged = combine(parts)
+    cols = [c for c in COLUMNS if c not in ("seconds", "boot_seconds")]
+    pd.testing.assert_frame_equal(merged[cols], whole[cols])
+    assert len(combine([whole, parts[0]])) == len(whole)  # a shared replication is kept once
+    clash = parts[0].copy()
+    clash.loc[clash.index[0], "estimate"] += 1
+    with pytest.raises(CSIError, match="disagree"):
+        combine([parts[0], clash])
+    for i, part in enumerate(parts):
+        (tmp_path / f"p{i}").mkdir()
+        part.to_csv(tmp_path / f"p{i}" / "raw.csv", index=False)
+    assert main(["bench", "missing", "--from-raw", f"{tmp_path / 'p0'},{tmp_path / 'p1'}"]) == 0
+    assert "3-3 replications" in capsys.readouterr().out
+    assert main(["bench", "missing", "--from-raw", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
 def test_intervals_from_the_bootstrap():
-    # mi gets its interval from the bootstrap-then-impute bootstrap of its fit, em from EM inside every replicate.
+    # mi gets Rubin's interval over the bootstrap of its completed data sets, em EM re-run inside every replicate.
     raw = run_study(models=("acsi",), scenarios=("MCAR 5%",), n=120, reps=1, methods=("em", "mi"), bootstrap=10,
                     imputations=3)  # fmt: skip
     paths = raw[raw["kind"] == "path"]
