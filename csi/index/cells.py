@@ -125,12 +125,12 @@ def _quality(fit: FitResult) -> pd.DataFrame:
 def estimates_ci(ci: str, pooled: bool) -> str:
     """Interval type of a fit's paths and loadings under the panel's index interval type ``ci``.
 
-    ``logit`` and ``logit_t`` are for 0-100 indices only: paths and loadings keep percentile
+    ``logit``, ``logit_t`` and ``logit_tr`` are for 0-100 indices only: paths and loadings keep percentile
     intervals.  BCa needs a jackknife, ``n`` leave-one-out fits through an
     ``n x n`` count product: cheap for a company cell, too slow for a pooled
     (industry or national) fit, whose estimates then get percentile intervals.
     """
-    return "percentile" if ci in ("logit", "logit_t") or (ci == "bca" and pooled) else ci
+    return "percentile" if ci in ("logit", "logit_t", "logit_tr") or (ci == "bca" and pooled) else ci
 
 
 def run_cell(task: CellTask) -> CellResult:
