@@ -23,6 +23,7 @@ from csi.estimators import fit as fit_model
 from csi.index.bca import influence_moments
 from csi.index.compute import compute_index
 from csi.index.impacts import impacts
+from csi.index.small_sample import ROBUST_INTERVALS, drop_mixed_signs
 from csi.index.status import INADMISSIBLE, NEGATIVE_WEIGHT, NOT_CONVERGED, cell_status
 from csi.quality.reliability import reliability
 from csi.resample.plans import ResamplingPlan
@@ -183,6 +184,8 @@ def run_cell(task: CellTask) -> CellResult:
             )  # fmt: skip
             cols = [index_label(c) for c in task.spec.construct_names]
             out.draws = boot.draws[cols].to_numpy()
+            if task.ci in ROBUST_INTERVALS:  # replicates with mixed-sign weights do not count (small_sample)
+                out.draws = drop_mixed_signs(out.draws, boot.draws, task.spec)
             out.n_failed_replicates = boot.n_failed
             be = boot.estimates
             be = be[be["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)

@@ -35,28 +35,39 @@ at company level; at aggregates ``ν`` is in the hundreds and only the variance
 factor remains.  The correction is first order: it makes the bootstrap
 variance of a mean unbiased, not that of the PLS weights' estimation error.
 
-Runaway replicates (interval type ``logit_tr``): ``logit_t`` with every
-SE of a cell, aggregate or change taken over the replicates within
-:data:`FENCE` = 6 robust SDs of their median (:func:`replicate_se`), in the
-intervals and in the Welch-Satterthwaite degrees of freedom alike.  Why: the
-index of a block is a ratio ``Σ u_h (x̄_h − min_h) / Σ u_h (max_h − min_h)``
-of its outer weights in the item metric.  In a block that the inner model
-determines weakly (ACSI's LOY: R² about 0.03-0.08 in the simulated panels,
-one 1-10 item and two 0-50 % items), some bootstrap replicates give its outer
-weights mixed signs (median 3, up to 72 of 200 per cell), the denominator
-nears 0 and the replicate runs off by tens to thousands of SDs.  A sample
-whose own weights have mixed signs is flagged and left out
-(:mod:`csi.index.status`), so the estimate's sampling distribution has no
-such tail, but the SD of the replicates takes it in: in 250 panels of 8 x
-150 (seed 11) the LOY company SE had median 1.64 and 99th percentile 32
-against an error SD of 1.50 (mean squared error / mean squared SE 0.002),
-and LOY intervals covered 0.963-0.976 instead of 0.95, which lifted the
-all-construct coverage above its band.  A quantile scale alone (half the
-central 68.27 % range) removes the tail but is 1-2 % smaller than the SD for
-SAT, whose replicates (like its estimates) are mildly heavy-tailed, and cost
-SAT 0.4 points of coverage in 80 panels; leaving out only replicates beyond 6
-robust SDs keeps every SAT replicate (none of 19,200 in 96 cells was beyond),
-so ``logit_tr`` equals ``logit_t`` wherever no replicate runs off.
+Runaway replicates (interval type ``logit_tr``): ``logit_t`` with two rules
+for the replicates, applied to the intervals and to the Welch-Satterthwaite
+degrees of freedom alike.  Why: the index of a block is a ratio ``Σ u_h
+(x̄_h − min_h) / Σ u_h (max_h − min_h)`` of its outer weights in the item
+metric.  In a block that the inner model determines weakly (ACSI's LOY: R²
+about 0.03-0.08 in the simulated panels, one 1-10 item and two 0-50 % items),
+some bootstrap replicates give its outer weights mixed signs (a median of 3,
+up to 72, of 200 per cell), the denominator nears 0 and the replicate runs
+off by tens to thousands of SDs.  A sample whose own weights have mixed signs
+is flagged and left out (:mod:`csi.index.status`), so the estimate's sampling
+distribution has no such tail, but the SD of the replicates takes it in: in
+250 panels of 8 x 150 (seed 11) the LOY company SE had median 1.64 and 99th
+percentile 32 against an error SD of 1.50 (mean squared error / mean squared
+SE 0.002), and LOY intervals covered 0.963-0.976 instead of 0.95, which lifted
+the coverage over all constructs.  The rules:
+
+* in a company cell, a replicate whose outer weights in a block are not all
+  of one sign does not count for that block's index
+  (:func:`drop_mixed_signs`, the replicate counterpart of the flag; a whole
+  block flipped leaves the index unchanged and counts), so aggregates' and
+  changes' replicates that contain it are not counted either;
+* every SE is the SD of the replicates within :data:`FENCE` = 6 robust SDs
+  of their median (:func:`replicate_se`), a guard against what runs off for
+  other reasons.  Six robust SDs leave out normal replicates with
+  probability 2e-9 and none of SAT's 19,200 mildly heavy-tailed replicates
+  in 96 cells; a quantile scale alone (half the central 68.27 % range) was
+  1-2 % below the SD for SAT and cost it 0.4 points of coverage in 80 panels,
+  and the fence alone left LOY at 0.956-0.966 (its replicates' tail is
+  Cauchy-like, so much of it lies within 6 SDs).
+
+Where no replicate has mixed-sign weights or runs off, ``logit_tr`` equals
+``logit_t`` to the bit.  Pooled industry fits (``pooled=True``) keep every
+replicate of their companies' indices; the fence still applies.
 
 What the coverage study found (``csi/bench/coverage_summary.csv``; ACSI, 8
 companies of 150, the same 1,000 two-wave panels and replicates for both
@@ -70,10 +81,13 @@ It is an option, not the default, because the national SAT interval stays
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy.special import ndtr, stdtr, stdtrit
 
 from csi.resample.intervals import bootstrap_se
+from csi.spec.model import ModelSpec
+from csi.spec.parameters import parameter_label
 
 SMALL_SAMPLE_INTERVALS = ("logit_t", "logit_tr")
 """Panel interval types with the small-sample correction (module notes)."""
@@ -115,6 +129,28 @@ def replicate_se(draws: NDArray[np.float64], robust: bool = False) -> NDArray[np
         kept = x[np.abs(x - mid) <= FENCE * (hi - lo) / 2]
         if 1 < kept.size < x.size:  # else the plain SD, to the bit
             out[j] = bootstrap_se(kept[:, None])[0]
+    return out
+
+
+def drop_mixed_signs(index_draws: NDArray[np.float64], draws: pd.DataFrame, spec: ModelSpec) -> NDArray[np.float64]:
+    """A copy of a cell's ``(B, J)`` index replicates with NaN where the block's outer weights have mixed signs.
+
+    ``draws``: the bootstrap's replicate table (columns ``"C <~ item"`` for
+    the outer weights).  A replicate whose weights in block ``C`` are not all
+    of one sign does not count for ``C``'s index (module notes, "Runaway
+    replicates"): it is the replicate counterpart of a sample whose own
+    weights have mixed signs, whose cell is flagged and left out
+    (:mod:`csi.index.status`).  One sign throughout (a whole block flipped by
+    PLS's sign indeterminacy) leaves the index as it is, so those count.
+    Blocks whose weights are not in ``draws`` are left as they are.
+    """
+    out = np.array(index_draws, dtype=float, copy=True)
+    for j, construct in enumerate(spec.constructs):
+        cols = [parameter_label(construct.name, "<~", i) for i in construct.item_names]
+        if len(cols) < 2 or not set(cols) <= set(draws.columns):
+            continue
+        W = draws[cols].to_numpy(dtype=float)
+        out[~((W > 0).all(axis=1) | (W < 0).all(axis=1)) & np.isfinite(W).all(axis=1), j] = np.nan
     return out
 
 
