@@ -72,11 +72,12 @@ PANEL_INTERVALS = ("logit", "logit_t", "logit_tr", "percentile", "basic", "norma
 """Interval types available at every level.  ``logit``: normal interval on the log-odds scale of the 0-100 index
 (:mod:`csi.index.logit`), its changes get the normal interval and z-test; ``logit_t``: the same with the
 small-sample correction (bootstrap variance times ``n/(n-1)`` per cell, t quantiles with Welch-Satterthwaite degrees
-of freedom, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``logit_tr``: ``logit_t`` with
-the robust scale of the replicates (half their central 68.27 % range) as the SE; ``bca``: acceleration from
+of freedom, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``logit_tr`` (default):
+``logit_t`` whose replicates with mixed-sign outer weights in a block do not count for its index and whose SEs leave
+out runaway replicates (beyond 6 robust SDs); ``bca``: acceleration from
 each cell's influence values, combined up the hierarchy and across waves (:mod:`csi.index.bca`)."""
 
-DEFAULT_INTERVAL = "logit"
+DEFAULT_INTERVAL = "logit_tr"
 CHANGE_INTERVAL = {"logit": "normal"}
 """Interval type of the changes where it differs from the indices'."""
 """The interval type of :func:`index_panel` by default: chosen by the coverage study (:mod:`csi.bench.coverage`,
@@ -255,11 +256,15 @@ def index_panel(
         bootstrapped within company.
     level, ci
         Confidence level and interval type (:data:`PANEL_INTERVALS`) at every
-        level; default ``"logit"`` (:data:`DEFAULT_INTERVAL`: normal on the
-        log-odds scale of the 0-100 index, the type that came closest to its
-        stated coverage in the coverage study, :mod:`csi.index.logit`), whose
-        changes get the normal interval and z-test (:data:`CHANGE_INTERVAL`);
-        a change is significant when its interval excludes 0.
+        level; default ``"logit_tr"`` (:data:`DEFAULT_INTERVAL`: the interval
+        on the log-odds scale of the 0-100 index, :mod:`csi.index.logit`, with
+        the small-sample correction and without runaway replicates,
+        :mod:`csi.index.small_sample`; the type that came closest to its
+        stated coverage at every level and for every construct in the
+        coverage study), whose changes get the t interval and t-test;
+        ``"logit"`` changes get the normal interval and z-test
+        (:data:`CHANGE_INTERVAL`); a change is significant when its interval
+        excludes 0.
     missing
         Missing-data method, run within each company x wave cell, in each
         pooled industry fit and in the national fit (default ``"em"``,
