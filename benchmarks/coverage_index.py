@@ -7,7 +7,7 @@ population index for every unit) with its own seed, runs
 :func:`csi.index_panel` and records whether each 95 % interval contains the
 population value.  Printed: the empirical coverage per level, for the target
 construct (SAT) and for all constructs (``coverage``: the intervals csi
-reports, by default the logit intervals of :mod:`csi.index.logit`; ``normal_cov``: estimate ± 1.96 bootstrap SE from the
+reports, by default ``logit_tr`` of :mod:`csi.index.small_sample`; ``normal_cov``: estimate ± 1.96 bootstrap SE from the
 same runs, for comparison), with the Monte-Carlo standard error
 ``sqrt(c (1 - c) / k)`` (k intervals; company intervals within a repetition are
 independent, so for company rows this SE is right, for national rows k = reps),

@@ -1,4 +1,4 @@
-"""Panel interval types chosen by the coverage study: the logit interval (default) and BCa carried up the hierarchy."""
+"""Panel interval types chosen by the coverage study: the logit interval and BCa carried up the hierarchy."""
 
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ def test_logit_interval_falls_back_to_normal_outside_the_scale():
 
 
 def test_default_panel_interval_is_logit_of_the_bootstrap_se_and_changes_use_the_normal_rule(panel):
-    assert DEFAULT_INTERVAL == "logit" and set(PANEL_INTERVALS) >= {"logit", "percentile", "bca"}
-    res = run(panel)
+    assert DEFAULT_INTERVAL == "logit_tr" and set(PANEL_INTERVALS) >= {"logit", "logit_t", "percentile", "bca"}
+    res = run(panel, ci="logit")
     assert res.manifest["options"]["ci"] == "logit"
     ix = res.index.dropna(subset=["index"])
     lo, hi = logit_interval(ix["index"].to_numpy(), ix["se"].to_numpy(), 0.95)

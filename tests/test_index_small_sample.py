@@ -10,7 +10,18 @@ from scipy import stats
 
 import csi
 from csi.index.logit import logit_interval
-from csi.index.small_sample import cell_df, parent_df, satterthwaite, stretch, t_change, t_quantile
+from csi.index.small_sample import (
+    CENTRAL,
+    FENCE,
+    cell_df,
+    drop_mixed_signs,
+    parent_df,
+    replicate_se,
+    satterthwaite,
+    stretch,
+    t_change,
+    t_quantile,
+)
 from csi.resample.intervals import bootstrap_se
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
@@ -132,3 +143,94 @@ def test_cli_index_accepts_logit_t(tmp_path):
                "wave", "--ci", "logit_t", "--bootstrap", "30", "--min-n", "10", "--out", str(out), "--seed", "1"])  # fmt: skip
     assert rc == 0
     assert set(pd.read_csv(out / "index.csv")["level"]) == {"company", "national"}
+
+
+def test_robust_replicate_se_is_the_sd_without_runaway_replicates():
+    rng = np.random.default_rng(7)
+    D = rng.normal(75, 1.5, size=(4000, 3))
+    D[::7, 2] = np.nan  # failed replicates are left out, as by the SD
+    before = D.copy()
+    got = replicate_se(D, robust=True)
+    np.testing.assert_array_equal(D, before)
+    # nothing is beyond 6 robust SDs of normal replicates, so the robust SE is the SD to the bit
+    np.testing.assert_array_equal(got, bootstrap_se(D))
+    # 3 % of replicates running off (a block whose outer weights took mixed signs) inflate the SD 20-fold
+    wild = D.copy()
+    wild[:120, 0] = 75 + rng.choice([-1, 1], 120) * rng.uniform(50, 2000, 120)
+    assert bootstrap_se(wild)[0] > 20 * got[0]
+    x = wild[:, 0]
+    lo, mid, hi = np.quantile(x, (*CENTRAL, 0.5))[[0, 2, 1]]
+    kept = x[np.abs(x - mid) <= FENCE * (hi - lo) / 2]
+    assert kept.size == 4000 - 120
+    assert replicate_se(wild, robust=True)[0] == pytest.approx(np.std(kept, ddof=1), rel=1e-12)
+    few = np.full((5, 2), np.nan)
+    few[0, 0] = 1.0
+    few[:, 1] = [1.0, 2.0, 3.0, 4.0, 5.0]
+    out = replicate_se(few, robust=True)
+    assert np.isnan(out[0]) and out[1] == bootstrap_se(few)[1]
+
+
+def test_robust_df_and_change_use_the_robust_scale():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(0, 1.5, size=(300, 2)), rng.normal(0, 1.0, size=(300, 2))
+    a[:9, 0] = 900.0  # runaway replicates in one wave
+    nu = parent_df([(0.5, a, np.full(2, 99.0)), (0.5, b, np.full(2, 49.0))], robust=True)
+    want = satterthwaite([(0.5, replicate_se(a, True) ** 2, np.full(2, 99.0)),
+                          (0.5, replicate_se(b, True) ** 2, np.full(2, 49.0))])  # fmt: skip
+    np.testing.assert_allclose(nu, want, rtol=1e-12)
+    d, lo, hi, p, sig = t_change(np.zeros(2), np.array([0.3, 4.0]), a, b, np.full(2, 99.0), np.full(2, 49.0),
+                                 0.95, robust=True)  # fmt: skip
+    se = replicate_se(b - a, True)
+    nu = satterthwaite([(1.0, replicate_se(a, True) ** 2, np.full(2, 99.0)),
+                        (1.0, replicate_se(b, True) ** 2, np.full(2, 49.0))])  # fmt: skip
+    np.testing.assert_allclose(hi - lo, 2 * stats.t.ppf(0.975, nu) * se, rtol=1e-10)
+    assert se[0] < 3 and list(sig) == list(p < 0.05)
+    # without the robust scale the runaway replicates swamp the first change's SE
+    assert replicate_se(b - a)[0] > 30
+
+
+def test_logit_tr_intervals_follow_the_robust_se_with_the_same_t_quantiles(runs):
+    plain, small = runs
+    p = csi.simulate_panel("acsi", companies=5, respondents=[60, 80, 100, 120, 200], waves=2, seed=11,
+                           industries=None, sectors=None)  # fmt: skip
+    kw = dict(company="company", wave="wave", unit_weights=p.unit_weights, min_n=1, n_resamples=B, seed=5,
+              national_fit=False)  # fmt: skip
+    rob = csi.index_panel(p.data, "acsi", ci="logit_tr", **kw)
+    assert rob.manifest["options"]["ci"] == "logit_tr" and "robust scale" in rob.manifest["options"]["change_test"]
+    keys = ["level", "unit", "wave", "construct"]
+    m = small.index.merge(rob.index, on=keys, suffixes=("", "_r")).dropna(subset=["se"])
+    np.testing.assert_allclose(m["index_r"], m["index"], rtol=0, atol=0)
+    # the SEs are the SDs where no replicate had mixed-sign weights or ran off (most of them, to the bit), and far
+    # smaller where LOY's 60-respondent cell has such replicates
+    ratio = (m["se_r"] / m["se"]).to_numpy()
+    loy = (m["construct"] == "LOY").to_numpy()
+    assert np.mean(ratio[~loy] == 1) > 0.8 and ratio[loy].min() < 0.6
+    comp = m[m["level"] == "company"]
+    n = comp["n"].to_numpy(dtype=float)
+    lo, hi = logit_interval(comp["index"].to_numpy(), comp["se_r"].to_numpy(), 0.95, stats.t.ppf(0.975, n - 1))
+    np.testing.assert_allclose(comp["ci_lower_r"], lo, rtol=1e-10)
+    np.testing.assert_allclose(comp["ci_upper_r"], hi, rtol=1e-10)
+    c = rob.changes.dropna(subset=["ci_lower"])
+    assert len(c) > 0 and (c["significant"] == (c["p_value"] < 0.05)).all()
+
+
+def test_replicates_with_mixed_sign_weights_do_not_count_for_their_block():
+    spec = csi.load_model("acsi")
+    names = list(spec.construct_names)
+    B = 6
+    cols = {f"{c.name} <~ {i}": np.full(B, 0.4) for c in spec.constructs for i in c.item_names}
+    frame = pd.DataFrame(cols)
+    frame.loc[1, "LOY <~ HIGHPTOL"] = -0.2  # mixed signs in LOY
+    for i in spec.construct("SAT").item_names:
+        frame.loc[2, f"SAT <~ {i}"] = -0.4  # the whole block flipped: the index is unchanged, so it counts
+    frame.loc[3, "SAT <~ IDEAL"] = 0.0  # a zero weight is not of one sign with the others
+    frame.loc[4, "COMPL <~ COMP"] = -1.0  # a single-item block cannot have mixed signs
+    frame.loc[5, "VAL <~ PQ"] = np.nan  # a failed replicate stays as the bootstrap left it
+    index = np.arange(B * len(names), dtype=float).reshape(B, len(names))
+    before = index.copy()
+    out = drop_mixed_signs(index, frame, spec)
+    np.testing.assert_array_equal(index, before)
+    dropped = {(b, names[j]) for b, j in zip(*np.nonzero(np.isnan(out)))}
+    assert dropped == {(1, "LOY"), (3, "SAT")}
+    # blocks without weight columns (another estimator's draws) are left as they are
+    np.testing.assert_array_equal(drop_mixed_signs(index, frame.drop(columns=["LOY <~ REPUR"]), spec)[1], index[1])

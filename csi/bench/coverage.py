@@ -320,7 +320,8 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
     ``coverage_all`` against the population index over all units,
     ``complete`` (share of intervals whose aggregate left no unit out), ``width`` (mean interval width), ``bias`` (mean ``estimate -
     truth``) with ``mcse_bias``, ``sd_error``, ``median_se`` (median bootstrap
-    SE), ``changes`` (k of change tests), ``rejection`` (share significant: the
+    SE), ``var_ratio`` (mean squared error over mean squared SE: 1 when the SEs
+    are right on average) with ``mcse_var_ratio``, ``changes`` (k of change tests), ``rejection`` (share significant: the
     size when ``shift = 0``, the power otherwise) with ``mcse_rejection``, and
     ``change_coverage`` (coverage of the change interval of the true change).
     """
@@ -328,13 +329,21 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
     for label, sub in ((f"target {target}", raw[raw["construct"] == target]), ("all", raw)):
         keys = [*DESIGN, "ci", "level"]
         ix = sub[sub["kind"] == "index"].assign(err=lambda d: d["estimate"] - d["truth"],
-                                                width=lambda d: d["ci_upper"] - d["ci_lower"])  # fmt: skip
+                                                width=lambda d: d["ci_upper"] - d["ci_lower"],
+                                                err2=lambda d: d["err"] ** 2, se2=lambda d: d["se"] ** 2)  # fmt: skip
         g = ix.groupby(keys, sort=False)
         t = pd.DataFrame({"intervals": g.size(), "coverage": g["covered"].mean(),
                           "coverage_all": g["covered_all"].mean(), "complete": g["complete"].mean(),
                           "width": g["width"].mean(),
                           "bias": g["err"].mean(), "sd_error": g["err"].std(ddof=1),
                           "median_se": g["se"].median()})  # fmt: skip
+        # Calibration of the SE: mean squared error over mean squared SE, with the delta-method MC SE of a ratio
+        # of means (the SEs differ between panels, so sd_error against median_se is no calibration check).
+        t["var_ratio"] = g["err2"].mean() / g["se2"].mean()
+        ix = ix.assign(dev=ix["err2"] - ix[keys].merge(t["var_ratio"].reset_index(), on=keys, how="left")
+                       ["var_ratio"].to_numpy() * ix["se2"])  # fmt: skip
+        g = ix.groupby(keys, sort=False)
+        t["mcse_var_ratio"] = g["dev"].std(ddof=1) / np.sqrt(g.size()) / g["se2"].mean()
         ch = sub[sub["kind"] == "change"].groupby(keys, sort=False)
         t = t.join(pd.DataFrame({"changes": ch.size(), "rejection": ch["significant"].mean(),
                                  "change_coverage": ch["covered"].mean()}))  # fmt: skip
@@ -343,8 +352,8 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
         t["mcse_rejection"] = np.sqrt(t["rejection"] * (1 - t["rejection"]) / t["changes"])
         parts.append(t.reset_index().assign(constructs=label))
     order = [*DESIGN, "ci", "constructs", "level", "intervals", "coverage", "mcse", "coverage_all", "complete",
-             "width", "bias", "mcse_bias", "sd_error", "median_se", "changes", "rejection", "mcse_rejection",
-             "change_coverage"]  # fmt: skip
+             "width", "bias", "mcse_bias", "sd_error", "median_se", "var_ratio", "mcse_var_ratio", "changes",
+             "rejection", "mcse_rejection", "change_coverage"]  # fmt: skip
     out = pd.concat(parts, ignore_index=True)[order]
     rank = {lv: i for i, lv in enumerate(("company", "industry", "sector", "national"))}
     out = out.sort_values([*DESIGN, "ci", "constructs", "level"], key=lambda s: s.map(rank) if s.name == "level"

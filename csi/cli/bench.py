@@ -237,8 +237,8 @@ def run_coverage(args: argparse.Namespace) -> int:
     raw = coverage.run_coverage(seed=args.seed, n_jobs=jobs_of(args), scheduler=args.scheduler, **size)
     summary = coverage.summarise(raw)
     shown = summary if args.all_constructs else summary[summary["constructs"] != "all"]
-    cols = ["intervals", "coverage", "mcse", "coverage_all", "width", "bias", "sd_error", "median_se", "rejection",
-            "mcse_rejection"]  # fmt: skip
+    cols = ["intervals", "coverage", "mcse", "coverage_all", "width", "bias", "sd_error", "median_se", "var_ratio",
+            "rejection", "mcse_rejection"]  # fmt: skip
     print(f"Coverage of {100 * raw.attrs['level']:.0f} % index intervals and change-test rejection rates: "
           f"{raw.attrs['reps']} two-wave panels per design, {raw.attrs['n_resamples']} resamples per cell, "
           f"seed {args.seed}, {raw.attrs['seconds']:.1f} seconds")  # fmt: skip

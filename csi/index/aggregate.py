@@ -42,6 +42,7 @@ class UnitEstimate:
     share: float = float("nan")  # normalised weight within its parent actually used
     influence: np.ndarray | None = None  # (2, J) influence moments (csi.index.bca); None when a child lacks them
     df: np.ndarray | None = None  # (J,) degrees of freedom (csi.index.small_sample); None when not corrected
+    robust: bool = False  # its SE is the robust scale of its replicates (csi.index.small_sample.replicate_se)
 
 
 def aggregate(
@@ -90,6 +91,9 @@ def aggregate(
                 kids_influence = [out[(below, k, wave)].influence for k in ok]
                 influence = (combine(list(zip(share, kids_influence)))  # type: ignore[arg-type]
                              if all(m is not None for m in kids_influence) else None)  # fmt: skip
-                df = parent_df([(a, out[(below, k, wave)].draws, out[(below, k, wave)].df) for k, a in zip(ok, share)])
-                out[(level, unit, wave)] = UnitEstimate(status, n, index, draws, influence=influence, df=df)
+                robust = any(out[(below, k, wave)].robust for k in ok)
+                df = parent_df([(a, out[(below, k, wave)].draws, out[(below, k, wave)].df) for k, a in zip(ok, share)],
+                               robust)  # fmt: skip
+                out[(level, unit, wave)] = UnitEstimate(status, n, index, draws, influence=influence, df=df,
+                                                        robust=robust)  # fmt: skip
     return out

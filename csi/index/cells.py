@@ -23,6 +23,7 @@ from csi.estimators import fit as fit_model
 from csi.index.bca import influence_moments
 from csi.index.compute import compute_index
 from csi.index.impacts import impacts
+from csi.index.small_sample import ROBUST_INTERVALS, drop_mixed_signs
 from csi.index.status import INADMISSIBLE, NEGATIVE_WEIGHT, NOT_CONVERGED, cell_status
 from csi.quality.reliability import reliability
 from csi.resample.plans import ResamplingPlan
@@ -125,12 +126,12 @@ def _quality(fit: FitResult) -> pd.DataFrame:
 def estimates_ci(ci: str, pooled: bool) -> str:
     """Interval type of a fit's paths and loadings under the panel's index interval type ``ci``.
 
-    ``logit`` and ``logit_t`` are for 0-100 indices only: paths and loadings keep percentile
+    ``logit``, ``logit_t`` and ``logit_tr`` are for 0-100 indices only: paths and loadings keep percentile
     intervals.  BCa needs a jackknife, ``n`` leave-one-out fits through an
     ``n x n`` count product: cheap for a company cell, too slow for a pooled
     (industry or national) fit, whose estimates then get percentile intervals.
     """
-    return "percentile" if ci in ("logit", "logit_t") or (ci == "bca" and pooled) else ci
+    return "percentile" if ci in ("logit", "logit_t", "logit_tr") or (ci == "bca" and pooled) else ci
 
 
 def mi_options(task: CellTask) -> dict[str, Any]:
@@ -198,7 +199,10 @@ def run_cell(task: CellTask) -> CellResult:
                 **({"mi_interval": "rubin"} if mi else {}),
             )  # fmt: skip
             cols = [index_label(c) for c in task.spec.construct_names]
-            out.draws = boot.replicate_draws[cols].to_numpy()
+            replicates = boot.replicate_draws
+            out.draws = replicates[cols].to_numpy()
+            if task.ci in ROBUST_INTERVALS:  # replicates with mixed-sign weights do not count (small_sample)
+                out.draws = drop_mixed_signs(out.draws, replicates, task.spec)
             out.n_failed_replicates = boot.n_failed
             be = boot.estimates
             be = be[be["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)

@@ -49,6 +49,7 @@ def matched_units(
         if w not in (wave_from, wave_to):
             continue
         status = e.status if u in both else SUPPRESSED
-        subset[(u, w)] = UnitEstimate(status, e.n, e.index, e.draws, influence=e.influence, df=e.df)
+        subset[(u, w)] = UnitEstimate(status, e.n, e.index, e.draws, influence=e.influence, df=e.df,
+                                       robust=e.robust)  # fmt: skip
     pair = replace(hierarchy, waves=[wave_from, wave_to])
     return aggregate(pair, weights, subset, flagged)

@@ -51,23 +51,33 @@ from csi.index.paired import PairedCell, paired_cells, recurring, respondent_key
 from csi.index.partitioned import PartitionedPanel
 from csi.index.result import COLUMNS, PanelIndexResult, flagged_line, typed
 from csi.index.rows import FrameRows, failed_cell
-from csi.index.small_sample import SMALL_SAMPLE_INTERVALS, cell_df, stretch, t_change, t_quantile
+from csi.index.small_sample import (
+    ROBUST_INTERVALS,
+    SMALL_SAMPLE_INTERVALS,
+    cell_df,
+    replicate_se,
+    stretch,
+    t_change,
+    t_quantile,
+)
 from csi.index.status import FLAGGED, FLAGGED_POLICIES, usable
-from csi.resample.intervals import INTERVALS, bootstrap_se, confidence_interval
+from csi.resample.intervals import INTERVALS, confidence_interval
 from csi.resample.plans import seed_sequence
 from csi.resample.scheduler import Executor, check_scheduler, resolve_scheduler
 from csi.spec.load import load_model
 from csi.spec.model import ModelSpec
 from csi.spec.toml_io import to_toml
 
-PANEL_INTERVALS = ("logit", "logit_t", "percentile", "basic", "normal", "bc", "bca")
+PANEL_INTERVALS = ("logit", "logit_t", "logit_tr", "percentile", "basic", "normal", "bc", "bca")
 """Interval types available at every level.  ``logit``: normal interval on the log-odds scale of the 0-100 index
 (:mod:`csi.index.logit`), its changes get the normal interval and z-test; ``logit_t``: the same with the
 small-sample correction (bootstrap variance times ``n/(n-1)`` per cell, t quantiles with Welch-Satterthwaite degrees
-of freedom, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``bca``: acceleration from
+of freedom, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``logit_tr`` (default):
+``logit_t`` whose replicates with mixed-sign outer weights in a block do not count for its index and whose SEs leave
+out runaway replicates (beyond 6 robust SDs); ``bca``: acceleration from
 each cell's influence values, combined up the hierarchy and across waves (:mod:`csi.index.bca`)."""
 
-DEFAULT_INTERVAL = "logit"
+DEFAULT_INTERVAL = "logit_tr"
 CHANGE_INTERVAL = {"logit": "normal"}
 """Interval type of the changes where it differs from the indices'."""
 """The interval type of :func:`index_panel` by default: chosen by the coverage study (:mod:`csi.bench.coverage`,
@@ -246,11 +256,15 @@ def index_panel(
         bootstrapped within company.
     level, ci
         Confidence level and interval type (:data:`PANEL_INTERVALS`) at every
-        level; default ``"logit"`` (:data:`DEFAULT_INTERVAL`: normal on the
-        log-odds scale of the 0-100 index, the type that came closest to its
-        stated coverage in the coverage study, :mod:`csi.index.logit`), whose
-        changes get the normal interval and z-test (:data:`CHANGE_INTERVAL`);
-        a change is significant when its interval excludes 0.
+        level; default ``"logit_tr"`` (:data:`DEFAULT_INTERVAL`: the interval
+        on the log-odds scale of the 0-100 index, :mod:`csi.index.logit`, with
+        the small-sample correction and without runaway replicates,
+        :mod:`csi.index.small_sample`; the type that came closest to its
+        stated coverage at every level and for every construct in the
+        coverage study), whose changes get the t interval and t-test;
+        ``"logit"`` changes get the normal interval and z-test
+        (:data:`CHANGE_INTERVAL`); a change is significant when its interval
+        excludes 0.
     missing
         Missing-data method, run within each company x wave cell, in each
         pooled industry fit and in the national fit (default ``"em"``,
@@ -407,7 +421,7 @@ def index_panel(
             ntasks = rows.national_tasks(hierarchy, {**common, "n_resamples": national_resamples, "min_n": 1})
             fit_cells += _run_tasks(executor, ntasks, False, "national")
 
-    companies = {(c.unit, c.wave): _company(c, ci in SMALL_SAMPLE_INTERVALS) for c in cells}
+    companies = {(c.unit, c.wave): _company(c, ci in SMALL_SAMPLE_INTERVALS, ci in ROBUST_INTERVALS) for c in cells}
     units = aggregate(hierarchy, weights, companies, flagged)
     pairs = None
     if change_basis == "matched":
@@ -467,7 +481,9 @@ def index_panel(
             + ("; BCa acceleration from the waves' influence values" if ci == "bca" else "")
             + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else "")
             + ("; small-sample correction: cell replicates stretched by sqrt(n/(n-1)), t interval and t-test with "
-               "Welch-Satterthwaite degrees of freedom" if ci in SMALL_SAMPLE_INTERVALS else ""),
+               "Welch-Satterthwaite degrees of freedom" if ci in SMALL_SAMPLE_INTERVALS else "")
+            + ("; SEs are half the central 68.27 % range of the replicates (robust scale)"
+               if ci in ROBUST_INTERVALS else ""),
             "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))"
             + (f"; a {'pooled industry' if pooled else 'company'} with recurring respondent ids draws its cluster "
                f"plan from sha256('{'industry' if pooled else 'company'}', unit, 'respondents')" if paired else ""),
@@ -498,13 +514,14 @@ def index_panel(
     return PanelIndexResult(manifest=manifest, **result_tables)
 
 
-def _company(cell: CellResult, small_sample: bool) -> UnitEstimate:
+def _company(cell: CellResult, small_sample: bool, robust: bool = False) -> UnitEstimate:
     """A company cell as the aggregation sees it; with the small-sample correction its replicates are stretched
-    by ``sqrt(n/(n-1))`` and carry ``n - 1`` degrees of freedom (:mod:`csi.index.small_sample`)."""
+    by ``sqrt(n/(n-1))`` and carry ``n - 1`` degrees of freedom (:mod:`csi.index.small_sample`); ``robust``: its
+    SE is the robust scale of its replicates."""
     if not small_sample or cell.draws is None:
         return UnitEstimate(cell.status, cell.n, cell.index, cell.draws, influence=cell.influence)
     return UnitEstimate(cell.status, cell.n, cell.index, stretch(cell.draws, cell.n), influence=cell.influence,
-                        df=cell_df(cell.n, cell.draws.shape[1]))  # fmt: skip
+                        df=cell_df(cell.n, cell.draws.shape[1]), robust=robust)  # fmt: skip
 
 
 def _tables(
@@ -531,7 +548,7 @@ def _tables(
                 if e.index is not None:  # flagged cells keep their index, shown with their status
                     est = e.index
                     if e.draws is not None:
-                        se = bootstrap_se(e.draws)
+                        se = replicate_se(e.draws, ci in ROBUST_INTERVALS)
                         if ci == "logit":
                             lo, hi = logit_interval(est, se, level)
                         elif ci in SMALL_SAMPLE_INTERVALS:
@@ -560,7 +577,8 @@ def _tables(
                 if usable(a.status, flagged) and usable(b.status, flagged) and ci == "bca":
                     d, lo, hi, p, sig = bca_change(a.index, b.index, a.draws, b.draws, a.influence, b.influence, level)
                 elif usable(a.status, flagged) and usable(b.status, flagged) and ci in SMALL_SAMPLE_INTERVALS:
-                    d, lo, hi, p, sig = t_change(a.index, b.index, a.draws, b.draws, a.df, b.df, level)
+                    d, lo, hi, p, sig = t_change(a.index, b.index, a.draws, b.draws, a.df, b.df, level,
+                                                 ci in ROBUST_INTERVALS)  # fmt: skip
                 elif usable(a.status, flagged) and usable(b.status, flagged):
                     # A change is not bounded like an index: the logit default tests it with the normal interval.
                     d, lo, hi, p, sig = change(a.index, b.index, a.draws, b.draws, CHANGE_INTERVAL.get(ci, ci), level)
