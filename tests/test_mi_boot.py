@@ -182,7 +182,8 @@ def test_panel_mi_bootstrap_is_reproducible_whatever_the_workers(mi_panel):
 def test_panel_mi_cell_equals_a_fresh_fit_and_bootstrap_of_the_cell(mi_panel):
     from csi.index.cells import CellTask, cell_seed, mi_options
 
-    res = csi.index_panel(mi_panel, "acsi", **PANEL, n_jobs=1, scheduler="serial")
+    # ci="logit": the company SE is the SD of the Rubin-calibrated replicates (logit_tr would drop runaways).
+    res = csi.index_panel(mi_panel, "acsi", **PANEL, ci="logit", n_jobs=1, scheduler="serial")
     spec = csi.load_model("acsi")
     entropy = res.manifest["seed"]
     unit, wave = str(mi_panel["company"].iloc[0]), str(mi_panel["wave"].iloc[0])
