@@ -11,6 +11,7 @@ Only adjacent constructs get non-zero weights.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,6 +26,64 @@ def factorial(R: np.ndarray, D: np.ndarray) -> np.ndarray:
     return R * (D + D.T)
 
 
+class _PathLayout(NamedTuple):
+    """Where the path scheme's regressions read and write, for one adjacency matrix ``D``.
+
+    The regressions of the m endogenous constructs on their predecessors are solved as one batch of
+    ``(kmax, kmax)`` systems (kmax = most predecessors): system i holds ``R_PP`` of construct i's
+    predecessors P in its top-left corner and the identity elsewhere, its right-hand side ``R_Pj`` padded with
+    zeros, so its solution is ``R_PP^-1 R_Pj`` padded with zeros (the system is block diagonal).  One solve per
+    iteration instead of one per construct: at survey size the cost of a solve is its call, not its work.
+    """
+
+    rows: np.ndarray  # (m, kmax, kmax) row of R read into each system cell
+    cols: np.ndarray  # (m, kmax, kmax) column of R read into each system cell
+    inside: np.ndarray  # (m, kmax, kmax) True in the R_PP corner of each system
+    eye: np.ndarray  # (kmax, kmax) identity, for the cells outside the corner
+    rhs_rows: np.ndarray  # (m, kmax) row of R read into each right-hand side
+    rhs_cols: np.ndarray  # (m, kmax) column of R (the construct regressed)
+    rhs_inside: np.ndarray  # (m, kmax) True for the predecessors' entries
+    system: np.ndarray  # (r,) system of every coefficient written to E
+    slot: np.ndarray  # (r,) its position in the system's solution
+    to_rows: np.ndarray  # (r,) row of E it is written to (the predecessor)
+    to_cols: np.ndarray  # (r,) column of E (the construct regressed)
+
+
+_LAYOUTS: dict[bytes, _PathLayout | None] = {}
+
+
+def _path_layout(D: np.ndarray) -> _PathLayout | None:
+    """The :class:`_PathLayout` of ``D`` (None when no construct has a predecessor), made once per model."""
+    key = np.asarray(D, dtype=np.float64).tobytes() + str(D.shape).encode()
+    if key in _LAYOUTS:
+        return _LAYOUTS[key]
+    preds = [(j, np.flatnonzero(D[j])) for j in range(D.shape[0])]
+    preds = [(j, pred) for j, pred in preds if pred.size]
+    layout = None
+    if preds:
+        m, kmax = len(preds), max(pred.size for _, pred in preds)
+        rows = np.zeros((m, kmax, kmax), dtype=np.intp)
+        cols = np.zeros((m, kmax, kmax), dtype=np.intp)
+        inside = np.zeros((m, kmax, kmax), dtype=bool)
+        rhs_rows = np.zeros((m, kmax), dtype=np.intp)
+        rhs_cols = np.zeros((m, kmax), dtype=np.intp)
+        rhs_inside = np.zeros((m, kmax), dtype=bool)
+        for i, (j, pred) in enumerate(preds):
+            k = pred.size
+            rows[i, :k, :k], cols[i, :k, :k], inside[i, :k, :k] = pred[:, None], pred[None, :], True
+            rhs_rows[i, :k], rhs_cols[i], rhs_inside[i, :k] = pred, j, True
+        system = np.concatenate([np.full(pred.size, i) for i, (_, pred) in enumerate(preds)])
+        slot = np.concatenate([np.arange(pred.size) for _, pred in preds])
+        to_rows = np.concatenate([pred for _, pred in preds])
+        to_cols = np.concatenate([np.full(pred.size, j) for j, pred in preds])
+        layout = _PathLayout(rows, cols, inside, np.eye(kmax), rhs_rows, rhs_cols, rhs_inside, system, slot,
+                             to_rows, to_cols)  # fmt: skip
+    if len(_LAYOUTS) > 256:  # bound the cache in long sessions that build many models
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = layout
+    return layout
+
+
 def path(R: np.ndarray, D: np.ndarray) -> np.ndarray:
     """Path weighting scheme (Lohmöller 1989).
 
@@ -33,13 +92,13 @@ def path(R: np.ndarray, D: np.ndarray) -> np.ndarray:
     successor k of j, ``e_kj = R_kj``.  This is R plspm's ``get_path_scheme``.
     """
     E = R * D  # successors: E[k, j] = R[k, j] where D[k, j] = 1 (path j -> k)
-    for j in range(D.shape[0]):
-        pred = np.flatnonzero(D[j])
-        if pred.size == 0:
-            continue
-        Rpp = R[..., pred[:, None], pred]
-        rpj = R[..., pred, j]
-        E[..., pred, j] = np.linalg.solve(Rpp, rpj[..., None])[..., 0]
+    lay = _path_layout(D)
+    if lay is None:
+        return E
+    A = np.where(lay.inside, R[..., lay.rows, lay.cols], lay.eye)
+    b = np.where(lay.rhs_inside, R[..., lay.rhs_rows, lay.rhs_cols], 0.0)
+    beta = np.linalg.solve(A, b[..., None])[..., 0]
+    E[..., lay.to_rows, lay.to_cols] = beta[..., lay.system, lay.slot]
     return E
 
 
