@@ -26,7 +26,7 @@ def factorial(R: np.ndarray, D: np.ndarray) -> np.ndarray:
     return R * (D + D.T)
 
 
-class _PathLayout(NamedTuple):
+class PathLayout(NamedTuple):
     """Where the path scheme's regressions read and write, for one adjacency matrix ``D``.
 
     The regressions of the m endogenous constructs on their predecessors are solved as one batch of
@@ -49,12 +49,13 @@ class _PathLayout(NamedTuple):
     to_cols: np.ndarray  # (r,) column of E (the construct regressed)
 
 
-_LAYOUTS: dict[bytes, _PathLayout | None] = {}
+_LAYOUTS: dict[bytes, PathLayout | None] = {}
 
 
-def _path_layout(D: np.ndarray) -> _PathLayout | None:
-    """The :class:`_PathLayout` of ``D`` (None when no construct has a predecessor), made once per model."""
-    key = np.asarray(D, dtype=np.float64).tobytes() + str(D.shape).encode()
+def path_layout(D: np.ndarray) -> PathLayout | None:
+    """The :class:`PathLayout` of ``D`` (None when no construct has a predecessor), made once per model."""
+    D = np.asarray(D)
+    key = D.dtype.str.encode() + str(D.shape).encode() + D.tobytes()
     if key in _LAYOUTS:
         return _LAYOUTS[key]
     preds = [(j, np.flatnonzero(D[j])) for j in range(D.shape[0])]
@@ -76,7 +77,7 @@ def _path_layout(D: np.ndarray) -> _PathLayout | None:
         slot = np.concatenate([np.arange(pred.size) for _, pred in preds])
         to_rows = np.concatenate([pred for _, pred in preds])
         to_cols = np.concatenate([np.full(pred.size, j) for j, pred in preds])
-        layout = _PathLayout(rows, cols, inside, np.eye(kmax), rhs_rows, rhs_cols, rhs_inside, system, slot,
+        layout = PathLayout(rows, cols, inside, np.eye(kmax), rhs_rows, rhs_cols, rhs_inside, system, slot,
                              to_rows, to_cols)  # fmt: skip
     if len(_LAYOUTS) > 256:  # bound the cache in long sessions that build many models
         _LAYOUTS.clear()
@@ -92,14 +93,20 @@ def path(R: np.ndarray, D: np.ndarray) -> np.ndarray:
     successor k of j, ``e_kj = R_kj``.  This is R plspm's ``get_path_scheme``.
     """
     E = R * D  # successors: E[k, j] = R[k, j] where D[k, j] = 1 (path j -> k)
-    lay = _path_layout(D)
+    lay = path_layout(D)
     if lay is None:
         return E
-    A = np.where(lay.inside, R[..., lay.rows, lay.cols], lay.eye)
-    b = np.where(lay.rhs_inside, R[..., lay.rhs_rows, lay.rhs_cols], 0.0)
-    beta = np.linalg.solve(A, b[..., None])[..., 0]
+    beta, _ = predecessor_regressions(R, lay)
     E[..., lay.to_rows, lay.to_cols] = beta[..., lay.system, lay.slot]
     return E
+
+
+def predecessor_regressions(R: np.ndarray, lay: PathLayout) -> tuple[np.ndarray, np.ndarray]:
+    """``(beta, r)``: the coefficients ``R_PP^-1 R_Pj`` (..., m, kmax) of every endogenous construct j on its
+    predecessors P, and the right-hand sides ``R_Pj``, both padded with zeros (see :class:`PathLayout`)."""
+    A = np.where(lay.inside, R[..., lay.rows, lay.cols], lay.eye)
+    r = np.where(lay.rhs_inside, R[..., lay.rhs_rows, lay.rhs_cols], 0.0)
+    return np.linalg.solve(A, r[..., None])[..., 0], r
 
 
 SCHEMES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

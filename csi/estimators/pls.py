@@ -152,8 +152,7 @@ class PLS(Estimator):
         """The fit from one set of moments (complete data, or the missing-data method's moments)."""
         S = sample.corr if self.scaled else sample.cov
 
-        M, D = spec.block_mask, spec.adjacency
-        mode_b = np.array([m == "B" for m in spec.modes])
+        M, D, mode_b = model_arrays(spec)
         res = pls_weights(
             S, M, D, mode_b, self.scheme,
             tol=self.tol, max_iter=self.max_iter, stop=self.stop, sign_rule=self.sign_rule, n_obs=sample.X.shape[0],
@@ -195,7 +194,7 @@ def composite_result(
     The estimates are computed here; their labelled tables, the scores and the block quality are built on
     first access (:class:`~csi.results.frozen.Deferred`), from the same arrays and by the same code.
     """
-    M, D = spec.block_mask, spec.adjacency
+    M, D, _ = model_arrays(spec)
     inner = pls_inner(S, w, M, D)
     options = est.options()
     scale = sample.sd if options.get("scaled", True) else 1.0
@@ -274,6 +273,27 @@ def composite_scores(
 ) -> pd.DataFrame:
     """Construct scores ``((X - centre) / scale) @ W`` indexed by the data rows used."""
     return pd.DataFrame(standardised_product(X, centre, scale, W), index=rows, columns=labels(spec)[1])
+
+
+_ARRAYS: dict[int, tuple[ModelSpec, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+
+def model_arrays(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(block_mask, adjacency, mode_b)`` of a model as read-only arrays, made once per model object.
+
+    The model's properties build new arrays on every call, which a survey-sized fit notices.
+    """
+    # Keyed by identity; the entry holds the model itself, so its id cannot be reused while the entry lives.
+    got = _ARRAYS.get(id(spec))
+    if got is not None and got[0] is spec:
+        return got[1]
+    arrays = (spec.block_mask, spec.adjacency, np.array([m == "B" for m in spec.modes]))
+    for arr in arrays:
+        arr.setflags(write=False)
+    if len(_ARRAYS) > 64:  # bound the cache in long sessions that build many models
+        _ARRAYS.clear()
+    _ARRAYS[id(spec)] = (spec, arrays)
+    return arrays
 
 
 _LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[pd.Index, pd.Index]] = {}
