@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from csi.core.schemes import SCHEMES, path_layout, predecessor_regressions
+from csi.core.schemes import inner_weights, path_layout, predecessor_regressions
 
 STOP_RULES = ("max_abs", "plspm")
 """Stopping rules: ``max_abs``: max_h |w_h(t) - w_h(t-1)| < tol on the scaled
@@ -154,7 +154,7 @@ def pls_weights(
     -------
     PLSWeights
     """
-    inner = SCHEMES[scheme]
+    inner = inner_weights(scheme, D)
     block = np.argmax(M, axis=1)
     batch = S.shape[:-2]
     S = S.reshape((-1,) + S.shape[-2:])
@@ -170,7 +170,7 @@ def pls_weights(
     n_active = active.size
     for it in range(1, max_iter + 1):
         C = composite_covariance(SW, w, M)
-        E = inner(C, D)
+        E = inner(C)
         # c_h = sum_k (S W)[h, k] E[k, block(h)]: the inner proxy's covariance with item h.
         c = np.einsum("...hk,...kh->...h", SW, E[..., :, block])
         if P is not None:

@@ -92,8 +92,11 @@ def path(R: np.ndarray, D: np.ndarray) -> np.ndarray:
     OLS regression of ``Y_j`` on all its predecessors (``R_PP^-1 R_Pj``); for a
     successor k of j, ``e_kj = R_kj``.  This is R plspm's ``get_path_scheme``.
     """
+    return _path(R, D, path_layout(D))
+
+
+def _path(R: np.ndarray, D: np.ndarray, lay: PathLayout | None) -> np.ndarray:
     E = R * D  # successors: E[k, j] = R[k, j] where D[k, j] = 1 (path j -> k)
-    lay = path_layout(D)
     if lay is None:
         return E
     beta, _ = predecessor_regressions(R, lay)
@@ -115,3 +118,13 @@ SCHEMES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "path": path,
 }
 """Inner weighting schemes by name."""
+
+
+def inner_weights(scheme: str, D: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The scheme ``scheme`` (a key of :data:`SCHEMES`) for the adjacency ``D`` as a function of ``R`` alone,
+    for an iteration that applies it many times (the path scheme's layout is looked up once)."""
+    if scheme == "path":
+        lay = path_layout(D)
+        return lambda R: _path(R, D, lay)
+    fn = SCHEMES[scheme]
+    return lambda R: fn(R, D)

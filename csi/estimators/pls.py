@@ -297,6 +297,7 @@ def model_arrays(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[pd.Index, pd.Index]] = {}
+_LABELS_OF: dict[int, tuple[ModelSpec, tuple[pd.Index, pd.Index]]] = {}
 
 
 def labels(spec: ModelSpec) -> tuple[pd.Index, pd.Index]:
@@ -306,12 +307,20 @@ def labels(spec: ModelSpec) -> tuple[pd.Index, pd.Index]:
     iteration, so the labels are made once per model and handed out as
     views (new Index objects over the same immutable data).
     """
-    key = (spec.item_names, spec.construct_names)
-    got = _LABELS.get(key)
-    if got is None:
-        if len(_LABELS) > 256:  # bound the cache in long sessions that build many models
-            _LABELS.clear()
-        got = _LABELS[key] = (pd.Index(list(key[0]), name="item"), pd.Index(list(key[1]), name="construct"))
+    # Found by the model's identity first (its name tuples cost as much to make as the views), then by names.
+    seen = _LABELS_OF.get(id(spec))
+    if seen is not None and seen[0] is spec:
+        got = seen[1]
+    else:
+        key = (spec.item_names, spec.construct_names)
+        got = _LABELS.get(key)
+        if got is None:
+            if len(_LABELS) > 256:  # bound the cache in long sessions that build many models
+                _LABELS.clear()
+            got = _LABELS[key] = (pd.Index(list(key[0]), name="item"), pd.Index(list(key[1]), name="construct"))
+        if len(_LABELS_OF) > 64:
+            _LABELS_OF.clear()
+        _LABELS_OF[id(spec)] = (spec, got)  # holds the model, so its id cannot be reused while the entry lives
     return got[0].view(), got[1].view()
 
 
