@@ -207,3 +207,20 @@ def test_items_are_found_among_repeated_columns_that_are_not_items(spec, data) -
     other = csi.fit(spec, twice)
     pd.testing.assert_frame_equal(other.paths, plain.paths)
     np.testing.assert_array_equal(other.data.X, plain.data.X)
+
+
+def test_the_arrays_behind_deferred_scores_are_read_only(spec, data) -> None:
+    holes = data.copy()
+    rng = np.random.default_rng(3)
+    items = list(spec.item_names)
+    for k in range(40):  # scattered missing answers, so EM completes the data the scores are built from
+        holes.iloc[rng.integers(len(holes)), holes.columns.get_loc(items[k % len(items)])] = np.nan
+    fit = csi.fit(spec, holes, missing="em")
+    assert _unbuilt(fit) >= {"scores", "item_means"}
+    for arr in (fit.missing_report.completed, fit.missing_report.em.mean, fit.data.X):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 99.0
+    M = spec.block_mask
+    X = fit.missing_report.completed
+    expected = ((X - fit.item_means.to_numpy()) / fit.item_sds.to_numpy()) @ (M * fit.weights.to_numpy()[:, None])
+    np.testing.assert_allclose(fit.scores.to_numpy(), expected, rtol=0, atol=1e-12)

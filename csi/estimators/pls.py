@@ -198,6 +198,10 @@ def composite_result(
     inner = pls_inner(S, w, M, D)
     options = est.options()
     scale = sample.sd if options.get("scaled", True) else 1.0
+    # The deferred scores read these arrays later; the completed data and EM means are also reachable through
+    # fit.missing_report, so they are frozen like the fit's own arrays (FitResult.__post_init__).
+    for arr in (sample.X, sample.mean, sample.sd):
+        arr.flags.writeable = False
     return FitResult(
         spec=spec,
         method=est.name,
