@@ -203,8 +203,8 @@ def _item_positions(spec: ModelSpec, frame: pd.DataFrame) -> np.ndarray | None:
     None (then :func:`_check_columns` says what is wrong, or the items are found one by one)."""
     plan = _plan(spec)
     cols = frame.columns
-    if not cols.is_unique:
-        return None
+    if not (cols.is_unique and (cols.dtype == object or pd.api.types.is_string_dtype(cols.dtype))):
+        return None  # (date or number labels could be matched to item names by conversion)
     if cols.equals(plan.index):
         return plan.everything
     pos = cols.get_indexer(plan.index)
@@ -490,7 +490,8 @@ def prepare_items(
             _check_pairs(names, ~isnan[answering], missing)
     every = bool(keep.all())
     X = X if every else X[keep]  # no copy of long data when every row is kept
-    used_labels = labels.view() if every else labels[keep]  # a mask costs more than this fit's PLS iterations
+    # A mask on a RangeIndex costs more than this fit's PLS iterations; it would give the same range.
+    used_labels = labels.view() if every and isinstance(labels, pd.RangeIndex) else labels[keep]
     if w is not None:
         w = w[keep]
 
