@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from csi.core.schemes import SCHEMES
+from csi.core.schemes import inner_weights, path_layout, predecessor_regressions
 
 STOP_RULES = ("max_abs", "plspm")
 """Stopping rules: ``max_abs``: max_h |w_h(t) - w_h(t-1)| < tol on the scaled
@@ -88,7 +88,7 @@ def composite_covariance(SW: np.ndarray, w: np.ndarray, M: np.ndarray) -> np.nda
 
 def _own_block(A: np.ndarray, block: np.ndarray) -> np.ndarray:
     """Pick ``A[..., h, block[h]]`` for every item h of a (..., p, J) array."""
-    return np.take_along_axis(A, np.broadcast_to(block[:, None], A.shape[:-1] + (1,)), axis=-1)[..., 0]
+    return A[..., np.arange(block.size), block]
 
 
 def _normalise(S: np.ndarray, w: np.ndarray, M: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +154,7 @@ def pls_weights(
     -------
     PLSWeights
     """
-    inner = SCHEMES[scheme]
+    inner = inner_weights(scheme, D)
     block = np.argmax(M, axis=1)
     batch = S.shape[:-2]
     S = S.reshape((-1,) + S.shape[-2:])
@@ -167,9 +167,10 @@ def pls_weights(
     raw_factor = (n_obs - 1) / n_obs if (stop == "plspm" and n_obs) else 1.0
     iterations = np.zeros(S.shape[0], dtype=np.int64)
     active = np.ones(S.shape[0], dtype=bool)
+    n_active = active.size
     for it in range(1, max_iter + 1):
         C = composite_covariance(SW, w, M)
-        E = inner(C, D)
+        E = inner(C)
         # c_h = sum_k (S W)[h, k] E[k, block(h)]: the inner proxy's covariance with item h.
         c = np.einsum("...hk,...kh->...h", SW, E[..., :, block])
         if P is not None:
@@ -179,12 +180,17 @@ def pls_weights(
             change = np.sum((np.abs(raw) - np.abs(raw_factor * c)) ** 2, axis=-1)
             raw = raw_factor * c
         else:
-            change = np.max(np.abs(w - w_new), axis=-1)
-        w = np.where(active[:, None], w_new, w)
-        SW = np.where(active[:, None, None], SW_new, SW)
-        iterations[active] = it
+            change = np.abs(w - w_new).max(axis=-1)
+        if n_active == active.size:  # nothing converged yet (always so for a single fit): no freezing to do
+            w, SW = w_new, SW_new
+            iterations[:] = it
+        else:
+            w = np.where(active[:, None], w_new, w)
+            SW = np.where(active[:, None, None], SW_new, SW)
+            iterations[active] = it
         active &= ~(change < tol)
-        if not active.any():
+        n_active = int(np.count_nonzero(active))
+        if not n_active:
             break
 
     loadings = _own_block(SW, block) / np.sqrt(np.diagonal(S, axis1=-2, axis2=-1))
@@ -235,13 +241,12 @@ def ols_paths(R: np.ndarray, D: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     J = D.shape[0]
     B = np.zeros(R.shape)
     r2 = np.zeros(R.shape[:-1])
-    for j in range(J):
-        pred = np.flatnonzero(D[j])
-        if pred.size == 0:
-            continue
-        rpj = R[..., pred, j]
-        beta = np.linalg.solve(R[..., pred[:, None], pred], rpj[..., None])[..., 0]
-        B[..., j, pred] = beta
-        r2[..., j] = np.sum(beta * rpj, axis=-1)
+    lay = path_layout(D)
+    if lay is not None:
+        # One padded batch of solves for every construct's regression (csi.core.schemes.PathLayout); the
+        # padding adds exact zeros to each R².
+        beta, r = predecessor_regressions(R, lay)
+        B[..., lay.to_cols, lay.to_rows] = beta[..., lay.system, lay.slot]
+        r2[..., lay.rhs_cols[:, 0]] = np.sum(beta * r, axis=-1)
     total = np.linalg.inv(np.eye(J) - B) - np.eye(J)
     return B, r2, total

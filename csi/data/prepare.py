@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -151,7 +152,68 @@ def _closest(name: str, columns: Sequence[object]) -> list[str]:
     return [lowered[h] for h in hits]
 
 
+class _ItemPlan(NamedTuple):
+    """What :func:`prepare_items` needs of a model, computed once per model object (a fit in a loop re-reads
+    the same model, and walking its items costs more than checking a survey-sized block)."""
+
+    names: tuple[str, ...]  # spec.item_names
+    index: pd.Index  # the same names, to find them among the data's columns in one call
+    everything: np.ndarray  # 0 .. p-1: the positions when the data hold exactly the items, in order
+    lo: np.ndarray  # (p,) scale minimum, -inf without a scale
+    hi: np.ndarray  # (p,) scale maximum, +inf without a scale
+    codes: tuple[tuple[np.ndarray, list[int]], ...]  # missing codes and the item columns that declare them
+    rev: np.ndarray  # reverse-worded items with a scale
+    min_rows: tuple[int, int, int]
+
+
+_PLANS: dict[int, tuple[ModelSpec, _ItemPlan]] = {}
+
+
+def _plan(spec: ModelSpec) -> _ItemPlan:
+    # Keyed by identity; the entry holds the model itself, so its id cannot be reused while the entry lives.
+    got = _PLANS.get(id(spec))
+    if got is not None and got[0] is spec:
+        return got[1]
+    items = spec.items
+    codes: dict[tuple[float, ...], list[int]] = {}
+    for h, item in enumerate(items):
+        if item.missing_codes:
+            codes.setdefault(tuple(item.missing_codes), []).append(h)
+    names = spec.item_names
+    plan = _ItemPlan(
+        names=names,
+        index=pd.Index(list(names)),
+        everything=np.arange(len(names)),
+        lo=np.array([it.scale_min if it.has_scale else -np.inf for it in items], dtype=float),
+        hi=np.array([it.scale_max if it.has_scale else np.inf for it in items], dtype=float),
+        codes=tuple((np.asarray(code, dtype=float), cols) for code, cols in codes.items()),
+        rev=np.flatnonzero([it.reverse and it.has_scale for it in items]),
+        min_rows=min_rows(spec),
+    )
+    for arr in (plan.everything, plan.lo, plan.hi, plan.rev):
+        arr.setflags(write=False)
+    if len(_PLANS) > 64:  # bound the cache in long sessions that build many models
+        _PLANS.clear()
+    _PLANS[id(spec)] = (spec, plan)
+    return plan
+
+
+def _item_positions(spec: ModelSpec, frame: pd.DataFrame) -> np.ndarray | None:
+    """Position of every item's column in ``frame`` when the columns are unique and hold every item, else
+    None (then :func:`_check_columns` says what is wrong, or the items are found one by one)."""
+    plan = _plan(spec)
+    cols = frame.columns
+    if not (cols.is_unique and (cols.dtype == object or pd.api.types.is_string_dtype(cols.dtype))):
+        return None  # (date or number labels could be matched to item names by conversion)
+    if cols.equals(plan.index):
+        return plan.everything
+    pos = cols.get_indexer(plan.index)
+    return pos if (pos >= 0).all() else None
+
+
 def _check_columns(spec: ModelSpec, frame: pd.DataFrame) -> None:
+    if _item_positions(spec, frame) is not None:
+        return
     columns = list(frame.columns)
     present = set(columns)
     absent = [n for n in spec.item_names if n not in present]
@@ -193,14 +255,14 @@ def _item_column(item: Item, series: pd.Series, labels: pd.Index) -> np.ndarray:
     return x
 
 
-def _plain_numeric_block(frame: pd.DataFrame, positions: list[int]) -> np.ndarray | None:
+def _plain_numeric_block(frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray | None:
     """The item columns as one new float64 array when every one has a plain NumPy int/float dtype, else None.
 
     One conversion of the block instead of one pandas Series per column; the
     per-column checks of :func:`column_to_float` are only needed for the other
     dtypes (object, bool, nullable, categorical, text, ...).
     """
-    if len(positions) == frame.shape[1] and positions == list(range(frame.shape[1])):
+    if len(positions) == frame.shape[1] and np.array_equal(positions, np.arange(frame.shape[1])):
         whole = frame.to_numpy()  # a view for a frame of one numeric dtype
         if whole.dtype.kind in "iuf":
             return whole.astype(np.float64, copy=True)
@@ -218,24 +280,23 @@ def _item_block(spec: ModelSpec, frame: pd.DataFrame, labels: pd.Index) -> np.nd
     vectorised pass over plain numeric columns.
     """
     items = spec.items
-    where = {c: i for i, c in enumerate(frame.columns)}
-    X = _plain_numeric_block(frame, [where[it.name] for it in items])
+    plan = _plan(spec)
+    positions = _item_positions(spec, frame)
+    if positions is None:  # repeated columns that are not items: find the items one by one
+        where = {c: i for i, c in enumerate(frame.columns)}
+        positions = np.array([where[it.name] for it in items], dtype=np.intp)
+    X = _plain_numeric_block(frame, positions)
     if X is None:
         X = np.empty((len(frame), len(items)), dtype=float)
         for h, item in enumerate(items):
             X[:, h] = _item_column(item, frame[item.name], labels)
         return X
     inf = np.isinf(X)
-    codes: dict[tuple[float, ...], list[int]] = {}
-    for h, item in enumerate(items):
-        if item.missing_codes:
-            codes.setdefault(tuple(item.missing_codes), []).append(h)
-    for code, cols in codes.items():
+    for code, cols in plan.codes:
         sub = X[:, cols]
-        sub[np.isin(sub, np.asarray(code, dtype=float))] = np.nan
+        sub[np.isin(sub, code)] = np.nan
         X[:, cols] = sub
-    lo = np.array([it.scale_min if it.has_scale else -np.inf for it in items])
-    hi = np.array([it.scale_max if it.has_scale else np.inf for it in items])
+    lo, hi = plan.lo, plan.hi
     with np.errstate(invalid="ignore"):
         out = ((X < lo) | (X > hi)) & ~inf
     bad = inf.any(axis=0) | out.any(axis=0)
@@ -244,7 +305,7 @@ def _item_block(spec: ModelSpec, frame: pd.DataFrame, labels: pd.Index) -> np.nd
         # The column-by-column routine gives this column's first problem in its own order.
         _item_column(items[h], frame[items[h].name], labels)
         raise AssertionError(f"column {items[h].name!r} failed the block check only")  # pragma: no cover
-    rev = np.flatnonzero([it.reverse and it.has_scale for it in items])
+    rev = plan.rev
     if rev.size:
         X[:, rev] = (lo[rev] + hi[rev]) - X[:, rev]
     return X
@@ -398,13 +459,14 @@ def prepare_items(
     _check_columns(spec, frame)
     labels = frame.index
     n_input = len(frame)
-    names = spec.item_names
+    plan = _plan(spec)
+    names = plan.names
 
     X = _item_block(spec, frame, labels)
     w = None if weights is None else _weights(weights, frame)
 
     isnan = np.isnan(X)
-    n_missing = tuple(int(v) for v in isnan.sum(axis=0))
+    n_missing = tuple(isnan.sum(axis=0).tolist())
     keep = np.ones(n_input, dtype=bool)
     raw = raw_w = None
     if isnan.any():
@@ -426,12 +488,14 @@ def prepare_items(
         else:  # the moment methods keep NaN; a row without any answer carries no information
             keep = answering
             _check_pairs(names, ~isnan[answering], missing)
-    X = X if keep.all() else X[keep]  # no copy of long data when every row is kept
-    used_labels = labels[keep]
+    every = bool(keep.all())
+    X = X if every else X[keep]  # no copy of long data when every row is kept
+    # A mask on a RangeIndex costs more than this fit's PLS iterations; it would give the same range.
+    used_labels = labels.view() if every and isinstance(labels, pd.RangeIndex) else labels[keep]
     if w is not None:
         w = w[keep]
 
-    n_min, k_inner, k_modeb = min_rows(spec)
+    n_min, k_inner, k_modeb = plan.min_rows
     if X.shape[0] < n_min:
         after = f" after listwise deletion of {n_input - X.shape[0]} row(s)" if missing == "listwise" else ""
         raise DataError(

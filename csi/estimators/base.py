@@ -23,6 +23,7 @@ Every estimator (:class:`~csi.estimators.pls.PLS`, :class:`~csi.estimators.plsc.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
@@ -110,7 +111,11 @@ class Estimator:
 
     # ------------------------------------------------------------ options
     def options(self) -> dict[str, Any]:
-        """Every option in force, including defaults."""
+        """Every option in force, including defaults (a new dict; option values that are containers are
+        copies)."""
+        out = {name: getattr(self, name) for name in _option_names(type(self))}
+        if all(type(v) in _SCALARS for v in out.values()):
+            return out  # what dataclasses.asdict gives, without its recursive copy (a fit asks several times)
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
     def validate(self) -> None:
@@ -195,6 +200,14 @@ class Estimator:
     def paths_index(self, fit: Any, means: np.ndarray, covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Paths (B, P) in ``spec.paths`` order and 0-100 indices (B, J) of a stack of moment matrices."""
         raise EstimationError(f"cannot resample method {self.name!r}")
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
+@functools.cache
+def _option_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def reject_higher_order(spec: ModelSpec, method: str) -> None:

@@ -58,6 +58,7 @@ from csi.core.moments import counts_from_indices, moments
 from csi.data.prepare import MOMENT_METHODS, PreparedData
 from csi.errors import EstimationError, MissingDataWarning
 from csi.results.fit import FitResult
+from csi.results.frozen import replace
 from csi.spec.model import ModelSpec
 
 DISCARD_WARNING = 0.05
@@ -275,7 +276,7 @@ def fit_with_missing(estimator: Any, spec: ModelSpec, prepared: PreparedData) ->
     else:  # mi
         fit, report = _multiple_imputation(estimator, spec, prepared)
     warn_discarded(report)
-    return dataclasses.replace(fit, missing_report=report)
+    return replace(fit, missing_report=report)  # keeps the fit's deferred tables unbuilt
 
 
 def _em(X: np.ndarray, w: np.ndarray | None) -> EMResult:

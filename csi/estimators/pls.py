@@ -25,6 +25,7 @@ from csi.errors import ConvergenceWarning, EstimationError
 from csi.estimators.base import Capabilities, Estimator, Sample
 from csi.estimators.missing import DEFAULT_IMPUTATIONS
 from csi.results.fit import FitResult
+from csi.results.frozen import Deferred
 from csi.spec.hoc import HOC_APPROACHES
 from csi.spec.model import ModelSpec
 
@@ -151,8 +152,7 @@ class PLS(Estimator):
         """The fit from one set of moments (complete data, or the missing-data method's moments)."""
         S = sample.corr if self.scaled else sample.cov
 
-        M, D = spec.block_mask, spec.adjacency
-        mode_b = np.array([m == "B" for m in spec.modes])
+        M, D, mode_b = model_arrays(spec)
         res = pls_weights(
             S, M, D, mode_b, self.scheme,
             tol=self.tol, max_iter=self.max_iter, stop=self.stop, sign_rule=self.sign_rule, n_obs=sample.X.shape[0],
@@ -190,26 +190,33 @@ def composite_result(
     The PLS estimator's final stage (Tenenhaus et al. 2005, §2.3) through :func:`csi.core.pls.pls_inner`:
     composite correlations, paths by OLS, R², loadings and cross-loadings, total effects, and the scores
     of the standardised (``scaled``) or centred items.  Shared by PLS and the fixed-weight estimators.
+
+    The estimates are computed here; their labelled tables, the scores and the block quality are built on
+    first access (:class:`~csi.results.frozen.Deferred`), from the same arrays and by the same code.
     """
-    M, D = spec.block_mask, spec.adjacency
+    M, D, _ = model_arrays(spec)
     inner = pls_inner(S, w, M, D)
-    scaled = est.options().get("scaled", True)
-    items, lvs = labels(spec)
-    scores = standardised_product(sample.X, sample.mean, sample.sd if scaled else 1.0, M * w[:, None])
-    scores = pd.DataFrame(scores, index=sample.prepared.row_labels, columns=lvs)
+    options = est.options()
+    scale = sample.sd if options.get("scaled", True) else 1.0
+    # The deferred scores read these arrays later; the completed data and EM means are also reachable through
+    # fit.missing_report, so they are frozen like the fit's own arrays (FitResult.__post_init__).
+    for arr in (sample.X, sample.mean, sample.sd):
+        arr.flags.writeable = False
     return FitResult(
         spec=spec,
         method=est.name,
-        options=est.options(),
+        options=options,
         n=sample.X.shape[0],
-        weights=pd.Series(w, index=items, name="weight"),
-        **structural_tables(spec, inner.loadings, inner.cross, inner.B, inner.R, inner.total),
-        scores=scores,
+        weights=Deferred(item_series, spec, w, "weight"),
+        **deferred_tables(spec, inner.loadings, inner.cross, inner.B, inner.R, inner.total),
+        scores=Deferred(
+            composite_scores, spec, sample.X, sample.mean, scale, M * w[:, None], sample.prepared.row_labels
+        ),
         iterations=iterations,
         converged=converged,
-        item_means=pd.Series(sample.mean, index=items, name="mean"),
-        item_sds=pd.Series(sample.sd, index=items, name="sd"),
-        block_quality=block_quality(spec, sample.corr),
+        item_means=Deferred(item_series, spec, sample.mean, "mean"),
+        item_sds=Deferred(item_series, spec, sample.sd, "sd"),
+        block_quality=Deferred(block_quality, spec, sample.corr),
         moments=S,
         data=sample.prepared,
         estimator=est,
@@ -230,7 +237,71 @@ def structural_tables(
     }
 
 
+def deferred_tables(
+    spec: ModelSpec, loadings: np.ndarray, cross: np.ndarray, B: np.ndarray, R: np.ndarray, total: np.ndarray
+) -> dict[str, Deferred]:
+    """:func:`structural_tables`, each built on first access."""
+    return {
+        "loadings": Deferred(item_series, spec, loadings, "loading"),
+        "cross_loadings": Deferred(cross_frame, spec, cross),
+        "paths": Deferred(construct_frame, spec, B),
+        "construct_correlations": Deferred(construct_frame, spec, R),
+        "total_effects": Deferred(construct_frame, spec, total),
+    }
+
+
+def item_series(spec: ModelSpec, values: np.ndarray, name: str) -> pd.Series:
+    """A per-item Series of a fit, indexed by item."""
+    return pd.Series(values, index=labels(spec)[0], name=name)
+
+
+def construct_series(spec: ModelSpec, values: np.ndarray, name: str) -> pd.Series:
+    """A per-construct Series of a fit, indexed by construct."""
+    return pd.Series(values, index=labels(spec)[1], name=name)
+
+
+def cross_frame(spec: ModelSpec, values: np.ndarray) -> pd.DataFrame:
+    """An item-by-construct table of a fit."""
+    items, lvs = labels(spec)
+    return pd.DataFrame(values, index=items, columns=lvs)
+
+
+def construct_frame(spec: ModelSpec, values: np.ndarray) -> pd.DataFrame:
+    """A construct-by-construct table of a fit."""
+    lvs = labels(spec)[1]
+    return pd.DataFrame(values, index=lvs, columns=lvs)
+
+
+def composite_scores(
+    spec: ModelSpec, X: np.ndarray, centre: np.ndarray, scale: np.ndarray | float, W: np.ndarray, rows: pd.Index
+) -> pd.DataFrame:
+    """Construct scores ``((X - centre) / scale) @ W`` indexed by the data rows used."""
+    return pd.DataFrame(standardised_product(X, centre, scale, W), index=rows, columns=labels(spec)[1])
+
+
+_ARRAYS: dict[int, tuple[ModelSpec, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+
+def model_arrays(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(block_mask, adjacency, mode_b)`` of a model as read-only arrays, made once per model object.
+
+    The model's properties build new arrays on every call, which a survey-sized fit notices.
+    """
+    # Keyed by identity; the entry holds the model itself, so its id cannot be reused while the entry lives.
+    got = _ARRAYS.get(id(spec))
+    if got is not None and got[0] is spec:
+        return got[1]
+    arrays = (spec.block_mask, spec.adjacency, np.array([m == "B" for m in spec.modes]))
+    for arr in arrays:
+        arr.setflags(write=False)
+    if len(_ARRAYS) > 64:  # bound the cache in long sessions that build many models
+        _ARRAYS.clear()
+    _ARRAYS[id(spec)] = (spec, arrays)
+    return arrays
+
+
 _LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[pd.Index, pd.Index]] = {}
+_LABELS_OF: dict[int, tuple[ModelSpec, tuple[pd.Index, pd.Index]]] = {}
 
 
 def labels(spec: ModelSpec) -> tuple[pd.Index, pd.Index]:
@@ -240,12 +311,20 @@ def labels(spec: ModelSpec) -> tuple[pd.Index, pd.Index]:
     iteration, so the labels are made once per model and handed out as
     views (new Index objects over the same immutable data).
     """
-    key = (spec.item_names, spec.construct_names)
-    got = _LABELS.get(key)
-    if got is None:
-        if len(_LABELS) > 256:  # bound the cache in long sessions that build many models
-            _LABELS.clear()
-        got = _LABELS[key] = (pd.Index(list(key[0]), name="item"), pd.Index(list(key[1]), name="construct"))
+    # Found by the model's identity first (its name tuples cost as much to make as the views), then by names.
+    seen = _LABELS_OF.get(id(spec))
+    if seen is not None and seen[0] is spec:
+        got = seen[1]
+    else:
+        key = (spec.item_names, spec.construct_names)
+        got = _LABELS.get(key)
+        if got is None:
+            if len(_LABELS) > 256:  # bound the cache in long sessions that build many models
+                _LABELS.clear()
+            got = _LABELS[key] = (pd.Index(list(key[0]), name="item"), pd.Index(list(key[1]), name="construct"))
+        if len(_LABELS_OF) > 64:
+            _LABELS_OF.clear()
+        _LABELS_OF[id(spec)] = (spec, got)  # holds the model, so its id cannot be reused while the entry lives
     return got[0].view(), got[1].view()
 
 

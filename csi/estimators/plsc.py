@@ -10,7 +10,6 @@ paths change.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from csi.core.pls import pls_inner
 from csi.core.plsc import plsc
 from csi.errors import AdmissibilityWarning, EstimationError
 from csi.estimators.base import Capabilities, Sample
-from csi.estimators.pls import PLS, structural_tables
+from csi.estimators.pls import PLS, construct_series, deferred_tables
 from csi.results.fit import FitResult
+from csi.results.frozen import Deferred, replace
 from csi.spec.model import ModelSpec
 
 
@@ -90,13 +90,12 @@ class PLSc(PLS):
                 AdmissibilityWarning,
                 stacklevel=2,
             )
-        lvs = base.paths.index
-        return dataclasses.replace(
+        return replace(
             base,
             method=self.name,
             options=self.options(),
             estimator=self,
-            **structural_tables(spec, res.loadings, res.cross, res.B, res.R, res.total),
+            **deferred_tables(spec, res.loadings, res.cross, res.B, res.R, res.total),
             admissible=ok,
-            rho_a=pd.Series(res.rho_a, index=lvs, name="rho_a"),
+            rho_a=Deferred(construct_series, spec, res.rho_a, "rho_a"),
         )
