@@ -381,23 +381,23 @@ def fisher_scoring(
         within about ``tol`` of the exact minimiser), replicates that hit ``max_iter`` are flagged not
         converged.
     compiled
-        Objective and gradient from the numba kernel of :mod:`csi.estimators.cbsem_compiled` (the
-        bootstrap's replicates; equal to the NumPy kernels to rounding).
+        The whole loop per replicate in the numba kernel of :mod:`csi.estimators.cbsem_compiled` (the
+        bootstrap's replicates; the same step rules, equal to the NumPy loop to rounding of the result).
 
     Returns
     -------
     ScoringResult
     """
     S = np.asarray(S, dtype=np.float64)
-    Sf = S.reshape((-1,) + S.shape[-2:])
     if compiled:
-        from csi.estimators.cbsem_compiled import CompiledMLProblem
+        from csi.estimators.cbsem_compiled import minimise_ml
 
-        problem: _MLProblem = CompiledMLProblem(Sf, st)
-    else:
-        problem = _MLProblem(Sf, st)
+        return minimise_ml(
+            theta0, S, st, tol=tol, max_iter=max_iter, metric0=hessian0, refresh_rate=refresh_rate,
+            newton_below=newton_below,
+        )  # fmt: skip
     return minimise(
-        theta0, problem, S.shape[:-2], tol=tol, max_iter=max_iter,
+        theta0, _MLProblem(S.reshape((-1,) + S.shape[-2:]), st), S.shape[:-2], tol=tol, max_iter=max_iter,
         metric0=hessian0, refresh_rate=refresh_rate, newton_below=newton_below,
     )  # fmt: skip
 
