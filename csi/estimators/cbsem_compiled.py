@@ -21,7 +21,7 @@ Jennrich 1979), a step is halved until the discrepancy does not increase, and th
 recomputed at the new point when a step shrinks by less than ``refresh_rate``.  What the NumPy loop does
 batch-wide with a Python call and stacked temporaries per stage (value, gradient, metric, solve), this does
 per replicate: value and gradient come from one evaluation of Sigma at each trial point, and the metric is
-inverted once when it changes (the shared start metric once per call) instead of solved at every
+factored once when it changes (the shared start metric once per call) instead of solved at every
 iteration.  Results equal the NumPy loop's to rounding of the converged estimates (both stop at a step
 below ``tol``).  :func:`value_gradient` and :func:`derivatives` evaluate a stack (the tests compare them with
 the NumPy kernels).  numba is imported, and the cached machine code loaded, on first use.
@@ -63,10 +63,11 @@ def kernels() -> dict[str, Callable[..., None]]:
 
             # The entry points call the helpers as globals of this module (one file, so numba's cache, keyed
             # by the file, is renewed whenever any of them changes).
-            global _evaluate, _inverse_nb
+            global _evaluate, _set_metric, _step
             opts = {"cache": True, "nogil": True, "error_model": "numpy"}
             _evaluate = njit(**opts)(_evaluate)
-            _inverse_nb = njit(**opts)(_inverse_nb)
+            _set_metric = njit(**opts)(_set_metric)
+            _step = njit(**opts)(_step)
             _COMPILED["value_gradient"] = njit(**opts)(_value_gradient)
             _COMPILED["derivatives"] = njit(**opts)(_derivatives)
             _COMPILED["minimise"] = njit(**opts)(_minimise)
@@ -342,11 +343,11 @@ def minimise_ml(
     nb = Sf.shape[0]
     theta = np.ascontiguousarray(np.broadcast_to(theta0, batch + (q,)).reshape(nb, q), dtype=np.float64)
     have = metric0 is not None
-    inv0 = _inverse(np.asarray(metric0, dtype=np.float64)) if have else np.zeros((q, q))
+    H0 = np.ascontiguousarray(metric0, dtype=np.float64) if have else np.zeros((q, q))
     out, F = theta.copy(), np.empty(nb)
     iters, converged = np.zeros(nb, dtype=np.int64), np.zeros(nb, dtype=np.bool_)
     kernels()["minimise"](
-        theta, Sf, np.linalg.slogdet(Sf)[1], *structure_arrays(st), inv0, have, float(tol), int(max_iter),
+        theta, Sf, np.linalg.slogdet(Sf)[1], *structure_arrays(st), H0, have, float(tol), int(max_iter),
         float(refresh_rate), float(newton_below), int(halvings), out, F, iters, converged,
     )  # fmt: skip
     return ScoringResult(
@@ -354,28 +355,67 @@ def minimise_ml(
     )
 
 
-def _inverse(H: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``H^-1``, the pseudo-inverse where ``H`` is singular (as :func:`csi.estimators.cbsem_newton._solve`)."""
-    try:
-        return np.ascontiguousarray(np.linalg.inv(H))
-    except np.linalg.LinAlgError:
-        return np.ascontiguousarray(np.linalg.pinv(H))
+def _set_metric(H, lu, piv, P):  # pragma: no cover - compiled by numba
+    """Factor the metric ``H`` for :func:`_step`: LU with partial pivoting into ``lu``/``piv``; where ``H`` is
+    singular its pseudo-inverse into ``P`` instead (as :func:`csi.estimators.cbsem_newton._solve`).  Returns
+    whether ``P`` is to be used."""
+    n = H.shape[0]
+    lu[:, :] = H
+    for k in range(n):
+        p = k
+        big = abs(lu[k, k])
+        for i in range(k + 1, n):
+            if abs(lu[i, k]) > big:
+                big = abs(lu[i, k])
+                p = i
+        piv[k] = p
+        if big == 0.0:
+            P[:, :] = np.linalg.pinv(H)
+            return True
+        if p != k:
+            for j in range(n):
+                lu[k, j], lu[p, j] = lu[p, j], lu[k, j]
+        inv = 1.0 / lu[k, k]
+        for i in range(k + 1, n):
+            f = lu[i, k] * inv
+            lu[i, k] = f
+            if f != 0.0:
+                for j in range(k + 1, n):
+                    lu[i, j] -= f * lu[k, j]
+    return False
 
 
-def _inverse_nb(H):  # pragma: no cover - compiled by numba
-    try:
-        return np.linalg.inv(H)
-    except Exception:  # singular: numba raises a LinAlgError it cannot name here
-        return np.linalg.pinv(H)
+def _step(lu, piv, use_pinv, P, g, d):  # pragma: no cover - compiled by numba
+    """``d = H^-1 g`` from the factors of :func:`_set_metric`."""
+    if use_pinv:
+        d[:] = P @ g
+        return
+    n = g.size
+    d[:] = g
+    for k in range(n):
+        if piv[k] != k:
+            d[k], d[piv[k]] = d[piv[k]], d[k]
+    for i in range(n):
+        s = d[i]
+        for j in range(i):
+            s -= lu[i, j] * d[j]
+        d[i] = s
+    for i in range(n - 1, -1, -1):
+        s = d[i]
+        for j in range(i + 1, n):
+            s -= lu[i, j] * d[j]
+        d[i] = s / lu[i, i]
 
 
-def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, inv0, have0, tol, max_iter,
+def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, H0, have0, tol, max_iter,
               refresh_rate, newton_below, halvings, out, F_out, iters, converged):  # pragma: no cover - compiled by numba  # fmt: skip
     q = theta0.shape[1]
-    g = np.zeros(q)
-    gn = np.zeros(q)
-    He = np.zeros((q, q))
-    Ho = np.zeros((q, q))
+    g, gn, step = np.zeros(q), np.zeros(q), np.zeros(q)
+    He, Ho = np.zeros((q, q)), np.zeros((q, q))
+    # The shared start metric is factored once; a replicate works on its own copy once it changes the metric.
+    lu0, piv0, P0 = np.zeros((q, q)), np.zeros(q, dtype=np.int64), np.zeros((q, q))
+    pinv0 = _set_metric(H0, lu0, piv0, P0) if have0 else False
+    lu, piv, P = np.zeros((q, q)), np.zeros(q, dtype=np.int64), np.zeros((q, q))
     for b in range(theta0.shape[0]):
         Sb, ld = S[b], logdet_s[b]
         th = theta0[b].copy()
@@ -383,7 +423,8 @@ def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, inv0
         # evaluation of Sigma when its first step is accepted.
         F = _evaluate(th, Sb, ld, Bb, Lb, Pb, Tb, param, matrix, row, col, GRADIENT, g, He, Ho)
         active = np.isfinite(F)
-        Hinv = inv0.copy()
+        lu[:, :], piv[:], P[:, :] = lu0, piv0, P0
+        use_pinv = pinv0
         have = have0
         last = np.inf
         n_it = 0
@@ -394,15 +435,15 @@ def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, inv0
             fresh = not have
             if fresh:
                 _evaluate(th, Sb, ld, Bb, Lb, Pb, Tb, param, matrix, row, col, EXPECTED, g, He, Ho)
-                Hinv = _inverse_nb(He)
+                use_pinv = _set_metric(He, lu, piv, P)
                 have = True
-            step = Hinv @ g
+            _step(lu, piv, use_pinv, P, g, step)
             fisher_now = fresh
             if not (np.all(np.isfinite(step)) and step @ g > 0.0):
                 fisher_now = True
                 _evaluate(th, Sb, ld, Bb, Lb, Pb, Tb, param, matrix, row, col, EXPECTED, g, He, Ho)
-                Hinv = _inverse_nb(He)
-                step = Hinv @ g
+                use_pinv = _set_metric(He, lu, piv, P)
+                _step(lu, piv, use_pinv, P, g, step)
             # Step halving: accept the first of d, d/2, d/4, ... that does not increase F.
             scale = 1.0
             new = th - step
@@ -424,7 +465,7 @@ def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, inv0
             last = size
             if slow:
                 _evaluate(th, Sb, ld, Bb, Lb, Pb, Tb, param, matrix, row, col, OBSERVED, gn, He, Ho)
-                Hinv = _inverse_nb(Ho)
+                use_pinv = _set_metric(Ho, lu, piv, P)
             # No descent even when halved: retry from the Fisher metric; if that was the Fisher step, stop.
             if worse:
                 have = False
