@@ -37,9 +37,9 @@ from numpy.typing import NDArray
 
 from csi.core.missing import em_moments
 from csi.errors import DataError, EstimationError
-from csi.estimators.cbsem_kernel import Structure, _indicator, factors, fisher_scoring, implied
+from csi.estimators.cbsem_kernel import Structure, _indicator, factors, fisher_scoring, implied, normal_block
+from csi.estimators.cbsem_measures import ml_fit_measures
 from csi.estimators.cbsem_newton import MemberProblem, central_hessian, minimise
-from csi.results.measures import fit_measures_series
 from csi.spec.model import ModelSpec
 
 LOG2PI = float(np.log(2 * np.pi))
@@ -112,19 +112,15 @@ def objective(
     F = 0.0
     for g in pats:
         o = g.observed
-        So = Sigma[np.ix_(o, o)]
-        try:
-            chol = np.linalg.cholesky(So)
-        except np.linalg.LinAlgError:
+        block = normal_block(Sigma[np.ix_(o, o)], mu[o], g.mean, g.cov, with_gradient)
+        if block is None:
             return np.inf, None
-        Si = np.linalg.inv(So)
-        d = g.mean - mu[o]
-        C = g.cov + np.outer(d, d)
+        logdet, tr, Sid, W = block
         w = g.n / n
-        F += w * (2.0 * np.sum(np.log(np.diag(chol))) + np.sum(Si * C))
+        F += w * (logdet + tr)
         if with_gradient:
-            Wf[np.ix_(o, o)] += w * (Si - Si @ C @ Si)
-            gmu[o] -= 2.0 * w * (Si @ d)
+            Wf[np.ix_(o, o)] += w * W
+            gmu[o] -= 2.0 * w * Sid
     if not with_gradient:
         return float(F), None
     gtheta = 2.0 * np.einsum("lp,lp->l", U @ Wf, V) @ _indicator(st).T
@@ -274,34 +270,18 @@ def fiml_fit_measures(sol: FIMLSolution, st: Structure, n: int, p: int) -> pd.Se
     ``srmr_bentler`` with a mean structure): the root mean square of the standardised covariance residuals
     (lower triangle with diagonal) and the mean residuals ``(m_i - mu_i) / sqrt(s_ii)``.
     """
-    from scipy.stats import chi2
-
-    from csi.estimators.rmsea import rmsea_measures
-
     q = st.n_params + p
     chisq = max(2.0 * (sol.logl_h1 - sol.logl), 0.0)
-    df = p * (p + 3) // 2 - q
-    chisq_b = 2.0 * (sol.logl_h1 - sol.logl_baseline)
-    df_b = p * (p - 1) // 2
-    cfi_den = max(chisq - df, chisq_b - df_b, 0.0)
-    cfi = 1.0 - max(chisq - df, 0.0) / cfi_den if cfi_den > 0 else 1.0
-    tli = (chisq_b / df_b - chisq / df) / (chisq_b / df_b - 1.0) if df > 0 else np.nan
     Sigma = implied(sol.theta, st)[0]
     d = 1.0 / np.sqrt(np.diag(sol.cov_h1))
     R = (sol.cov_h1 - Sigma) * d[:, None] * d[None, :]
     mres = (sol.mean_h1 - sol.mu) * d
-    srmr = float(np.sqrt((np.sum(R[np.tril_indices(p)] ** 2) + np.sum(mres**2)) / (p * (p + 1) / 2 + p)))
-    values = {
-        "npar": q, "fmin": chisq / (2 * n), "chisq": chisq, "df": df,
-        "pvalue": float(chi2.sf(chisq, df)) if df > 0 else np.nan,
-        "baseline_chisq": chisq_b, "baseline_df": df_b, "cfi": cfi, "tli": tli,
-        "rmsea": np.sqrt(max(chisq - df, 0.0) / (df * n)) if df > 0 else np.nan, "srmr": srmr,
-        "logl": sol.logl, "unrestricted_logl": sol.logl_h1, "aic": -2 * sol.logl + 2 * q,
-        "bic": -2 * sol.logl + q * np.log(n), "ntotal": n,
-    }  # fmt: skip
-    interval = rmsea_measures(chisq, df, n)
-    values.update({k: v for k, v in interval.items() if k != "rmsea"})
-    return fit_measures_series(values)
+    return ml_fit_measures(
+        npar=q, fmin=chisq / (2 * n), chisq=chisq, df=p * (p + 3) // 2 - q,
+        baseline_chisq=2.0 * (sol.logl_h1 - sol.logl_baseline), baseline_df=p * (p - 1) // 2,
+        srmr=float(np.sqrt((np.sum(R[np.tril_indices(p)] ** 2) + np.sum(mres**2)) / (p * (p + 1) / 2 + p))),
+        logl=sol.logl, unrestricted_logl=sol.logl_h1, n=n,
+    )  # fmt: skip
 
 
 def regression_scores(

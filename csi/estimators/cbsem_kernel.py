@@ -331,6 +331,33 @@ def _is_pd(x: NDArray[np.float64]) -> bool:
     return True
 
 
+def normal_block(
+    Sigma: NDArray[np.float64], mu: NDArray[np.float64], mean: NDArray[np.float64], cov: NDArray[np.float64],
+    with_gradient: bool = True,
+) -> tuple[float, float, NDArray[np.float64], NDArray[np.float64] | None] | None:
+    """One normal block of a likelihood with a mean structure (a FIML missingness pattern, a group).
+
+    With ``d = mean - mu`` and ``C = cov + d d'`` (the block's moments about the model mean), ``-2/n`` times
+    the block's log-likelihood is ``log|Sigma| + tr(Sigma^-1 C)`` plus a constant (Anderson 1958, ch. 3);
+    its derivatives are ``W = Sigma^-1 - Sigma^-1 C Sigma^-1`` against Sigma (contracted with the rank-two
+    factors of :func:`factors` into the gradient in theta) and ``-2 Sigma^-1 d`` against mu.
+
+    Returns
+    -------
+    None where Sigma is not positive definite, else ``(log|Sigma|, tr(Sigma^-1 C), Sigma^-1 d, W)``, ``W`` None
+    unless ``with_gradient``.
+    """
+    try:
+        chol = np.linalg.cholesky(Sigma)
+    except np.linalg.LinAlgError:
+        return None
+    Si = np.linalg.inv(Sigma)
+    d = mean - mu
+    C = cov + np.outer(d, d)
+    W = Si - Si @ C @ Si if with_gradient else None
+    return 2.0 * np.sum(np.log(np.diag(chol))), np.sum(Si * C), Si @ d, W
+
+
 def information(Sigma: NDArray[np.float64], G: NDArray[np.float64]) -> NDArray[np.float64]:
     """Expected Hessian of F, ``H_kl = tr(Sigma^-1 G_k Sigma^-1 G_l)`` (..., q, q)."""
     V = np.linalg.solve(Sigma[..., None, :, :], G)
