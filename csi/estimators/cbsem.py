@@ -179,13 +179,7 @@ class CBSEM(Estimator):
             model, st, theta, iterations, converged = self._ml(spec, X, S)
             se = standard_errors(theta, st, n)
         else:
-            with warnings.catch_warnings():
-                # semopy logs through warnings for benign start-value issues; failures are judged below.
-                warnings.simplefilter("ignore", RuntimeWarning)
-                model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
-            st, theta = structure(model, spec, aliases)
-            iterations = int(getattr(res, "n_it", 0) or 0)
-            converged = bool(res.success)
+            model, st, theta, iterations, converged = self._semopy(spec, X, S)
             se = _semopy_se(model, theta)
         if not converged:
             warnings.warn(
@@ -287,6 +281,16 @@ class CBSEM(Estimator):
         return replace(fit, parameter_table=table, fit_measures=fiml_fit_measures(sol, st, n, p), scores=scores,
                        cbsem_state=state)  # fmt: skip
 
+    def _semopy(self, spec: ModelSpec, X: np.ndarray, S: np.ndarray) -> tuple[Any, Structure, np.ndarray, int, bool]:
+        """semopy's own fit with this estimator's objective, solver and iteration limit: model, structure,
+        estimates, iterations and convergence."""
+        with warnings.catch_warnings():
+            # semopy logs through warnings for benign start-value issues; failures are judged by the callers.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
+        st, theta = structure(model, spec, aliases)
+        return model, st, theta, int(getattr(res, "n_it", 0) or 0), bool(res.success)
+
     def _ml(self, spec: ModelSpec, X: np.ndarray, S: np.ndarray) -> tuple[Any, Structure, np.ndarray, int, bool]:
         """ML estimates: csi's Newton/Fisher-scoring kernel from semopy's start rules; semopy's optimiser
         (then polished by the kernel) only when that fails, e.g. from start values far off on a hard model."""
@@ -296,12 +300,7 @@ class CBSEM(Estimator):
         direct = fisher_scoring(start, S, st, tol=self.tol, max_iter=min(self.max_iter, _DIRECT_ITER))
         if bool(direct.converged) and np.isfinite(direct.F) and _admissible_start(direct.theta, st):
             return model, st, direct.theta, int(direct.iterations), True
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
-        st, theta = structure(model, spec, aliases)
-        iterations = int(getattr(res, "n_it", 0) or 0)
-        converged = bool(res.success)
+        model, st, theta, iterations, converged = self._semopy(spec, X, S)
         pol = fisher_scoring(theta, S, st, tol=self.tol, max_iter=self.max_iter)
         if np.isfinite(pol.F) and pol.F <= _ml_F(theta, S, st) + 1e-12:
             theta, converged = pol.theta, bool(pol.converged)

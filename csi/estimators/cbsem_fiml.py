@@ -37,7 +37,15 @@ from numpy.typing import NDArray
 
 from csi.core.missing import em_moments
 from csi.errors import DataError, EstimationError
-from csi.estimators.cbsem_kernel import Structure, _indicator, factors, fisher_scoring, implied, normal_block
+from csi.estimators.cbsem_kernel import (
+    Structure,
+    _indicator,
+    factors,
+    fisher_scoring,
+    implied,
+    location_information,
+    normal_block,
+)
 from csi.estimators.cbsem_measures import ml_fit_measures
 from csi.estimators.cbsem_newton import MemberProblem, central_hessian, minimise
 from csi.spec.model import ModelSpec
@@ -153,11 +161,8 @@ def expected_information(z: NDArray[np.float64], st: Structure, pats: list[Patte
     for g in pats:
         o = g.observed
         Si = np.linalg.inv(Sigma[np.ix_(o, o)])
-        Uo, Vo = U[:, o], V[:, o]
-        US, VS = Uo @ Si, Vo @ Si
-        A, B, C = US @ Uo.T, US @ Vo.T, VS @ Vo.T
         w = g.n / n
-        Hl += 2.0 * w * (A * C + B * B.T)
+        Hl += 2.0 * w * location_information(U[:, o], V[:, o], Si)
         Hmu[np.ix_(o, o)] += 2.0 * w * Si
     H = np.zeros((q + p, q + p))
     H[:q, :q] = ind @ Hl @ ind.T

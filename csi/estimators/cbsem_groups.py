@@ -40,7 +40,17 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from csi.errors import DataError, EstimationError
-from csi.estimators.cbsem_kernel import BETA, LAMBDA, THETA, Structure, _indicator, factors, implied, normal_block
+from csi.estimators.cbsem_kernel import (
+    BETA,
+    LAMBDA,
+    THETA,
+    Structure,
+    _indicator,
+    factors,
+    implied,
+    location_information,
+    normal_block,
+)
 from csi.estimators.cbsem_measures import ml_fit_measures
 from csi.estimators.cbsem_newton import MemberProblem, minimise
 from csi.estimators.cbsem_table import TableLayout
@@ -192,9 +202,7 @@ def expected_information(z, st: Structure, lay: _Layout, groups: list[_Group]) -
         Sigma, U, V = factors(theta, st)
         mu, M, C = _mu(theta, nu, alpha, st)
         Si = np.linalg.inv(Sigma)
-        US, VS = U @ Si, V @ Si
-        A, B, Cc = US @ U.T, US @ V.T, VS @ V.T
-        Hs = ind @ (2.0 * (A * Cc + B * B.T)) @ ind.T  # tr(Si G_k Si G_l)
+        Hs = ind @ (2.0 * location_information(U, V, Si)) @ ind.T  # tr(Si G_k Si G_l)
         # dmu/d(local): theta (through Lambda C alpha), nu (identity), alpha (M).
         J = np.zeros((q + p + m, p))
         ca = C @ alpha

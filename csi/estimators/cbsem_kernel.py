@@ -179,6 +179,16 @@ def jacobian(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.floa
     return Sigma, G
 
 
+def location_information(U: NDArray[np.float64], V: NDArray[np.float64], Si: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``A o C + B o B'`` (..., L, L) with ``A = U Si U'``, ``B = U Si V'``, ``C = V Si V'``: half the expected
+    Hessian ``tr(Si G_k Si G_l)`` of every pair of locations with ``G = u v' + v u'`` (rank-two factors ``U``,
+    ``V`` of :func:`factors`; :func:`score_information` derives it)."""
+    US, VS = U @ Si, V @ Si
+    Vt = np.swapaxes(V, -1, -2)
+    B = US @ Vt
+    return (US @ np.swapaxes(U, -1, -2)) * (VS @ Vt) + B * np.swapaxes(B, -1, -2)
+
+
 def score_information(
     theta: NDArray[np.float64], S: NDArray[np.float64], st: Structure
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -201,12 +211,7 @@ def score_information(
     Sigma, U, V = factors(theta, st)
     Si = np.linalg.inv(Sigma)
     W = Si @ (Sigma - S) @ Si
-    US, VS = U @ Si, V @ Si
-    Vt = np.swapaxes(V, -1, -2)
-    A = US @ np.swapaxes(U, -1, -2)
-    B = US @ Vt
-    C = VS @ Vt
-    Hl = 2.0 * (A * C + B * np.swapaxes(B, -1, -2))
+    Hl = 2.0 * location_information(U, V, Si)
     gl = 2.0 * np.einsum("...lp,...lp->...l", U @ W, V)
     ind = _indicator(st)
     return Sigma, gl @ ind.T, ind @ Hl @ ind.T
@@ -253,9 +258,6 @@ def observed_hessian(
     _, U, V = factors(theta, st)
     Si = np.linalg.inv(Sigma)
     W = Si @ (Sigma - S) @ Si
-    US, VS = U @ Si, V @ Si
-    Ut, Vt = np.swapaxes(U, -1, -2), np.swapaxes(V, -1, -2)
-    A, B, Cm = US @ Ut, US @ Vt, VS @ Vt
     gl = 2.0 * np.einsum("...lp,...lp->...l", U @ W, V)
     # Second derivatives of Sigma: only loadings, regressions and latent covariances enter.
     _, L, Ps, _ = matrices(theta, st)
@@ -271,7 +273,7 @@ def observed_hessian(
     Xv = np.broadcast_to(np.eye(p)[np.where(is_beta, 0, a)], theta.shape[:-1] + (mt.size, p)).copy()
     Xv[..., is_beta, :] = np.swapaxes(M[..., :, a[is_beta]], -1, -2)
     Xt = np.swapaxes(Xv, -1, -2)
-    He = 2.0 * (A * Cm + B * np.swapaxes(B, -1, -2))
+    He = 2.0 * location_information(U, V, Si)
     H2 = He - 2.0 * _pair_traces(U, V, Si, W)
     if mt.size:
         # 2 Phi[b_k, b_l] (x_l' W x_k)
