@@ -45,6 +45,9 @@ _LOCK = threading.Lock()
 VALUE, GRADIENT, EXPECTED, OBSERVED = range(4)
 """How much :func:`_evaluate` computes: each level adds one quantity to the previous ones."""
 
+CHOLESKY, LU, PINV = range(3)
+"""How :func:`_set_metric` factored a metric."""
+
 
 def available() -> bool:
     """Whether the compiled kernel is used: numba importable and ``CSI_BOOTSTRAP_ENGINE`` not ``numpy``."""
@@ -63,8 +66,9 @@ def kernels() -> dict[str, Callable[..., None]]:
 
             # The entry points call the helpers as globals of this module (one file, so numba's cache, keyed
             # by the file, is renewed whenever any of them changes).
-            global _evaluate, _set_metric, _step
+            global _evaluate, _gram, _set_metric, _step
             opts = {"cache": True, "nogil": True, "error_model": "numpy"}
+            _gram = njit(**opts)(_gram)
             _evaluate = njit(**opts)(_evaluate)
             _set_metric = njit(**opts)(_set_metric)
             _step = njit(**opts)(_step)
@@ -123,6 +127,18 @@ def _derivatives(theta, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, F,
     for b in range(theta.shape[0]):
         F[b] = _evaluate(theta[b], S[b], logdet_s[b], Bb, Lb, Pb, Tb, param, matrix, row, col, OBSERVED, g[b],
                         He[b], Ho[b])  # fmt: skip
+
+
+def _gram(X, K, Kt, nz):  # pragma: no cover - compiled by numba
+    """``Z X Z'`` for ``Z = [I; K']`` without multiplying by the identity block."""
+    p = X.shape[0]
+    XK = X @ K
+    out = np.empty((nz, nz))
+    out[:p, :p] = X
+    out[:p, p:] = XK
+    out[p:, :p] = XK.T
+    out[p:, p:] = Kt @ XK
+    return out
 
 
 def _evaluate(th, Sb, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, level, g, He, Ho):  # pragma: no cover - compiled by numba
@@ -242,11 +258,10 @@ def _evaluate(th, Sb, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, level, 
     # of Psi or Theta).  So every u' X v the Hessians need is an entry of Z X Z' (X = Sigma^-1 or W), an
     # O((p + 2m)^2 p) product instead of the O(L^2 p) of the stacked factors.
     nz = p + 2 * m
-    Z = np.zeros((nz, p))
-    for i in range(p):
-        Z[i, i] = 1.0
-    Z[p : p + m, :] = M.T
-    Z[p + m :, :] = D
+    K = np.empty((p, 2 * m))  # Z' without its identity block: [M, D']
+    K[:, :m] = M
+    K[:, m:] = D.T
+    Kt = np.ascontiguousarray(K.T)
     iu = np.empty(n_loc, dtype=np.int64)
     iv = np.empty(n_loc, dtype=np.int64)
     hu = np.ones(n_loc)
@@ -263,12 +278,15 @@ def _evaluate(th, Sb, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, level, 
             iu[loc], iv[loc] = r, c
         if r == c and (code == PSI or code == THETA):
             hu[loc] = 0.5
-    ZS = (Z @ Si) @ Z.T
+    ZS = _gram(Si, K, Kt, nz)
     # H_kl = 2 (A o C + B o B') with A = U Sigma^-1 U', B = U Sigma^-1 V', C = V Sigma^-1 V'.
+    # Both Hessians are symmetric: each pair of locations is computed once.
     Hl = np.empty((n_loc, n_loc))
     for k in range(n_loc):
-        for j in range(n_loc):
-            Hl[k, j] = 2.0 * hu[k] * hu[j] * (ZS[iu[k], iu[j]] * ZS[iv[k], iv[j]] + ZS[iu[k], iv[j]] * ZS[iu[j], iv[k]])
+        for j in range(k + 1):
+            h = 2.0 * hu[k] * hu[j] * (ZS[iu[k], iu[j]] * ZS[iv[k], iv[j]] + ZS[iu[k], iv[j]] * ZS[iu[j], iv[k]])
+            Hl[k, j] = h
+            Hl[j, k] = h
     He[:, :] = 0.0
     for k in range(n_loc):
         for j in range(n_loc):
@@ -278,16 +296,18 @@ def _evaluate(th, Sb, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, level, 
     # Exact Hessian: H - 2 tr(Sigma^-1 G_k W G_l) (the four terms of csi.estimators.cbsem_kernel._pair_traces
     # with X = Sigma^-1, Y = W), then the second derivatives of Sigma.  The vector factor x of dM is u (e_r or
     # M[:, r]) for loadings and regressions.
-    ZW = (Z @ W) @ Z.T
+    ZW = _gram(W, K, Kt, nz)
     H2 = Hl
     for k in range(n_loc):
         uk, vk = iu[k], iv[k]
-        for j in range(n_loc):
+        for j in range(k + 1):
             uj, vj = iu[j], iv[j]
             bx_kj, bx_jk = ZS[uk, vj], ZS[uj, vk]
             by_kj, by_jk = ZW[uk, vj], ZW[uj, vk]
-            H2[k, j] -= 2.0 * hu[k] * hu[j] * (by_jk * bx_kj + ZW[vk, vj] * ZS[uk, uj] + ZW[uk, uj] * ZS[vk, vj]
-                                               + by_kj * bx_jk)  # fmt: skip
+            h = 2.0 * hu[k] * hu[j] * (by_jk * bx_kj + ZW[vk, vj] * ZS[uk, uj] + ZW[uk, uj] * ZS[vk, vj] + by_kj * bx_jk)
+            H2[k, j] -= h
+            if j != k:
+                H2[j, k] -= h
     CP = C @ Ps
     for k in range(n_loc):
         if matrix[k] != LAMBDA and matrix[k] != BETA:
@@ -356,10 +376,26 @@ def minimise_ml(
 
 
 def _set_metric(H, lu, piv, P):  # pragma: no cover - compiled by numba
-    """Factor the metric ``H`` for :func:`_step`: LU with partial pivoting into ``lu``/``piv``; where ``H`` is
-    singular its pseudo-inverse into ``P`` instead (as :func:`csi.estimators.cbsem_newton._solve`).  Returns
-    whether ``P`` is to be used."""
+    """Factor the metric ``H`` for :func:`_step` and return how: ``CHOLESKY`` (``lu`` lower triangle; the
+    usual case, half an LU's work), ``LU`` with partial pivoting (``lu``, ``piv``) where ``H`` is not positive
+    definite, or ``PINV`` (its pseudo-inverse in ``P``) where it is singular, as
+    :func:`csi.estimators.cbsem_newton._solve`."""
     n = H.shape[0]
+    for j in range(n):
+        s = H[j, j]
+        for k in range(j):
+            s -= lu[j, k] * lu[j, k]
+        if not s > 0.0:
+            break
+        d = np.sqrt(s)
+        lu[j, j] = d
+        for i in range(j + 1, n):
+            s = H[i, j]
+            for k in range(j):
+                s -= lu[i, k] * lu[j, k]
+            lu[i, j] = s / d
+    else:
+        return CHOLESKY
     lu[:, :] = H
     for k in range(n):
         p = k
@@ -371,7 +407,7 @@ def _set_metric(H, lu, piv, P):  # pragma: no cover - compiled by numba
         piv[k] = p
         if big == 0.0:
             P[:, :] = np.linalg.pinv(H)
-            return True
+            return PINV
         if p != k:
             for j in range(n):
                 lu[k, j], lu[p, j] = lu[p, j], lu[k, j]
@@ -382,28 +418,33 @@ def _set_metric(H, lu, piv, P):  # pragma: no cover - compiled by numba
             if f != 0.0:
                 for j in range(k + 1, n):
                     lu[i, j] -= f * lu[k, j]
-    return False
+    return LU
 
 
-def _step(lu, piv, use_pinv, P, g, d):  # pragma: no cover - compiled by numba
+def _step(lu, piv, kind, P, g, d):  # pragma: no cover - compiled by numba
     """``d = H^-1 g`` from the factors of :func:`_set_metric`."""
-    if use_pinv:
+    if kind == PINV:
         d[:] = P @ g
         return
     n = g.size
     d[:] = g
-    for k in range(n):
-        if piv[k] != k:
-            d[k], d[piv[k]] = d[piv[k]], d[k]
-    for i in range(n):
+    if kind == LU:
+        for k in range(n):
+            if piv[k] != k:
+                d[k], d[piv[k]] = d[piv[k]], d[k]
+    for i in range(n):  # L y = g (unit diagonal for LU)
         s = d[i]
         for j in range(i):
             s -= lu[i, j] * d[j]
-        d[i] = s
-    for i in range(n - 1, -1, -1):
+        d[i] = s if kind == LU else s / lu[i, i]
+    for i in range(n - 1, -1, -1):  # U d = y, or L' d = y
         s = d[i]
-        for j in range(i + 1, n):
-            s -= lu[i, j] * d[j]
+        if kind == LU:
+            for j in range(i + 1, n):
+                s -= lu[i, j] * d[j]
+        else:
+            for j in range(i + 1, n):
+                s -= lu[j, i] * d[j]
         d[i] = s / lu[i, i]
 
 
@@ -414,7 +455,7 @@ def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, H0, 
     He, Ho = np.zeros((q, q)), np.zeros((q, q))
     # The shared start metric is factored once; a replicate works on its own copy once it changes the metric.
     lu0, piv0, P0 = np.zeros((q, q)), np.zeros(q, dtype=np.int64), np.zeros((q, q))
-    pinv0 = _set_metric(H0, lu0, piv0, P0) if have0 else False
+    kind0 = _set_metric(H0, lu0, piv0, P0) if have0 else CHOLESKY
     lu, piv, P = np.zeros((q, q)), np.zeros(q, dtype=np.int64), np.zeros((q, q))
     for b in range(theta0.shape[0]):
         Sb, ld = S[b], logdet_s[b]
@@ -424,7 +465,7 @@ def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, H0, 
         F = _evaluate(th, Sb, ld, Bb, Lb, Pb, Tb, param, matrix, row, col, GRADIENT, g, He, Ho)
         active = np.isfinite(F)
         lu[:, :], piv[:], P[:, :] = lu0, piv0, P0
-        use_pinv = pinv0
+        kind = kind0
         have = have0
         last = np.inf
         n_it = 0
@@ -435,15 +476,15 @@ def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, H0, 
             fresh = not have
             if fresh:
                 _evaluate(th, Sb, ld, Bb, Lb, Pb, Tb, param, matrix, row, col, EXPECTED, g, He, Ho)
-                use_pinv = _set_metric(He, lu, piv, P)
+                kind = _set_metric(He, lu, piv, P)
                 have = True
-            _step(lu, piv, use_pinv, P, g, step)
+            _step(lu, piv, kind, P, g, step)
             fisher_now = fresh
             if not (np.all(np.isfinite(step)) and step @ g > 0.0):
                 fisher_now = True
                 _evaluate(th, Sb, ld, Bb, Lb, Pb, Tb, param, matrix, row, col, EXPECTED, g, He, Ho)
-                use_pinv = _set_metric(He, lu, piv, P)
-                _step(lu, piv, use_pinv, P, g, step)
+                kind = _set_metric(He, lu, piv, P)
+                _step(lu, piv, kind, P, g, step)
             # Step halving: accept the first of d, d/2, d/4, ... that does not increase F.
             scale = 1.0
             new = th - step
@@ -465,7 +506,7 @@ def _minimise(theta0, S, logdet_s, Bb, Lb, Pb, Tb, param, matrix, row, col, H0, 
             last = size
             if slow:
                 _evaluate(th, Sb, ld, Bb, Lb, Pb, Tb, param, matrix, row, col, OBSERVED, gn, He, Ho)
-                use_pinv = _set_metric(Ho, lu, piv, P)
+                kind = _set_metric(Ho, lu, piv, P)
             # No descent even when halved: retry from the Fisher metric; if that was the Fisher step, stop.
             if worse:
                 have = False
