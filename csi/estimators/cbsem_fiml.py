@@ -69,11 +69,45 @@ class Pattern:
         return int(self.rows.size) if self.weight is None else self.weight
 
 
-def patterns(X: NDArray[np.float64]) -> list[Pattern]:
+class Patterns(list):
+    """A list of :class:`Pattern` that keeps them stacked by number of observed items (built on first use), so
+    the objective runs one batched Cholesky and inverse per size instead of one per pattern."""
+
+    stacks: list[PatternStack] | None = None
+
+
+@dataclass(frozen=True)
+class PatternStack:
+    """The patterns with ``k`` observed items: ``observed (P, k)``, ``n (P,)``, ``mean (P, k)``, ``cov (P, k, k)``."""
+
+    observed: NDArray[np.intp]
+    n: NDArray[np.float64]
+    mean: NDArray[np.float64]
+    cov: NDArray[np.float64]
+
+
+def stacked(pats: list[Pattern]) -> list[PatternStack]:
+    """The :class:`PatternStack` of every number of observed items among ``pats`` (kept on a :class:`Patterns`)."""
+    if isinstance(pats, Patterns) and pats.stacks is not None:
+        return pats.stacks
+    sizes: dict[int, list[Pattern]] = {}
+    for g in pats:
+        sizes.setdefault(g.observed.size, []).append(g)
+    out = [
+        PatternStack(np.stack([g.observed for g in gs]), np.array([g.n for g in gs], dtype=np.float64),
+                     np.stack([g.mean for g in gs]), np.stack([g.cov for g in gs]))
+        for gs in sizes.values()
+    ]  # fmt: skip
+    if isinstance(pats, Patterns):
+        pats.stacks = out
+    return out
+
+
+def patterns(X: NDArray[np.float64]) -> Patterns:
     """Group the rows of ``X (n, p)`` (NaN = missing) by missingness pattern; rows with nothing observed are dropped."""
     obs = ~np.isnan(X)
     keys, inverse = np.unique(obs, axis=0, return_inverse=True)
-    out = []
+    out = Patterns()
     for k, key in enumerate(keys):
         if not key.any():
             continue
@@ -118,17 +152,17 @@ def objective(
     Wf = np.zeros((p, p))
     gmu = np.zeros(p)
     F = 0.0
-    for g in pats:
-        o = g.observed
-        block = normal_block(Sigma[np.ix_(o, o)], mu[o], g.mean, g.cov, with_gradient)
+    for s in stacked(pats):
+        o = s.observed
+        block = normal_block(Sigma[o[:, :, None], o[:, None, :]], mu[o], s.mean, s.cov, with_gradient)
         if block is None:
             return np.inf, None
         logdet, tr, Sid, W = block
-        w = g.n / n
-        F += w * (logdet + tr)
+        w = s.n / n
+        F += float(np.sum(w * (logdet + tr)))
         if with_gradient:
-            Wf[np.ix_(o, o)] += w * W
-            gmu[o] -= 2.0 * w * Sid
+            np.add.at(Wf, (o[:, :, None], o[:, None, :]), w[:, None, None] * W)
+            np.add.at(gmu, o, -2.0 * w[:, None] * Sid)
     if not with_gradient:
         return float(F), None
     gtheta = 2.0 * np.einsum("lp,lp->l", U @ Wf, V) @ _indicator(st).T
@@ -158,12 +192,12 @@ def expected_information(z: NDArray[np.float64], st: Structure, pats: list[Patte
     ind = _indicator(st)
     Hl = np.zeros((st.param.size, st.param.size))
     Hmu = np.zeros((p, p))
-    for g in pats:
-        o = g.observed
-        Si = np.linalg.inv(Sigma[np.ix_(o, o)])
-        w = g.n / n
-        Hl += 2.0 * w * location_information(U[:, o], V[:, o], Si)
-        Hmu[np.ix_(o, o)] += 2.0 * w * Si
+    for s in stacked(pats):
+        o = s.observed
+        Si = np.linalg.inv(Sigma[o[:, :, None], o[:, None, :]])
+        w = s.n / n
+        Hl += np.einsum("k,kab->ab", 2.0 * w, location_information(np.moveaxis(U[:, o], 1, 0), np.moveaxis(V[:, o], 1, 0), Si))
+        np.add.at(Hmu, (o[:, :, None], o[:, None, :]), 2.0 * w[:, None, None] * Si)
     H = np.zeros((q + p, q + p))
     H[:q, :q] = ind @ Hl @ ind.T
     H[q:, q:] = Hmu
@@ -188,9 +222,9 @@ class FIMLProblem(MemberProblem):
         return expected_information(z, self.st, *member)
 
 
-def weighted_patterns(X: NDArray[np.float64], pats: list[Pattern], counts: NDArray[np.float64]) -> list[Pattern]:
+def weighted_patterns(X: NDArray[np.float64], pats: list[Pattern], counts: NDArray[np.float64]) -> Patterns:
     """The patterns of a resample that draws row i ``counts[i]`` times (patterns it never draws are left out)."""
-    out = []
+    out = Patterns()
     for g in pats:
         c = counts[g.rows]
         total = c.sum()

@@ -337,7 +337,8 @@ def normal_block(
     Sigma: NDArray[np.float64], mu: NDArray[np.float64], mean: NDArray[np.float64], cov: NDArray[np.float64],
     with_gradient: bool = True,
 ) -> tuple[float, float, NDArray[np.float64], NDArray[np.float64] | None] | None:
-    """One normal block of a likelihood with a mean structure (a FIML missingness pattern, a group).
+    """One normal block of a likelihood with a mean structure (a FIML missingness pattern, a group), or a stack
+    of them (leading axes of every argument; None where any is not positive definite).
 
     With ``d = mean - mu`` and ``C = cov + d d'`` (the block's moments about the model mean), ``-2/n`` times
     the block's log-likelihood is ``log|Sigma| + tr(Sigma^-1 C)`` plus a constant (Anderson 1958, ch. 3);
@@ -355,9 +356,10 @@ def normal_block(
         return None
     Si = np.linalg.inv(Sigma)
     d = mean - mu
-    C = cov + np.outer(d, d)
+    C = cov + d[..., :, None] * d[..., None, :]
     W = Si - Si @ C @ Si if with_gradient else None
-    return 2.0 * np.sum(np.log(np.diag(chol))), np.sum(Si * C), Si @ d, W
+    logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+    return logdet, np.sum(Si * C, axis=(-2, -1)), (Si @ d[..., None])[..., 0], W
 
 
 def information(Sigma: NDArray[np.float64], G: NDArray[np.float64]) -> NDArray[np.float64]:
