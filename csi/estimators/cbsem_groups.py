@@ -136,9 +136,13 @@ def _unpack(z: NDArray[np.float64], lay: _Layout, g: int) -> tuple[NDArray[np.fl
     return z[lay.theta[g]], z[lay.nu[g]], a
 
 
-def _mu(theta: NDArray[np.float64], nu: NDArray[np.float64], alpha: NDArray[np.float64], st: Structure):
-    _, _, M, _, C = implied(theta, st)
-    return nu + M @ alpha, M, C
+def _moments(theta: NDArray[np.float64], nu: NDArray[np.float64], alpha: NDArray[np.float64], st: Structure):
+    """``Sigma``, the factors ``U``, ``V`` of :func:`csi.estimators.cbsem_kernel.factors`, ``mu = nu + M alpha``,
+    ``M`` and ``C`` of one group, from one evaluation of the implied moments."""
+    parts = implied(theta, st)
+    Sigma, U, V = factors(theta, st, parts)
+    _, _, M, _, C = parts
+    return Sigma, U, V, nu + M @ alpha, M, C
 
 
 def objective(z, st: Structure, lay: _Layout, groups: list[_Group]) -> tuple[float, NDArray[np.float64] | None]:
@@ -149,8 +153,7 @@ def objective(z, st: Structure, lay: _Layout, groups: list[_Group]) -> tuple[flo
     ind = _indicator(st)
     for g, gr in enumerate(groups):
         theta, nu, alpha = _unpack(z, lay, g)
-        Sigma, U, V = factors(theta, st)
-        mu, M, C = _mu(theta, nu, alpha, st)
+        Sigma, U, V, mu, M, C = _moments(theta, nu, alpha, st)
         block = normal_block(Sigma, mu, gr.mean, gr.cov)
         if block is None:
             return np.inf, None
@@ -199,8 +202,7 @@ def expected_information(z, st: Structure, lay: _Layout, groups: list[_Group]) -
     q, p, m = st.n_params, st.p, st.m
     for g, gr in enumerate(groups):
         theta, nu, alpha = _unpack(z, lay, g)
-        Sigma, U, V = factors(theta, st)
-        mu, M, C = _mu(theta, nu, alpha, st)
+        Sigma, U, V, mu, M, C = _moments(theta, nu, alpha, st)
         Si = np.linalg.inv(Sigma)
         Hs = ind @ (2.0 * location_information(U, V, Si)) @ ind.T  # tr(Si G_k Si G_l)
         # dmu/d(local): theta (through Lambda C alpha), nu (identity), alpha (M).

@@ -38,6 +38,7 @@ standard errors are ``sqrt(diag(2 H^-1 / N))`` (lavaan's default
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,6 +71,16 @@ class Structure:
     col: NDArray[np.intp]
     n_params: int
 
+    @cached_property
+    def selections(self) -> tuple[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]], ...]:
+        """Per matrix code: its locations and their rows, columns and parameters (computed once; the kernels
+        fill the matrices of every evaluation from them)."""
+        out = []
+        for code in range(4):
+            sel = np.flatnonzero(self.matrix == code)
+            out.append((sel, self.row[sel], self.col[sel], self.param[sel]))
+        return tuple(out)
+
     @property
     def p(self) -> int:
         return self.base[LAMBDA].shape[0]
@@ -85,9 +96,8 @@ def matrices(theta: NDArray[np.float64], st: Structure) -> list[NDArray[np.float
     out = []
     for code, base in enumerate(st.base):
         mx = np.broadcast_to(base, batch + base.shape).copy()
-        sel = st.matrix == code
-        if sel.any():
-            r, c, k = st.row[sel], st.col[sel], st.param[sel]
+        sel, r, c, k = st.selections[code]
+        if sel.size:
             mx[..., r, c] = theta[..., k]
             if code in (PSI, THETA):
                 mx[..., c, r] = theta[..., k]
@@ -120,7 +130,9 @@ def implied(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float
     return Sigma, Phi, M, D, C
 
 
-def factors(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float64], ...]:
+def factors(
+    theta: NDArray[np.float64], st: Structure, parts: tuple[NDArray[np.float64], ...] | None = None
+) -> tuple[NDArray[np.float64], ...]:
     """``Sigma (..., p, p)`` and the rank-two factors of every location's derivative.
 
     Each location ``l`` adds ``u_l v_l' + v_l u_l'`` to ``dSigma/dtheta`` (Neudecker &
@@ -135,8 +147,10 @@ def factors(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float
     Sigma : (..., p, p)
     U, V : (..., L, p)
         One row per location, ``U`` already halved where needed.
+
+    ``parts``, when given, is :func:`implied` of ``theta`` (a caller that needs it too computes it once).
     """
-    Sigma, _, M, D, _ = implied(theta, st)
+    Sigma, _, M, D, _ = implied(theta, st) if parts is None else parts
     batch = theta.shape[:-1]
     p = st.p
     eye = np.eye(p)
@@ -145,10 +159,9 @@ def factors(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float
     V = np.empty(batch + (n_loc, p))
     half = np.ones(n_loc)
     for code in range(4):
-        sel = np.flatnonzero(st.matrix == code)
+        sel, r, c, _ = st.selections[code]
         if not sel.size:
             continue
-        r, c = st.row[sel], st.col[sel]
         if code == LAMBDA:
             U[..., sel, :], V[..., sel, :] = eye[r], D[..., c, :]
         elif code == BETA:
