@@ -13,7 +13,10 @@ For each model:
 * **single fit**: ``csi.fit(method="cbsem")`` against a bare ``semopy.Model(...).fit``
   (median of ``--fit-repeats``);
 * **csi.bootstrap**: the batched, warm-started Newton bootstrap of the fit, all B
-  resamples, ``--jobs`` worker processes;
+  resamples, once in this process (wall and CPU time per replicate; the ratios against the semopy
+  loops use this run, which like them uses one core) and once on ``--jobs`` worker processes (wall
+  time per replicate from the call to its result, pool start included: the "ms per replicate on N
+  cores" figure; its draws must equal the first run's byte for byte);
 * **fresh semopy loop**: for each resample a new ``semopy.Model`` fitted with its
   defaults (``obj="MLW"``), timed on the first ``--loop-resamples`` resamples of
   the same plan and extrapolated linearly to B;
@@ -23,7 +26,7 @@ For each model:
 
 csi's bootstrap keeps inadmissible (Heywood) replicates here (``failed="keep"``, counted in the
 ``inadmissible`` column) so that every replicate is compared with semopy's fit, and is timed after a two-resample
-warm-up that loads the compiled kernel.  Per-replicate milliseconds and the ratios loop / csi are printed.  The mean
+warm-up that loads the compiled kernel.  Per-replicate milliseconds, the ratios loop / csi and the load average are printed.  The mean
 absolute difference of the loadings and paths between csi and the fresh semopy
 fits shows both solve the same problem (semopy's SLSQP stops about 1e-4 short
 of the optimum, so expect differences of that size).
@@ -93,6 +96,7 @@ def main() -> None:
     import semopy
 
     t_start = time.perf_counter()
+    load = os.getloadavg()
     rows = []
     for label, spec, data in _cases()[-1:] if args.quick else _cases():
         a = Aliases.of(spec)
@@ -112,9 +116,16 @@ def main() -> None:
         with warnings.catch_warnings():  # load (or compile) the numba kernel outside the timing
             warnings.simplefilter("ignore")
             csi.bootstrap(fit, 2, seed=0, n_jobs=1)
+        # One process (the semopy loops' conditions): wall and CPU time; then --jobs worker processes, wall time
+        # from the call to its result (pool start included), the "per replicate on N cores" figure.
+        t0, c0 = time.perf_counter(), time.process_time()
+        boot = csi.bootstrap(fit, B, seed=args.seed, n_jobs=1, failed="keep", scheduler="serial")
+        t_csi, c_csi = time.perf_counter() - t0, time.process_time() - c0
         t0 = time.perf_counter()
-        boot = csi.bootstrap(fit, B, seed=args.seed, n_jobs=args.jobs, failed="keep")
-        t_csi = time.perf_counter() - t0
+        par = csi.bootstrap(fit, B, seed=args.seed, n_jobs=args.jobs, failed="keep", scheduler="processes")
+        t_par = time.perf_counter() - t0
+        if par.draws.to_numpy().tobytes() != boot.draws.to_numpy().tobytes():
+            raise SystemExit(f"{label}: the draws of {args.jobs} processes differ from one process's")
 
         idx = OrdinaryPlan(len(data), B, args.seed).indices(0, n_loop)
         fresh = []
@@ -139,17 +150,23 @@ def main() -> None:
                     diffs.append(abs(boot.draws[name].iloc[b] - r.Estimate))
         per = t_csi / B
         rows.append((
-            label, f"{np.median(t_fit) * 1e3:.1f}", f"{np.median(t_sem) * 1e3:.1f}", B, f"{per * 1e3:.2f}",
-            f"{t_fresh * 1e3:.1f}", f"{t_warm * 1e3:.1f}", f"{t_fresh / per:.1f}x", f"{t_warm / per:.1f}x",
-            boot.n_failed, boot.n_inadmissible, f"{np.mean(diffs):.1e}",
+            label, f"{np.median(t_fit) * 1e3:.1f}", f"{np.median(t_sem) * 1e3:.1f}", B, f"{per * 1e3:.3f}",
+            f"{c_csi / B * 1e3:.3f}", f"{t_par / B * 1e3:.3f}", f"{t_fresh * 1e3:.1f}", f"{t_warm * 1e3:.1f}",
+            f"{t_fresh / per:.0f}x", f"{t_warm / per:.0f}x", boot.n_failed, boot.n_inadmissible,
+            f"{np.mean(diffs):.1e}",
         ))  # fmt: skip
     print_table(
-        ["model", "csi fit ms", "semopy fit ms", "B", "csi ms/rep", "fresh ms/rep", "warm ms/rep", "fresh/csi",
-         "warm/csi", "failed", "inadmissible", "mean|csi-semopy|"],
+        ["model", "csi fit ms", "semopy fit ms", "B", "csi ms/rep", "csi CPU ms/rep", f"csi ms/rep {args.jobs} proc",
+         "fresh ms/rep", "warm ms/rep", "fresh/csi", "warm/csi", "failed", "inadmissible", "mean|csi-semopy|"],
         rows,
         text=["model"],
     )  # fmt: skip
-    print(f"\ncsi.bootstrap: {args.jobs} processes; semopy loops: 1 process, timed on {n_loop} resamples")
+    print(
+        f"\ncsi ms/rep, CPU ms/rep, fresh/csi, warm/csi: csi.bootstrap in this process (scheduler='serial'), like the "
+        f"semopy loops (timed on {n_loop} resamples); csi ms/rep {args.jobs} proc: wall time of "
+        f"csi.bootstrap(n_jobs={args.jobs}, scheduler='processes') per replicate, pool start included; "
+        f"load average before the run {load[0]:.2f}, after {os.getloadavg()[0]:.2f}"
+    )
     print(f"whole run: {time.perf_counter() - t_start:.1f} seconds")
     print(pd.Series({"cpu_count": os.cpu_count(), "semopy": semopy.__version__}).to_string())
 

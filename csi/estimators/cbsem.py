@@ -62,13 +62,12 @@ from csi.data.prepare import DEFAULT_MISSING, PreparedData, prepare_items
 from csi.errors import AdmissibilityWarning, ConvergenceWarning, EstimationError
 from csi.estimators.base import Capabilities, Estimator, Sample, reject_higher_order
 from csi.estimators.cbsem_kernel import Structure, fisher_scoring, implied, regression_score_weights, standard_errors
+from csi.estimators.cbsem_measures import ml_fit_measures
 from csi.estimators.cbsem_model import fit_semopy, parse_semopy, start_values, structure
 from csi.estimators.cbsem_table import TableLayout
 from csi.estimators.missing import missing_report, reject_moment_methods, warn_discarded
 from csi.estimators.pls import block_quality, structural_tables
-from csi.estimators.rmsea import rmsea_measures
 from csi.results.fit import FitResult
-from csi.results.measures import fit_measures_series
 from csi.spec.model import ModelSpec
 
 OBJECTIVES = ("MLW", "ULS", "GLS", "WLS", "DWLS")
@@ -180,13 +179,7 @@ class CBSEM(Estimator):
             model, st, theta, iterations, converged = self._ml(spec, X, S)
             se = standard_errors(theta, st, n)
         else:
-            with warnings.catch_warnings():
-                # semopy logs through warnings for benign start-value issues; failures are judged below.
-                warnings.simplefilter("ignore", RuntimeWarning)
-                model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
-            st, theta = structure(model, spec, aliases)
-            iterations = int(getattr(res, "n_it", 0) or 0)
-            converged = bool(res.success)
+            model, st, theta, iterations, converged = self._semopy(spec, X, S)
             se = _semopy_se(model, theta)
         if not converged:
             warnings.warn(
@@ -288,6 +281,16 @@ class CBSEM(Estimator):
         return replace(fit, parameter_table=table, fit_measures=fiml_fit_measures(sol, st, n, p), scores=scores,
                        cbsem_state=state)  # fmt: skip
 
+    def _semopy(self, spec: ModelSpec, X: np.ndarray, S: np.ndarray) -> tuple[Any, Structure, np.ndarray, int, bool]:
+        """semopy's own fit with this estimator's objective, solver and iteration limit: model, structure,
+        estimates, iterations and convergence."""
+        with warnings.catch_warnings():
+            # semopy logs through warnings for benign start-value issues; failures are judged by the callers.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
+        st, theta = structure(model, spec, aliases)
+        return model, st, theta, int(getattr(res, "n_it", 0) or 0), bool(res.success)
+
     def _ml(self, spec: ModelSpec, X: np.ndarray, S: np.ndarray) -> tuple[Any, Structure, np.ndarray, int, bool]:
         """ML estimates: csi's Newton/Fisher-scoring kernel from semopy's start rules; semopy's optimiser
         (then polished by the kernel) only when that fails, e.g. from start values far off on a hard model."""
@@ -297,12 +300,7 @@ class CBSEM(Estimator):
         direct = fisher_scoring(start, S, st, tol=self.tol, max_iter=min(self.max_iter, _DIRECT_ITER))
         if bool(direct.converged) and np.isfinite(direct.F) and _admissible_start(direct.theta, st):
             return model, st, direct.theta, int(direct.iterations), True
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            model, res, aliases = fit_semopy(spec, X, S, self.obj, self.solver, self.max_iter)
-        st, theta = structure(model, spec, aliases)
-        iterations = int(getattr(res, "n_it", 0) or 0)
-        converged = bool(res.success)
+        model, st, theta, iterations, converged = self._semopy(spec, X, S)
         pol = fisher_scoring(theta, S, st, tol=self.tol, max_iter=self.max_iter)
         if np.isfinite(pol.F) and pol.F <= _ml_F(theta, S, st) + 1e-12:
             theta, converged = pol.theta, bool(pol.converged)
@@ -375,40 +373,24 @@ def fit_measures(theta: np.ndarray, st: Structure, S: np.ndarray, n: int, F_obj:
     ``(S - Sigma) / sqrt(s_ii s_jj)``;
     ``logl = -N/2 (p log 2 pi + log|Sigma| + tr(S Sigma^-1))``,
     ``unrestricted_logl`` the same with ``Sigma = S``; ``aic = -2 logl + 2q``,
-    ``bic = -2 logl + q log N``.  ``F_obj`` replaces ``F`` in the chi-square of
-    a non-ML objective (N times semopy's objective).
+    ``bic = -2 logl + q log N`` (the table: :func:`csi.estimators.cbsem_measures.ml_fit_measures`).
+    ``F_obj`` replaces ``F`` in the chi-square of a non-ML objective (N times semopy's objective).
     """
-    from scipy.stats import chi2  # imported here: scipy.stats is heavy and most fits never need it
-
     Sigma = implied(theta, st)[0]
     p, q = S.shape[0], st.n_params
     _, logdet = np.linalg.slogdet(Sigma)
     _, logdet_s = np.linalg.slogdet(S)
     tr = float(np.trace(np.linalg.solve(Sigma, S)))
     F = logdet + tr - logdet_s - p
-    chisq = n * (F if F_obj is None else F_obj)
-    df = p * (p + 1) // 2 - q
-    chisq_b = n * (float(np.sum(np.log(np.diag(S)))) - logdet_s)
-    df_b = p * (p - 1) // 2
-    cfi_den = max(chisq - df, chisq_b - df_b, 0.0)
-    cfi = 1.0 - max(chisq - df, 0.0) / cfi_den if cfi_den > 0 else 1.0
-    tli = (chisq_b / df_b - chisq / df) / (chisq_b / df_b - 1.0) if df > 0 else np.nan
-    rmsea = np.sqrt(max(chisq - df, 0.0) / (df * n)) if df > 0 else np.nan
     d = 1.0 / np.sqrt(np.diag(S))
     R = (S - Sigma) * d[:, None] * d[None, :]
-    srmr = float(np.sqrt(np.mean(R[np.tril_indices(p)] ** 2)))
     logl = -n / 2 * (p * np.log(2 * np.pi) + logdet + tr)
-    logl_u = -n / 2 * (p * np.log(2 * np.pi) + logdet_s + p)
-    values = {
-        "npar": q, "fmin": F / 2, "chisq": chisq, "df": df,
-        "pvalue": float(chi2.sf(chisq, df)) if df > 0 else np.nan,
-        "baseline_chisq": chisq_b, "baseline_df": df_b, "cfi": cfi, "tli": tli, "rmsea": rmsea, "srmr": srmr,
-        "logl": logl, "unrestricted_logl": logl_u, "aic": -2 * logl + 2 * q, "bic": -2 * logl + q * np.log(n),
-        "ntotal": n,
-    }  # fmt: skip
-    interval = rmsea_measures(chisq, df, n)
-    values.update({k: v for k, v in interval.items() if k != "rmsea"})
-    return fit_measures_series(values)
+    return ml_fit_measures(
+        npar=q, fmin=F / 2, chisq=n * (F if F_obj is None else F_obj), df=p * (p + 1) // 2 - q,
+        baseline_chisq=n * (float(np.sum(np.log(np.diag(S)))) - logdet_s), baseline_df=p * (p - 1) // 2,
+        srmr=float(np.sqrt(np.mean(R[np.tril_indices(p)] ** 2))), logl=logl,
+        unrestricted_logl=-n / 2 * (p * np.log(2 * np.pi) + logdet_s + p), n=n,
+    )  # fmt: skip
 
 
 def _result(

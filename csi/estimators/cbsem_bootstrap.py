@@ -5,11 +5,12 @@ parse, start values and an SLSQP run from scratch).  Here each resample is a
 frequency vector of the seeded plans of :mod:`csi.resample.plans`; a block's
 weighted covariance matrices come from one product
 (:func:`csi.core.moments.resample_moments`) and the ML discrepancy is then
-minimised for all of them at once by Fisher scoring
+minimised for all of them by Newton and Fisher-scoring steps
 (:func:`csi.estimators.cbsem_kernel.fisher_scoring`) started from the original
-estimates, which near the optimum converges in a few steps (objective and
-gradient from the numba kernel of :mod:`csi.estimators.cbsem_compiled` unless
-``CSI_BOOTSTRAP_ENGINE=numpy``).  The resampling
+estimates and their exact Hessian, which near the optimum converge in a few steps
+(each replicate's whole loop in one call of the numba kernel of
+:mod:`csi.estimators.cbsem_compiled` unless ``CSI_BOOTSTRAP_ENGINE=numpy``, which
+runs the same steps batch-wide in NumPy).  The resampling
 driver (:mod:`csi.resample.driver`) runs :class:`CBSEMStatistic` over blocks
 of the plan in worker processes; a block's result does not depend on which
 worker ran it, so a seed gives byte-identical draws for any ``n_jobs``.

@@ -37,9 +37,17 @@ from numpy.typing import NDArray
 
 from csi.core.missing import em_moments
 from csi.errors import DataError, EstimationError
-from csi.estimators.cbsem_kernel import Structure, _indicator, factors, fisher_scoring, implied
+from csi.estimators.cbsem_kernel import (
+    Structure,
+    _indicator,
+    factors,
+    fisher_scoring,
+    implied,
+    location_information,
+    normal_block,
+)
+from csi.estimators.cbsem_measures import ml_fit_measures
 from csi.estimators.cbsem_newton import MemberProblem, central_hessian, minimise
-from csi.results.measures import fit_measures_series
 from csi.spec.model import ModelSpec
 
 LOG2PI = float(np.log(2 * np.pi))
@@ -61,11 +69,45 @@ class Pattern:
         return int(self.rows.size) if self.weight is None else self.weight
 
 
-def patterns(X: NDArray[np.float64]) -> list[Pattern]:
+class Patterns(list):
+    """A list of :class:`Pattern` that keeps them stacked by number of observed items (built on first use), so
+    the objective runs one batched Cholesky and inverse per size instead of one per pattern."""
+
+    stacks: list[PatternStack] | None = None
+
+
+@dataclass(frozen=True)
+class PatternStack:
+    """The patterns with ``k`` observed items: ``observed (P, k)``, ``n (P,)``, ``mean (P, k)``, ``cov (P, k, k)``."""
+
+    observed: NDArray[np.intp]
+    n: NDArray[np.float64]
+    mean: NDArray[np.float64]
+    cov: NDArray[np.float64]
+
+
+def stacked(pats: list[Pattern]) -> list[PatternStack]:
+    """The :class:`PatternStack` of every number of observed items among ``pats`` (kept on a :class:`Patterns`)."""
+    if isinstance(pats, Patterns) and pats.stacks is not None:
+        return pats.stacks
+    sizes: dict[int, list[Pattern]] = {}
+    for g in pats:
+        sizes.setdefault(g.observed.size, []).append(g)
+    out = [
+        PatternStack(np.stack([g.observed for g in gs]), np.array([g.n for g in gs], dtype=np.float64),
+                     np.stack([g.mean for g in gs]), np.stack([g.cov for g in gs]))
+        for gs in sizes.values()
+    ]  # fmt: skip
+    if isinstance(pats, Patterns):
+        pats.stacks = out
+    return out
+
+
+def patterns(X: NDArray[np.float64]) -> Patterns:
     """Group the rows of ``X (n, p)`` (NaN = missing) by missingness pattern; rows with nothing observed are dropped."""
     obs = ~np.isnan(X)
     keys, inverse = np.unique(obs, axis=0, return_inverse=True)
-    out = []
+    out = Patterns()
     for k, key in enumerate(keys):
         if not key.any():
             continue
@@ -110,21 +152,17 @@ def objective(
     Wf = np.zeros((p, p))
     gmu = np.zeros(p)
     F = 0.0
-    for g in pats:
-        o = g.observed
-        So = Sigma[np.ix_(o, o)]
-        try:
-            chol = np.linalg.cholesky(So)
-        except np.linalg.LinAlgError:
+    for s in stacked(pats):
+        o = s.observed
+        block = normal_block(Sigma[o[:, :, None], o[:, None, :]], mu[o], s.mean, s.cov, with_gradient)
+        if block is None:
             return np.inf, None
-        Si = np.linalg.inv(So)
-        d = g.mean - mu[o]
-        C = g.cov + np.outer(d, d)
-        w = g.n / n
-        F += w * (2.0 * np.sum(np.log(np.diag(chol))) + np.sum(Si * C))
+        logdet, tr, Sid, W = block
+        w = s.n / n
+        F += float(np.sum(w * (logdet + tr)))
         if with_gradient:
-            Wf[np.ix_(o, o)] += w * (Si - Si @ C @ Si)
-            gmu[o] -= 2.0 * w * (Si @ d)
+            np.add.at(Wf, (o[:, :, None], o[:, None, :]), w[:, None, None] * W)
+            np.add.at(gmu, o, -2.0 * w[:, None] * Sid)
     if not with_gradient:
         return float(F), None
     gtheta = 2.0 * np.einsum("lp,lp->l", U @ Wf, V) @ _indicator(st).T
@@ -154,15 +192,12 @@ def expected_information(z: NDArray[np.float64], st: Structure, pats: list[Patte
     ind = _indicator(st)
     Hl = np.zeros((st.param.size, st.param.size))
     Hmu = np.zeros((p, p))
-    for g in pats:
-        o = g.observed
-        Si = np.linalg.inv(Sigma[np.ix_(o, o)])
-        Uo, Vo = U[:, o], V[:, o]
-        US, VS = Uo @ Si, Vo @ Si
-        A, B, C = US @ Uo.T, US @ Vo.T, VS @ Vo.T
-        w = g.n / n
-        Hl += 2.0 * w * (A * C + B * B.T)
-        Hmu[np.ix_(o, o)] += 2.0 * w * Si
+    for s in stacked(pats):
+        o = s.observed
+        Si = np.linalg.inv(Sigma[o[:, :, None], o[:, None, :]])
+        w = s.n / n
+        Hl += np.einsum("k,kab->ab", 2.0 * w, location_information(np.moveaxis(U[:, o], 1, 0), np.moveaxis(V[:, o], 1, 0), Si))
+        np.add.at(Hmu, (o[:, :, None], o[:, None, :]), 2.0 * w[:, None, None] * Si)
     H = np.zeros((q + p, q + p))
     H[:q, :q] = ind @ Hl @ ind.T
     H[q:, q:] = Hmu
@@ -187,9 +222,9 @@ class FIMLProblem(MemberProblem):
         return expected_information(z, self.st, *member)
 
 
-def weighted_patterns(X: NDArray[np.float64], pats: list[Pattern], counts: NDArray[np.float64]) -> list[Pattern]:
+def weighted_patterns(X: NDArray[np.float64], pats: list[Pattern], counts: NDArray[np.float64]) -> Patterns:
     """The patterns of a resample that draws row i ``counts[i]`` times (patterns it never draws are left out)."""
-    out = []
+    out = Patterns()
     for g in pats:
         c = counts[g.rows]
         total = c.sum()
@@ -274,34 +309,18 @@ def fiml_fit_measures(sol: FIMLSolution, st: Structure, n: int, p: int) -> pd.Se
     ``srmr_bentler`` with a mean structure): the root mean square of the standardised covariance residuals
     (lower triangle with diagonal) and the mean residuals ``(m_i - mu_i) / sqrt(s_ii)``.
     """
-    from scipy.stats import chi2
-
-    from csi.estimators.rmsea import rmsea_measures
-
     q = st.n_params + p
     chisq = max(2.0 * (sol.logl_h1 - sol.logl), 0.0)
-    df = p * (p + 3) // 2 - q
-    chisq_b = 2.0 * (sol.logl_h1 - sol.logl_baseline)
-    df_b = p * (p - 1) // 2
-    cfi_den = max(chisq - df, chisq_b - df_b, 0.0)
-    cfi = 1.0 - max(chisq - df, 0.0) / cfi_den if cfi_den > 0 else 1.0
-    tli = (chisq_b / df_b - chisq / df) / (chisq_b / df_b - 1.0) if df > 0 else np.nan
     Sigma = implied(sol.theta, st)[0]
     d = 1.0 / np.sqrt(np.diag(sol.cov_h1))
     R = (sol.cov_h1 - Sigma) * d[:, None] * d[None, :]
     mres = (sol.mean_h1 - sol.mu) * d
-    srmr = float(np.sqrt((np.sum(R[np.tril_indices(p)] ** 2) + np.sum(mres**2)) / (p * (p + 1) / 2 + p)))
-    values = {
-        "npar": q, "fmin": chisq / (2 * n), "chisq": chisq, "df": df,
-        "pvalue": float(chi2.sf(chisq, df)) if df > 0 else np.nan,
-        "baseline_chisq": chisq_b, "baseline_df": df_b, "cfi": cfi, "tli": tli,
-        "rmsea": np.sqrt(max(chisq - df, 0.0) / (df * n)) if df > 0 else np.nan, "srmr": srmr,
-        "logl": sol.logl, "unrestricted_logl": sol.logl_h1, "aic": -2 * sol.logl + 2 * q,
-        "bic": -2 * sol.logl + q * np.log(n), "ntotal": n,
-    }  # fmt: skip
-    interval = rmsea_measures(chisq, df, n)
-    values.update({k: v for k, v in interval.items() if k != "rmsea"})
-    return fit_measures_series(values)
+    return ml_fit_measures(
+        npar=q, fmin=chisq / (2 * n), chisq=chisq, df=p * (p + 3) // 2 - q,
+        baseline_chisq=2.0 * (sol.logl_h1 - sol.logl_baseline), baseline_df=p * (p - 1) // 2,
+        srmr=float(np.sqrt((np.sum(R[np.tril_indices(p)] ** 2) + np.sum(mres**2)) / (p * (p + 1) / 2 + p))),
+        logl=sol.logl, unrestricted_logl=sol.logl_h1, n=n,
+    )  # fmt: skip
 
 
 def regression_scores(

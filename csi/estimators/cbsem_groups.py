@@ -40,10 +40,20 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from csi.errors import DataError, EstimationError
-from csi.estimators.cbsem_kernel import BETA, LAMBDA, THETA, Structure, _indicator, factors, implied
+from csi.estimators.cbsem_kernel import (
+    BETA,
+    LAMBDA,
+    THETA,
+    Structure,
+    _indicator,
+    factors,
+    implied,
+    location_information,
+    normal_block,
+)
+from csi.estimators.cbsem_measures import ml_fit_measures
 from csi.estimators.cbsem_newton import MemberProblem, minimise
 from csi.estimators.cbsem_table import TableLayout
-from csi.results.measures import fit_measures_series
 from csi.spec.model import ModelSpec
 
 GROUP_EQUAL = (
@@ -126,9 +136,13 @@ def _unpack(z: NDArray[np.float64], lay: _Layout, g: int) -> tuple[NDArray[np.fl
     return z[lay.theta[g]], z[lay.nu[g]], a
 
 
-def _mu(theta: NDArray[np.float64], nu: NDArray[np.float64], alpha: NDArray[np.float64], st: Structure):
-    _, _, M, _, C = implied(theta, st)
-    return nu + M @ alpha, M, C
+def _moments(theta: NDArray[np.float64], nu: NDArray[np.float64], alpha: NDArray[np.float64], st: Structure):
+    """``Sigma``, the factors ``U``, ``V`` of :func:`csi.estimators.cbsem_kernel.factors`, ``mu = nu + M alpha``,
+    ``M`` and ``C`` of one group, from one evaluation of the implied moments."""
+    parts = implied(theta, st)
+    Sigma, U, V = factors(theta, st, parts)
+    _, _, M, _, C = parts
+    return Sigma, U, V, nu + M @ alpha, M, C
 
 
 def objective(z, st: Structure, lay: _Layout, groups: list[_Group]) -> tuple[float, NDArray[np.float64] | None]:
@@ -139,20 +153,16 @@ def objective(z, st: Structure, lay: _Layout, groups: list[_Group]) -> tuple[flo
     ind = _indicator(st)
     for g, gr in enumerate(groups):
         theta, nu, alpha = _unpack(z, lay, g)
-        Sigma, U, V = factors(theta, st)
-        try:
-            chol = np.linalg.cholesky(Sigma)
-        except np.linalg.LinAlgError:
+        Sigma, U, V, mu, M, C = _moments(theta, nu, alpha, st)
+        block = normal_block(Sigma, mu, gr.mean, gr.cov)
+        if block is None:
             return np.inf, None
-        mu, M, C = _mu(theta, nu, alpha, st)
-        Si = np.linalg.inv(Sigma)
-        d = gr.mean - mu
-        Cm = gr.cov + np.outer(d, d)
+        logdet, tr, Sid, W = block
         w = gr.n / N
         _, logdet_s = np.linalg.slogdet(gr.cov)
-        F += w * (2.0 * np.sum(np.log(np.diag(chol))) + np.sum(Si * Cm) - logdet_s - st.p)
-        W = w * (Si - Si @ Cm @ Si)
-        gmu = -2.0 * w * (Si @ d)
+        F += w * (logdet + tr - logdet_s - st.p)
+        W = w * W
+        gmu = -2.0 * w * Sid
         gl = 2.0 * np.einsum("lp,lp->l", U @ W, V)
         ca = C @ alpha
         if np.any(alpha != 0):
@@ -192,12 +202,9 @@ def expected_information(z, st: Structure, lay: _Layout, groups: list[_Group]) -
     q, p, m = st.n_params, st.p, st.m
     for g, gr in enumerate(groups):
         theta, nu, alpha = _unpack(z, lay, g)
-        Sigma, U, V = factors(theta, st)
-        mu, M, C = _mu(theta, nu, alpha, st)
+        Sigma, U, V, mu, M, C = _moments(theta, nu, alpha, st)
         Si = np.linalg.inv(Sigma)
-        US, VS = U @ Si, V @ Si
-        A, B, Cc = US @ U.T, US @ V.T, VS @ V.T
-        Hs = ind @ (2.0 * (A * Cc + B * B.T)) @ ind.T  # tr(Si G_k Si G_l)
+        Hs = ind @ (2.0 * location_information(U, V, Si)) @ ind.T  # tr(Si G_k Si G_l)
         # dmu/d(local): theta (through Lambda C alpha), nu (identity), alpha (M).
         J = np.zeros((q + p + m, p))
         ca = C @ alpha
@@ -295,9 +302,7 @@ def fit_groups(
 ) -> GroupFit:  # fmt: skip
     """Fit the multiple-group model (module docstring); ``labels`` gives each row's group, ``labelled`` the
     parameters (indices in ``st``) that carry a label in the model text and are therefore equal in all groups."""
-    from scipy.stats import chi2, norm
-
-    from csi.estimators.rmsea import rmsea_measures
+    from scipy.stats import norm
 
     labels = pd.Series(list(labels))
     levels = tuple(pd.unique(labels))
@@ -377,17 +382,10 @@ def fit_groups(
     chisq = N * F
     df = G * p * (p + 3) // 2 - q
     df_b = G * p * (p - 1) // 2
-    cfi_den = max(chisq - df, base - df_b, 0.0)
-    values = {
-        "npar": q, "fmin": F / 2, "chisq": chisq, "df": df, "pvalue": float(chi2.sf(chisq, df)) if df > 0 else np.nan,
-        "baseline_chisq": base, "baseline_df": df_b,
-        "cfi": 1.0 - max(chisq - df, 0.0) / cfi_den if cfi_den > 0 else 1.0,
-        "tli": (base / df_b - chisq / df) / (base / df_b - 1.0) if df > 0 else np.nan,
-        "srmr": srmr, "logl": logl, "unrestricted_logl": logl_u, "aic": -2 * logl + 2 * q,
-        "bic": -2 * logl + q * np.log(N), "ntotal": N,
-    }  # fmt: skip
-    values.update(rmsea_measures(chisq, df, N, groups=G))
-    fm = fit_measures_series(values)
+    fm = ml_fit_measures(
+        npar=q, fmin=F / 2, chisq=chisq, df=df, baseline_chisq=base, baseline_df=df_b, srmr=srmr, logl=logl,
+        unrestricted_logl=logl_u, n=N, groups=G,
+    )  # fmt: skip
     n = pd.Series([gr.n for gr in groups], index=pd.Index(levels, name=group), name="n")
     state = GroupState(X, tuple(group_rows), st, lay, layout, z, tol, max_iter)
     return GroupFit(spec, group, levels, group_equal, n, table, fm, it, converged, state=state)

@@ -38,6 +38,7 @@ standard errors are ``sqrt(diag(2 H^-1 / N))`` (lavaan's default
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,6 +71,16 @@ class Structure:
     col: NDArray[np.intp]
     n_params: int
 
+    @cached_property
+    def selections(self) -> tuple[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]], ...]:
+        """Per matrix code: its locations and their rows, columns and parameters (computed once; the kernels
+        fill the matrices of every evaluation from them)."""
+        out = []
+        for code in range(4):
+            sel = np.flatnonzero(self.matrix == code)
+            out.append((sel, self.row[sel], self.col[sel], self.param[sel]))
+        return tuple(out)
+
     @property
     def p(self) -> int:
         return self.base[LAMBDA].shape[0]
@@ -85,9 +96,8 @@ def matrices(theta: NDArray[np.float64], st: Structure) -> list[NDArray[np.float
     out = []
     for code, base in enumerate(st.base):
         mx = np.broadcast_to(base, batch + base.shape).copy()
-        sel = st.matrix == code
-        if sel.any():
-            r, c, k = st.row[sel], st.col[sel], st.param[sel]
+        sel, r, c, k = st.selections[code]
+        if sel.size:
             mx[..., r, c] = theta[..., k]
             if code in (PSI, THETA):
                 mx[..., c, r] = theta[..., k]
@@ -120,7 +130,9 @@ def implied(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float
     return Sigma, Phi, M, D, C
 
 
-def factors(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float64], ...]:
+def factors(
+    theta: NDArray[np.float64], st: Structure, parts: tuple[NDArray[np.float64], ...] | None = None
+) -> tuple[NDArray[np.float64], ...]:
     """``Sigma (..., p, p)`` and the rank-two factors of every location's derivative.
 
     Each location ``l`` adds ``u_l v_l' + v_l u_l'`` to ``dSigma/dtheta`` (Neudecker &
@@ -135,8 +147,10 @@ def factors(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float
     Sigma : (..., p, p)
     U, V : (..., L, p)
         One row per location, ``U`` already halved where needed.
+
+    ``parts``, when given, is :func:`implied` of ``theta`` (a caller that needs it too computes it once).
     """
-    Sigma, _, M, D, _ = implied(theta, st)
+    Sigma, _, M, D, _ = implied(theta, st) if parts is None else parts
     batch = theta.shape[:-1]
     p = st.p
     eye = np.eye(p)
@@ -145,10 +159,9 @@ def factors(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.float
     V = np.empty(batch + (n_loc, p))
     half = np.ones(n_loc)
     for code in range(4):
-        sel = np.flatnonzero(st.matrix == code)
+        sel, r, c, _ = st.selections[code]
         if not sel.size:
             continue
-        r, c = st.row[sel], st.col[sel]
         if code == LAMBDA:
             U[..., sel, :], V[..., sel, :] = eye[r], D[..., c, :]
         elif code == BETA:
@@ -179,6 +192,16 @@ def jacobian(theta: NDArray[np.float64], st: Structure) -> tuple[NDArray[np.floa
     return Sigma, G
 
 
+def location_information(U: NDArray[np.float64], V: NDArray[np.float64], Si: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``A o C + B o B'`` (..., L, L) with ``A = U Si U'``, ``B = U Si V'``, ``C = V Si V'``: half the expected
+    Hessian ``tr(Si G_k Si G_l)`` of every pair of locations with ``G = u v' + v u'`` (rank-two factors ``U``,
+    ``V`` of :func:`factors`; :func:`score_information` derives it)."""
+    US, VS = U @ Si, V @ Si
+    Vt = np.swapaxes(V, -1, -2)
+    B = US @ Vt
+    return (US @ np.swapaxes(U, -1, -2)) * (VS @ Vt) + B * np.swapaxes(B, -1, -2)
+
+
 def score_information(
     theta: NDArray[np.float64], S: NDArray[np.float64], st: Structure
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -201,12 +224,7 @@ def score_information(
     Sigma, U, V = factors(theta, st)
     Si = np.linalg.inv(Sigma)
     W = Si @ (Sigma - S) @ Si
-    US, VS = U @ Si, V @ Si
-    Vt = np.swapaxes(V, -1, -2)
-    A = US @ np.swapaxes(U, -1, -2)
-    B = US @ Vt
-    C = VS @ Vt
-    Hl = 2.0 * (A * C + B * np.swapaxes(B, -1, -2))
+    Hl = 2.0 * location_information(U, V, Si)
     gl = 2.0 * np.einsum("...lp,...lp->...l", U @ W, V)
     ind = _indicator(st)
     return Sigma, gl @ ind.T, ind @ Hl @ ind.T
@@ -253,9 +271,6 @@ def observed_hessian(
     _, U, V = factors(theta, st)
     Si = np.linalg.inv(Sigma)
     W = Si @ (Sigma - S) @ Si
-    US, VS = U @ Si, V @ Si
-    Ut, Vt = np.swapaxes(U, -1, -2), np.swapaxes(V, -1, -2)
-    A, B, Cm = US @ Ut, US @ Vt, VS @ Vt
     gl = 2.0 * np.einsum("...lp,...lp->...l", U @ W, V)
     # Second derivatives of Sigma: only loadings, regressions and latent covariances enter.
     _, L, Ps, _ = matrices(theta, st)
@@ -271,7 +286,7 @@ def observed_hessian(
     Xv = np.broadcast_to(np.eye(p)[np.where(is_beta, 0, a)], theta.shape[:-1] + (mt.size, p)).copy()
     Xv[..., is_beta, :] = np.swapaxes(M[..., :, a[is_beta]], -1, -2)
     Xt = np.swapaxes(Xv, -1, -2)
-    He = 2.0 * (A * Cm + B * np.swapaxes(B, -1, -2))
+    He = 2.0 * location_information(U, V, Si)
     H2 = He - 2.0 * _pair_traces(U, V, Si, W)
     if mt.size:
         # 2 Phi[b_k, b_l] (x_l' W x_k)
@@ -331,6 +346,35 @@ def _is_pd(x: NDArray[np.float64]) -> bool:
     return True
 
 
+def normal_block(
+    Sigma: NDArray[np.float64], mu: NDArray[np.float64], mean: NDArray[np.float64], cov: NDArray[np.float64],
+    with_gradient: bool = True,
+) -> tuple[float, float, NDArray[np.float64], NDArray[np.float64] | None] | None:
+    """One normal block of a likelihood with a mean structure (a FIML missingness pattern, a group), or a stack
+    of them (leading axes of every argument; None where any is not positive definite).
+
+    With ``d = mean - mu`` and ``C = cov + d d'`` (the block's moments about the model mean), ``-2/n`` times
+    the block's log-likelihood is ``log|Sigma| + tr(Sigma^-1 C)`` plus a constant (Anderson 1958, ch. 3);
+    its derivatives are ``W = Sigma^-1 - Sigma^-1 C Sigma^-1`` against Sigma (contracted with the rank-two
+    factors of :func:`factors` into the gradient in theta) and ``-2 Sigma^-1 d`` against mu.
+
+    Returns
+    -------
+    None where Sigma is not positive definite, else ``(log|Sigma|, tr(Sigma^-1 C), Sigma^-1 d, W)``, ``W`` None
+    unless ``with_gradient``.
+    """
+    try:
+        chol = np.linalg.cholesky(Sigma)
+    except np.linalg.LinAlgError:
+        return None
+    Si = np.linalg.inv(Sigma)
+    d = mean - mu
+    C = cov + d[..., :, None] * d[..., None, :]
+    W = Si - Si @ C @ Si if with_gradient else None
+    logdet = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+    return logdet, np.sum(Si * C, axis=(-2, -1)), (Si @ d[..., None])[..., 0], W
+
+
 def information(Sigma: NDArray[np.float64], G: NDArray[np.float64]) -> NDArray[np.float64]:
     """Expected Hessian of F, ``H_kl = tr(Sigma^-1 G_k Sigma^-1 G_l)`` (..., q, q)."""
     V = np.linalg.solve(Sigma[..., None, :, :], G)
@@ -381,23 +425,23 @@ def fisher_scoring(
         within about ``tol`` of the exact minimiser), replicates that hit ``max_iter`` are flagged not
         converged.
     compiled
-        Objective and gradient from the numba kernel of :mod:`csi.estimators.cbsem_compiled` (the
-        bootstrap's replicates; equal to the NumPy kernels to rounding).
+        The whole loop per replicate in the numba kernel of :mod:`csi.estimators.cbsem_compiled` (the
+        bootstrap's replicates; the same step rules, equal to the NumPy loop to rounding of the result).
 
     Returns
     -------
     ScoringResult
     """
     S = np.asarray(S, dtype=np.float64)
-    Sf = S.reshape((-1,) + S.shape[-2:])
     if compiled:
-        from csi.estimators.cbsem_compiled import CompiledMLProblem
+        from csi.estimators.cbsem_compiled import minimise_ml
 
-        problem: _MLProblem = CompiledMLProblem(Sf, st)
-    else:
-        problem = _MLProblem(Sf, st)
+        return minimise_ml(
+            theta0, S, st, tol=tol, max_iter=max_iter, metric0=hessian0, refresh_rate=refresh_rate,
+            newton_below=newton_below,
+        )  # fmt: skip
     return minimise(
-        theta0, problem, S.shape[:-2], tol=tol, max_iter=max_iter,
+        theta0, _MLProblem(S.reshape((-1,) + S.shape[-2:]), st), S.shape[:-2], tol=tol, max_iter=max_iter,
         metric0=hessian0, refresh_rate=refresh_rate, newton_below=newton_below,
     )  # fmt: skip
 

@@ -115,6 +115,7 @@ class TableLayout:
         dps = np.diagonal(Ps, axis1=-2, axis2=-1)
         dth = np.diagonal(Th, axis1=-2, axis2=-1)
         total = C - np.eye(st.m)
+        longer = _longer_paths(st)
         batch = theta.shape[:-1]
         est = np.empty(batch + (len(self.lhs),))
         std = np.empty_like(est)
@@ -132,11 +133,26 @@ class TableLayout:
                     std[..., r] = mx[..., i, j] / (v[..., i] if i == j else np.sqrt(d[..., i] * d[..., j]))
                 elif kind == "r2":
                     est[..., r] = std[..., r] = 1.0 - dps[..., i] / ve[..., i]
+                elif kind == "ind" and not longer[i, j]:
+                    # Only the direct path: the effect is zero, not the rounding of total - direct (whose sign
+                    # would make the bootstrap's p-value and BC bound of an exact zero depend on the last bits).
+                    est[..., r] = std[..., r] = 0.0
                 else:
                     eff = total[..., i, j] - (Bt[..., i, j] if kind == "ind" else 0.0)
                     est[..., r] = eff
                     std[..., r] = eff * np.sqrt(ve[..., j] / ve[..., i])
         return est, std
+
+
+def _longer_paths(st: Structure) -> NDArray[np.bool_]:
+    """``(m, m)``: ``[t, s]`` where a directed path of two or more regressions leads from s to t."""
+    step = (st.base[BETA] != 0).astype(np.int64)
+    sel = st.matrix == BETA
+    step[st.row[sel], st.col[sel]] = 1
+    reach = step.copy()  # paths of one or more steps
+    for _ in range(st.m):
+        reach = np.minimum(reach + reach @ step, 1)
+    return (step @ reach) > 0
 
 
 def _total_pairs(spec: ModelSpec) -> list[tuple[str, str]]:
