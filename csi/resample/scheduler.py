@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from csi.errors import CSIError, EstimationError
-from csi.resample.driver import Processes, Serial, Threads
+from csi.resample.driver import Processes, Serial, Threads, evaluate_chunk, single_threaded_blas
 
 __all__ = ["SCHEDULERS", "Executor", "SchedulerError", "TaskError", "batch_size", "resolve_scheduler"]
 
@@ -86,22 +86,28 @@ def _error_of(exc: BaseException) -> TaskError:
 
 
 def run_batch(fn: Callable[[Any], Any], tasks: Sequence[Any], catch: bool) -> list[Any]:
-    """``[fn(t) for t in tasks]``; with ``catch`` a task that raises gives a :class:`TaskError` instead.
+    """``[fn(t) for t in tasks]``, the BLAS on one thread; with ``catch`` a task that raises gives a
+    :class:`TaskError` instead.
 
+    Every executor runs its batches through this, so the one-thread BLAS (:func:`single_threaded_blas`) holds
+    wherever a batch runs: the calling thread, a local pool, a Dask worker process (whatever thread count
+    its environment sets) or an in-process Dask worker thread; results are then the same bytes everywhere,
+    and workers do not oversubscribe the cores with BLAS threads.
     csi's own errors (:class:`~csi.errors.CSIError`: a bad option or input, such as a bootstrap too large for
     memory) are never caught: they concern the whole run, which they stop with their message.
     """
-    if not catch:
-        return [fn(t) for t in tasks]
-    out: list[Any] = []
-    for t in tasks:
-        try:
-            out.append(fn(t))
-        except CSIError:
-            raise
-        except Exception as e:  # noqa: BLE001 - reported per task by the caller's on_error
-            out.append(_error_of(e))
-    return out
+    with single_threaded_blas():
+        if not catch:
+            return [fn(t) for t in tasks]
+        out: list[Any] = []
+        for t in tasks:
+            try:
+                out.append(fn(t))
+            except CSIError:
+                raise
+            except Exception as e:  # noqa: BLE001 - reported per task by the caller's on_error
+                out.append(_error_of(e))
+        return out
 
 
 def batch_size(n_tasks: int, workers: int, cap: int = MAX_BATCH) -> int:
@@ -237,7 +243,8 @@ class ThreadExecutor(_PoolExecutor):
 
 def _evaluate_chunks(payload: tuple[Any, Any], chunks: list[tuple[int, int]]) -> list[Any]:
     statistic, plan = payload
-    return [statistic.evaluate(plan, a, b, None) for a, b in chunks]
+    with single_threaded_blas():  # once for the batch (each chunk takes it again: a refcount, no switch)
+        return [evaluate_chunk(statistic, plan, a, b, None) for a, b in chunks]
 
 
 class DaskBackend:
