@@ -310,7 +310,9 @@ def single_threaded_blas() -> Iterator[None]:
             except ImportError:  # pragma: no cover - threadpoolctl is a dependency
                 _BLAS["controller"] = False
         if _BLAS["users"] == 0 and _BLAS["controller"]:
+            _release_blas_control()
             _BLAS["limiter"] = _BLAS["controller"].limit(limits=1, user_api="blas")
+            _release_blas_control()
         _BLAS["users"] += 1
     try:
         yield
@@ -318,8 +320,29 @@ def single_threaded_blas() -> Iterator[None]:
         with _BLAS_LOCK:
             _BLAS["users"] -= 1
             if _BLAS["users"] == 0 and _BLAS["limiter"] is not None:
+                _release_blas_control()
                 _BLAS["limiter"].restore_original_limits()
+                _release_blas_control()
                 _BLAS["limiter"] = None
+
+
+def _release_blas_control() -> None:
+    """Let the next thread set OpenBLAS's thread count (threadpoolctl >= 3.8; called under ``_BLAS_LOCK``).
+
+    OpenBLAS's pthreads pool is process-wide, so threadpoolctl 3.8 lets only the first thread that sets its size
+    set it again, and silently ignores the others, until that thread clears its claim.  The limit here is set
+    by whichever task thread enters first and restored by whichever leaves last (a pool thread, an in-process
+    Dask worker thread), and these threads live on: without releasing the claim after each change, the
+    restore (or the next run's limit from another thread) would be ignored and the limit would stick or
+    never hold.  Every change here is made under the lock, so releasing it is safe.
+    """
+    try:
+        from threadpoolctl import OpenBLASController
+    except ImportError:  # pragma: no cover - threadpoolctl < 3.8 has no claim to release
+        return
+    release = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
 
 
 def show_progress(progress: bool | None, long_run: bool) -> bool:
