@@ -24,7 +24,8 @@ error)`` and the other tasks finish (csi's own errors, a bad option or input, st
 (:func:`csi.resample.driver.run_plan`): chunks of replicates, the statistic and the plan shipped once to every
 worker (``scatter(broadcast=True)``).  Results never depend on the scheduler: every cell, replication and
 replicate draws from a stream fixed by its identity (:func:`csi.index.cells.cell_seed`,
-:mod:`csi.resample.plans`), and results are assembled in task order.
+:mod:`csi.resample.plans`), every task runs with one BLAS thread wherever it runs (:func:`run_batch`,
+:func:`csi.resample.driver.evaluate_chunk`), and results are assembled in task order.
 
 Faults: Dask reruns the tasks of a worker that died on the remaining or replacement workers (a task's
 arguments are held by the scheduler until it finishes), so a run survives a killed worker with the same results.
