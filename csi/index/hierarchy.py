@@ -117,7 +117,7 @@ def build_hierarchy(
     levels = tuple(lv for lv in ("company", "industry", "sector") if cols[lv] is not None) + (NATIONAL,)
     keyed = pd.DataFrame({lv: keys(frame[cols[lv]]) for lv in levels[:-1]})
     keyed["wave"] = keys(frame[wave])
-    waves = order_waves(frame[wave], wave_order, column=wave)
+    waves = order_waves(keyed["wave"].unique(), wave_order, column=wave)  # keys are their own key: one per wave
     parent: dict[tuple[str, str, str], str] = {}
     units: dict[tuple[str, str], list[str]] = {}
     for lo, hi in zip(levels[:-1], levels[1:]):
