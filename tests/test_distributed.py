@@ -32,7 +32,7 @@ from csi.index import rows as row_sources
 from csi.index.cells import run_cell
 from csi.resample import scheduler as scheduler_module
 from csi.resample.driver import run_plan
-from csi.resample.scheduler import SchedulerError, TaskError, resolve_scheduler
+from csi.resample.scheduler import SchedulerError, TaskError, batch_size, resolve_scheduler
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
 
@@ -403,6 +403,14 @@ def test_executor_map_keeps_task_order_and_reports_errors():
     with resolve_scheduler("serial") as ex, pytest.raises(ValueError, match="seven"):
         ex.map(_square_or_fail, [6, 7, 8])
     assert str(TaskError("KeyError", "x")) == "KeyError: x"
+
+
+@pytest.mark.parametrize(("n", "workers"), [(800, 2), (800, 4), (1000, 2), (5000, 3), (80, 2)])
+def test_batches_are_capped_and_come_in_multiples_of_the_workers(n, workers):
+    """No worker is left running the last batch alone while the others idle (equal tasks, equal workers)."""
+    size = batch_size(n, workers)
+    count = len(range(0, n, size))
+    assert size <= scheduler_module.MAX_BATCH and count >= 4 * workers and count % workers == 0
 
 
 def _square_or_fail(x: int) -> int:
