@@ -16,12 +16,14 @@ import threading
 import time
 import tracemalloc
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import distributed
 import numpy as np
 import pandas as pd
 import pytest
+import threadpoolctl
 
 import csi
 from csi.cli import main
@@ -29,7 +31,8 @@ from csi.errors import CSIError, DataError, InputFileError
 from csi.index import rows as row_sources
 from csi.index.cells import run_cell
 from csi.resample import scheduler as scheduler_module
-from csi.resample.scheduler import SchedulerError, TaskError, resolve_scheduler
+from csi.resample.driver import run_plan
+from csi.resample.scheduler import SchedulerError, TaskError, batch_size, resolve_scheduler
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::csi.ConvergenceWarning")
 
@@ -181,7 +184,9 @@ def _in_fragment_order(frame: pd.DataFrame, dataset: csi.PartitionedPanel) -> pd
     return frame.iloc[np.argsort(pos, kind="stable")]
 
 
-def test_partitioned_parquet_dataset_gives_the_csv_bytes(panel, two_workers, tmp_path):
+@pytest.mark.parametrize("pooled", [False, True], ids=["companies", "pooled"])
+def test_partitioned_parquet_dataset_gives_the_csv_bytes(pooled, panel, two_workers, tmp_path):
+    """Company fits, and pooled industry x wave fits (--pooled: a worker reads every company of its industry)."""
     # The CSV is read back as csi reads it; the dataset is written from that frame, the CSV in its cell order.
     panel.to_csv(tmp_path / "raw.csv", index=False)
     data = csi.read_survey(tmp_path / "raw.csv").data
@@ -189,12 +194,16 @@ def test_partitioned_parquet_dataset_gives_the_csv_bytes(panel, two_workers, tmp
     _in_fragment_order(data, dataset).to_csv(tmp_path / "panel.csv", index=False)
     common = ["index", "--model", "acsi", "--company", "company", "--wave", "wave", "--industry", "industry",
               "--sector", "sector", "--min-n", "30", "--bootstrap", "50", "--national-bootstrap", "20", "--seed", "3",
-              "--missing", "pairwise"]  # fmt: skip
+              "--missing", "pairwise", *(["--pooled"] if pooled else [])]  # fmt: skip
     assert main([*common, "--data", str(tmp_path / "panel.csv"), "--scheduler", "serial", "--out",
                  str(tmp_path / "csv")]) == 0  # fmt: skip
     assert main([*common, "--data", str(tmp_path / "panel") + os.sep, "--scheduler", two_workers.scheduler.address,
                  "--out", str(tmp_path / "dataset")]) == 0  # fmt: skip
     _assert_same_files(_files(tmp_path / "csv"), _files(tmp_path / "dataset"))
+    if pooled:  # the comparison can fail: the pooled fits ran and gave intervals
+        units = pd.read_csv(tmp_path / "csv" / "units.csv")
+        assert (units["status"] == "ok").sum() > 40
+        assert pd.read_csv(tmp_path / "csv" / "index.csv")["ci_lower"].notna().any()
 
 
 def _client_peak(data, client) -> int:
@@ -254,18 +263,83 @@ def test_dataset_cell_with_a_bad_value_names_the_cell(tmp_path, panel):
         csi.index_panel(dataset, "acsi", company="company", wave="wave", n_resamples=0, scheduler="serial")
 
 
-def test_estimator_study_quick_serial_equals_dask(two_workers, tmp_path):
-    """``csi bench estimators --quick`` on --scheduler serial and on a Dask cluster: the same tables."""
-    args = ["bench", "estimators", "--quick", "--no-plot"]
-    assert main([*args, "--scheduler", "serial", "--out", str(tmp_path / "serial")]) == 0
-    assert main([*args, "--scheduler", two_workers.scheduler.address, "--out", str(tmp_path / "dask")]) == 0
-    timing = ["seconds", "boot_seconds", "median_seconds", "median_boot_seconds", "median_ms"]  # wall times differ
+STUDY = ["bench", "estimators", "--quick", "--no-plot"]
+TIMING = ["seconds", "boot_seconds", "median_seconds", "median_boot_seconds", "median_ms"]  # wall times differ
+
+
+@pytest.fixture(scope="module")
+def serial_study(tmp_path_factory) -> Path:
+    """``csi bench estimators --quick`` on --scheduler serial (its folder)."""
+    out = tmp_path_factory.mktemp("study") / "serial"
+    assert main([*STUDY, "--scheduler", "serial", "--out", str(out)]) == 0
+    raw = pd.read_csv(out / "raw.csv")
+    assert raw["ci_lower"].notna().sum() > 100 and raw["method"].nunique() >= 4  # something to differ in
+    return out
+
+
+def _assert_same_study(a: Path, b: Path) -> None:
     for name in ("raw.csv", "summary.csv", "headline.csv"):
-        a, b = (pd.read_csv(tmp_path / w / name) for w in ("serial", "dask"))
-        a, b = a.drop(columns=a.columns.intersection(timing)), b.drop(columns=b.columns.intersection(timing))
-        pd.testing.assert_frame_equal(a, b, check_exact=True)
-    raw = pd.read_csv(tmp_path / "serial" / "raw.csv")
-    assert raw["ci_lower"].notna().sum() > 100 and raw["method"].nunique() >= 4
+        x, y = pd.read_csv(a / name), pd.read_csv(b / name)
+        x, y = x.drop(columns=x.columns.intersection(TIMING)), y.drop(columns=y.columns.intersection(TIMING))
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+
+
+def test_estimator_study_quick_serial_equals_dask(two_workers, serial_study, tmp_path):
+    """``csi bench estimators --quick`` on --scheduler serial and on a Dask cluster: the same tables."""
+    assert main([*STUDY, "--scheduler", two_workers.scheduler.address, "--out", str(tmp_path / "dask")]) == 0
+    _assert_same_study(serial_study, tmp_path / "dask")
+
+
+def test_dask_workers_with_the_nannys_default_environment_give_the_serial_bytes(
+    worker_processes, serial_study, panel, serial_files, tmp_path
+):
+    """Worker processes started by a plain ``distributed.LocalCluster`` carry Dask's default nanny environment
+    (``OMP_NUM_THREADS=1`` and its MKL/OpenBLAS twins, unlike this process's BLAS, which has a thread per core):
+    every task runs on one BLAS thread anyway, so the estimator study (PLSc and CB-SEM replicates, whose last bits
+    follow the BLAS thread count) and a panel give the serial run's bytes."""
+    assert set(worker_processes.run(os.environ.get, "OMP_NUM_THREADS").values()) == {"1"}
+    assert main([*STUDY, "--scheduler", worker_processes.scheduler.address, "--out", str(tmp_path / "dask")]) == 0
+    _assert_same_study(serial_study, tmp_path / "dask")
+    csi.index_panel(panel, "acsi", **OPTIONS, scheduler=worker_processes).write(tmp_path / "res")
+    _assert_same_files(serial_files, _files(tmp_path / "res"))
+
+
+def _blas_threads(_: object = None) -> dict[str, int]:
+    """The thread count of every BLAS loaded in the process that runs this (a task, or the test itself)."""
+    return {lib["filepath"]: lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"}
+
+
+class _BlasProbe:
+    """A resampling-driver statistic whose one statistic per replicate is the largest BLAS thread count seen."""
+
+    width = 1
+
+    def prepare(self, plan: object) -> None:
+        pass
+
+    def evaluate(self, plan: object, a: int, b: int, out: np.ndarray | None = None) -> tuple:
+        return np.full((b - a, 1), float(max(_blas_threads().values()))), np.ones(b - a, dtype=bool), None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    n_resamples: int
+
+
+@pytest.mark.parametrize("where", ["serial", "threads", "processes", "dask-in-process", "dask-processes"])
+def test_every_task_runs_on_one_blas_thread_wherever_it_runs(where, request):
+    """Executor batches and driver chunks see one BLAS thread on every backend (in-process Dask workers are
+    threads of this process; Dask worker processes are separate ones), and this process's setting is back to
+    what it was afterwards (a user's own ``csi.fit`` keeps the BLAS default)."""
+    fixtures = {"dask-in-process": "two_workers", "dask-processes": "worker_processes"}
+    scheduler = request.getfixturevalue(fixtures[where]) if where in fixtures else where
+    before = _blas_threads()
+    with resolve_scheduler(scheduler, 2) as ex:
+        seen = ex.map(_blas_threads, list(range(8)), batch=2)
+        reps = run_plan(_Plan(40), _BlasProbe(), chunk_size=5, backend=ex.driver_backend(), failed=None)
+    assert all(s and set(s.values()) == {1} for s in seen), seen
+    assert (reps.stats == 1).all()
+    assert _blas_threads() == before
 
 
 def test_large_bootstrap_serial_equals_dask(two_workers):
@@ -331,6 +405,14 @@ def test_executor_map_keeps_task_order_and_reports_errors():
     assert str(TaskError("KeyError", "x")) == "KeyError: x"
 
 
+@pytest.mark.parametrize(("n", "workers"), [(800, 2), (800, 4), (1000, 2), (5000, 3), (80, 2)])
+def test_batches_are_capped_and_come_in_multiples_of_the_workers(n, workers):
+    """No worker is left running the last batch alone while the others idle (equal tasks, equal workers)."""
+    size = batch_size(n, workers)
+    count = len(range(0, n, size))
+    assert size <= scheduler_module.MAX_BATCH and count >= 4 * workers and count % workers == 0
+
+
 def _square_or_fail(x: int) -> int:
     if x == 7:
         raise ValueError("seven")
@@ -343,4 +425,3 @@ def test_dask_local_cluster_prints_its_dashboard(capsys):
         with resolve_scheduler("dask", 1) as ex:
             assert ex.map(abs, [-2, 3]) == [2, 3]
     assert "dashboard" in capsys.readouterr().err
-

@@ -37,6 +37,17 @@ def key(value: object) -> str:
     return str(value)
 
 
+def keys(values: pd.Series) -> pd.Series:
+    """``values.map(key)``, with :func:`key` called once per distinct value rather than once per row (a panel's
+    company, industry and wave columns repeat a few hundred labels over every respondent).  Object columns
+    are mapped row by row: factorising them would merge values that compare equal but print differently
+    (``True`` and ``1``, ``None`` and NaN)."""
+    if values.dtype == object:
+        return values.map(key)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return pd.Series(uniques).map(key).iloc[codes].set_axis(values.index).rename(values.name)
+
+
 def check_column(frame: pd.DataFrame, column: object, role: str) -> None:
     """Raise a DataError naming ``column`` (and the closest names) if ``frame`` lacks it."""
     if not isinstance(column, str):
@@ -104,9 +115,9 @@ def build_hierarchy(
 
     cols = {"company": company, "industry": industry, "sector": sector}
     levels = tuple(lv for lv in ("company", "industry", "sector") if cols[lv] is not None) + (NATIONAL,)
-    keyed = pd.DataFrame({lv: frame[cols[lv]].map(key) for lv in levels[:-1]})
-    keyed["wave"] = frame[wave].map(key)
-    waves = order_waves(frame[wave], wave_order, column=wave)
+    keyed = pd.DataFrame({lv: keys(frame[cols[lv]]) for lv in levels[:-1]})
+    keyed["wave"] = keys(frame[wave])
+    waves = order_waves(keyed["wave"].unique(), wave_order, column=wave)  # keys are their own key: one per wave
     parent: dict[tuple[str, str, str], str] = {}
     units: dict[tuple[str, str], list[str]] = {}
     for lo, hi in zip(levels[:-1], levels[1:]):

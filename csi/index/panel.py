@@ -44,7 +44,7 @@ from csi.index.bca import bca_change, bca_interval
 from csi.index.cells import CellResult
 from csi.index.change import change
 from csi.index.compute import scale_bounds
-from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, key, unit_weight_table
+from csi.index.hierarchy import NATIONAL, build_hierarchy, check_column, keys, unit_weight_table
 from csi.index.logit import logit_interval
 from csi.index.matched import CHANGE_BASES, matched_units
 from csi.index.paired import PairedCell, paired_cells, recurring, respondent_keys
@@ -394,8 +394,8 @@ def index_panel(
             # item in one company) still mark just that cell failed.
             prepared = prepare_items(spec, frame, missing=missing, weights=respondent_weight)
             hierarchy = build_hierarchy(frame, company, wave, industry, sector, wave_order)
-            company_key, wave_key = frame[company].map(key), frame[wave].map(key)
-            industry_key = frame[industry].map(key) if industry else None
+            company_key, wave_key = keys(frame[company]), keys(frame[wave])
+            industry_key = keys(frame[industry]) if industry else None
             if respondent_id is not None:
                 paired_counts, paired = _paired_plans(
                     frame, spec, prepared, respondent_id, company_key, wave_key, industry_key,

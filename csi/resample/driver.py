@@ -20,8 +20,9 @@ A statistic is any object with
 A backend is any object with ``map(statistic, plan, chunks, out)`` yielding the chunks' results in order:
 :class:`Serial`, :class:`Threads` (NumPy and the compiled kernels release the GIL) and :class:`Processes`
 (the statistic is pickled once per worker).  Results never depend on the backend, its worker count or the
-chunking: plans draw every replicate from a stream fixed by (seed, replicate) and statistics take their
-frequency products over whole blocks of ``plan.block`` replicates.
+chunking: plans draw every replicate from a stream fixed by (seed, replicate), statistics take their
+frequency products over whole blocks of ``plan.block`` replicates, and every chunk runs with the BLAS on one
+thread (:func:`evaluate_chunk`).
 """
 
 from __future__ import annotations
@@ -72,23 +73,37 @@ class Statistic(Protocol):
 Chunk = tuple[int, int]
 
 
+def evaluate_chunk(statistic: Statistic, plan: Any, a: int, b: int, out: np.ndarray | None) -> Any:
+    """``statistic.evaluate(plan, a, b, out)`` with the BLAS on one thread (:func:`single_threaded_blas`).
+
+    Every backend evaluates its chunks through this, wherever a chunk runs (the calling thread, a pool thread
+    or process, a Dask worker process or an in-process Dask worker thread): a threaded BLAS splits some sums
+    differently from a single thread, so the last bits of a replicate would otherwise depend on the thread
+    count of the process that ran it (a Dask nanny sets ``OMP_NUM_THREADS=1``; a pool worker inherits the
+    default), and several workers each running a threaded BLAS oversubscribe the cores.
+    """
+    with single_threaded_blas():
+        return statistic.evaluate(plan, a, b, out)
+
+
 class Serial:
     """Every chunk in the calling thread, in order."""
 
     def map(self, statistic: Statistic, plan: Any, chunks: list[Chunk], out: np.ndarray) -> Iterator[Any]:
         for a, b in chunks:
-            yield statistic.evaluate(plan, a, b, out[a:b])
+            yield evaluate_chunk(statistic, plan, a, b, out[a:b])
 
 
 class Threads:
-    """Chunks on a pool of ``workers`` threads, the BLAS limited to one thread per call meanwhile."""
+    """Chunks on a pool of ``workers`` threads."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
     def map(self, statistic: Statistic, plan: Any, chunks: list[Chunk], out: np.ndarray) -> Iterator[Any]:
+        # The outer limit spans the whole pool, so the BLAS setting is not flipped back and forth between chunks.
         with single_threaded_blas(), ThreadPoolExecutor(max_workers=self.workers) as pool:
-            yield from pool.map(lambda c: statistic.evaluate(plan, c[0], c[1], out[c[0] : c[1]]), chunks)
+            yield from pool.map(lambda c: evaluate_chunk(statistic, plan, c[0], c[1], out[c[0] : c[1]]), chunks)
 
 
 _INSTALLED: tuple[Any, Any] | None = None
@@ -102,7 +117,7 @@ def _install(statistic: Statistic, plan: Any) -> None:
 def _evaluate_installed(chunk: Chunk) -> Any:
     assert _INSTALLED is not None
     statistic, plan = _INSTALLED
-    return statistic.evaluate(plan, chunk[0], chunk[1], None)
+    return evaluate_chunk(statistic, plan, chunk[0], chunk[1], None)
 
 
 class Processes:
@@ -273,26 +288,31 @@ _BLAS_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Context in which the BLAS behind NumPy runs one thread per call.
+    """Context in which the BLAS behind NumPy and SciPy runs one thread per call.
 
-    The bootstrap already runs ``n_jobs`` threads, each taking its own moment
-    products; a threaded BLAS inside them adds no cores, and OpenBLAS's idle
-    threads spin between calls, which on a small machine costs more CPU time
-    than the whole bootstrap.  The limit is process-wide while any such
-    context is open (bootstraps running at once in several threads share it,
-    and the last to finish restores the previous setting); it is set with
-    threadpoolctl, and without threadpoolctl nothing is changed.
+    Every task of the resampling driver and of the executors runs in one (:func:`evaluate_chunk`,
+    :func:`csi.resample.scheduler.run_batch`): the tasks already run ``n_jobs`` at a time, so a threaded
+    BLAS inside them adds no cores, and OpenBLAS's idle threads spin between calls, which on a small machine
+    costs more CPU time than the work; and a threaded BLAS splits some sums differently from one thread, so
+    results would depend on where a task ran.  The limit is process-wide while any such context is open
+    (tasks running at once in several threads share it, and the last to finish restores the previous
+    setting); it is set with threadpoolctl, and without threadpoolctl nothing is changed.
     """
     with _BLAS_LOCK:
         if _BLAS["controller"] is None:
             try:
+                # threadpoolctl sees only the libraries loaded when it looks: load SciPy's BLAS (semopy and
+                # scipy.linalg use it) first, or a task that imports it later would run it unlimited.
+                import scipy.linalg  # noqa: F401
                 from threadpoolctl import ThreadpoolController
 
                 _BLAS["controller"] = ThreadpoolController()
             except ImportError:  # pragma: no cover - threadpoolctl is a dependency
                 _BLAS["controller"] = False
         if _BLAS["users"] == 0 and _BLAS["controller"]:
+            _release_blas_control()
             _BLAS["limiter"] = _BLAS["controller"].limit(limits=1, user_api="blas")
+            _release_blas_control()
         _BLAS["users"] += 1
     try:
         yield
@@ -300,8 +320,29 @@ def single_threaded_blas() -> Iterator[None]:
         with _BLAS_LOCK:
             _BLAS["users"] -= 1
             if _BLAS["users"] == 0 and _BLAS["limiter"] is not None:
+                _release_blas_control()
                 _BLAS["limiter"].restore_original_limits()
+                _release_blas_control()
                 _BLAS["limiter"] = None
+
+
+def _release_blas_control() -> None:
+    """Let the next thread set OpenBLAS's thread count (threadpoolctl >= 3.8; called under ``_BLAS_LOCK``).
+
+    OpenBLAS's pthreads pool is process-wide, so threadpoolctl 3.8 lets only the first thread that sets its size
+    set it again, and silently ignores the others, until that thread clears its claim.  The limit here is set
+    by whichever task thread enters first and restored by whichever leaves last (a pool thread, an in-process
+    Dask worker thread), and these threads live on: without releasing the claim after each change, the
+    restore (or the next run's limit from another thread) would be ignored and the limit would stick or
+    never hold.  Every change here is made under the lock, so releasing it is safe.
+    """
+    try:
+        from threadpoolctl import OpenBLASController
+    except ImportError:  # pragma: no cover - threadpoolctl < 3.8 has no claim to release
+        return
+    release = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
 
 
 def show_progress(progress: bool | None, long_run: bool) -> bool:

@@ -24,7 +24,8 @@ error)`` and the other tasks finish (csi's own errors, a bad option or input, st
 (:func:`csi.resample.driver.run_plan`): chunks of replicates, the statistic and the plan shipped once to every
 worker (``scatter(broadcast=True)``).  Results never depend on the scheduler: every cell, replication and
 replicate draws from a stream fixed by its identity (:func:`csi.index.cells.cell_seed`,
-:mod:`csi.resample.plans`), and results are assembled in task order.
+:mod:`csi.resample.plans`), every task runs with one BLAS thread wherever it runs (:func:`run_batch`,
+:func:`csi.resample.driver.evaluate_chunk`), and results are assembled in task order.
 
 Faults: Dask reruns the tasks of a worker that died on the remaining or replacement workers (a task's
 arguments are held by the scheduler until it finishes), so a run survives a killed worker with the same results.
@@ -43,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from csi.errors import CSIError, EstimationError
-from csi.resample.driver import Processes, Serial, Threads
+from csi.resample.driver import Processes, Serial, Threads, evaluate_chunk, single_threaded_blas
 
 __all__ = ["SCHEDULERS", "Executor", "SchedulerError", "TaskError", "batch_size", "resolve_scheduler"]
 
@@ -86,27 +87,39 @@ def _error_of(exc: BaseException) -> TaskError:
 
 
 def run_batch(fn: Callable[[Any], Any], tasks: Sequence[Any], catch: bool) -> list[Any]:
-    """``[fn(t) for t in tasks]``; with ``catch`` a task that raises gives a :class:`TaskError` instead.
+    """``[fn(t) for t in tasks]``, the BLAS on one thread; with ``catch`` a task that raises gives a
+    :class:`TaskError` instead.
 
+    Every executor runs its batches through this, so the one-thread BLAS (:func:`single_threaded_blas`) holds
+    wherever a batch runs: the calling thread, a local pool, a Dask worker process (whatever thread count
+    its environment sets) or an in-process Dask worker thread; results are then the same bytes everywhere,
+    and workers do not oversubscribe the cores with BLAS threads.
     csi's own errors (:class:`~csi.errors.CSIError`: a bad option or input, such as a bootstrap too large for
     memory) are never caught: they concern the whole run, which they stop with their message.
     """
-    if not catch:
-        return [fn(t) for t in tasks]
-    out: list[Any] = []
-    for t in tasks:
-        try:
-            out.append(fn(t))
-        except CSIError:
-            raise
-        except Exception as e:  # noqa: BLE001 - reported per task by the caller's on_error
-            out.append(_error_of(e))
-    return out
+    with single_threaded_blas():
+        if not catch:
+            return [fn(t) for t in tasks]
+        out: list[Any] = []
+        for t in tasks:
+            try:
+                out.append(fn(t))
+            except CSIError:
+                raise
+            except Exception as e:  # noqa: BLE001 - reported per task by the caller's on_error
+                out.append(_error_of(e))
+        return out
 
 
 def batch_size(n_tasks: int, workers: int, cap: int = MAX_BATCH) -> int:
-    """Tasks per batch: about four batches per worker (load balance), at most ``cap`` (memory and latency)."""
-    return max(1, min(cap, n_tasks // (4 * max(workers, 1)) or 1))
+    """Tasks per batch: at least four batches per worker (load balance), at most ``cap`` tasks (memory and
+    latency), the number of batches rounded up to a multiple of ``workers`` (as far as whole tasks allow), so
+    that the workers finish together rather than one running the last batch alone (13 batches of 64 panel
+    cells on two workers left one idle for a thirteenth of the run; 14 batches of 58 do not)."""
+    workers = max(workers, 1)
+    batches = max(4 * workers, -(-n_tasks // cap))
+    batches = -(-batches // workers) * workers
+    return max(1, -(-n_tasks // batches))
 
 
 def _batches(n: int, size: int) -> list[tuple[int, int]]:
@@ -237,7 +250,8 @@ class ThreadExecutor(_PoolExecutor):
 
 def _evaluate_chunks(payload: tuple[Any, Any], chunks: list[tuple[int, int]]) -> list[Any]:
     statistic, plan = payload
-    return [statistic.evaluate(plan, a, b, None) for a, b in chunks]
+    with single_threaded_blas():  # once for the batch (each chunk takes it again: a refcount, no switch)
+        return [evaluate_chunk(statistic, plan, a, b, None) for a, b in chunks]
 
 
 class DaskBackend:
@@ -314,7 +328,7 @@ class DaskExecutor(Executor):
         return DaskBackend(self.client, self.workers)
 
 
-NANNY_ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+NANNY_ENVIRON = ("MALLOC_TRIM_THRESHOLD_",)
 """Variables Dask's nanny sets in its workers that csi's LocalCluster leaves out (see :func:`local_cluster`)."""
 
 
@@ -322,12 +336,12 @@ def local_cluster(n_workers: int, **options: Any) -> Any:
     """A Dask ``LocalCluster`` of ``n_workers`` one-thread worker processes, set up for csi's work.
 
     One thread per worker process: cells and replications are Python-heavy and hold the GIL between kernels.
-    The workers are started without the environment Dask's nanny sets by default
-    (``distributed.nanny.pre-spawn-environ``), so they run as a local process pool's workers do:
-    ``MALLOC_TRIM_THRESHOLD_=65536`` (returning freed memory to the system after every small array) made the
-    estimator study about a third slower, and ``OMP_NUM_THREADS=1`` (and its MKL/OpenBLAS twins) changed how
-    the BLAS splits its sums, so replicate moments differed from a local run's in the last bits.  ``options``
-    go to ``LocalCluster``.
+    The workers are started without the ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny sets by default
+    (``distributed.nanny.pre-spawn-environ``): returning freed memory to the system after every small array
+    made the estimator study about a third slower than the same work in a local process pool.  The nanny's
+    ``OMP_NUM_THREADS=1`` (and its MKL/OpenBLAS twins) stay: every task runs with one BLAS thread anyway
+    (:func:`run_batch`), so they change no result, and they keep anything else in a worker from starting a
+    thread per core.  ``options`` go to ``LocalCluster``.
     """
     import dask
     from distributed import LocalCluster
