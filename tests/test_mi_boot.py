@@ -103,6 +103,9 @@ def test_rubin_bootstrap_does_not_depend_on_chunks_threads_or_scheduler(mi_fit):
     assert (est["ci_lower"] < est["ci_upper"])[varies].all()
     # The point estimate is Rubin's: the mean of the imputations' estimates.
     assert np.allclose(est["estimate"], a.imputation_estimates.mean(axis=0), rtol=0, atol=1e-12)
+    ind = a.indirect_effects  # products per imputation, then Rubin's rules
+    assert ind["se"].gt(0).all() and ind["ci_lower"].lt(ind["ci_upper"]).all()
+    assert "Intervals    rubin" in a.summary()
     pooled = a.with_ci("percentile").estimates  # other interval types summarise the pooled draws
     assert np.isfinite(pooled["ci_lower"]).all()
 
