@@ -251,8 +251,12 @@ def test_panel_runs_the_method_in_every_cell_and_the_national_fit():
     expected = csi.compute_index(csi.fit(spec, c1, missing="em"), negative="force")
     got = res.index.query("level == 'company' and unit == 'C001'").set_index("construct")["index"]
     np.testing.assert_allclose(got[expected.index], expected, atol=1e-10)
-    with pytest.raises(EstimationError, match="missing='mi' cannot be bootstrapped"):
-        csi.index_panel(data, spec, company="company", wave="wave", min_n=10, n_resamples=5, missing="mi")
+    mi = csi.index_panel(data, spec, company="company", wave="wave", min_n=10, n_resamples=5, missing="mi",
+                         imputations=3, seed=1)  # fmt: skip
+    assert mi.index.query("level == 'company'")["ci_lower"].notna().all()  # impute, then bootstrap (Rubin)
+    with pytest.raises(EstimationError, match="missing='mi' with pooled=True cannot be bootstrapped"):
+        csi.index_panel(data.assign(industry="I"), spec, company="company", wave="wave", industry="industry",
+                        pooled=True, min_n=10, n_resamples=5, missing="mi")  # fmt: skip
 
 
 def test_quality_criteria_needing_complete_rows_say_so(incomplete):

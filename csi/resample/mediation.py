@@ -61,6 +61,15 @@ def indirect_effect_table(boot: Any) -> pd.DataFrame:
 
     D = statistics(boot.draws.to_numpy())
     est = statistics(boot.original)
+    if boot.ci == "rubin":  # each imputation's products, combined by Rubin's rules (csi.resample.mi_boot)
+        from csi.resample.mi_boot import rubin_interval
+
+        m = boot.n_imputations
+        r = rubin_interval(D.reshape(m, -1, D.shape[1]), statistics(boot.imputation_estimates), boot.level,
+                           n_com=boot.fit.n - 1)  # fmt: skip
+        frame = layout.labels.assign(estimate=est, se=r["se"], ci_lower=r["ci_lower"], ci_upper=r["ci_upper"],
+                                     p_value=r["p_value"])  # fmt: skip
+        return layout.order(spec, frame)
     opts: dict[str, Any] = {}
     if boot.ci == "bca":
         opts["jackknife_values"] = statistics(boot.jackknife_values)
