@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,20 @@ def test_index_bootstraps_multiple_imputation(panel_file, tmp_path, capsys):
     again = tmp_path / "mi2"
     assert main([*args[:-3], str(again), "--missing", "mi"]) == 0
     pd.testing.assert_frame_equal(index, pd.read_csv(again / "index.csv"), check_exact=True)  # seeded imputations
+
+
+@pytest.mark.parametrize("mi_interval", [None, "boot-mi"])
+def test_bootstrap_of_mi_takes_the_interval_method(panel_file, tmp_path, mi_interval, capsys):
+    """``csi bootstrap --missing mi``: Rubin's rules by default (impute, then bootstrap: m x B draws, df_rubin
+    column), bootstrap-then-impute with ``--mi-interval boot-mi`` (B draws); results.json records the choice."""
+    out = tmp_path / "boot"
+    args = ["bootstrap", "acsi", str(panel_file), "--missing", "mi", "--resamples", "8", "--seed", "3",
+            "--out", str(out)] + ([] if mi_interval is None else ["--mi-interval", mi_interval])  # fmt: skip
+    assert main(args) == 0
+    draws = pd.read_csv(out / "draws.csv")
+    estimates = pd.read_csv(out / "bootstrap.csv")
+    if mi_interval is None:
+        assert len(draws) % 8 == 0 and len(draws) > 8 and "df_rubin" in estimates.columns
+    else:
+        assert len(draws) == 8 and "df_rubin" not in estimates.columns
+    assert json.loads((out / "results.json").read_text())["command"]["mi_interval"] == mi_interval

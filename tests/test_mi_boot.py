@@ -91,6 +91,16 @@ def test_every_replicate_is_a_fresh_fit_of_a_completed_data_set(mi_fit):
             np.testing.assert_allclose(boot.draws[cols].to_numpy()[k * 3 + r], want, rtol=0, atol=1e-9)
 
 
+def test_a_quantity_nothing_moves_gets_a_point_interval():
+    """T = 0 (a fixed loading, an indirect effect along no path): the interval is the point, not NaN, so the
+    summary leaves it out as fixed like every other interval type."""
+    draws = np.zeros((3, 10, 2))
+    draws[..., 1] = np.random.default_rng(1).normal(size=(3, 10))
+    got = rubin_interval(draws, np.array([[0.0, 0.1], [0.0, 0.2], [0.0, 0.3]]), 0.95, n_com=99)
+    assert got["se"][0] == 0 and got["ci_lower"][0] == 0 and got["ci_upper"][0] == 0
+    assert got["ci_lower"][1] < 0.2 < got["ci_upper"][1]
+
+
 def test_rubin_bootstrap_does_not_depend_on_chunks_threads_or_scheduler(mi_fit):
     a = csi.bootstrap(mi_fit, 64, seed=3, mi_interval="rubin", n_jobs=1, progress=False)
     b = csi.bootstrap(mi_fit, 64, seed=3, mi_interval="rubin", n_jobs=2, chunk_size=16, progress=False)

@@ -205,7 +205,7 @@ def test_bootstrap_of_mi_imputes_in_every_replicate(mi_fit, incomplete, monkeypa
 
     rows = OrdinaryPlan(len(mi_fit.data.X), 2, 5).indices()
     monkeypatch.setattr(replicates, "mi_rng", lambda root, r: np.random.default_rng(np.random.SeedSequence(100 + r)))
-    boot = csi.bootstrap(mi_fit, indices=rows, n_jobs=1)
+    boot = csi.bootstrap(mi_fit, indices=rows, n_jobs=1, mi_interval="boot-mi")
     monkeypatch.undo()
     data = incomplete.loc[mi_fit.data.row_labels]
     for r in range(len(rows)):
@@ -221,16 +221,16 @@ def test_bootstrap_of_mi_imputes_in_every_replicate(mi_fit, incomplete, monkeypa
 
 
 def test_bootstrap_of_mi_reproducible_any_jobs_and_chunks(mi_fit):
-    a = csi.bootstrap(mi_fit, 18, seed=5, chunk_size=8, n_jobs=1)
-    b = csi.bootstrap(mi_fit, 18, seed=5, chunk_size=64, n_jobs=2)
+    a = csi.bootstrap(mi_fit, 18, seed=5, chunk_size=8, n_jobs=1, mi_interval="boot-mi")
+    b = csi.bootstrap(mi_fit, 18, seed=5, chunk_size=64, n_jobs=2, mi_interval="boot-mi")
     assert a.draws.to_numpy().tobytes() == b.draws.to_numpy().tobytes()
     assert a.n_failed == 0 and a.estimates["se"].iloc[:5].gt(0).all()
-    c = csi.bootstrap(mi_fit, 2, seed=6, n_jobs=1)
+    c = csi.bootstrap(mi_fit, 2, seed=6, n_jobs=1, mi_interval="boot-mi")
     assert not np.array_equal(a.draws.to_numpy()[:2], c.draws.to_numpy())
     with pytest.raises(EstimationError, match="imputing afresh in every replicate.*percentile"):
         _ = a.with_ci("bca").estimates
     with pytest.raises(EstimationError, match="nested bootstrap"):
-        csi.bootstrap(mi_fit, 10, seed=1, ci="studentized")
+        csi.bootstrap(mi_fit, 10, seed=1, ci="studentized", mi_interval="boot-mi")
 
 
 def test_panel_runs_the_method_in_every_cell_and_the_national_fit():

@@ -21,6 +21,7 @@ from csi.cli._common import (
 from csi.cli._data import read_survey
 from csi.cli.fit import fit_from_args, model_data_options, write_group_results
 from csi.estimators.cbsem_groups import GroupFit
+from csi.resample.mi_boot import MI_INTERVALS
 from csi.resample.options import MIN_INNER_RESAMPLES
 from csi.resample.scheduler import check_scheduler
 from csi.resample.statistics import SIGN_CHANGES
@@ -54,6 +55,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--sign-change", choices=list(SIGN_CHANGES), default="none",
                    help="sign-change correction of the replicates (default: none)")  # fmt: skip
     p.add_argument("--strata", metavar="COL", help="resample within the groups of this data column")
+    p.add_argument("--mi-interval", choices=list(MI_INTERVALS), default=None,
+                   help="--missing mi only: rubin (impute, then bootstrap every completed data set, Rubin's rules; "
+                        "default) or boot-mi (bootstrap, then impute every resample)")  # fmt: skip
     p.add_argument("--out", metavar="DIR", help="write every table as CSV, results.json and manifest.json into DIR "
                    "(a new or empty folder)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an existing results folder DIR as a whole")
@@ -77,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
                                "scheduler": args.scheduler}  # fmt: skip
     if args.inner_resamples is not None:
         options["inner_resamples"] = args.inner_resamples
+    if args.mi_interval is not None:
+        options["mi_interval"] = args.mi_interval
     boot, seconds = run_bootstrap(fit, args.resamples, args.seed, progress=sys.stderr.isatty(), **options)
     print(boot_line(boot, seconds))
     print()
@@ -90,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         index = index_or_note(fit)
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "bootstrap": args.resamples,
                              "seed": boot.plan.get("seed_entropy"), "ci": args.ci, "level": args.level,
-                             "sign_change": args.sign_change, "strata": args.strata, "method": args.method}}  # fmt: skip
+                             "sign_change": args.sign_change, "strata": args.strata, "method": args.method,
+                             "mi_interval": args.mi_interval}}  # fmt: skip
         from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
 
         extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report

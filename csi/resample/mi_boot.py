@@ -54,7 +54,10 @@ from csi.results.fit import FitResult
 
 MI_INTERVALS = ("boot-mi", "rubin")
 """Interval methods of a ``missing="mi"`` fit (see the module notes)."""
-DEFAULT_MI_INTERVAL = "boot-mi"
+DEFAULT_MI_INTERVAL = "rubin"
+"""Impute, then bootstrap: it costs m complete-data bootstraps (milliseconds each) where bootstrap-then-impute
+costs m imputations per replicate, whose EM runs often stop at their step cap inside resamples; Schomaker &
+Heumann (2018) found both to cover well."""
 
 
 def check_mi_interval(mi_interval: str | None) -> str:
@@ -160,7 +163,9 @@ def rubin_interval(
         nu_obs = (n_com + 1) / (n_com + 3) * n_com * (1 - gamma) if np.isfinite(n_com) else np.inf
         nu = 1 / (1 / nu_old + 1 / nu_obs)
         se = np.sqrt(total)
-        half = student_t.ppf((1 + level) / 2, nu) * se
+        # A quantity no imputation or replicate moves (a fixed loading, an indirect effect along no path) has
+        # T = 0: its interval is the point itself, as the percentile interval of such a quantity is.
+        half = np.where(total == 0, 0.0, student_t.ppf((1 + level) / 2, nu) * se)
         tval = qbar / se
     return {"estimate": qbar, "within": within, "between": between, "se": se, "df": nu,
             "ci_lower": qbar - half, "ci_upper": qbar + half, "p_value": 2 * student_t.sf(np.abs(tval), nu)}  # fmt: skip

@@ -162,10 +162,10 @@ def bootstrap(
         are sent to every worker once.  Results do not depend on it.
     mi_interval
         ``missing="mi"`` fits of data with missing values only
-        (:mod:`csi.resample.mi_boot`): ``"boot-mi"`` (default; bootstrap,
-        then impute every replicate ``m`` times) or ``"rubin"`` (impute, then
+        (:mod:`csi.resample.mi_boot`): ``"rubin"`` (default; impute, then
         bootstrap: each completed data set is bootstrapped as complete data
-        and Rubin's rules give a t interval, ``ci="rubin"``; far cheaper).
+        and Rubin's rules give a t interval, ``ci="rubin"``) or ``"boot-mi"``
+        (bootstrap, then impute every replicate ``m`` times; far slower).
         With ``"rubin"`` the default ``ci`` becomes ``"rubin"``; another
         ``ci`` summarises the imputations' pooled draws.
 
