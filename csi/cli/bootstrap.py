@@ -47,8 +47,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     model_data_options(p)
     p.add_argument("--resamples", type=count(1), default=5000, metavar="N", help="bootstrap resamples (default: 5000)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: fresh, printed for reuse)")
-    p.add_argument("--ci", choices=CI_KINDS + ["studentized"], default="percentile",
-                   help="interval type (default: percentile)")  # fmt: skip
+    p.add_argument("--ci", choices=CI_KINDS + ["studentized"], default=None,
+                   help="interval type (default: percentile; rubin for the Rubin bootstrap of a --missing mi fit)")  # fmt: skip
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
     p.add_argument("--inner-resamples", type=count(MIN_INNER_RESAMPLES), default=None, metavar="M",
                    help=f"inner resamples per resample for --ci studentized (default: 100; at least {MIN_INNER_RESAMPLES})")  # fmt: skip
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         index = index_or_note(fit)
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "bootstrap": args.resamples,
-                             "seed": boot.plan.get("seed_entropy"), "ci": args.ci, "level": args.level,
+                             "seed": boot.plan.get("seed_entropy"), "ci": boot.ci, "level": args.level,
                              "sign_change": args.sign_change, "strata": args.strata, "method": args.method,
                              "mi_interval": args.mi_interval}}  # fmt: skip
         from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise

@@ -31,6 +31,7 @@ from csi.estimators.cbsem_groups import GroupFit
 from csi.quality._common import check_composite_fit, composite_fit_refusal
 from csi.quality.descriptives import item_descriptives
 from csi.quality.model_fit import model_fit
+from csi.resample.run import DEFAULT_CI
 from csi.results.csv_text import to_csv
 from csi.results.export import write_results
 from csi.results.files import MANIFEST, check_target, write_folder
@@ -62,7 +63,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     )
     model_data_options(p)
     bootstrap_options(p, default=0)
-    p.add_argument("--ci", choices=CI_KINDS, default="percentile", help="bootstrap interval (default: percentile)")
+    p.add_argument("--ci", choices=CI_KINDS, default=None,
+                   help="bootstrap interval (default: percentile; rubin for a --missing mi fit)")
     p.add_argument("--level", type=in_unit_interval, default=0.95, help="confidence level (default: 0.95)")
     p.add_argument("--out", metavar="DIR", help="write every table as CSV, results.json and manifest.json into DIR "
                    "(a new or empty folder)")  # fmt: skip
@@ -193,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         extra = {"command": {"model": args.model, "data": Path(args.data).name, "method": args.method,
                              "bootstrap": args.bootstrap,
-                             "seed": args.seed, "ci": args.ci, "level": args.level}}  # fmt: skip
+                             "seed": args.seed, "ci": (args.ci or DEFAULT_CI) if boot is None else boot.ci,
+                             "level": args.level}}  # fmt: skip
         from csi.report.survey import survey_facts  # on demand: the report package is not needed otherwise
 
         extra["report"] = survey_facts(fit, args.data)  # what `csi report` needs for a one-survey report

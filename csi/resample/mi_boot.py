@@ -51,6 +51,7 @@ import numpy as np
 from csi.errors import EstimationError
 from csi.estimators.replicates import composite_statistic
 from csi.results.fit import FitResult
+from csi.results.frozen import replace
 
 MI_INTERVALS = ("boot-mi", "rubin")
 """Interval methods of a ``missing="mi"`` fit (see the module notes)."""
@@ -78,7 +79,7 @@ def completed_fits(fit: FitResult) -> list[FitResult]:
     out = []
     for part, Xk in zip(report.imputations, report.imputed, strict=True):
         data = dataclasses.replace(part.data, X=Xk, raw=None)
-        out.append(dataclasses.replace(part, data=data))
+        out.append(replace(part, data=data))  # keeps the imputation's deferred tables unbuilt
     return out
 
 

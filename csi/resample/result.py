@@ -97,8 +97,11 @@ class BootstrapResult(CopiedTables):
 
     @property
     def n_failed(self) -> int:
-        """Replicates excluded from the summaries."""
-        return int(np.isnan(self.draws.to_numpy()).all(axis=1).sum())
+        """Resamples excluded from the summaries (counted as :attr:`n_not_converged`, :attr:`n_singular` and
+        :attr:`n_inadmissible` are: once per resample, not once per imputation under ``mi_interval="rubin"``,
+        where the failure policy blanks a failed resample's replicate in every imputation)."""
+        D = self.draws.to_numpy().reshape(self.n_imputations, -1, self.draws.shape[1])
+        return int(np.isnan(D).all(axis=(0, 2)).sum())
 
     def with_ci(self, ci: str | None = None, level: float | None = None) -> BootstrapResult:
         """The same draws summarised with another interval type or level (no resampling)."""

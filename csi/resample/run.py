@@ -99,7 +99,7 @@ def bootstrap(
     *,
     indices: Any = None,
     strata: Any = None,
-    ci: str = "percentile",
+    ci: str | None = None,
     level: float = 0.95,
     sign_change: str = "none",
     failed: str = "drop",
@@ -131,7 +131,9 @@ def bootstrap(
         aligned with them): rows are resampled within each stratum.
     ci, level
         Interval type and level of the ``estimates`` table; change them later
-        with :meth:`BootstrapResult.with_ci` without resampling.
+        with :meth:`BootstrapResult.with_ci` without resampling.  ``ci=None``
+        (default): the fit's default, ``"percentile"``, or ``"rubin"`` for the
+        Rubin bootstrap of a ``missing="mi"`` fit (see ``mi_interval``).
     sign_change
         See :data:`csi.resample.statistics.SIGN_CHANGES`.
     failed
@@ -166,8 +168,9 @@ def bootstrap(
         bootstrap: each completed data set is bootstrapped as complete data
         and Rubin's rules give a t interval, ``ci="rubin"``) or ``"boot-mi"``
         (bootstrap, then impute every replicate ``m`` times; far slower).
-        With ``"rubin"`` the default ``ci`` becomes ``"rubin"``; another
-        ``ci`` summarises the imputations' pooled draws.
+        With ``"rubin"`` the default ``ci`` is ``"rubin"``; another ``ci``
+        given explicitly (``"percentile"`` included) summarises the
+        imputations' pooled draws.
 
     Returns
     -------
@@ -179,6 +182,7 @@ def bootstrap(
 
     check_scheduler(scheduler)
     if isinstance(fit, GroupFit):
+        ci = DEFAULT_CI if ci is None else ci
         from csi.resample.group_bootstrap import bootstrap_groups
 
         if scheduler is not None or chunk_size is not None:
@@ -209,8 +213,9 @@ def bootstrap(
         from csi.resample.mi_boot import ImputedStatistic
 
         statistic: Any = ImputedStatistic(fit, sign_change=sign_change)
-        ci = "rubin" if ci == "percentile" else ci
+        ci = "rubin" if ci is None else ci
     else:
+        ci = DEFAULT_CI if ci is None else ci
         statistic = est.statistic(fit, sign_change=sign_change, inner_resamples=inner_resamples)
     plan = make_plan(fit, n_resamples, seed, indices, strata)
     if isinstance(plan, StratifiedPlan):
@@ -293,6 +298,8 @@ def _rubin_requested(fit: FitResult, mi_interval: str | None, inner_resamples: i
     return True
 
 
+DEFAULT_CI = "percentile"
+"""The interval type of ``csi.bootstrap(..., ci=None)``, except a Rubin bootstrap's (``"rubin"``)."""
 DEFAULT_INNER_RESAMPLES = 100
 """Inner resamples per replicate when studentized intervals are asked for without ``inner_resamples``."""
 
