@@ -191,6 +191,35 @@ def test_bootstrap_does_not_depend_on_chunking(incomplete):
     pd.testing.assert_frame_equal(a.draws, b.draws)
 
 
+def test_an_em_replicate_stopped_at_its_step_cap_counts_as_not_converged(incomplete, monkeypatch):
+    """A replicate whose EM stops at REPLICATE_EM_MAX_ITER is not used as converged: dropped and counted by
+    default, kept and counted with failed='keep'.  A low cap makes some of the 30 replicates hit it; which ones is
+    read off the EM itself."""
+    from csi.core.missing import replicate_em_moments
+    from csi.core.moments import counts_from_indices
+    from csi.errors import ConvergenceWarning
+    from csi.estimators import missing as estimators_missing
+
+    fit = _quiet_fit(satisfaction_spec(), incomplete, missing="em")
+    idx = np.random.default_rng(3).integers(0, 250, size=(30, 250))
+    cap = 21
+    monkeypatch.setattr(estimators_missing, "REPLICATE_EM_MAX_ITER", cap)
+    em = fit.missing_report.em
+    res = replicate_em_moments(fit.data.X, counts_from_indices(idx, 250), fit.data.weights, start=(em.mean, em.cov),
+                               tol=estimators_missing.REPLICATE_EM_TOL, max_iter=cap, compiled=True)  # fmt: skip
+    capped = ~res.converged
+    assert 0 < capped.sum() < len(idx)  # the cap splits the replicates
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        drop = csi.bootstrap(fit, indices=idx, n_jobs=1, progress=False)
+    assert drop.n_not_converged == drop.n_failed == capped.sum()
+    np.testing.assert_array_equal(drop.draws.isna().all(axis=1).to_numpy(), capped)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        keep = csi.bootstrap(fit, indices=idx, n_jobs=1, progress=False, failed="keep")
+    assert keep.n_not_converged == capped.sum() and keep.n_failed == 0
+    assert np.isfinite(keep.draws.to_numpy()).all()
+    pd.testing.assert_frame_equal(keep.draws[~capped], drop.draws[~capped])
+
+
 @pytest.fixture(scope="module")
 def mi_fit(incomplete):
     return _quiet_fit(satisfaction_spec(), incomplete, missing="mi", imputations=3, mi_seed=1)

@@ -119,12 +119,14 @@ class HigherOrderStatistic:
         return stats, conv, None
 
     def _block(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        means, covs = replicate_moments(self.source, counts)
+        means, covs, ok = replicate_moments(self.source, counts)  # ok: False where EM stopped at its step cap
         i = self.idx1
         m1, c1 = means[:, i], covs[:, i[:, None], i]
         if self.fit.stage1 is None:
-            return replicate_statistics(self.fit, m1, c1, self.final_layout)
-        return self._two_stage(np.asarray(counts, dtype=np.float64), means, covs, m1, c1)
+            stats, conv = replicate_statistics(self.fit, m1, c1, self.final_layout)
+        else:
+            stats, conv = self._two_stage(np.asarray(counts, dtype=np.float64), means, covs, m1, c1)
+        return stats, conv & ok
 
     def _two_stage(self, counts: np.ndarray, means: np.ndarray, covs: np.ndarray, m1: np.ndarray, c1: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip

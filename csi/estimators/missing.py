@@ -375,8 +375,14 @@ that does not by 1000 is drifting to a singular covariance (an item that the res
 where EM creeps for ever and the full-sample limit of 10,000 steps made one replicate cost seconds."""
 
 
-def replicate_moments(fit: FitResult, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Means (B, p) and covariances (B, p, p) of bootstrap replicates under the fit's missing-data method.
+def replicate_moments(fit: FitResult, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Means (B, p), covariances (B, p, p) and convergence (B,) of bootstrap replicates under the fit's
+    missing-data method.
+
+    ``converged`` is False only for an ``em`` replicate whose EM stopped at
+    :data:`REPLICATE_EM_MAX_ITER` steps: its moments are not the replicate's
+    maximum-likelihood estimates, so the bootstrap counts it as not converged
+    (and its failure policy drops it by default).
 
     Complete data (and ``listwise`` / ``mean``, whose rows are complete):
     the weighted moments of each replicate
@@ -392,16 +398,17 @@ def replicate_moments(fit: FitResult, counts: np.ndarray) -> tuple[np.ndarray, n
     data = fit.data
     X, w = data.X, data.weights
     if not resamples_missing(fit):
-        return resample_moments(X, counts, w)
+        means, covs = resample_moments(X, counts, w)
+        return means, covs, np.ones(len(means), dtype=bool)
     counts = np.asarray(counts, dtype=np.float64)  # long data arrive as compact integer counts
     if data.missing == "pairwise":
         means, covs, _ = replicate_pairwise_moments(X, counts, w)
-        return means, covs
+        return means, covs, np.ones(len(means), dtype=bool)
     if data.missing == "em":
         em = fit.missing_report.em
         res = replicate_em_moments(X, counts, w, start=(em.mean, em.cov), tol=REPLICATE_EM_TOL,
                                    max_iter=REPLICATE_EM_MAX_ITER, compiled=True)  # fmt: skip
-        return res.mean, res.cov
+        return res.mean, res.cov, np.asarray(res.converged, dtype=bool)
     raise EstimationError(
         "a missing='mi' fit is bootstrapped by imputing afresh in every replicate, which the jackknife of BCa "
         "intervals does not do: use ci='percentile', 'basic', 'normal' or 'bc', or bootstrap a missing='em' fit"

@@ -430,8 +430,10 @@ class CompositeStatistic:
         if basis is not None:
             G = moment_sums(basis, F.astype(basis.dtype) if basis.exact else F, float64=False)
             return fused_statistics_of(self.fit, G, basis, self.layout, self.sign_change, self.model, self.gather)[0]
-        m, c = replicate_moments(self.fit, F)
-        return replicate_statistics(self.fit, m, c, self.layout, self.sign_change)[0]
+        m, c, ok = replicate_moments(self.fit, F)
+        stats = replicate_statistics(self.fit, m, c, self.layout, self.sign_change)[0]
+        stats[~ok] = np.nan  # an inner replicate whose EM stopped at its cap is left out of the inner SD
+        return stats
 
     def _inner_se(self, plan: Any, a: int, b: int, basis: MomentBasis | None) -> np.ndarray:
         """Standard errors of every statistic from a nested bootstrap of each replicate in [a, b)."""
@@ -474,12 +476,13 @@ class CompositeStatistic:
             mparts = []
             for s in range(first, b, block):
                 e = min(s + block, B)
-                m, c = replicate_moments(self.fit, plan.stream_counts(s, e))
+                m, c, ok = replicate_moments(self.fit, plan.stream_counts(s, e))
                 lo, hi = max(a, s) - s, min(b, e) - s
-                mparts.append((m[lo:hi], c[lo:hi]))
+                mparts.append((m[lo:hi], c[lo:hi], ok[lo:hi]))
             means = np.concatenate([p[0] for p in mparts])
             covs = np.concatenate([p[1] for p in mparts])
             stats, conv = replicate_statistics(self.fit, means, covs, self.layout, self.sign_change)
+            conv = conv & np.concatenate([p[2] for p in mparts])  # EM stopped at its step cap: not converged
         return stats, conv, (self._inner_se(plan, a, b, basis) if self.inner_resamples else None)
 
     def _imputed(self, plan: Any, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
@@ -517,9 +520,9 @@ class _JackknifeStatistic:
 
     def evaluate(self, plan: Any, a: int, b: int, out: np.ndarray | None = None) -> tuple[Any, Any, None]:
         p = self.parent
-        means, covs = replicate_moments(p.fit, plan.counts(a, b))
+        means, covs, ok = replicate_moments(p.fit, plan.counts(a, b))
         stats, conv = replicate_statistics(p.fit, means, covs, p.layout, p.sign_change)
-        return stats, conv, None
+        return stats, conv & ok, None
 
 
 def composite_statistic(fit: FitResult, *, sign_change: str = "none", inner_resamples: int | None = None) -> Any:

@@ -100,7 +100,7 @@ def run_pooled(task: PooledTask) -> list[CellResult]:
                     if t.plan is None else t.plan)  # fmt: skip
             boot = bootstrap(fit, indices=plan.indices(), ci=estimates_ci(t.ci, True), level=t.conf_level, n_jobs=1, progress=False)
             F = plan.counts()
-            _, cov = replicate_moments(fit, F)
+            _, cov, _ = replicate_moments(fit, F)
             _, sd = cov_to_corr(cov)
             wcols = [parameter_label(spec.block_of(i), "<~", i) for i in spec.item_names]
             u_rep = unstandardise(boot.draws[wcols].to_numpy(), sd, scaled)

@@ -173,8 +173,9 @@ class GroupStatistic:
         if G is not None:
             assert self._basis is not None
             return fused_statistics_of(fit, G, self._basis, self.layout, "none", self.models[k], self.gather)
-        means, covs = replicate_moments(self.pooled, (labels == k).astype(np.float64))
-        return replicate_statistics(fit, means, covs, self.layout)
+        means, covs, ok = replicate_moments(self.pooled, (labels == k).astype(np.float64))
+        stats, conv = replicate_statistics(fit, means, covs, self.layout)
+        return stats, conv & ok
 
     def run(
         self, plan: Any, a: int, b: int, stats: NDArray[np.float64], conv: NDArray[np.bool_]
