@@ -102,4 +102,16 @@ def test_bootstrap_of_mi_takes_the_interval_method(panel_file, tmp_path, mi_inte
         assert len(draws) % 8 == 0 and len(draws) > 8 and "df_rubin" in estimates.columns
     else:
         assert len(draws) == 8 and "df_rubin" not in estimates.columns
-    assert json.loads((out / "results.json").read_text())["command"]["mi_interval"] == mi_interval
+    command = json.loads((out / "results.json").read_text())["command"]
+    assert command["mi_interval"] == mi_interval
+    assert command["ci"] == ("rubin" if mi_interval is None else "percentile")  # --ci's default is the fit's
+
+
+def test_bootstrap_of_mi_keeps_an_explicit_percentile_interval(panel_file, tmp_path, capsys):
+    """``--ci percentile`` on a Rubin bootstrap summarises the imputations' pooled draws (no df_rubin column)."""
+    out = tmp_path / "boot"
+    assert main(["bootstrap", "acsi", str(panel_file), "--missing", "mi", "--resamples", "8", "--seed", "3",
+                 "--ci", "percentile", "--out", str(out)]) == 0  # fmt: skip
+    assert "percentile 95% intervals" in capsys.readouterr().out
+    assert "df_rubin" not in pd.read_csv(out / "bootstrap.csv").columns
+    assert json.loads((out / "results.json").read_text())["command"]["ci"] == "percentile"

@@ -120,6 +120,68 @@ def test_rubin_bootstrap_does_not_depend_on_chunks_threads_or_scheduler(mi_fit):
     assert np.isfinite(pooled["ci_lower"]).all()
 
 
+def test_failed_resamples_are_counted_once_not_once_per_imputation(mi_fit, monkeypatch):
+    """A failed resample blanks its replicate in every imputation; n_failed counts it once, as n_not_converged
+    does.  Every fourth replicate is forced not to converge."""
+    from csi.errors import ConvergenceWarning
+    from csi.resample.mi_boot import ImputedStatistic
+
+    real = ImputedStatistic.evaluate
+
+    def evaluate(self, plan, a, b, out=None):
+        stats, conv, extra = real(self, plan, a, b, out)
+        return stats, conv & (np.arange(a, b) % 4 != 0), extra
+
+    monkeypatch.setattr(ImputedStatistic, "evaluate", evaluate)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        boot = csi.bootstrap(mi_fit, 12, seed=2, mi_interval="rubin", n_jobs=1, progress=False)
+    m = boot.n_imputations
+    assert m > 1 and len(boot.draws) == 12 * m
+    assert boot.n_not_converged == boot.n_failed == 3
+    blank = boot.draws.isna().all(axis=1).to_numpy().reshape(m, 12)
+    assert (blank == (np.arange(12) % 4 == 0)).all()  # the same resamples blanked in every imputation
+    assert boot.replicate_draws.isna().all(axis=1).sum() == 3
+
+
+def test_an_explicit_percentile_interval_is_kept_on_a_rubin_bootstrap(mi_fit):
+    """ci=None is the fit's default (rubin for a Rubin bootstrap, percentile otherwise); ci='percentile' given
+    explicitly summarises the imputations' pooled draws."""
+    default = csi.bootstrap(mi_fit, 20, seed=4, n_jobs=1, progress=False)
+    explicit = csi.bootstrap(mi_fit, 20, seed=4, ci="percentile", n_jobs=1, progress=False)
+    assert default.ci == "rubin" and explicit.ci == "percentile"
+    assert np.array_equal(default.draws.to_numpy(), explicit.draws.to_numpy(), equal_nan=True)
+    pd.testing.assert_frame_equal(explicit.estimates, default.with_ci("percentile").estimates)
+    assert "df_rubin" in default.estimates.columns and "df_rubin" not in explicit.estimates.columns
+    D = explicit.draws.to_numpy()
+    np.testing.assert_allclose(explicit.estimates["ci_upper"], np.nanquantile(D, 0.975, axis=0), rtol=1e-12)
+    spec = csi.load_model("acsi")
+    em = csi.fit(spec, incomplete(spec, 150, 4), missing="em")
+    assert csi.bootstrap(em, 5, seed=1, n_jobs=1, progress=False).ci == "percentile"
+
+
+def test_completed_fits_keep_the_imputations_tables_unbuilt(mi_fit):
+    """completed_fits swaps the data of every imputation's fit without building its deferred tables (the
+    imputations of an mi fit made here get lazy fits of their completed data sets)."""
+    import dataclasses
+
+    from csi.resample.mi_boot import completed_fits
+    from csi.results.frozen import Deferred, replace
+
+    def unbuilt(fit):
+        return {f.name for f in dataclasses.fields(fit) if type(object.__getattribute__(fit, f.name)) is Deferred}
+
+    report = mi_fit.missing_report
+    wide = mi_fit.spec.with_scale(-1e6, 1e6)  # imputed values may leave the response scale
+    lazy = tuple(csi.fit(wide, pd.DataFrame(Xk, columns=wide.item_names)) for Xk in report.imputed)
+    before = [unbuilt(f) for f in lazy]
+    assert all({"scores", "cross_loadings", "paths"} <= b for b in before)
+    fit = replace(mi_fit, missing_report=dataclasses.replace(report, imputations=lazy))
+    out = completed_fits(fit)
+    assert [unbuilt(f) for f in out] == before == [unbuilt(f) for f in lazy]
+    for f, Xk in zip(out, report.imputed, strict=True):
+        assert f.data.X is Xk and f.data.raw is None
+
+
 def test_bad_mi_interval_requests_are_errors(mi_fit):
     with pytest.raises(CSIError, match="unknown mi_interval 'x'"):
         csi.bootstrap(mi_fit, 5, seed=1, mi_interval="x")
@@ -211,6 +273,52 @@ def test_panel_mi_cell_equals_a_fresh_fit_and_bootstrap_of_the_cell(mi_panel):
                     & (res.index["wave"].astype(str) == wave) & (res.index["construct"] == "SAT")].iloc[0]  # fmt: skip
     assert row["index"] == pytest.approx(csi.compute_index(fit)["SAT"], rel=1e-12)
     assert row["se"] == pytest.approx(boot.rubin["se"][list(boot.draws.columns).index("SAT index SAT")], rel=1e-9)
+
+
+@pytest.mark.parametrize("ci", ["logit_t", "logit_tr"])
+def test_panel_mi_cells_take_rubins_degrees_of_freedom_unstretched(mi_panel, ci):
+    """A missing='mi' company's logit-t interval: its Rubin-calibrated replicates as they are (not stretched by
+    sqrt(n/(n-1))) and the Barnard-Rubin df of its index, not n - 1 (csi.index.panel._company)."""
+    from csi.index.cells import CellTask, cell_seed, mi_options
+    from csi.index.logit import logit_interval
+    from csi.index.small_sample import replicate_se
+
+    res = csi.index_panel(mi_panel, "acsi", **PANEL, ci=ci, n_jobs=1, scheduler="serial")
+    spec = csi.load_model("acsi")
+    entropy = res.manifest["seed"]
+    checked = 0
+    for unit, wave in [(u, w) for u in mi_panel["company"].astype(str).unique()[:2] for w in ("1", "2")]:
+        sel = (mi_panel["company"].astype(str) == unit) & (mi_panel["wave"].astype(str) == wave)
+        if not sel.any():
+            continue
+        cell = mi_panel[sel]
+        task = CellTask(level="company", unit=unit, wave=wave, spec=spec, data=cell, weight=None, min_n=30,
+                        n_resamples=30, entropy=entropy, method="pls", fit_options={"missing": "mi", "imputations": 4},
+                        ci=ci, conf_level=0.95)  # fmt: skip
+        fit = csi.fit(spec, cell, **mi_options(task))
+        boot = csi.bootstrap(fit, 30, seed=cell_seed(entropy, "company", unit, wave), mi_interval="rubin", n_jobs=1,
+                             progress=False)  # fmt: skip
+        rows = res.index[(res.index["level"] == "company") & (res.index["unit"].astype(str) == unit)
+                         & (res.index["wave"].astype(str) == wave)].set_index("construct")  # fmt: skip
+        if rows["se"].isna().any():  # a flagged cell
+            continue
+        cols = [f"{c} index {c}" for c in spec.construct_names]
+        pos = [list(boot.draws.columns).index(c) for c in cols]
+        draws = boot.replicate_draws[cols].to_numpy()
+        if ci == "logit_tr":
+            from csi.index.small_sample import drop_mixed_signs
+
+            draws = drop_mixed_signs(draws, boot.replicate_draws, spec)
+        se = replicate_se(draws, ci == "logit_tr")
+        nu = boot.rubin["df"][pos]
+        assert (nu < len(cell) - 1).all()  # Barnard-Rubin df are below the complete-data n - 1
+        est = rows.loc[list(spec.construct_names), "index"].to_numpy()
+        lo, hi = logit_interval(est, se, 0.95, stats.t.ppf(0.975, nu))
+        np.testing.assert_allclose(rows.loc[list(spec.construct_names), "se"], se, rtol=1e-9)
+        np.testing.assert_allclose(rows.loc[list(spec.construct_names), "ci_lower"], lo, rtol=1e-9)
+        np.testing.assert_allclose(rows.loc[list(spec.construct_names), "ci_upper"], hi, rtol=1e-9)
+        checked += 1
+    assert checked >= 2
 
 
 def test_panel_mi_refuses_pooled_bootstrap(mi_panel):

@@ -98,6 +98,7 @@ class CellResult:
     negative_weights: bool = False
     flags: list[str] = field(default_factory=list)  # every flag of csi.index.status.FLAGGED that applies
     influence: np.ndarray | None = None  # (2, J) influence moments for the BCa acceleration (csi.index.bca)
+    rubin_df: np.ndarray | None = None  # (J,) missing='mi': Barnard-Rubin df of the indices (csi.index.panel._company)
 
 
 def fit_flags(fit: FitResult, negative_weights: bool) -> list[str]:
@@ -204,6 +205,9 @@ def run_cell(task: CellTask) -> CellResult:
             if task.ci in ROBUST_INTERVALS:  # replicates with mixed-sign weights do not count (small_sample)
                 out.draws = drop_mixed_signs(out.draws, replicates, task.spec)
             out.n_failed_replicates = boot.n_failed
+            if mi:
+                df = boot.rubin["df"][[list(boot.draws.columns).index(c) for c in cols]]
+                out.rubin_df = np.where(np.isnan(df), np.inf, df)  # NaN: T = 0, an index nothing moves
             be = boot.estimates
             be = be[be["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
             est = be[["lhs", "op", "rhs", "estimate", "se", "ci_lower", "ci_upper"]]

@@ -517,9 +517,23 @@ def index_panel(
 def _company(cell: CellResult, small_sample: bool, robust: bool = False) -> UnitEstimate:
     """A company cell as the aggregation sees it; with the small-sample correction its replicates are stretched
     by ``sqrt(n/(n-1))`` and carry ``n - 1`` degrees of freedom (:mod:`csi.index.small_sample`); ``robust``: its
-    SE is the robust scale of its replicates."""
+    SE is the robust scale of its replicates.
+
+    A ``missing="mi"`` cell (``cell.rubin_df`` set) is not stretched and carries the Barnard & Rubin (1999)
+    degrees of freedom of its indices instead of ``n - 1``.  Its replicates are Rubin-calibrated
+    (:func:`csi.resample.mi_boot.calibrated_draws`): their variance is Rubin's ``T = W̄ + (1 + 1/m) B``.  The
+    stretch corrects a bootstrap variance for its small-sample bias, which at most ``W̄`` has, by ``n/(n-1)``;
+    ``B`` is the imputations' unbiased (divisor ``m - 1``) variance, which stretching ``T`` would inflate too.
+    The small sample is already in the degrees of freedom: ``ν`` combines ``ν_com = n - 1`` with the
+    imputations' ``(m - 1)/γ²`` and is at most ``n - 1`` (often far fewer, about 24 with m = 5 and n = 200), so
+    the logit-t interval is Rubin's t interval on the logit scale.  ``W̄`` is left without the ``n/(n-1)``
+    factor (0.5 % of its variance at n = 200): the bootstrap within variance as Rubin's rules use it.
+    """
     if not small_sample or cell.draws is None:
         return UnitEstimate(cell.status, cell.n, cell.index, cell.draws, influence=cell.influence)
+    if cell.rubin_df is not None:
+        return UnitEstimate(cell.status, cell.n, cell.index, cell.draws, influence=cell.influence, df=cell.rubin_df,
+                            robust=robust)  # fmt: skip
     return UnitEstimate(cell.status, cell.n, cell.index, stretch(cell.draws, cell.n), influence=cell.influence,
                         df=cell_df(cell.n, cell.draws.shape[1]), robust=robust)  # fmt: skip
 
