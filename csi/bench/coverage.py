@@ -387,6 +387,35 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def national_decomposition(raw: pd.DataFrame) -> pd.DataFrame:
+    """The national error's mean square split into its companies' errors and their cross terms, per design and ci.
+
+    With ``e = Σ s_c e_c`` (``s_c`` the rows' ``national_share``), ``E e² =
+    E Σ s_c² e_c² + E Σ_{c≠d} s_c s_d e_c e_d``.  Each part is divided by the
+    mean squared national SE, so ``ratio`` (= ``own + cross``) is 1 when the
+    national SE is right on average, ``own`` is what the companies' own
+    errors account for and ``cross`` is 0 when their errors are
+    uncorrelated (independent samples); every part has its Monte-Carlo SE
+    (``mcse_*``, over panel-waves).  Columns: the design, ``ci``,
+    ``construct``, ``k`` (national intervals whose companies all have a share)
+    and the parts.
+    """
+    ix = raw[raw["kind"] == "index"].assign(err=lambda d: d["estimate"] - d["truth"])
+    keys = [*DESIGN, "ci", "rep", "wave", "construct"]
+    comp = ix[ix["level"] == "company"].assign(own=lambda d: (d["national_share"] * d["err"]) ** 2)
+    own = comp.groupby(keys)["own"].sum(min_count=1)
+    nat = ix[ix["level"] == "national"].set_index(keys)[["err", "se"]].join(own, how="inner").dropna()
+    nat["cross"] = nat["err"] ** 2 - nat["own"]
+    rows = []
+    for k, g in nat.groupby([*DESIGN, "ci", "construct"], sort=False):
+        m = (g["se"] ** 2).mean()
+        part = {name: (x.mean() / m, x.std(ddof=1) / np.sqrt(len(x)) / m)
+                for name, x in (("ratio", g["err"] ** 2), ("own", g["own"]), ("cross", g["cross"]))}  # fmt: skip
+        rows.append((*k, len(g), *[v for p in part.values() for v in p]))
+    return pd.DataFrame(rows, columns=[*DESIGN, "ci", "construct", "k", "ratio", "mcse_ratio", "own", "mcse_own",
+                                       "cross", "mcse_cross"])  # fmt: skip
+
+
 def coverage_for(design: dict[str, object], summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rows of a coverage summary that apply to a run's design (for the report's methodology appendix).
 
