@@ -178,3 +178,33 @@ def test_plsc_index_is_the_pls_index():
     data = p.data.drop(columns=["company", "wave"])
     pls, plsc = (compute_index(csi.fit(p.spec, data, method=m)).to_numpy() for m in ("pls", "plsc"))
     np.testing.assert_allclose(plsc, pls, rtol=1e-12)
+
+
+def test_national_error_is_the_share_weighted_sum_of_the_company_errors(headline):
+    """``national_share`` splits the national error into its companies' errors (shares of one wave sum to 1)."""
+    ix = headline[headline["kind"] == "index"].assign(err=lambda d: d["estimate"] - d["truth"])
+    assert ix.loc[ix["level"] != "company", "national_share"].isna().all()
+    checked = 0
+    for _, g in ix.groupby(["rep", "wave", "construct"]):
+        comp, nat = g[g["level"] == "company"], g[g["level"] == "national"]
+        if len(nat) != 1 or comp["national_share"].isna().any():
+            continue  # a cell left out of the aggregate (flagged) has no share
+        assert comp["national_share"].sum() == pytest.approx(1.0, abs=1e-12)
+        assert (comp["national_share"] * comp["err"]).sum() == pytest.approx(nat["err"].iloc[0], abs=1e-9)
+        checked += 1
+    assert checked >= 0.8 * REPS * 2 * 6
+
+
+def test_national_decomposition_adds_up(headline):
+    d = coverage.national_decomposition(headline)
+    assert set(d["construct"]) == set(headline["construct"]) and (d["k"] >= 0.8 * REPS * 2).all()
+    np.testing.assert_allclose(d["own"] + d["cross"], d["ratio"], rtol=1e-10)
+    # by hand for one construct
+    ix = headline[(headline["kind"] == "index") & (headline["construct"] == "SAT")]
+    ix = ix.assign(err=ix["estimate"] - ix["truth"])
+    nat = ix[ix["level"] == "national"].set_index(["rep", "wave"])
+    own = ix[ix["level"] == "company"].assign(o=lambda t: (t["national_share"] * t["err"]) ** 2).groupby(
+        ["rep", "wave"])["o"].sum()
+    got = d[d["construct"] == "SAT"].iloc[0]
+    assert got["ratio"] == pytest.approx((nat["err"] ** 2).mean() / (nat["se"] ** 2).mean(), rel=1e-10)
+    assert got["own"] == pytest.approx(own.loc[nat.index].mean() / (nat["se"] ** 2).mean(), rel=1e-10)

@@ -81,12 +81,14 @@ HEADLINE = {"model": "acsi", "method": "pls", "missing": "em", "missing_rate": 0
 DESIGN = ["model", "method", "missing", "missing_rate", "companies", "respondents", "shift"]
 """Columns naming a design of the grid."""
 
-COLUMNS = [*DESIGN, "rep", "ci", "kind", "level", "unit", "construct", "estimate", "truth", "truth_all", "se",
-           "ci_lower", "ci_upper", "covered", "covered_all", "significant", "complete"]  # fmt: skip
+COLUMNS = [*DESIGN, "rep", "ci", "kind", "level", "unit", "wave", "construct", "estimate", "truth", "truth_all", "se",
+           "ci_lower", "ci_upper", "covered", "covered_all", "significant", "complete", "national_share"]  # fmt: skip
 """Columns of :func:`run_coverage`'s table; ``kind`` is ``index`` (one row per unit x wave) or ``change``.
 ``truth``: the population index over the children that entered the aggregate (the estimator's target);
 ``truth_all``: over all children (:func:`csi.simulate_panel`'s definition); ``complete``: no child was left out
-(of either wave, for a change)."""
+(of either wave, for a change); ``wave``: the wave of an index (the later wave of a change); ``national_share``:
+a company's share of the national index (the product of its shares up the hierarchy, NaN when it was left out), so
+that the national error can be split into its companies' errors (:func:`national_shares`)."""
 
 
 def used_truth(population: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
@@ -111,6 +113,27 @@ def used_truth(population: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
         current = agg.rename(columns={"parent": "unit"}).assign(level=lv)
         out.append(current)
     return pd.concat(out, ignore_index=True)[["level", "unit", "wave", "construct", "truth", "complete"]]
+
+
+def national_shares(units: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """``(company, wave) -> share`` of every company cell in its wave's national index, from a run's units table.
+
+    The product of the normalised shares a unit received at each level up to
+    the nation (NaN for a cell left out anywhere on the way), so that the
+    national index is ``Σ share_c I_c`` over the companies of the wave.
+    """
+    row = {(lv, u, w): (wt, plv, par) for lv, u, plv, par, w, wt in
+           units[["level", "unit", "parent_level", "parent", "wave", "weight"]].itertuples(index=False)}  # fmt: skip
+    out = {}
+    for (lv, unit, wave), (share, plv, parent) in row.items():
+        if lv != "company":
+            continue
+        s = float(share) if plv is not None and pd.notna(plv) else 1.0
+        while plv is not None and pd.notna(plv) and plv != "national":
+            wt, plv, parent = row[(plv, parent, wave)]
+            s *= float(wt)
+        out[(unit, wave)] = s
+    return out
 
 
 def replication_seed(seed: int, model: str, companies: int, respondents: int, shift: float, rep: int) -> int:
@@ -160,11 +183,14 @@ def run_replication(
         keep = [usable(status[k], "exclude") or status[k] == "includes_flagged"
                 for k in zip(idx["level"], idx["unit"], idx["wave"])]  # fmt: skip
         idx = idx[np.asarray(keep, dtype=bool) & idx["index"].notna()]
+        nshare = national_shares(res.units)
         parts.append(pd.DataFrame({"ci": ci, "kind": "index", "level": idx["level"], "unit": idx["unit"],
-                                   "construct": idx["construct"], "estimate": idx["index"], "truth": idx["truth"],
+                                   "wave": idx["wave"].astype(str), "construct": idx["construct"], "estimate": idx["index"], "truth": idx["truth"],
                                    "truth_all": idx["truth_all"], "se": idx["se"], "ci_lower": idx["ci_lower"],
                                    "ci_upper": idx["ci_upper"], "significant": np.nan,
-                                   "complete": idx["complete"]}))  # fmt: skip
+                                   "complete": idx["complete"],
+                                   "national_share": [nshare.get((u, w), np.nan) if lv == "company" else np.nan
+                                                      for lv, u, w in zip(idx["level"], idx["unit"], idx["wave"])]}))
         wide = truth.pivot_table(index=["level", "unit", "construct"], columns="wave",
                                  values=["truth", "truth_all", "complete"], aggfunc="first")  # fmt: skip
         # the change's target: the population change (over all units; with index_panel's default matched
@@ -175,10 +201,10 @@ def run_replication(
         ch = res.changes.merge(tc.reset_index(), on=["level", "unit", "construct"], how="inner", validate="one_to_one")
         ch = ch[ch["change"].notna()]
         parts.append(pd.DataFrame({"ci": ci, "kind": "change", "level": ch["level"], "unit": ch["unit"],
-                                   "construct": ch["construct"], "estimate": ch["change"], "truth": ch["truth"],
+                                   "wave": ch["wave_to"].astype(str), "construct": ch["construct"], "estimate": ch["change"], "truth": ch["truth"],
                                    "truth_all": ch["truth_all"], "se": np.nan, "ci_lower": ch["ci_lower"],
                                    "ci_upper": ch["ci_upper"], "significant": ch["significant"].astype(float),
-                                   "complete": ch["complete"]}))  # fmt: skip
+                                   "complete": ch["complete"], "national_share": np.nan}))  # fmt: skip
     out = pd.concat(parts, ignore_index=True)
     out["covered"] = ((out["ci_lower"] <= out["truth"]) & (out["truth"] <= out["ci_upper"])).astype(float)
     out["covered_all"] = ((out["ci_lower"] <= out["truth_all"]) & (out["truth_all"] <= out["ci_upper"])).astype(float)
@@ -359,6 +385,35 @@ def summarise(raw: pd.DataFrame, target: str = "SAT") -> pd.DataFrame:
     out = out.sort_values([*DESIGN, "ci", "constructs", "level"], key=lambda s: s.map(rank) if s.name == "level"
                           else s, kind="stable")  # fmt: skip
     return out.reset_index(drop=True)
+
+
+def national_decomposition(raw: pd.DataFrame) -> pd.DataFrame:
+    """The national error's mean square split into its companies' errors and their cross terms, per design and ci.
+
+    With ``e = Σ s_c e_c`` (``s_c`` the rows' ``national_share``), ``E e² =
+    E Σ s_c² e_c² + E Σ_{c≠d} s_c s_d e_c e_d``.  Each part is divided by the
+    mean squared national SE, so ``ratio`` (= ``own + cross``) is 1 when the
+    national SE is right on average, ``own`` is what the companies' own
+    errors account for and ``cross`` is 0 when their errors are
+    uncorrelated (independent samples); every part has its Monte-Carlo SE
+    (``mcse_*``, over panel-waves).  Columns: the design, ``ci``,
+    ``construct``, ``k`` (national intervals whose companies all have a share)
+    and the parts.
+    """
+    ix = raw[raw["kind"] == "index"].assign(err=lambda d: d["estimate"] - d["truth"])
+    keys = [*DESIGN, "ci", "rep", "wave", "construct"]
+    comp = ix[ix["level"] == "company"].assign(own=lambda d: (d["national_share"] * d["err"]) ** 2)
+    own = comp.groupby(keys)["own"].sum(min_count=1)
+    nat = ix[ix["level"] == "national"].set_index(keys)[["err", "se"]].join(own, how="inner").dropna()
+    nat["cross"] = nat["err"] ** 2 - nat["own"]
+    rows = []
+    for k, g in nat.groupby([*DESIGN, "ci", "construct"], sort=False):
+        m = (g["se"] ** 2).mean()
+        part = {name: (x.mean() / m, x.std(ddof=1) / np.sqrt(len(x)) / m)
+                for name, x in (("ratio", g["err"] ** 2), ("own", g["own"]), ("cross", g["cross"]))}  # fmt: skip
+        rows.append((*k, len(g), *[v for p in part.values() for v in p]))
+    return pd.DataFrame(rows, columns=[*DESIGN, "ci", "construct", "k", "ratio", "mcse_ratio", "own", "mcse_own",
+                                       "cross", "mcse_cross"])  # fmt: skip
 
 
 def coverage_for(design: dict[str, object], summary: pd.DataFrame | None = None) -> pd.DataFrame:
