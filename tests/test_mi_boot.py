@@ -306,9 +306,10 @@ def test_panel_mi_cells_take_rubins_degrees_of_freedom_unstretched(mi_panel, ci)
         pos = [list(boot.draws.columns).index(c) for c in cols]
         draws = boot.replicate_draws[cols].to_numpy()
         if ci == "logit_tr":
-            from csi.index.small_sample import drop_mixed_signs
+            from csi.index.small_sample import refill_mixed_signs
 
-            draws = drop_mixed_signs(draws, boot.replicate_draws, spec)
+            refill = np.random.default_rng(cell_seed(entropy, "refill", "company", unit, wave))
+            draws = refill_mixed_signs(draws, boot.replicate_draws, spec, refill)
         se = replicate_se(draws, ci == "logit_tr")
         nu = boot.rubin["df"][pos]
         assert (nu < len(cell) - 1).all()  # Barnard-Rubin df are below the complete-data n - 1

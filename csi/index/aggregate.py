@@ -42,7 +42,7 @@ class UnitEstimate:
     share: float = float("nan")  # normalised weight within its parent actually used
     influence: np.ndarray | None = None  # (2, J) influence moments (csi.index.bca); None when a child lacks them
     df: np.ndarray | None = None  # (J,) degrees of freedom (csi.index.small_sample); None when not corrected
-    robust: bool = False  # its SE is the robust scale of its replicates (csi.index.small_sample.replicate_se)
+    robust: bool = False  # its SE leaves runaway replicates out (csi.index.small_sample.replicate_se)
 
 
 def aggregate(

@@ -23,7 +23,7 @@ from csi.estimators import fit as fit_model
 from csi.index.bca import influence_moments
 from csi.index.compute import compute_index
 from csi.index.impacts import impacts
-from csi.index.small_sample import ROBUST_INTERVALS, drop_mixed_signs
+from csi.index.small_sample import ROBUST_INTERVALS, refill_mixed_signs
 from csi.index.status import INADMISSIBLE, NEGATIVE_WEIGHT, NOT_CONVERGED, cell_status
 from csi.quality.reliability import reliability
 from csi.resample.plans import ResamplingPlan
@@ -203,7 +203,8 @@ def run_cell(task: CellTask) -> CellResult:
             replicates = boot.replicate_draws
             out.draws = replicates[cols].to_numpy()
             if task.ci in ROBUST_INTERVALS:  # replicates with mixed-sign weights do not count (small_sample)
-                out.draws = drop_mixed_signs(out.draws, replicates, task.spec)
+                refill = np.random.default_rng(cell_seed(task.entropy, "refill", task.level, task.unit, task.wave))
+                out.draws = refill_mixed_signs(out.draws, replicates, task.spec, refill)
             out.n_failed_replicates = boot.n_failed
             if mi:
                 df = boot.rubin["df"][[list(boot.draws.columns).index(c) for c in cols]]

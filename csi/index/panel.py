@@ -482,7 +482,8 @@ def index_panel(
             + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else "")
             + ("; small-sample correction: cell replicates stretched by sqrt(n/(n-1)), t interval and t-test with "
                "Welch-Satterthwaite degrees of freedom" if ci in SMALL_SAMPLE_INTERVALS else "")
-            + ("; SEs are half the central 68.27 % range of the replicates (robust scale)"
+            + ("; a company replicate whose block has mixed-sign outer weights is replaced by a random one of the "
+               "block's other replicates; SEs are the SD of the replicates within 6 robust SDs of their median"
                if ci in ROBUST_INTERVALS else ""),
             "seed_rule": "cell seed = SeedSequence(seed, spawn_key = 4 x uint32 of sha256(level, unit, wave))"
             + (f"; a {'pooled industry' if pooled else 'company'} with recurring respondent ids draws its cluster "
@@ -517,7 +518,7 @@ def index_panel(
 def _company(cell: CellResult, small_sample: bool, robust: bool = False) -> UnitEstimate:
     """A company cell as the aggregation sees it; with the small-sample correction its replicates are stretched
     by ``sqrt(n/(n-1))`` and carry ``n - 1`` degrees of freedom (:mod:`csi.index.small_sample`); ``robust``: its
-    SE is the robust scale of its replicates.
+    SE is the SD of its replicates within :data:`~csi.index.small_sample.FENCE` robust SDs of their median.
 
     A ``missing="mi"`` cell (``cell.rubin_df`` set) is not stretched and carries the Barnard & Rubin (1999)
     degrees of freedom of its indices instead of ``n - 1``.  Its replicates are Rubin-calibrated

@@ -53,9 +53,13 @@ the coverage over all constructs.  The rules:
 
 * in a company cell, a replicate whose outer weights in a block are not all
   of one sign does not count for that block's index
-  (:func:`drop_mixed_signs`, the replicate counterpart of the flag; a whole
-  block flipped leaves the index unchanged and counts), so aggregates' and
-  changes' replicates that contain it are not counted either;
+  (:func:`refill_mixed_signs`, the replicate counterpart of the flag; a whole
+  block flipped leaves the index unchanged and counts); it is replaced by
+  one of the block's counting replicates drawn at random from the cell's own
+  seed, so that aggregates and changes, which add and subtract companies'
+  replicates one by one, keep every replicate however many companies they
+  hold (leaving it out as NaN would take the aggregate's replicate with it:
+  with 5 % of LOY replicates per company and 80 companies, almost none);
 * every SE is the SD of the replicates within :data:`FENCE` = 6 robust SDs
   of their median (:func:`replicate_se`), a guard against what runs off for
   other reasons.  Six robust SDs leave out normal replicates with
@@ -155,8 +159,11 @@ def replicate_se(draws: NDArray[np.float64], robust: bool = False) -> NDArray[np
     return out
 
 
-def drop_mixed_signs(index_draws: NDArray[np.float64], draws: pd.DataFrame, spec: ModelSpec) -> NDArray[np.float64]:
-    """A copy of a cell's ``(B, J)`` index replicates with NaN where the block's outer weights have mixed signs.
+def refill_mixed_signs(
+    index_draws: NDArray[np.float64], draws: pd.DataFrame, spec: ModelSpec, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """A copy of a cell's ``(B, J)`` index replicates in which those whose block has mixed-sign outer weights are
+    replaced by draws from the block's other replicates.
 
     ``draws``: the bootstrap's replicate table (columns ``"C <~ item"`` for
     the outer weights).  A replicate whose weights in block ``C`` are not all
@@ -165,7 +172,17 @@ def drop_mixed_signs(index_draws: NDArray[np.float64], draws: pd.DataFrame, spec
     weights have mixed signs, whose cell is flagged and left out
     (:mod:`csi.index.status`).  One sign throughout (a whole block flipped by
     PLS's sign indeterminacy) leaves the index as it is, so those count.
-    Blocks whose weights are not in ``draws`` are left as they are.
+
+    Such a replicate is not left out (NaN) but replaced by one of the block's
+    counting replicates drawn at random (with replacement) from ``rng``:
+    aggregates add their companies' replicates replicate by replicate, so a
+    NaN would take the whole aggregate replicate with it, and with many
+    companies hardly any national replicate would be left.  The refill keeps
+    the distribution of the counting replicates (what a left-out replicate
+    would give the cell's own SE) and, drawn per cell, the independence of
+    companies.  A block with no counting replicate stays NaN.  Blocks whose
+    weights are not in ``draws``, single-item blocks and failed (NaN)
+    replicates are left as they are.
     """
     out = np.array(index_draws, dtype=float, copy=True)
     for j, construct in enumerate(spec.constructs):
@@ -173,7 +190,11 @@ def drop_mixed_signs(index_draws: NDArray[np.float64], draws: pd.DataFrame, spec
         if len(cols) < 2 or not set(cols) <= set(draws.columns):
             continue
         W = draws[cols].to_numpy(dtype=float)
-        out[~((W > 0).all(axis=1) | (W < 0).all(axis=1)) & np.isfinite(W).all(axis=1), j] = np.nan
+        mixed = ~((W > 0).all(axis=1) | (W < 0).all(axis=1)) & np.isfinite(W).all(axis=1)
+        if not mixed.any():
+            continue
+        counting = out[~mixed & np.isfinite(out[:, j]), j]
+        out[mixed, j] = rng.choice(counting, size=int(mixed.sum())) if counting.size else np.nan
     return out
 
 
