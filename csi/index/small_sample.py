@@ -107,6 +107,8 @@ study's precision (1.05 ± 0.07).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -148,14 +150,18 @@ def replicate_se(draws: NDArray[np.float64], robust: bool = False) -> NDArray[np
         return plain
     D = np.asarray(draws, dtype=float)
     out = np.array(plain, dtype=float)
-    for j in range(D.shape[1]):
-        x = D[np.isfinite(D[:, j]), j]
-        if x.size < 2:
-            continue
-        lo, mid, hi = np.quantile(x, (CENTRAL[0], 0.5, CENTRAL[1]))
-        kept = x[np.abs(x - mid) <= FENCE * (hi - lo) / 2]
-        if 1 < kept.size < x.size:  # else the plain SD, to the bit
-            out[j] = bootstrap_se(kept[:, None])[0]
+    if D.ndim != 2 or D.shape[0] < 2:
+        return out
+    finite = np.isfinite(D)
+    X = np.where(finite, D, np.nan)
+    # One pass over all columns (a panel has thousands): the quantiles of each column's finite replicates.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: no quantiles, left as it is
+        lo, mid, hi = np.nanquantile(X, (CENTRAL[0], 0.5, CENTRAL[1]), axis=0)
+        kept = finite & (np.abs(X - mid) <= FENCE * (hi - lo) / 2)
+    n_finite, n_kept = finite.sum(axis=0), kept.sum(axis=0)
+    for j in np.flatnonzero((n_finite >= 2) & (n_kept > 1) & (n_kept < n_finite)):  # else the plain SD, to the bit
+        out[j] = bootstrap_se(D[kept[:, j], j][:, None])[0]
     return out
 
 
