@@ -107,8 +107,6 @@ study's precision (1.05 ± 0.07).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -153,13 +151,19 @@ def replicate_se(draws: NDArray[np.float64], robust: bool = False) -> NDArray[np
     if D.ndim != 2 or D.shape[0] < 2:
         return out
     finite = np.isfinite(D)
-    X = np.where(finite, D, np.nan)
-    # One pass over all columns (a panel has thousands): the quantiles of each column's finite replicates.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: no quantiles, left as it is
-        lo, mid, hi = np.nanquantile(X, (CENTRAL[0], 0.5, CENTRAL[1]), axis=0)
-        kept = finite & (np.abs(X - mid) <= FENCE * (hi - lo) / 2)
-    n_finite, n_kept = finite.sum(axis=0), kept.sum(axis=0)
+    n_finite = finite.sum(axis=0)
+    # The quantiles of each column's finite replicates; columns without a failed replicate (nearly all of a
+    # panel's thousands) in one vectorised pass, the others one by one.
+    qs = np.full((3, D.shape[1]), np.nan)
+    whole = n_finite == D.shape[0]
+    if whole.any():
+        qs[:, whole] = np.quantile(D[:, whole], (CENTRAL[0], 0.5, CENTRAL[1]), axis=0)
+    for j in np.flatnonzero(~whole & (n_finite >= 2)):
+        qs[:, j] = np.quantile(D[finite[:, j], j], (CENTRAL[0], 0.5, CENTRAL[1]))
+    lo, mid, hi = qs
+    with np.errstate(invalid="ignore"):
+        kept = finite & (np.abs(D - mid) <= FENCE * (hi - lo) / 2)
+    n_kept = kept.sum(axis=0)
     for j in np.flatnonzero((n_finite >= 2) & (n_kept > 1) & (n_kept < n_finite)):  # else the plain SD, to the bit
         out[j] = bootstrap_se(D[kept[:, j], j][:, None])[0]
     return out
