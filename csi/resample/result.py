@@ -123,20 +123,13 @@ class BootstrapResult(CopiedTables):
         """
         D = self.draws.to_numpy()
         est = self.original
-        if self.ci == "rubin":
-            return self._rubin_estimates(D, est)
-        opts: dict[str, Any] = {}
-        if self.ci == "bca":
-            opts["jackknife_values"] = self.jackknife_values
-        if self.ci == "studentized":
-            if self.se_draws is None:
-                raise EstimationError(
-                    "studentized intervals need a standard error per replicate from a nested bootstrap; rerun "
-                    "csi.bootstrap(fit, ..., inner_resamples=M) (or ci='studentized', which runs M=100), or use "
-                    "'percentile', 'basic', 'normal', 'bc' or 'bca'"
-                )
-            opts["se_draws"] = self.se_draws.to_numpy()
-        lower, upper = confidence_interval(self.ci, D, est, self.level, **opts)
+        extra: dict[str, Any] = {}
+        if self.ci == "rubin":  # Rubin's rules over the imputations' bootstraps (csi.resample.mi_boot)
+            r = self.rubin
+            se, lower, upper, p_value = r["se"], r["ci_lower"], r["ci_upper"], r["p_value"]
+            extra["df_rubin"] = r["df"]
+        else:
+            se, (lower, upper), p_value = bootstrap_se(D), self._interval(D, est), bootstrap_pvalue(D, est)
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(D, axis=0) if len(D) else np.full(len(est), np.nan)
         group = {} if self.layout.group is None else {"group": self.layout.group}  # a multiple-group fit's
@@ -149,12 +142,28 @@ class BootstrapResult(CopiedTables):
                 "estimate": est,
                 "mean": mean,
                 "bias": bootstrap_bias(D, est),
-                "se": bootstrap_se(D),
+                "se": se,
                 "ci_lower": lower,
                 "ci_upper": upper,
-                "p_value": bootstrap_pvalue(D, est),
+                "p_value": p_value,
+                **extra,
             }
         )
+
+    def _interval(self, D: np.ndarray, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``ci`` interval of every statistic from the replicates ``D``."""
+        opts: dict[str, Any] = {}
+        if self.ci == "bca":
+            opts["jackknife_values"] = self.jackknife_values
+        if self.ci == "studentized":
+            if self.se_draws is None:
+                raise EstimationError(
+                    "studentized intervals need a standard error per replicate from a nested bootstrap; rerun "
+                    "csi.bootstrap(fit, ..., inner_resamples=M) (or ci='studentized', which runs M=100), or use "
+                    "'percentile', 'basic', 'normal', 'bc' or 'bca'"
+                )
+            opts["se_draws"] = self.se_draws.to_numpy()
+        return confidence_interval(self.ci, D, est, self.level, **opts)
 
     @cached_property
     def replicate_draws(self) -> pd.DataFrame:
@@ -168,26 +177,6 @@ class BootstrapResult(CopiedTables):
         out = pd.DataFrame(calibrated_draws(D, self.rubin), columns=self.draws.columns)
         out.index.name = "replicate"
         return out
-
-    def _rubin_estimates(self, D: np.ndarray, est: np.ndarray) -> pd.DataFrame:
-        r = self.rubin
-        with np.errstate(invalid="ignore"):
-            mean = np.nanmean(D, axis=0) if len(D) else np.full(len(est), np.nan)
-        return pd.DataFrame(
-            {
-                "lhs": self.layout.lhs,
-                "op": self.layout.op,
-                "rhs": self.layout.rhs,
-                "estimate": est,
-                "mean": mean,
-                "bias": bootstrap_bias(D, est),
-                "se": r["se"],
-                "ci_lower": r["ci_lower"],
-                "ci_upper": r["ci_upper"],
-                "p_value": r["p_value"],
-                "df_rubin": r["df"],
-            }
-        )
 
     @cached_property
     def indirect_effects(self) -> pd.DataFrame:
