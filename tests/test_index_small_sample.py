@@ -247,6 +247,24 @@ def test_replicates_with_mixed_sign_weights_do_not_count_for_their_block():
     assert np.isnan(refill_mixed_signs(index, frame, spec, np.random.default_rng(1))[:, names.index("LOY")]).all()
 
 
+def test_under_mi_a_replicate_counts_only_if_every_imputation_keeps_one_sign():
+    spec = csi.load_model("acsi")
+    names = list(spec.construct_names)
+    m, B = 3, 4
+    cols = {f"{c.name} <~ {i}": np.full(m * B, 0.4) for c in spec.constructs for i in c.item_names}
+    frame = pd.DataFrame(cols)  # imputation-major: row k B + b is imputation k's replicate b
+    frame.loc[1 * B + 2, "QUAL <~ CUSTOMQ"] = -0.1  # imputation 2, replicate 2: mixed in QUAL ...
+    mean = frame.to_numpy().reshape(m, B, -1).mean(axis=0)
+    assert mean[2, list(frame.columns).index("QUAL <~ CUSTOMQ")] > 0  # ... though the mean weight keeps its sign
+    index = np.arange(B * len(names), dtype=float).reshape(B, len(names))
+    out = refill_mixed_signs(index, frame, spec, np.random.default_rng(3))
+    replaced = {(b, names[j]) for b, j in zip(*np.nonzero(out != index))}
+    assert replaced == {(2, "QUAL")}
+    assert out[2, names.index("QUAL")] in np.delete(index[:, names.index("QUAL")], 2)
+    with pytest.raises(ValueError, match="cannot be 5 replicates"):
+        refill_mixed_signs(np.zeros((5, len(names))), frame, spec, np.random.default_rng(3))
+
+
 def test_aggregates_keep_every_replicate_however_many_companies(monkeypatch):
     """The rule must not thin out aggregates: a replicate left out as NaN in any company would take the
     national replicate with it (about 5 % of LOY replicates per company: with 80 companies hardly any national

@@ -309,7 +309,7 @@ def test_panel_mi_cells_take_rubins_degrees_of_freedom_unstretched(mi_panel, ci)
             from csi.index.small_sample import refill_mixed_signs
 
             refill = np.random.default_rng(cell_seed(entropy, "refill", "company", unit, wave))
-            draws = refill_mixed_signs(draws, boot.replicate_draws, spec, refill)
+            draws = refill_mixed_signs(draws, boot.draws, spec, refill)
         se = replicate_se(draws, ci == "logit_tr")
         nu = boot.rubin["df"][pos]
         assert (nu < len(cell) - 1).all()  # Barnard-Rubin df are below the complete-data n - 1

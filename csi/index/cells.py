@@ -204,7 +204,7 @@ def run_cell(task: CellTask) -> CellResult:
             out.draws = replicates[cols].to_numpy()
             if task.ci in ROBUST_INTERVALS:  # replicates with mixed-sign weights do not count (small_sample)
                 refill = np.random.default_rng(cell_seed(task.entropy, "refill", task.level, task.unit, task.wave))
-                out.draws = refill_mixed_signs(out.draws, replicates, task.spec, refill)
+                out.draws = refill_mixed_signs(out.draws, boot.draws, task.spec, refill)  # per imputation under mi
             out.n_failed_replicates = boot.n_failed
             if mi:
                 df = boot.rubin["df"][[list(boot.draws.columns).index(c) for c in cols]]

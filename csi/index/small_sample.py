@@ -193,14 +193,27 @@ def refill_mixed_signs(
     companies.  A block with no counting replicate stays NaN.  Blocks whose
     weights are not in ``draws``, single-item blocks and failed (NaN)
     replicates are left as they are.
+
+    Under multiple imputation (``draws`` with ``m B`` rows, imputation-major,
+    for ``B`` index replicates: :attr:`csi.BootstrapResult.draws` of a
+    ``missing="mi"`` fit) replicate ``b`` does not count when the weights of
+    *any* completed data set's replicate ``b`` have mixed signs: the index
+    replicates are Rubin-calibrated means over the imputations
+    (:func:`csi.resample.mi_boot.calibrated_draws`), so one imputation's
+    runaway index moves the mean, while the mean of the weights may well keep
+    one sign.
     """
     out = np.array(index_draws, dtype=float, copy=True)
+    B = out.shape[0]
+    if len(draws) % B:
+        raise ValueError(f"{len(draws)} weight replicates cannot be {B} replicates of m imputations")
     for j, construct in enumerate(spec.constructs):
         cols = [parameter_label(construct.name, "<~", i) for i in construct.item_names]
         if len(cols) < 2 or not set(cols) <= set(draws.columns):
             continue
         W = draws[cols].to_numpy(dtype=float)
-        mixed = ~((W > 0).all(axis=1) | (W < 0).all(axis=1)) & np.isfinite(W).all(axis=1)
+        mixed_rows = ~((W > 0).all(axis=1) | (W < 0).all(axis=1)) & np.isfinite(W).all(axis=1)
+        mixed = mixed_rows.reshape(-1, B).any(axis=0)
         if not mixed.any():
             continue
         counting = out[~mixed & np.isfinite(out[:, j]), j]
