@@ -151,8 +151,25 @@ def test_missing_data_grid_shares_panels_and_deletions():
     s = coverage.summarise(raw)
     assert set(s["missing"]) == {"listwise", "pairwise"}
 
+def test_multiple_imputation_is_a_missing_data_method_of_the_study():
+    """missing='mi' cells bootstrap every completed data set (Rubin's rules), on the panels and deletions the other
+    methods see; the imputations asked for reach the cells."""
+    kw = dict(companies=[2], respondents=[60], reps=1, n_resamples=20, seed=3, cis=["logit_tr"], missing_rate=0.1,
+              industries=None, sectors=None)  # fmt: skip
+    raw = coverage.run_coverage(missings=["em", "mi"], imputations=2, **kw)
+    assert raw.attrs["imputations"] == 2
+    ix = raw[(raw["kind"] == "index") & (raw["level"] == "company")]
+    em, mi = (ix[ix["missing"] == m].set_index(["unit", "wave", "construct"]) for m in ("em", "mi"))
+    both = em.merge(mi, left_index=True, right_index=True, suffixes=("_em", "_mi"))
+    assert len(both) >= 6
+    np.testing.assert_array_equal(both["truth_em"], both["truth_mi"])
+    assert not np.allclose(both["estimate_em"], both["estimate_mi"])
+    assert (both["se_mi"] > 0).all() and (both["ci_lower_mi"] < both["estimate_mi"]).all()
+    assert not raw.equals(coverage.run_coverage(missings=["em", "mi"], imputations=3, **kw))
+
+
 @pytest.mark.parametrize("kw, match", [(dict(methods=["plsc"]), "panel"), (dict(methods=["nosuch"]), "nosuch"),
-                                       (dict(missings=["mi"]), "mi"), (dict(missings=["zap"]), "zap"),
+                                       (dict(imputations=1), "imputations"), (dict(missings=["zap"]), "zap"),
                                        (dict(missing_rate=0.7), "missing_rate")])  # fmt: skip
 def test_bad_grid_options_are_named(kw, match):
     with pytest.raises(CSIError, match=match):
@@ -167,6 +184,9 @@ def test_cli_missing_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "coverage", "--quick", "--methods", "plsc"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("csi: error:") and "plsc" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "coverage", "--quick", "--missing", "mi", "--imputations", "1"])
+    assert stop.value.code == 2 and "--imputations" in capsys.readouterr().err
 
 
 def test_plsc_index_is_the_pls_index():

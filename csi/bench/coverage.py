@@ -157,8 +157,12 @@ def run_replication(
     method: str = "pls",
     missing: str = "em",
     missing_rate: float = 0.0,
+    imputations: int = 5,
 ) -> pd.DataFrame:
-    """Rows (:data:`COLUMNS`) of one replication: every usable interval and change of one simulated panel."""
+    """Rows (:data:`COLUMNS`) of one replication: every usable interval and change of one simulated panel.
+
+    ``imputations``: completed data sets per cell under ``missing="mi"`` (ignored otherwise).
+    """
     s = replication_seed(seed, model, companies, respondents, shift, rep)
     n_ind = None if industries is None else min(industries, companies)
     n_sec = None if sectors is None else min(sectors, n_ind or companies)
@@ -175,7 +179,8 @@ def run_replication(
             res = index_panel(data, p.spec, company="company", wave="wave", method=method, missing=missing,
                               industry="industry" if n_ind else None, sector="sector" if n_sec else None,
                               unit_weights=p.unit_weights, min_n=1, n_resamples=n_resamples, seed=s, level=level,
-                              ci=ci, national_fit=False)  # fmt: skip
+                              ci=ci, national_fit=False,
+                              **({"imputations": imputations} if missing == "mi" else {}))  # fmt: skip
         status = res.units.set_index(["level", "unit", "wave"])["status"]
         truth = used_truth(pop.rename(columns={"truth_all": "truth"}), res.units).merge(
             pop, on=["level", "unit", "wave", "construct"], how="inner", validate="one_to_one")
@@ -230,12 +235,13 @@ def delete_answers(data: pd.DataFrame, items: Sequence[str], rate: float, seed: 
 
 
 def _run_batch(batch: list[tuple]) -> list[pd.DataFrame]:
-    return [run_replication(*args[:-3], method=args[-3], missing=args[-2], missing_rate=args[-1]) for args in batch]
+    return [run_replication(*args[:-4], method=args[-4], missing=args[-3], missing_rate=args[-2], imputations=args[-1])
+            for args in batch]  # fmt: skip
 
 
 def _check_grid(models: Sequence[str], companies: Sequence[int], respondents: Sequence[int],
                 cis: Sequence[str], methods: Sequence[str] = METHODS, missings: Sequence[str] = MISSINGS,
-                missing_rate: float = 0.0) -> None:  # fmt: skip
+                missing_rate: float = 0.0, imputations: int = 5) -> None:  # fmt: skip
     from csi.data.prepare import MISSING_POLICIES
     from csi.estimators import ESTIMATORS, estimator_for
     from csi.spec.load import load_model
@@ -247,10 +253,12 @@ def _check_grid(models: Sequence[str], companies: Sequence[int], respondents: Se
             able = [k for k, cls in ESTIMATORS.items() if cls.capabilities.panel_bootstrap]
             raise CSIError(f"method {m!r} cannot bootstrap panel cells, so its intervals cannot be studied; "
                            f"methods with a panel bootstrap: {', '.join(able)}")  # fmt: skip
-    bad_missing = [m for m in missings if m not in MISSING_POLICIES or m == "mi"]
+    bad_missing = [m for m in missings if m not in MISSING_POLICIES]
     if bad_missing or not missings:
-        raise CSIError(f"unknown or unbootstrappable missing-data method(s) {bad_missing or list(missings)}; accepted: "
-                       f"{', '.join(m for m in MISSING_POLICIES if m != 'mi')}")  # fmt: skip
+        raise CSIError(f"unknown missing-data method(s) {bad_missing or list(missings)}; accepted: "
+                       f"{', '.join(MISSING_POLICIES)}")  # fmt: skip
+    if isinstance(imputations, bool) or not isinstance(imputations, int | np.integer) or imputations < 2:
+        raise CSIError(f"imputations must be an integer >= 2, got {imputations!r}")
     if isinstance(missing_rate, bool) or not isinstance(missing_rate, int | float) or not 0 <= missing_rate < 0.5:
         raise CSIError(f"missing_rate must be a number in [0, 0.5), got {missing_rate!r}")
     if any(isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 2 for c in companies):
@@ -279,6 +287,7 @@ def run_coverage(
     missings: Sequence[str] = MISSINGS,
     missing_rate: float = 0.0,
     scheduler: object = "processes",
+    imputations: int = 5,
 ) -> pd.DataFrame:
     """The coverage study: one row per usable interval and change (:data:`COLUMNS`) of every replication.
 
@@ -303,6 +312,8 @@ def run_coverage(
         Estimators and missing-data methods of :func:`csi.index_panel` (a grid
         dimension each), and the MCAR share of item answers deleted from
         every panel (0: none, so the missing-data method has nothing to do).
+        ``"mi"`` bootstraps each cell's ``imputations`` completed data sets
+        and combines them by Rubin's rules (:func:`csi.index_panel`).
     scheduler
         Where the replications run: ``"processes"`` (default, ``n_jobs`` local processes), ``"serial"``,
         ``"dask"`` or a Dask scheduler address (:func:`csi.resample.scheduler.resolve_scheduler`); the table
@@ -314,11 +325,11 @@ def run_coverage(
         With ``attrs`` recording the grid, ``reps``, ``n_resamples``, ``seed``
         and the run time in seconds.
     """
-    _check_grid(models, companies, respondents, cis, methods, missings, missing_rate)
+    _check_grid(models, companies, respondents, cis, methods, missings, missing_rate, imputations)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise CSIError(f"reps must be an integer >= 1, got {reps!r}")
     jobs = [(m, int(c), int(n), float(s), r, tuple(cis), seed, n_resamples, level, industries, sectors, e, mis,
-             float(missing_rate))
+             float(missing_rate), int(imputations))
             for m in models for e in methods for mis in missings for c in companies for n in respondents
             for s in shifts for r in range(reps)]  # fmt: skip
     t0 = time.perf_counter()
@@ -330,7 +341,8 @@ def run_coverage(
     raw = pd.concat(frames, ignore_index=True).sort_values([*DESIGN, "rep", "ci", "kind"], kind="stable")
     raw = raw.reset_index(drop=True)
     raw.attrs.update(models=list(models), methods=list(methods), missings=list(missings),
-                     missing_rate=float(missing_rate), companies=[int(c) for c in companies],
+                     missing_rate=float(missing_rate), imputations=int(imputations),
+                     companies=[int(c) for c in companies],
                      respondents=[int(n) for n in respondents], shifts=[float(s) for s in shifts], reps=reps,
                      cis=list(cis), n_resamples=n_resamples, seed=seed, level=level,
                      seconds=round(time.perf_counter() - t0, 1))  # fmt: skip

@@ -131,7 +131,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     c.add_argument("--methods", type=_names, metavar="M[,M...]",
                    help="estimators of the panel cells (default pls; only estimators with a panel bootstrap)")
     c.add_argument("--missing", type=_names, metavar="M[,M...]",
-                   help="missing-data methods run in every cell (default em; listwise, pairwise, mean, em)")
+                   help="missing-data methods run in every cell (default em; listwise, pairwise, mean, em, mi)")
+    c.add_argument("--imputations", type=count(2), metavar="M",
+                   help="completed data sets per cell under --missing mi (default 5)")
     c.add_argument("--missing-rate", type=float, metavar="R",
                    help="share of item answers deleted at random (MCAR) from every panel (default 0)")
     c.add_argument("--resamples", type=count(10), help="bootstrap resamples per cell (default 200)")
@@ -232,7 +234,8 @@ def run_coverage(args: argparse.Namespace) -> int:
         size.update(coverage.QUICK)
     given = {"models": args.models, "companies": args.companies, "respondents": args.respondents,
              "shifts": args.shift, "reps": args.reps, "cis": args.ci, "n_resamples": args.resamples,
-             "methods": args.methods, "missings": args.missing, "missing_rate": args.missing_rate}  # fmt: skip
+             "methods": args.methods, "missings": args.missing, "missing_rate": args.missing_rate,
+             "imputations": args.imputations}  # fmt: skip
     size.update({k: v for k, v in given.items() if v is not None})
     raw = coverage.run_coverage(seed=args.seed, n_jobs=jobs_of(args), scheduler=args.scheduler, **size)
     summary = coverage.summarise(raw)
