@@ -14,6 +14,7 @@ from csi.index.small_sample import (
     CENTRAL,
     FENCE,
     cell_df,
+    monte_carlo_df,
     parent_df,
     refill_mixed_signs,
     replicate_se,
@@ -60,6 +61,20 @@ def test_satterthwaite_by_hand():
     np.testing.assert_array_equal(cell_df(150, 2), [149.0, 149.0])
 
 
+def test_monte_carlo_df_adds_the_resampling_to_the_sampling_error_of_the_se():
+    D = np.random.default_rng(2).normal(size=(200, 3))
+    D[:50, 2] = np.nan  # 150 finite replicates in the last column
+    got = monte_carlo_df(np.array([149.0, np.inf, 99.0]), D)
+    np.testing.assert_allclose(got, [1 / (1 / 149 + 1 / 199), 199.0, 1 / (1 / 99 + 1 / 149)], rtol=1e-12)
+    np.testing.assert_allclose(monte_carlo_df(None, D[:, :2]), [199.0, 199.0], rtol=1e-12)
+    one = np.full((5, 1), np.nan)
+    one[0, 0] = 1.0
+    assert monte_carlo_df(np.array([9.0]), one)[0] == 0.0  # one replicate: no SE, no degrees of freedom
+    # a t quantile with those degrees of freedom: wider than n - 1 alone, the more so the fewer replicates
+    few, many = (t_quantile(monte_carlo_df(np.array([149.0]), np.zeros((b, 1))), 0.95, 1)[0] for b in (100, 2000))
+    assert t_quantile(np.array([149.0]), 0.95, 1)[0] < many < few
+
+
 def test_t_change_interval_and_p_value_are_one_rule():
     rng = np.random.default_rng(3)
     a, b = rng.normal(0, 1.5, size=(200, 4)), rng.normal(0, 1.0, size=(200, 4))
@@ -67,6 +82,7 @@ def test_t_change_interval_and_p_value_are_one_rule():
     df_from, df_to = np.full(4, 30.0), np.full(4, 60.0)
     d, lo, hi, p, sig = t_change(est_from, est_to, a, b, df_from, df_to, 0.95)
     nu = satterthwaite([(1.0, bootstrap_se(a) ** 2, df_from), (1.0, bootstrap_se(b) ** 2, df_to)])
+    nu = 1 / (1 / nu + 1 / (200 - 1))  # the SE is the SD of 200 replicate differences
     se = bootstrap_se(b - a)
     np.testing.assert_allclose(lo, d - stats.t.ppf(0.975, nu) * se, rtol=1e-10)
     np.testing.assert_allclose(hi, d + stats.t.ppf(0.975, nu) * se, rtol=1e-10)
@@ -94,7 +110,8 @@ def test_company_cells_get_the_inflated_se_and_t_quantiles_with_n_minus_1(runs):
     np.testing.assert_allclose(b["index"], a["index"], rtol=0, atol=0)
     n = b["n"].to_numpy(dtype=float)
     np.testing.assert_allclose(b["se"], a["se"] * np.sqrt(n / (n - 1)), rtol=1e-10)
-    lo, hi = logit_interval(b["index"].to_numpy(), b["se"].to_numpy(), 0.95, stats.t.ppf(0.975, n - 1))
+    nu = 1 / (1 / (n - 1) + 1 / (B - 1))  # n - 1 of the sample, B - 1 of the resampling (monte_carlo_df)
+    lo, hi = logit_interval(b["index"].to_numpy(), b["se"].to_numpy(), 0.95, stats.t.ppf(0.975, nu))
     np.testing.assert_allclose(b["ci_lower"], lo, rtol=1e-10)
     np.testing.assert_allclose(b["ci_upper"], hi, rtol=1e-10)
 
@@ -109,6 +126,7 @@ def test_the_national_interval_uses_satterthwaite_df_of_its_companies(runs):
         for construct, g in comp.groupby("construct"):
             terms = g["weight"].to_numpy() ** 2 * g["se"].to_numpy() ** 2
             nu = terms.sum() ** 2 / np.sum(terms**2 / (g["n"].to_numpy(dtype=float) - 1))
+            nu = 1 / (1 / nu + 1 / (B - 1))  # the national SE is the SD of its own B replicates
             nat = ix[(ix["level"] == "national") & (ix["wave"] == wave) & (ix["construct"] == construct)].iloc[0]
             # the national SE is the SD of the aggregated stretched replicates: sum of the companies' variances
             # up to the sample covariances of independent replicates
@@ -183,6 +201,7 @@ def test_robust_df_and_change_use_the_robust_scale():
     se = replicate_se(b - a, True)
     nu = satterthwaite([(1.0, replicate_se(a, True) ** 2, np.full(2, 99.0)),
                         (1.0, replicate_se(b, True) ** 2, np.full(2, 49.0))])  # fmt: skip
+    nu = 1 / (1 / nu + 1 / (300 - 1))  # B counts the finite replicates, runaways too (monte_carlo_df)
     np.testing.assert_allclose(hi - lo, 2 * stats.t.ppf(0.975, nu) * se, rtol=1e-10)
     assert se[0] < 3 and list(sig) == list(p < 0.05)
     # without the robust scale the runaway replicates swamp the first change's SE
@@ -207,7 +226,8 @@ def test_logit_tr_intervals_follow_the_robust_se_with_the_same_t_quantiles(runs)
     assert np.mean(ratio[~loy] == 1) > 0.8 and ratio[loy].min() < 0.6
     comp = m[m["level"] == "company"]
     n = comp["n"].to_numpy(dtype=float)
-    lo, hi = logit_interval(comp["index"].to_numpy(), comp["se_r"].to_numpy(), 0.95, stats.t.ppf(0.975, n - 1))
+    nu = 1 / (1 / (n - 1) + 1 / (B - 1))
+    lo, hi = logit_interval(comp["index"].to_numpy(), comp["se_r"].to_numpy(), 0.95, stats.t.ppf(0.975, nu))
     np.testing.assert_allclose(comp["ci_lower_r"], lo, rtol=1e-10)
     np.testing.assert_allclose(comp["ci_upper_r"], hi, rtol=1e-10)
     c = rob.changes.dropna(subset=["ci_lower"])

@@ -314,6 +314,7 @@ def test_panel_mi_cells_take_rubins_degrees_of_freedom_unstretched(mi_panel, ci)
         nu = boot.rubin["df"][pos]
         assert (nu < len(cell) - 1).all()  # Barnard-Rubin df are below the complete-data n - 1
         est = rows.loc[list(spec.construct_names), "index"].to_numpy()
+        nu = 1 / (1 / nu + 1 / (30 - 1))  # the resampling term of the 30 calibrated replicates (monte_carlo_df)
         lo, hi = logit_interval(est, se, 0.95, stats.t.ppf(0.975, nu))
         np.testing.assert_allclose(rows.loc[list(spec.construct_names), "se"], se, rtol=1e-9)
         np.testing.assert_allclose(rows.loc[list(spec.construct_names), "ci_lower"], lo, rtol=1e-9)

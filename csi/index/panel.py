@@ -55,6 +55,7 @@ from csi.index.small_sample import (
     ROBUST_INTERVALS,
     SMALL_SAMPLE_INTERVALS,
     cell_df,
+    monte_carlo_df,
     replicate_se,
     stretch,
     t_change,
@@ -72,7 +73,7 @@ PANEL_INTERVALS = ("logit", "logit_t", "logit_tr", "percentile", "basic", "norma
 """Interval types available at every level.  ``logit``: normal interval on the log-odds scale of the 0-100 index
 (:mod:`csi.index.logit`), its changes get the normal interval and z-test; ``logit_t``: the same with the
 small-sample correction (bootstrap variance times ``n/(n-1)`` per cell, t quantiles with Welch-Satterthwaite degrees
-of freedom, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``logit_tr`` (default):
+of freedom and a term for the ``B`` resamples, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``logit_tr`` (default):
 ``logit_t`` whose replicates with mixed-sign outer weights in a block do not count for its index and whose SEs leave
 out runaway replicates (beyond 6 robust SDs); ``bca``: acceleration from
 each cell's influence values, combined up the hierarchy and across waves (:mod:`csi.index.bca`)."""
@@ -481,7 +482,8 @@ def index_panel(
             + ("; BCa acceleration from the waves' influence values" if ci == "bca" else "")
             + ("; changes of logit-interval indices use the normal interval and z-test" if ci == "logit" else "")
             + ("; small-sample correction: cell replicates stretched by sqrt(n/(n-1)), t interval and t-test with "
-               "Welch-Satterthwaite degrees of freedom" if ci in SMALL_SAMPLE_INTERVALS else "")
+               "Welch-Satterthwaite degrees of freedom nu and the resampling term 1/nu + 1/(B-1) of the B replicates"
+               if ci in SMALL_SAMPLE_INTERVALS else "")
             + ("; a company replicate whose block has mixed-sign outer weights is replaced by a random one of the "
                "block's other replicates; SEs are the SD of the replicates within 6 robust SDs of their median"
                if ci in ROBUST_INTERVALS else ""),
@@ -567,7 +569,7 @@ def _tables(
                         if ci == "logit":
                             lo, hi = logit_interval(est, se, level)
                         elif ci in SMALL_SAMPLE_INTERVALS:
-                            lo, hi = logit_interval(est, se, level, t_quantile(e.df, level, J))
+                            lo, hi = logit_interval(est, se, level, t_quantile(monte_carlo_df(e.df, e.draws), level, J))
                         elif ci == "bca":
                             lo, hi = bca_interval(e.draws, est, e.influence, level)
                         else:

@@ -28,7 +28,11 @@ The correction, interval type ``logit_t`` of :func:`csi.index_panel`:
 * **changes** of independent waves: ``Δ ± t_ν SD(D*)`` with ``D*`` the
   differences of the stretched replicates and ``ν`` the Welch-Satterthwaite
   degrees of freedom of the two waves' variances; the p-value ``2 T_ν(−|Δ| /
-  SD(D*))`` inverts that interval.
+  SD(D*))`` inverts that interval;
+* **resampling**: every SE is the SD of ``B`` replicates, so every ``ν``
+  above also takes the Monte-Carlo error of that SD: ``1/ν ← 1/ν + 1/(B −
+  1)`` (:func:`monte_carlo_df`; Efron & Tibshirani 1993, §19.3).  At ``B =
+  200`` this widens intervals by about 0.6 %; with fewer resamples, more.
 
 At 150 respondents per cell the SE grows by 0.33 % and the quantile by 0.8 %
 at company level; at aggregates ``ν`` is in the hundreds and only the variance
@@ -268,6 +272,34 @@ def parent_df(parts: list[tuple[float, NDArray[np.float64] | None, NDArray[np.fl
     return satterthwaite([(s, replicate_se(d, robust) ** 2, nu) for s, d, nu in parts])  # type: ignore[arg-type]
 
 
+def monte_carlo_df(df: NDArray[np.float64] | None, draws: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Degrees of freedom of an SE that is the SD of ``B`` bootstrap replicates: ``1/ν = 1/ν_data + 1/(B − 1)``.
+
+    ``df``: the (J,) degrees of freedom of the ideal bootstrap SE (``n − 1`` of
+    a cell, Welch-Satterthwaite up the hierarchy; ``None``: infinite);
+    ``draws``: the ``(B, J)`` replicates the SE is the SD of (``B`` counts the
+    finite ones per column).  Why: the SE of a unit is estimated twice over,
+    from the sample and from ``B`` resamples of it, and the t quantile has to
+    allow for both.  With ``cv`` the coefficient of variation of an SE,
+    ``cv²(se_B) ≈ cv²(se_∞) + (δ + 2) / (4B)`` (Efron & Tibshirani 1993,
+    §19.3, ``δ`` the kurtosis of the bootstrap distribution), and ``cv² =
+    1/(2ν)`` for an SE with ``ν`` degrees of freedom, so the resampling adds
+    ``1/B`` (``δ = 0``) to ``1/ν``; ``B − 1`` is the divisor of the replicates'
+    variance (Booth & Sarkar 1998 on the Monte-Carlo error of bootstrap
+    variances).  An aggregate's SE is the SD of its own ``B`` replicates, so its
+    resampling term is ``1/(B − 1)`` however many companies it adds up.  At
+    ``B = 200`` this turns ``ν = 149`` (150 respondents) into 85 and a national
+    ``ν`` of 400 into 133, widening 95 % intervals by 0.6 %; in the coverage
+    study it raised coverage by 0.001-0.002 at every level.
+    """
+    D = np.asarray(draws, dtype=float)
+    k = np.isfinite(D).sum(axis=0).astype(float)
+    nu = np.full(D.shape[1], np.inf) if df is None else np.asarray(df, dtype=float)
+    with np.errstate(divide="ignore"):
+        inverse = 1.0 / nu + np.where(k > 1, 1.0 / np.maximum(k - 1.0, 1.0), np.inf)
+        return 1.0 / inverse
+
+
 def t_quantile(df: NDArray[np.float64] | None, level: float, J: int) -> NDArray[np.float64]:
     """``t_{ν, 1−α/2}`` per construct (the normal quantile where ``ν`` is unknown or infinite)."""
     q = 1 - (1 - level) / 2
@@ -289,7 +321,8 @@ def t_change(
 
     Independent waves (as :func:`csi.index.change.change`): ``SD(D*)`` of the
     replicate differences and Welch-Satterthwaite ``ν`` of the two waves'
-    bootstrap variances.  The p-value is ``2 T_ν(−|Δ| / SD(D*))``, so ``p < 1
+    bootstrap variances, with the resampling term of :func:`monte_carlo_df`
+    for the ``B`` differences.  The p-value is ``2 T_ν(−|Δ| / SD(D*))``, so ``p < 1
     − level`` exactly when the interval excludes 0 (rounding is nudged the
     same way as :func:`csi.index.significance.significance`).  With
     ``robust`` every SD is the robust scale of :func:`replicate_se`.  Returns
@@ -300,15 +333,17 @@ def t_change(
     if draws_from is None or draws_to is None:
         nan = np.full(J, np.nan)
         return delta, nan, nan.copy(), nan.copy(), np.zeros(J, dtype=bool)
-    se = replicate_se(np.asarray(draws_to) - np.asarray(draws_from), robust)
+    diff = np.asarray(draws_to) - np.asarray(draws_from)
+    se = replicate_se(diff, robust)
     df = None
     if df_from is not None and df_to is not None:
         df = satterthwaite([(1.0, replicate_se(draws_from, robust) ** 2, df_from),
                             (1.0, replicate_se(draws_to, robust) ** 2, df_to)])  # fmt: skip
+    df = monte_carlo_df(df, diff)
     t = t_quantile(df, level, J)
     lower, upper = delta - t * se, delta + t * se
     significant = (lower > 0) | (upper < 0)
-    nu = np.full(J, np.inf) if df is None else df
+    nu = df
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = -np.abs(delta) / se
         p = 2 * stdtr(nu, stat)
