@@ -186,6 +186,9 @@ def test_cli_missing_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert err.startswith("csi: error:") and "plsc" in err and "Traceback" not in err
     assert main(["bench", "coverage", "--quick", "--missing", "mi", "--imputations", "1"]) == 2
     assert "--imputations" in capsys.readouterr().err
+    assert main(["bench", "coverage", "--quick", "--imputations", "3"]) == 2  # without mi it would be ignored
+    err = capsys.readouterr().err
+    assert err.startswith("csi: error:") and "--missing mi" in err and err.count("\n") == 1
 
 
 def test_plsc_index_is_the_pls_index():

@@ -18,6 +18,7 @@ from csi.index.small_sample import (
     parent_df,
     refill_mixed_signs,
     replicate_se,
+    rubin_index_draws,
     satterthwaite,
     stretch,
     t_change,
@@ -267,22 +268,41 @@ def test_replicates_with_mixed_sign_weights_do_not_count_for_their_block():
     assert np.isnan(refill_mixed_signs(index, frame, spec, np.random.default_rng(1))[:, names.index("LOY")]).all()
 
 
-def test_under_mi_a_replicate_counts_only_if_every_imputation_keeps_one_sign():
+def test_under_mi_a_runaway_replicate_is_refilled_in_its_own_imputation_before_rubins_rules():
+    """One completed data set's replicate with mixed-sign LOY weights runs off: refilled in that data set before
+    Rubin's rules, the calibrated SE and the degrees of freedom are what the clean replicates give; refilled after
+    the calibration (the averaged replicates), the runaway would stay in Rubin's within variance."""
+    from csi.resample.mi_boot import calibrated_draws, rubin_interval
+
     spec = csi.load_model("acsi")
     names = list(spec.construct_names)
-    m, B = 3, 4
-    cols = {f"{c.name} <~ {i}": np.full(m * B, 0.4) for c in spec.constructs for i in c.item_names}
-    frame = pd.DataFrame(cols)  # imputation-major: row k B + b is imputation k's replicate b
-    frame.loc[1 * B + 2, "QUAL <~ CUSTOMQ"] = -0.1  # imputation 2, replicate 2: mixed in QUAL ...
-    mean = frame.to_numpy().reshape(m, B, -1).mean(axis=0)
-    assert mean[2, list(frame.columns).index("QUAL <~ CUSTOMQ")] > 0  # ... though the mean weight keeps its sign
-    index = np.arange(B * len(names), dtype=float).reshape(B, len(names))
-    out = refill_mixed_signs(index, frame, spec, np.random.default_rng(3))
-    replaced = {(b, names[j]) for b, j in zip(*np.nonzero(out != index))}
-    assert replaced == {(2, "QUAL")}
-    assert out[2, names.index("QUAL")] in np.delete(index[:, names.index("QUAL")], 2)
-    with pytest.raises(ValueError, match="cannot be 5 replicates"):
-        refill_mixed_signs(np.zeros((5, len(names))), frame, spec, np.random.default_rng(3))
+    cols = [f"{c} index {c}" for c in names]
+    m, B = 3, 60
+    rng = np.random.default_rng(8)
+    weights = {f"{c.name} <~ {i}": np.full(m * B, 0.4) for c in spec.constructs for i in c.item_names}
+    index = 70 + rng.normal(0, 1.5, size=(m * B, len(names))) + np.repeat(rng.normal(0, 0.5, m), B)[:, None]
+    frame = pd.DataFrame({**weights, **dict(zip(cols, index.T))})
+    estimates = frame.groupby(np.repeat(np.arange(m), B)).mean().to_numpy()  # stand-ins for the Q̂_k
+    loy = names.index("LOY")
+    pos = [frame.columns.get_loc(c) for c in cols]
+    clean = frame.to_numpy().reshape(m, B, -1)[:, :, pos]
+    clean_se = rubin_interval(clean, estimates[:, pos], n_com=199)["se"]
+    frame.loc[1 * B + 7, "LOY <~ HIGHPTOL"] = -0.3  # imputation 1, replicate 7: mixed signs ...
+    frame.loc[1 * B + 7, "LOY index LOY"] = 900.0  # ... and its index runs off
+    got, df = rubin_index_draws(frame, estimates, cols, spec, np.random.default_rng(1), n_com=199)
+    assert got.shape == (B, len(names)) and df.shape == (len(names),)
+    se = bootstrap_se(got)
+    np.testing.assert_allclose(se[loy], clean_se[loy], rtol=0.1)  # the clean SE, up to the refilled draw
+    others = [j for j in range(len(names)) if j != loy]
+    np.testing.assert_allclose(se[others], clean_se[others], rtol=1e-9)  # other blocks untouched
+    clean_df = rubin_interval(clean, estimates[:, pos], n_com=199)["df"]
+    np.testing.assert_allclose(df[loy], clean_df[loy], rtol=0.05)  # and the clean degrees of freedom
+    # refilling the averaged (calibrated) replicates instead leaves the runaway in Rubin's variances: the
+    # calibration factor and the degrees of freedom are both off
+    D = frame.to_numpy().reshape(m, B, -1)[:, :, pos]
+    raw = rubin_interval(D, estimates[:, pos], n_com=199)
+    late = refill_mixed_signs(calibrated_draws(D, raw), frame.iloc[B : 2 * B], spec, np.random.default_rng(1))
+    assert abs(bootstrap_se(late)[loy] / clean_se[loy] - 1) > 0.1 and raw["df"][loy] > 5 * clean_df[loy]
 
 
 def test_aggregates_keep_every_replicate_however_many_companies(monkeypatch):

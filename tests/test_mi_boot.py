@@ -305,13 +305,19 @@ def test_panel_mi_cells_take_rubins_degrees_of_freedom_unstretched(mi_panel, ci)
         cols = [f"{c} index {c}" for c in spec.construct_names]
         pos = [list(boot.draws.columns).index(c) for c in cols]
         draws = boot.replicate_draws[cols].to_numpy()
-        if ci == "logit_tr":
+        nu = boot.rubin["df"][pos]
+        if ci == "logit_tr":  # each completed data set's mixed-sign replicates refilled, then Rubin's rules
             from csi.index.small_sample import refill_mixed_signs
+            from csi.resample.mi_boot import calibrated_draws, rubin_interval
 
             refill = np.random.default_rng(cell_seed(entropy, "refill", "company", unit, wave))
-            draws = refill_mixed_signs(draws, boot.draws, spec, refill)
+            m = boot.n_imputations
+            D = boot.draws.to_numpy().reshape(m, 30, -1)[:, :, pos].copy()
+            for k in range(m):
+                D[k] = refill_mixed_signs(D[k], boot.draws.iloc[30 * k : 30 * (k + 1)], spec, refill)
+            rub = rubin_interval(D, boot.imputation_estimates[:, pos], 0.95, n_com=fit.n - 1)
+            draws, nu = calibrated_draws(D, rub), rub["df"]
         se = replicate_se(draws, ci == "logit_tr")
-        nu = boot.rubin["df"][pos]
         assert (nu < len(cell) - 1).all()  # Barnard-Rubin df are below the complete-data n - 1
         est = rows.loc[list(spec.construct_names), "index"].to_numpy()
         nu = 1 / (1 / nu + 1 / (30 - 1))  # the resampling term of the 30 calibrated replicates (monte_carlo_df)

@@ -312,8 +312,13 @@ def run_coverage(
         Estimators and missing-data methods of :func:`csi.index_panel` (a grid
         dimension each), and the MCAR share of item answers deleted from
         every panel (0: none, so the missing-data method has nothing to do).
-        ``"mi"`` bootstraps each cell's ``imputations`` completed data sets
-        and combines them by Rubin's rules (:func:`csi.index_panel`).
+        ``"mi"`` bootstraps each cell's completed data sets and combines them
+        by Rubin's rules (:func:`csi.index_panel`).
+    imputations
+        Completed data sets per cell under ``"mi"`` (default 5, a quarter of
+        :func:`csi.fit`'s 20, to keep the study affordable; fewer
+        imputations mean fewer Barnard-Rubin degrees of freedom, a harder
+        test of the intervals).
     scheduler
         Where the replications run: ``"processes"`` (default, ``n_jobs`` local processes), ``"serial"``,
         ``"dask"`` or a Dask scheduler address (:func:`csi.resample.scheduler.resolve_scheduler`); the table
@@ -322,8 +327,9 @@ def run_coverage(
     Returns
     -------
     pandas.DataFrame
-        With ``attrs`` recording the grid, ``reps``, ``n_resamples``, ``seed``
-        and the run time in seconds.
+        With ``attrs`` recording the grid (with ``missing_rate`` and
+        ``imputations``), ``reps``, ``n_resamples``, ``seed`` and the run time
+        in seconds.
     """
     _check_grid(models, companies, respondents, cis, methods, missings, missing_rate, imputations)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:

@@ -237,6 +237,8 @@ def run_coverage(args: argparse.Namespace) -> int:
              "methods": args.methods, "missings": args.missing, "missing_rate": args.missing_rate,
              "imputations": args.imputations}  # fmt: skip
     size.update({k: v for k, v in given.items() if v is not None})
+    if args.imputations is not None and "mi" not in size.get("missings", coverage.MISSINGS):
+        raise CSIError("--imputations applies to --missing mi only; add mi to --missing or leave --imputations out")
     raw = coverage.run_coverage(seed=args.seed, n_jobs=jobs_of(args), scheduler=args.scheduler, **size)
     summary = coverage.summarise(raw)
     shown = summary if args.all_constructs else summary[summary["constructs"] != "all"]

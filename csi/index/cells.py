@@ -23,7 +23,7 @@ from csi.estimators import fit as fit_model
 from csi.index.bca import influence_moments
 from csi.index.compute import compute_index
 from csi.index.impacts import impacts
-from csi.index.small_sample import ROBUST_INTERVALS, refill_mixed_signs
+from csi.index.small_sample import ROBUST_INTERVALS, refill_mixed_signs, rubin_index_draws
 from csi.index.status import INADMISSIBLE, NEGATIVE_WEIGHT, NOT_CONVERGED, cell_status
 from csi.quality.reliability import reliability
 from csi.resample.plans import ResamplingPlan
@@ -200,15 +200,22 @@ def run_cell(task: CellTask) -> CellResult:
                 **({"mi_interval": "rubin"} if mi else {}),
             )  # fmt: skip
             cols = [index_label(c) for c in task.spec.construct_names]
-            replicates = boot.replicate_draws
-            out.draws = replicates[cols].to_numpy()
-            if task.ci in ROBUST_INTERVALS:  # replicates with mixed-sign weights do not count (small_sample)
-                refill = np.random.default_rng(cell_seed(task.entropy, "refill", task.level, task.unit, task.wave))
-                out.draws = refill_mixed_signs(out.draws, boot.draws, task.spec, refill)  # per imputation under mi
+            refill = np.random.default_rng(cell_seed(task.entropy, "refill", task.level, task.unit, task.wave))
+            robust = task.ci in ROBUST_INTERVALS  # replicates with mixed-sign weights do not count (small_sample)
+            if mi and robust:  # refilled in every completed data set, then Rubin's rules
+                out.draws, out.rubin_df = rubin_index_draws(
+                    boot.draws, boot.imputation_estimates, cols, task.spec, refill, n_com=boot.fit.n - 1,
+                    level=task.conf_level,
+                )
+            else:
+                replicates = boot.replicate_draws
+                out.draws = replicates[cols].to_numpy()
+                if robust:
+                    out.draws = refill_mixed_signs(out.draws, replicates, task.spec, refill)
+                if mi:
+                    df = boot.rubin["df"][[list(boot.draws.columns).index(c) for c in cols]]
+                    out.rubin_df = np.where(np.isnan(df), np.inf, df)  # NaN: T = 0, an index nothing moves
             out.n_failed_replicates = boot.n_failed
-            if mi:
-                df = boot.rubin["df"][[list(boot.draws.columns).index(c) for c in cols]]
-                out.rubin_df = np.where(np.isnan(df), np.inf, df)  # NaN: T = 0, an index nothing moves
             be = boot.estimates
             be = be[be["op"].isin(ESTIMATE_OPS)].reset_index(drop=True)
             est = be[["lhs", "op", "rhs", "estimate", "se", "ci_lower", "ci_upper"]]

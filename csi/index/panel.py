@@ -72,8 +72,9 @@ from csi.spec.toml_io import to_toml
 PANEL_INTERVALS = ("logit", "logit_t", "logit_tr", "percentile", "basic", "normal", "bc", "bca")
 """Interval types available at every level.  ``logit``: normal interval on the log-odds scale of the 0-100 index
 (:mod:`csi.index.logit`), its changes get the normal interval and z-test; ``logit_t``: the same with the
-small-sample correction (bootstrap variance times ``n/(n-1)`` per cell, t quantiles with Welch-Satterthwaite degrees
-of freedom and a term for the ``B`` resamples, :mod:`csi.index.small_sample`), its changes get the t interval and t-test; ``logit_tr`` (default):
+small-sample correction (bootstrap variance times ``n/(n-1)`` per cell, t quantiles with
+Welch-Satterthwaite degrees of freedom and a term for the ``B`` resamples, :mod:`csi.index.small_sample`), its
+changes get the t interval and t-test; ``logit_tr`` (default):
 ``logit_t`` whose replicates with mixed-sign outer weights in a block do not count for its index and whose SEs leave
 out runaway replicates (beyond 6 robust SDs); ``bca``: acceleration from
 each cell's influence values, combined up the hierarchy and across waves (:mod:`csi.index.bca`)."""
@@ -529,8 +530,9 @@ def _company(cell: CellResult, small_sample: bool, robust: bool = False) -> Unit
     ``B`` is the imputations' unbiased (divisor ``m - 1``) variance, which stretching ``T`` would inflate too.
     The small sample is already in the degrees of freedom: ``ν`` combines ``ν_com = n - 1`` with the
     imputations' ``(m - 1)/γ²`` and is at most ``n - 1`` (often far fewer, about 24 with m = 5 and n = 200), so
-    the logit-t interval is Rubin's t interval on the logit scale.  ``W̄`` is left without the ``n/(n-1)``
-    factor (0.5 % of its variance at n = 200): the bootstrap within variance as Rubin's rules use it.
+    the logit-t interval is Rubin's t interval on the logit scale (with the resampling term of
+    :func:`~csi.index.small_sample.monte_carlo_df` in its degrees of freedom).  ``W̄`` is left without the
+    ``n/(n-1)`` factor (0.5 % of its variance at n = 200): the bootstrap within variance as Rubin's rules use it.
     """
     if not small_sample or cell.draws is None:
         return UnitEstimate(cell.status, cell.n, cell.index, cell.draws, influence=cell.influence)
