@@ -76,7 +76,7 @@ def _boot(boot: object, cis: tuple[str, ...]) -> Tables:
 
 
 def _panel(pooled: bool) -> Tables:
-    sim = csi.simulate_panel("ecsi", companies=4, respondents=40, waves=2, seed=37)
+    sim = csi.simulate_panel("ecsi", companies=4, respondents=80, waves=2, seed=37)  # EM needs n well above 24 items
     data = sim.data.copy()
     items = list(sim.spec.item_names)
     values = data[items].to_numpy(dtype=float, copy=True)
