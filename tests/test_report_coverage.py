@@ -29,7 +29,7 @@ def with_ci(data: ReportData, ci: str, model_name: str | None = None) -> ReportD
     return dataclasses.replace(data, manifest=manifest)
 
 
-@pytest.mark.parametrize("ci", sorted({"logit", "logit_t", coverage.DEFAULT_INTERVAL}))
+@pytest.mark.parametrize("ci", sorted({"percentile", "logit", "logit_t", coverage.DEFAULT_INTERVAL}))
 def test_appendix_cites_the_shipped_coverage_of_the_nearest_design(data: ReportData, ci: str) -> None:
     d = with_ci(data, ci)
     latest = d.units[(d.units["level"] == "company") & (d.units["wave"] == d.latest_wave)]
@@ -51,8 +51,9 @@ def test_appendix_cites_the_shipped_coverage_of_the_nearest_design(data: ReportD
 
 
 def test_appendix_says_when_no_study_applies(data: ReportData) -> None:
-    none_ci = methodology.coverage_sentence(with_ci(data, "percentile"), Words("en"))
-    assert "not measured" in none_ci and "percentile" in none_ci
+    assert "bca" not in set(coverage.shipped_summary()["ci"])
+    none_ci = methodology.coverage_sentence(with_ci(data, "bca"), Words("en"))
+    assert "not measured" in none_ci and "bca" in none_ci
     none_model = methodology.coverage_sentence(with_ci(data, "logit", model_name="My model"), Words("en"))
     assert "not measured" in none_model and "My model" in none_model
 
