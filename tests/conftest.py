@@ -59,3 +59,27 @@ def without_translations(spec: ModelSpec) -> ModelSpec:
         for c in spec.constructs
     )
     return dataclasses.replace(spec, constructs=constructs, labels=())
+
+
+def mcar_mar_panel(respondents: int, seed: int, missing_seed: int, mcar: float) -> pd.DataFrame:
+    """Three ACSI companies x two waves with MCAR and MAR missing answers, as a survey has them.
+
+    Every answer is deleted with probability ``mcar``; then respondents whose first item is in its lowest 30 %
+    lose the last three items with probability 1/2 (MAR: missingness driven by an observed answer).
+    """
+    import numpy as np
+
+    import csi
+
+    spec = csi.load_model("acsi")
+    p = csi.simulate_panel(spec, companies=3, respondents=respondents, waves=2, seed=seed, industries=None,
+                           sectors=None)  # fmt: skip
+    data = p.data.copy()
+    items = list(spec.item_names)
+    rng = np.random.default_rng(missing_seed)
+    X = data[items].to_numpy(dtype=float, copy=True)
+    X[rng.random(X.shape) < mcar] = np.nan
+    low = np.nan_to_num(X[:, 0], nan=np.nanmean(X[:, 0])) < np.nanquantile(X[:, 0], 0.3)
+    X[low & (rng.random(len(data)) < 0.5), -3:] = np.nan
+    data[items] = X
+    return data

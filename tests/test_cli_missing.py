@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from conftest import mcar_mar_panel
 
 import csi
 from csi.cli import main
@@ -17,17 +17,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 @pytest.fixture(scope="module")
 def panel_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = csi.load_model("acsi")
-    p = csi.simulate_panel(spec, companies=3, respondents=80, waves=2, seed=21, industries=None, sectors=None)
-    data = p.data.copy()
-    items = list(spec.item_names)
-    rng = np.random.default_rng(22)
-    values = data[items].to_numpy(dtype=float, copy=True)
-    values[rng.random(values.shape) < 0.04] = np.nan  # MCAR cells
-    driver = values[:, 0]
-    low = np.nan_to_num(driver, nan=np.nanmean(driver)) < np.nanquantile(driver, 0.3)
-    values[low & (rng.random(len(data)) < 0.5), -3:] = np.nan  # MAR: the last items go missing with a low first item
-    data[items] = values
+    data = mcar_mar_panel(80, seed=21, missing_seed=22, mcar=0.04)  # MCAR cells, and MAR on the last items
     path = tmp_path_factory.mktemp("missing") / "panel.csv"
     data.to_csv(path, index=False)
     return path

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import mcar_mar_panel
 from scipy import stats
 
 import csi
@@ -224,17 +225,7 @@ def test_rubin_intervals_cover_about_95_percent():
 @pytest.fixture(scope="module")
 def mi_panel() -> pd.DataFrame:
     """Three companies x two waves of 70 ACSI respondents with MCAR cells and MAR cells."""
-    spec = csi.load_model("acsi")
-    p = csi.simulate_panel(spec, companies=3, respondents=70, waves=2, seed=31, industries=None, sectors=None)
-    data = p.data.copy()
-    items = list(spec.item_names)
-    rng = np.random.default_rng(32)
-    X = data[items].to_numpy(dtype=float, copy=True)
-    X[rng.random(X.shape) < 0.05] = np.nan
-    low = np.nan_to_num(X[:, 0], nan=np.nanmean(X[:, 0])) < np.nanquantile(X[:, 0], 0.3)
-    X[low & (rng.random(len(data)) < 0.5), -3:] = np.nan
-    data[items] = X
-    return data
+    return mcar_mar_panel(70, seed=31, missing_seed=32, mcar=0.05)
 
 
 PANEL = dict(company="company", wave="wave", missing="mi", n_resamples=30, min_n=30, seed=5, imputations=4)
