@@ -235,8 +235,7 @@ def delete_answers(data: pd.DataFrame, items: Sequence[str], rate: float, seed: 
 
 
 def _run_batch(batch: list[tuple]) -> list[pd.DataFrame]:
-    return [run_replication(*args[:-4], method=args[-4], missing=args[-3], missing_rate=args[-2], imputations=args[-1])
-            for args in batch]  # fmt: skip
+    return [run_replication(*args) for args in batch]  # each job holds run_replication's arguments in order
 
 
 def _check_grid(models: Sequence[str], companies: Sequence[int], respondents: Sequence[int],
